@@ -1,0 +1,243 @@
+//! Runs one episode: perceive, plan, then execute each skill with a policy and a controller,
+//! check its outcome from perception, retry or give up with a reason.
+//!
+//! In simulation everything advances in lockstep with the robot's clock, so an episode is a pure
+//! function of the scenario, seed and code: the property replay and the tests rely on.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::controller::Controller;
+use crate::perception::Perception;
+use crate::planner::{Instruction, PlanError, Planner};
+use crate::policy::{Policy, PolicyError};
+use crate::robot::{Robot, RobotError};
+use crate::types::{Observation, Plan, SceneGraph, Skill};
+
+#[derive(Clone, Debug)]
+pub struct EpisodeConfig {
+    pub instruction: Instruction,
+    /// Episode time limit on the robot clock (s).
+    pub time_limit_s: f64,
+    /// Longest a single skill attempt may take (s).
+    pub skill_timeout_s: f64,
+    /// Attempts per skill before the step is given up.
+    pub max_attempts: usize,
+}
+
+#[derive(Debug, Error)]
+pub enum EpisodeError {
+    #[error(transparent)]
+    Robot(#[from] RobotError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// One attempt at one skill.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SkillRecord {
+    pub skill: Skill,
+    pub attempt: usize,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub success: bool,
+    /// Why it failed, when it did.
+    pub reason: Option<String>,
+}
+
+/// What happened to one object by the end of the episode (filled by the body that knows the
+/// truth, e.g. the simulator).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ObjectOutcome {
+    pub id: String,
+    pub cleared: bool,
+    /// Why it is not cleared, when it is not.
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpisodeReport {
+    pub plan: Option<Plan>,
+    /// Set when the planner refused or produced an invalid plan; nothing moved then.
+    pub plan_error: Option<String>,
+    pub skills: Vec<SkillRecord>,
+    pub duration_s: f64,
+    /// Why the episode stopped early, if it did (time limit, gave up on a step).
+    pub stopped: Option<String>,
+}
+
+/// Everything an episode runs with.
+pub struct EpisodeParts<'a> {
+    pub robot: &'a mut dyn Robot,
+    pub perception: &'a mut dyn Perception,
+    pub planner: &'a dyn Planner,
+    pub policy: &'a mut dyn Policy,
+    pub controller: &'a mut Controller,
+}
+
+/// Runs the instruction to completion, to a refusal, or to the time limit.
+pub fn run_episode(parts: EpisodeParts<'_>, cfg: &EpisodeConfig) -> Result<EpisodeReport, EpisodeError> {
+    let EpisodeParts {
+        robot,
+        perception,
+        planner,
+        policy,
+        controller,
+    } = parts;
+    let t0 = robot.now();
+    let obs = robot.observe()?;
+    let scene = perception.perceive(&obs);
+    let mut report = EpisodeReport {
+        plan: None,
+        plan_error: None,
+        skills: Vec::new(),
+        duration_s: 0.0,
+        stopped: None,
+    };
+    let plan = match planner.plan(&cfg.instruction, &scene, obs.camera.as_ref()) {
+        Ok(p) => p,
+        Err(e @ (PlanError::Refused { .. } | PlanError::Invalid(_))) => {
+            report.plan_error = Some(e.to_string());
+            return Ok(report);
+        }
+    };
+    report.plan = Some(plan.clone());
+
+    // Work list: a failed Place puts its object back in line (pick + place again).
+    let mut queue: std::collections::VecDeque<Skill> = plan.steps.iter().cloned().collect();
+    let mut attempts: std::collections::HashMap<Skill, usize> = Default::default();
+    while let Some(skill) = queue.pop_front() {
+        if robot.now() - t0 >= cfg.time_limit_s {
+            report.stopped = Some(format!("time limit of {} s reached", cfg.time_limit_s));
+            break;
+        }
+        let attempt = {
+            let a = attempts.entry(skill.clone()).or_insert(0);
+            *a += 1;
+            *a
+        };
+        let start = robot.now();
+        let outcome = run_skill(robot, perception, policy, controller, &skill, cfg, t0)?;
+        report.skills.push(SkillRecord {
+            skill: skill.clone(),
+            attempt,
+            start_s: start - t0,
+            end_s: robot.now() - t0,
+            success: outcome.is_ok(),
+            reason: outcome.as_ref().err().cloned(),
+        });
+        if outcome.is_ok() {
+            continue;
+        }
+        if attempt >= cfg.max_attempts {
+            // Give up on this object: drop its remaining steps and go on with the others.
+            let object = skill.object().to_string();
+            queue.retain(|s| s.object() != object);
+            continue;
+        }
+        match &skill {
+            Skill::Pick { .. } => queue.push_front(skill.clone()),
+            Skill::Place { object, .. } => {
+                // Still held (e.g. it never reached the bin): place again; dropped: pick again.
+                let obs = robot.observe()?;
+                let scene = perception.perceive(&obs);
+                queue.push_front(skill.clone());
+                if !is_held(&obs, &scene, object) {
+                    queue.push_front(Skill::Pick { object: object.clone() });
+                }
+            }
+        }
+    }
+    report.duration_s = robot.now() - t0;
+    Ok(report)
+}
+
+/// Executes one skill attempt; `Err(reason)` when perception says it did not work.
+fn run_skill(
+    robot: &mut dyn Robot,
+    perception: &mut dyn Perception,
+    policy: &mut dyn Policy,
+    controller: &mut Controller,
+    skill: &Skill,
+    cfg: &EpisodeConfig,
+    t0: f64,
+) -> Result<Result<(), String>, EpisodeError> {
+    policy.reset();
+    let start = robot.now();
+    let control_dt = controller_dt(controller);
+    loop {
+        let obs = robot.observe()?;
+        let scene = perception.perceive(&obs);
+        if robot.now() - start > cfg.skill_timeout_s {
+            return Ok(Err(format!("timed out after {} s", cfg.skill_timeout_s)));
+        }
+        if robot.now() - t0 >= cfg.time_limit_s {
+            return Ok(Err("episode time limit reached".into()));
+        }
+        let chunk = policy.act(&obs, &scene, skill)?;
+        let steps = if chunk.completes_skill {
+            chunk.actions.len()
+        } else {
+            chunk.execute.min(chunk.actions.len())
+        };
+        let ticks = ((steps as f64 * chunk.dt) / control_dt).round() as usize;
+        let completes = chunk.completes_skill;
+        controller.set_chunk(chunk);
+        for _ in 0..ticks.max(1) {
+            let cmd = controller.tick(robot.now());
+            robot.command(&cmd)?;
+            robot.advance(control_dt)?;
+        }
+        if completes {
+            let obs = robot.observe()?;
+            let scene = perception.perceive(&obs);
+            return Ok(check_skill(skill, &obs, &scene));
+        }
+    }
+}
+
+fn controller_dt(c: &Controller) -> f64 {
+    c.config().dt
+}
+
+/// Whether the gripper holds `object`: near the TCP, off the table, fingers not closed on air.
+pub fn is_held(obs: &Observation, scene: &SceneGraph, object: &str) -> bool {
+    let Some(o) = scene.object(object) else {
+        return false;
+    };
+    let p = o.pose_in_base.translation.vector;
+    let tcp = obs.ee_in_base.translation.vector;
+    let horizontal = (p.xy() - tcp.xy()).norm();
+    let lifted = p.z - scene.table_height_m > o.extents.z / 2.0 + 0.02;
+    horizontal < 0.04 && (p.z - tcp.z).abs() < o.extents.z.max(0.05) && lifted && obs.gripper.width_m > 0.005
+}
+
+/// Perception's verdict on a finished skill.
+pub fn check_skill(skill: &Skill, obs: &Observation, scene: &SceneGraph) -> Result<(), String> {
+    match skill {
+        Skill::Pick { object } => {
+            if scene.object(object).is_none() {
+                return Err(format!("'{object}' is no longer seen"));
+            }
+            if is_held(obs, scene, object) {
+                Ok(())
+            } else if obs.gripper.width_m <= 0.005 {
+                Err("missed grasp: the gripper closed on nothing".into())
+            } else {
+                Err("missed grasp: the object is not in the gripper".into())
+            }
+        }
+        Skill::Place { object, into } => {
+            let (Some(o), Some(c)) = (scene.object(object), scene.container(into)) else {
+                return Err(format!("'{object}' or '{into}' is no longer seen"));
+            };
+            if c.contains(&o.pose_in_base.translation.vector.into(), 0.0, 0.03) {
+                Ok(())
+            } else if is_held(obs, scene, object) {
+                Err(format!("'{object}' is still in the gripper"))
+            } else {
+                Err(format!("dropped: '{object}' is not in '{into}'"))
+            }
+        }
+    }
+}

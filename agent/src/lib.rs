@@ -1,0 +1,25 @@
+//! embody's vocabulary and the brain-side machinery that does not care which body it drives.
+//!
+//! The types in [`types`] and the traits in [`robot`], [`policy`], [`planner`] and
+//! [`perception`] are the contracts between the rooms of the workspace (see
+//! `ARCHITECTURE.md`). [`kinematics`] and [`controller`] turn end-effector targets into joint
+//! commands; [`episode`] runs a plan of skills on any [`Robot`].
+
+pub mod controller;
+pub mod episode;
+pub mod kinematics;
+pub mod perception;
+pub mod planner;
+pub mod policy;
+pub mod robot;
+pub mod rotation;
+pub mod types;
+
+pub use controller::{Controller, ControllerConfig};
+pub use episode::{run_episode, EpisodeConfig, EpisodeError, EpisodeParts, EpisodeReport, ObjectOutcome, SkillRecord};
+pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelError};
+pub use perception::{ObjectInfo, Perception, SimulatedPerception};
+pub use planner::{ClearTablePlanner, Instruction, PlanError, Planner};
+pub use policy::{Policy, PolicyError};
+pub use robot::{Robot, RobotError};
+pub use types::*;

@@ -1,0 +1,32 @@
+//! What a body must offer the agent: the simulator and the ROS 2 bridge are two implementations.
+
+use thiserror::Error;
+
+use crate::types::{JointCommand, Observation};
+
+#[derive(Debug, Error)]
+pub enum RobotError {
+    #[error("command has {got} joint positions, the robot has {expected}")]
+    CommandSize { got: usize, expected: usize },
+    #[error("command contains a non-finite value at joint {joint}")]
+    NonFinite { joint: usize },
+    #[error("robot is stopped: {0}")]
+    Stopped(String),
+    #[error("robot failure: {0}")]
+    Other(String),
+}
+
+/// A body the agent can drive.
+///
+/// In simulation `advance` steps physics in lockstep, which keeps runs deterministic; on a real
+/// robot it waits on the wall clock until the next control tick.
+pub trait Robot {
+    /// Joint, gripper and end-effector state now.
+    fn observe(&mut self) -> Result<Observation, RobotError>;
+    /// Sets the joint and gripper targets the body tracks until the next command.
+    fn command(&mut self, cmd: &JointCommand) -> Result<(), RobotError>;
+    /// Lets `dt_s` seconds of robot time pass.
+    fn advance(&mut self, dt_s: f64) -> Result<(), RobotError>;
+    /// Robot time in seconds since the start of the run.
+    fn now(&self) -> f64;
+}

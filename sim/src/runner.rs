@@ -1,0 +1,162 @@
+//! Runs seeded episodes of a scenario in the simulator, one or many in parallel, and gathers
+//! what happened. Results depend only on the scenario, the seeds and the code, never on the
+//! number of threads.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeParts, EpisodeReport};
+use embody_agent::{
+    Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome, Planner, Policy, SimulatedPerception,
+};
+use serde::Serialize;
+
+use crate::scenario::Scenario;
+use crate::sim_robot::SimRobot;
+use crate::world::World;
+use crate::SimError;
+
+/// Outcome of one simulated episode.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpisodeResult {
+    pub seed: u64,
+    pub success: bool,
+    pub objects_cleared: usize,
+    pub objects_total: usize,
+    pub objects: Vec<ObjectOutcome>,
+    pub report: EpisodeReport,
+    pub sim_time_s: f64,
+    pub sim_steps: u64,
+    /// Hex of the hash of all final body poses (bit-exact).
+    pub state_hash: String,
+    /// Wall-clock time this episode took (s); not part of the deterministic result.
+    pub wall_s: f64,
+}
+
+/// Settings of the agent around the body, taken from the scenario unless overridden.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub instruction: Option<String>,
+    pub max_attempts: usize,
+    pub skill_timeout_s: f64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            instruction: None,
+            max_attempts: 3,
+            skill_timeout_s: 30.0,
+        }
+    }
+}
+
+/// Runs one episode of `scenario` with `seed`.
+pub fn run_sim_episode(
+    scenario: &Arc<Scenario>,
+    seed: u64,
+    policy: &mut dyn Policy,
+    planner: &dyn Planner,
+    opts: &RunOptions,
+) -> Result<EpisodeResult, SimError> {
+    let wall = Instant::now();
+    let world = World::new(scenario.clone(), seed)?;
+    let mut perception = SimulatedPerception::new(
+        world.object_infos(),
+        world.containers.clone(),
+        0.0,
+        scenario.perception.position_noise_m,
+        seed ^ 0x5eed_9e7c_e971_0000,
+    );
+    let arm = world.arm.clone();
+    let control_dt = 1.0 / scenario.robot.control_rate_hz;
+    let mut controller = Controller::new(
+        arm,
+        ControllerConfig {
+            dt: control_dt,
+            limit_scale: scenario.robot.limit_scale,
+            grip_force_n: scenario.robot.grip_force_n,
+            rest_posture: scenario.robot.home.clone(),
+            ik: IkConfig {
+                max_iterations: 30,
+                ..IkConfig::default()
+            },
+        },
+        &scenario.robot.home,
+        world.max_gripper_width(),
+    );
+    let mut robot = SimRobot::new(world);
+    let cfg = EpisodeConfig {
+        instruction: Instruction::new(opts.instruction.clone().unwrap_or_else(|| scenario.instruction.clone())),
+        time_limit_s: scenario.time_limit_s,
+        skill_timeout_s: opts.skill_timeout_s,
+        max_attempts: opts.max_attempts,
+    };
+    let report = run_episode(
+        EpisodeParts {
+            robot: &mut robot,
+            perception: &mut perception,
+            planner,
+            policy,
+            controller: &mut controller,
+        },
+        &cfg,
+    )
+    .map_err(|e| SimError::Episode(e.to_string()))?;
+    // Let everything come to rest before judging.
+    let settle = (0.5 / robot.world.dt()).round() as u64;
+    for _ in 0..settle {
+        robot.world.step();
+    }
+    let world = &robot.world;
+    let objects = world.object_outcomes();
+    let cleared = objects.iter().filter(|o| o.cleared).count();
+    let total = objects.len();
+    let success = report.plan_error.is_none()
+        && (cleared as f64) >= (scenario.success.min_cleared_fraction * total as f64 - 1e-9);
+    Ok(EpisodeResult {
+        seed,
+        success,
+        objects_cleared: cleared,
+        objects_total: total,
+        objects,
+        report,
+        sim_time_s: world.time(),
+        sim_steps: world.steps(),
+        state_hash: format!("{:016x}", world.state_hash()),
+        wall_s: wall.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs the episodes for `seeds` on `threads` worker threads (0 = all cores), calling
+/// `on_done` as each finishes. Results come back in seed order.
+pub fn run_batch<P, F>(
+    scenario: &Arc<Scenario>,
+    seeds: &[u64],
+    threads: usize,
+    make_policy: P,
+    planner: &dyn Planner,
+    opts: &RunOptions,
+    on_done: F,
+) -> Result<Vec<EpisodeResult>, SimError>
+where
+    P: Fn() -> Box<dyn Policy> + Sync,
+    F: Fn(&EpisodeResult) + Sync,
+{
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SimError::Episode(format!("cannot start worker threads: {e}")))?;
+    pool.install(|| {
+        seeds
+            .par_iter()
+            .map(|seed| {
+                let mut policy = make_policy();
+                let r = run_sim_episode(scenario, *seed, policy.as_mut(), planner, opts)?;
+                on_done(&r);
+                Ok(r)
+            })
+            .collect::<Result<Vec<_>, SimError>>()
+    })
+}

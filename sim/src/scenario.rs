@@ -1,0 +1,513 @@
+//! Scenario files: the TOML format, its validation (errors name file, line and key) and the
+//! seeded randomization that turns a scenario and a seed into one concrete scene.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A problem with a scenario file; the message names the file, the line and the key.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}:{line}: `{key}`: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: cannot place the objects: {message}")]
+    Placement { path: String, message: String },
+}
+
+/// A number or an inclusive `[low, high]` range sampled uniformly per episode.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Range {
+    Fixed(f64),
+    Between([f64; 2]),
+}
+
+impl Range {
+    pub fn low(&self) -> f64 {
+        match self {
+            Range::Fixed(v) => *v,
+            Range::Between([a, _]) => *a,
+        }
+    }
+    pub fn high(&self) -> f64 {
+        match self {
+            Range::Fixed(v) => *v,
+            Range::Between([_, b]) => *b,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default = "default_instruction")]
+    pub instruction: String,
+    /// Episode time limit on the simulation clock (s).
+    pub time_limit_s: f64,
+    #[serde(default)]
+    pub physics: Physics,
+    pub robot: RobotSection,
+    pub table: Table,
+    pub containers: Vec<ContainerSpec>,
+    pub spawn: Spawn,
+    pub objects: Vec<ObjectSpec>,
+    #[serde(default)]
+    pub success: Success,
+    #[serde(default)]
+    pub perception: PerceptionSection,
+
+    /// Where the file was read from (for relative paths and error messages).
+    #[serde(skip)]
+    pub source: PathBuf,
+    /// The file's text, kept for logs and replay.
+    #[serde(skip)]
+    pub text: String,
+}
+
+fn default_instruction() -> String {
+    "clear the table".into()
+}
+
+/// Physics settings. Defaults were measured to make friction grasps hold (see README).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Physics {
+    pub dt: f64,
+    pub solver_iterations: usize,
+    pub friction: f64,
+    pub gravity: f64,
+}
+
+impl Default for Physics {
+    fn default() -> Self {
+        Self {
+            dt: 1.0 / 240.0,
+            solver_iterations: 4,
+            friction: 1.0,
+            gravity: -9.81,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotSection {
+    /// URDF path, relative to the scenario file.
+    pub urdf: String,
+    pub base_link: String,
+    pub tcp_link: String,
+    /// Joint positions the episode starts from (rad).
+    pub home: Vec<f64>,
+    /// Position-motor stiffness per arm joint (N m / rad), force-based.
+    pub arm_stiffness: Vec<f64>,
+    /// Position-motor damping per arm joint (N m s / rad).
+    pub arm_damping: Vec<f64>,
+    pub finger_stiffness: f64,
+    pub finger_damping: f64,
+    /// Force the gripper squeezes with (N); the URDF's finger effort is the upper bound.
+    pub grip_force_n: f64,
+    /// Controller rate (Hz); a whole number of physics steps per control tick.
+    pub control_rate_hz: f64,
+    /// Fraction of the URDF's velocity and acceleration limits the controller may use.
+    #[serde(default = "default_limit_scale")]
+    pub limit_scale: f64,
+}
+
+fn default_limit_scale() -> f64 {
+    0.5
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// x, y size and thickness (m); the top surface is the base frame's z = 0 plane.
+    pub size: [f64; 3],
+    /// x, y of the table's centre in the base frame.
+    pub center: [f64; 2],
+    /// Height of the floor below the table top (m), where dropped objects land.
+    #[serde(default = "default_floor")]
+    pub floor_depth: f64,
+}
+
+fn default_floor() -> f64 {
+    0.75
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    pub id: String,
+    #[serde(default = "default_bin_class")]
+    pub class: String,
+    #[serde(default = "default_bin_color")]
+    pub color: String,
+    /// x, y of the container's centre on the table.
+    pub position: [f64; 2],
+    /// Rotation about z (rad).
+    #[serde(default)]
+    pub yaw: f64,
+    /// Inner x, y size and wall height (m).
+    pub inner_size: [f64; 3],
+    #[serde(default = "default_wall")]
+    pub wall_thickness: f64,
+}
+
+fn default_bin_class() -> String {
+    "bin".into()
+}
+fn default_bin_color() -> String {
+    "gray".into()
+}
+fn default_wall() -> f64 {
+    0.01
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spawn {
+    /// Region objects are placed in (base frame, m).
+    pub x: [f64; 2],
+    pub y: [f64; 2],
+    /// Rotation about z (rad).
+    #[serde(default = "default_yaw")]
+    pub yaw: [f64; 2],
+    /// Smallest free gap between two objects' footprints (m).
+    pub min_gap: f64,
+    /// Objects farther than this from the base axis are out of reach (m).
+    #[serde(default = "default_reach")]
+    pub max_reach: f64,
+    #[serde(default = "default_min_reach")]
+    pub min_reach: f64,
+}
+
+fn default_yaw() -> [f64; 2] {
+    [-std::f64::consts::PI, std::f64::consts::PI]
+}
+fn default_reach() -> f64 {
+    0.75
+}
+fn default_min_reach() -> f64 {
+    0.3
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    Box,
+    Cylinder,
+    Cup,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectSpec {
+    pub id: String,
+    pub class: String,
+    pub shape: Shape,
+    pub color: String,
+    /// Box: x, y, z; cylinder and cup: diameter, height (m).
+    pub size: Vec<f64>,
+    /// Relative size variation per episode (0.1 = +-10 %).
+    #[serde(default)]
+    pub size_jitter: f64,
+    pub mass: Range,
+    #[serde(default = "default_count")]
+    pub count: usize,
+}
+
+fn default_count() -> usize {
+    1
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Success {
+    /// Container every object must end in.
+    pub container: Option<String>,
+    /// Fraction of objects that must be cleared for the episode to count as a success.
+    pub min_cleared_fraction: f64,
+}
+
+impl Default for Success {
+    fn default() -> Self {
+        Self {
+            container: None,
+            min_cleared_fraction: 1.0,
+        }
+    }
+}
+
+/// Simulated perception's noise (see `embody_agent::SimulatedPerception`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerceptionSection {
+    pub position_noise_m: f64,
+}
+
+/// One concrete object of a sampled scene.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectInstance {
+    pub id: String,
+    pub class: String,
+    pub shape: Shape,
+    pub color: String,
+    /// Full extents x, y, z (m); cylinders and cups have x = y = diameter.
+    pub extents: [f64; 3],
+    pub mass: f64,
+    /// x, y, yaw on the table.
+    pub x: f64,
+    pub y: f64,
+    pub yaw: f64,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn from_file(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_str_at(&text, path)
+    }
+
+    /// Parses scenario text; `path` names it in errors and anchors relative paths.
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Self, ScenarioError> {
+        let shown = path.display().to_string();
+        let mut s: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Syntax {
+            path: shown.clone(),
+            message: describe_toml_error(&e, text),
+        })?;
+        s.source = path.to_path_buf();
+        s.text = text.to_string();
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Absolute path of the robot's URDF.
+    pub fn urdf_path(&self) -> PathBuf {
+        let dir = self.source.parent().unwrap_or(Path::new("."));
+        dir.join(&self.robot.urdf)
+    }
+
+    /// The success container: the one named in `[success]`, else the first.
+    pub fn target_container(&self) -> &ContainerSpec {
+        self.success
+            .container
+            .as_ref()
+            .and_then(|id| self.containers.iter().find(|c| &c.id == id))
+            .unwrap_or(&self.containers[0])
+    }
+
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.source.display().to_string(),
+            line: locate_key(&self.text, key).unwrap_or(0),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ScenarioError> {
+        let positive = |key: &str, v: f64| -> Result<(), ScenarioError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(self.invalid(key, format!("must be a positive number, got {v}")))
+            }
+        };
+        let range = |key: &str, r: [f64; 2]| -> Result<(), ScenarioError> {
+            if r[0].is_finite() && r[1].is_finite() && r[0] <= r[1] {
+                Ok(())
+            } else {
+                Err(self.invalid(key, format!("must be [low, high] with low <= high, got {r:?}")))
+            }
+        };
+        positive("time_limit_s", self.time_limit_s)?;
+        positive("physics.dt", self.physics.dt)?;
+        if self.physics.dt > 0.02 {
+            return Err(self.invalid("physics.dt", "larger than 0.02 s: grasps will not hold"));
+        }
+        if self.physics.solver_iterations == 0 {
+            return Err(self.invalid("physics.solver_iterations", "must be at least 1"));
+        }
+        if !(self.physics.friction >= 0.0) {
+            return Err(self.invalid("physics.friction", "must be >= 0"));
+        }
+        let r = &self.robot;
+        let n = r.home.len();
+        if n == 0 {
+            return Err(self.invalid("robot.home", "must list one position per arm joint"));
+        }
+        for (key, v) in [("robot.arm_stiffness", &r.arm_stiffness), ("robot.arm_damping", &r.arm_damping)] {
+            if v.len() != n {
+                return Err(self.invalid(key, format!("has {} values, robot.home has {n}", v.len())));
+            }
+            if v.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
+                return Err(self.invalid(key, "values must be >= 0"));
+            }
+        }
+        positive("robot.finger_stiffness", r.finger_stiffness)?;
+        positive("robot.grip_force_n", r.grip_force_n)?;
+        positive("robot.control_rate_hz", r.control_rate_hz)?;
+        let ratio = 1.0 / (r.control_rate_hz * self.physics.dt);
+        if (ratio - ratio.round()).abs() > 1e-6 || ratio.round() < 1.0 {
+            return Err(self.invalid(
+                "robot.control_rate_hz",
+                format!("must divide the physics rate ({} Hz) into whole steps", 1.0 / self.physics.dt),
+            ));
+        }
+        if !(r.limit_scale > 0.0 && r.limit_scale <= 1.0) {
+            return Err(self.invalid("robot.limit_scale", "must be in (0, 1]"));
+        }
+        for (i, v) in self.table.size.iter().enumerate() {
+            positive(&format!("table.size[{i}]"), *v)?;
+        }
+        positive("table.floor_depth", self.table.floor_depth)?;
+        if self.containers.is_empty() {
+            return Err(self.invalid("containers", "needs at least one container (a bin)"));
+        }
+        for (i, c) in self.containers.iter().enumerate() {
+            for (k, v) in c.inner_size.iter().enumerate() {
+                positive(&format!("containers[{i}].inner_size[{k}]"), *v)?;
+            }
+            positive(&format!("containers[{i}].wall_thickness"), c.wall_thickness)?;
+            if !self.on_table(c.position[0], c.position[1], 0.0) {
+                return Err(self.invalid(&format!("containers[{i}].position"), "is not on the table"));
+            }
+        }
+        if let Some(id) = &self.success.container {
+            if !self.containers.iter().any(|c| &c.id == id) {
+                return Err(self.invalid("success.container", format!("no container with id '{id}'")));
+            }
+        }
+        if !(self.success.min_cleared_fraction > 0.0 && self.success.min_cleared_fraction <= 1.0) {
+            return Err(self.invalid("success.min_cleared_fraction", "must be in (0, 1]"));
+        }
+        range("spawn.x", self.spawn.x)?;
+        range("spawn.y", self.spawn.y)?;
+        range("spawn.yaw", self.spawn.yaw)?;
+        if !(self.spawn.min_gap >= 0.0) {
+            return Err(self.invalid("spawn.min_gap", "must be >= 0"));
+        }
+        for (x, y) in [
+            (self.spawn.x[0], self.spawn.y[0]),
+            (self.spawn.x[1], self.spawn.y[1]),
+            (self.spawn.x[0], self.spawn.y[1]),
+            (self.spawn.x[1], self.spawn.y[0]),
+        ] {
+            if !self.on_table(x, y, 0.0) {
+                return Err(self.invalid("spawn.x", format!("the spawn region reaches off the table at ({x}, {y})")));
+            }
+        }
+        if self.objects.is_empty() {
+            return Err(self.invalid("objects", "needs at least one object"));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (i, o) in self.objects.iter().enumerate() {
+            let key = |f: &str| format!("objects[{i}].{f}");
+            if !ids.insert(o.id.clone()) {
+                return Err(self.invalid(&key("id"), format!("'{}' is used twice", o.id)));
+            }
+            let expected = match o.shape {
+                Shape::Box => 3,
+                Shape::Cylinder | Shape::Cup => 2,
+            };
+            if o.size.len() != expected {
+                return Err(self.invalid(
+                    &key("size"),
+                    format!("a {:?} needs {expected} sizes, got {}", o.shape, o.size.len()),
+                ));
+            }
+            for v in &o.size {
+                positive(&key("size"), *v)?;
+            }
+            if !(0.0..0.5).contains(&o.size_jitter) {
+                return Err(self.invalid(&key("size_jitter"), "must be in [0, 0.5)"));
+            }
+            let grip = o.size[..2].iter().cloned().fold(f64::INFINITY, f64::min) * (1.0 + o.size_jitter);
+            if grip > 0.075 {
+                return Err(self.invalid(
+                    &key("size"),
+                    format!("narrowest side {grip:.3} m does not fit the 0.08 m gripper"),
+                ));
+            }
+            let (lo, hi) = (o.mass.low(), o.mass.high());
+            if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
+                return Err(self.invalid(&key("mass"), format!("must be positive (and low <= high), got {:?}", o.mass)));
+            }
+            if o.count == 0 {
+                return Err(self.invalid(&key("count"), "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether (x, y) lies on the table top, `margin` inside its edge.
+    pub fn on_table(&self, x: f64, y: f64, margin: f64) -> bool {
+        let t = &self.table;
+        (x - t.center[0]).abs() <= t.size[0] / 2.0 - margin && (y - t.center[1]).abs() <= t.size[1] / 2.0 - margin
+    }
+}
+
+/// The text of a TOML error without the library's framing, with the line it points at.
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let line = e.span().map(|s| line_of(text, s.start));
+    let msg = e.message().trim().to_string();
+    match line {
+        Some(l) => format!("line {l}: {msg}"),
+        None => msg,
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Line of a dotted key such as `objects[2].mass` in TOML text (1-based), if present.
+pub fn locate_key(text: &str, key: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut span = doc.span();
+    let mut table: Option<&DeTable> = Some(doc.get_ref());
+    for part in key.split('.') {
+        let (name, index) = match part.find('[') {
+            Some(b) => (&part[..b], part[b + 1..part.len() - 1].parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let item = if let Some(t) = table {
+            let (k, v) = t.get_key_value(name)?;
+            span = k.span();
+            Some(v)
+        } else {
+            None
+        };
+        table = None;
+        let mut value = item?;
+        if let Some(i) = index {
+            if let DeValue::Array(a) = value.get_ref() {
+                value = a.get(i)?;
+                span = value.span();
+            } else {
+                return Some(line_of(text, span.start));
+            }
+        }
+        if let DeValue::Table(t) = value.get_ref() {
+            table = Some(t);
+        }
+    }
+    Some(line_of(text, span.start))
+}

@@ -1,0 +1,74 @@
+//! The simulator as an `embody_agent::Robot`: commands set motor targets, `advance` steps the
+//! physics in lockstep, observations come straight from the rapier world.
+
+use embody_agent::robot::{Robot, RobotError};
+use embody_agent::types::{GripperState, JointCommand, JointState, Observation};
+
+use crate::world::World;
+
+pub struct SimRobot {
+    pub world: World,
+    joint_names: Vec<String>,
+}
+
+impl SimRobot {
+    pub fn new(world: World) -> Self {
+        let joint_names = world.arm.joint_names();
+        Self { world, joint_names }
+    }
+}
+
+impl Robot for SimRobot {
+    fn observe(&mut self) -> Result<Observation, RobotError> {
+        let (position, velocity) = self.world.arm_state();
+        let n = position.len();
+        Ok(Observation {
+            stamp: self.world.time(),
+            joints: JointState {
+                names: self.joint_names.clone(),
+                position,
+                velocity,
+                effort: vec![0.0; n],
+                stamp: self.world.time(),
+            },
+            gripper: GripperState {
+                width_m: self.world.gripper_width(),
+                force_n: 0.0,
+            },
+            ee_in_base: self.world.tcp_pose(),
+            camera: None,
+            privileged: Some(self.world.object_poses()),
+        })
+    }
+
+    fn command(&mut self, cmd: &JointCommand) -> Result<(), RobotError> {
+        let n = self.joint_names.len();
+        if cmd.positions.len() != n || cmd.velocities.len() != n {
+            return Err(RobotError::CommandSize {
+                got: cmd.positions.len(),
+                expected: n,
+            });
+        }
+        if let Some(joint) = cmd.positions.iter().chain(&cmd.velocities).position(|v| !v.is_finite()) {
+            return Err(RobotError::NonFinite { joint: joint % n });
+        }
+        if !cmd.gripper.width_m.is_finite() || !cmd.gripper.max_force_n.is_finite() {
+            return Err(RobotError::NonFinite { joint: n });
+        }
+        self.world
+            .set_targets(&cmd.positions, &cmd.velocities, cmd.gripper.width_m, cmd.gripper.max_force_n);
+        Ok(())
+    }
+
+    fn advance(&mut self, dt_s: f64) -> Result<(), RobotError> {
+        let steps = (dt_s / self.world.dt()).round().max(1.0) as u64;
+        for _ in 0..steps {
+            self.world.step();
+        }
+        Ok(())
+    }
+
+    fn now(&self) -> f64 {
+        self.world.time()
+    }
+}

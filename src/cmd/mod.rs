@@ -1,0 +1,5 @@
+//! One module per subcommand: parse, call the libraries, print.
+
+pub mod bench;
+pub mod common;
+pub mod run;

@@ -1,0 +1,129 @@
+//! `embody run`: seeded episodes of a scenario, a results table and a JSON summary.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use embody_agent::ClearTablePlanner;
+use embody_sim::runner::{run_batch, EpisodeResult, RunOptions};
+use serde_json::json;
+
+use super::common::{load_scenario, policy_factory, progress, threads_or_all};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Number of episodes; seeds are seed, seed+1, ...
+    #[arg(long, default_value_t = 1)]
+    pub episodes: u64,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Policy for the skills: scripted.
+    #[arg(long, default_value = "scripted")]
+    pub policy: String,
+    /// Instruction (default: the scenario's).
+    #[arg(long)]
+    pub instruction: Option<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print one JSON summary line last.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(a: RunArgs) -> Result<ExitCode> {
+    let scenario = load_scenario(&a.scenario)?;
+    let make_policy = policy_factory(&a.policy)?;
+    let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
+    let threads = threads_or_all(a.threads);
+    let bar = progress(seeds.len() as u64, &format!("{} ({} threads)", scenario.name, threads), a.quiet);
+    let opts = RunOptions {
+        instruction: a.instruction.clone(),
+        ..RunOptions::default()
+    };
+    let wall = Instant::now();
+    let results = run_batch(&scenario, &seeds, threads, make_policy, &ClearTablePlanner, &opts, |_| bar.inc(1))?;
+    let wall_s = wall.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+
+    print_table(&results);
+    let summary = summarize(&scenario.name, &a.policy, &results, wall_s, threads);
+    if a.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "success {:.3}, objects cleared {:.3}, {:.0} steps/s wall, {:.1}x real time",
+            summary["success_rate"].as_f64().unwrap_or(0.0),
+            summary["objects_cleared_rate"].as_f64().unwrap_or(0.0),
+            summary["sim_steps_per_s"].as_f64().unwrap_or(0.0),
+            summary["realtime_factor"].as_f64().unwrap_or(0.0),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(results: &[EpisodeResult]) {
+    println!("{:>6}  {:>7}  {:>7}  {:>7}  {:<16}  notes", "seed", "success", "cleared", "sim s", "state hash");
+    for r in results {
+        let notes: Vec<String> = r
+            .objects
+            .iter()
+            .filter_map(|o| o.reason.as_ref().map(|why| format!("{}: {why}", o.id)))
+            .chain(r.report.plan_error.clone())
+            .chain(r.report.stopped.clone())
+            .collect();
+        println!(
+            "{:>6}  {:>7}  {:>3}/{:<3}  {:>7.1}  {:<16}  {}",
+            r.seed,
+            if r.success { "yes" } else { "no" },
+            r.objects_cleared,
+            r.objects_total,
+            r.sim_time_s,
+            r.state_hash,
+            notes.join("; ")
+        );
+    }
+}
+
+pub fn summarize(scenario: &str, policy: &str, results: &[EpisodeResult], wall_s: f64, threads: usize) -> serde_json::Value {
+    let n = results.len().max(1) as f64;
+    let successes = results.iter().filter(|r| r.success).count();
+    let cleared: usize = results.iter().map(|r| r.objects_cleared).sum();
+    let total: usize = results.iter().map(|r| r.objects_total).sum();
+    let sim_s: f64 = results.iter().map(|r| r.sim_time_s).sum();
+    let steps: u64 = results.iter().map(|r| r.sim_steps).sum();
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    for r in results {
+        for o in &r.objects {
+            if let Some(why) = &o.reason {
+                *failures.entry(why.clone()).or_default() += 1;
+            }
+        }
+        if let Some(e) = &r.report.plan_error {
+            *failures.entry(format!("plan: {e}")).or_default() += 1;
+        }
+    }
+    json!({
+        "scenario": scenario,
+        "policy": policy,
+        "episodes": results.len(),
+        "success_rate": successes as f64 / n,
+        "objects_cleared_rate": if total > 0 { cleared as f64 / total as f64 } else { 0.0 },
+        "mean_episode_sim_s": sim_s / n,
+        "sim_steps_per_s": steps as f64 / wall_s.max(1e-9),
+        "realtime_factor": sim_s / wall_s.max(1e-9),
+        "threads": threads,
+        "wall_s": wall_s,
+        "failures": failures,
+        "state_hash": results.iter().map(|r| json!({"seed": r.seed, "state_hash": r.state_hash})).collect::<Vec<_>>(),
+    })
+}
