@@ -101,8 +101,15 @@ impl Controller {
             (a.ee_target_in_base, a.gripper_width_m)
         };
         let next = chunk.actions[(idx + 1).max(0) as usize];
-        let frac = if idx < 0 { (s + 1.0).clamp(0.0, 1.0) } else { frac };
-        let pos = from.translation.vector.lerp(&next.ee_target_in_base.translation.vector, frac);
+        let frac = if idx < 0 {
+            (s + 1.0).clamp(0.0, 1.0)
+        } else {
+            frac
+        };
+        let pos = from
+            .translation
+            .vector
+            .lerp(&next.ee_target_in_base.translation.vector, frac);
         let rot: UnitQuaternion<f64> = from
             .rotation
             .try_slerp(&next.ee_target_in_base.rotation, frac, 1e-9)

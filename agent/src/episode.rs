@@ -76,7 +76,10 @@ pub struct EpisodeParts<'a> {
 }
 
 /// Runs the instruction to completion, to a refusal, or to the time limit.
-pub fn run_episode(parts: EpisodeParts<'_>, cfg: &EpisodeConfig) -> Result<EpisodeReport, EpisodeError> {
+pub fn run_episode(
+    parts: EpisodeParts<'_>,
+    cfg: &EpisodeConfig,
+) -> Result<EpisodeReport, EpisodeError> {
     let EpisodeParts {
         robot,
         perception,
@@ -143,7 +146,9 @@ pub fn run_episode(parts: EpisodeParts<'_>, cfg: &EpisodeConfig) -> Result<Episo
                 let scene = perception.perceive(&obs);
                 queue.push_front(skill.clone());
                 if !is_held(&obs, &scene, object) {
-                    queue.push_front(Skill::Pick { object: object.clone() });
+                    queue.push_front(Skill::Pick {
+                        object: object.clone(),
+                    });
                 }
             }
         }
@@ -191,7 +196,18 @@ fn run_skill(
         if completes {
             let obs = robot.observe()?;
             let scene = perception.perceive(&obs);
-            return Ok(check_skill(skill, &obs, &scene));
+            let verdict = check_skill(skill, &obs, &scene);
+            tracing::debug!(
+                t = obs.stamp,
+                %skill,
+                ?verdict,
+                ee = ?obs.ee_in_base.translation.vector.as_slice(),
+                target = ?controller.current_target().translation.vector.as_slice(),
+                gripper = obs.gripper.width_m,
+                object = ?scene.object(skill.object()).map(|o| o.pose_in_base.translation.vector.as_slice().to_vec()),
+                "skill finished"
+            );
+            return Ok(verdict);
         }
     }
 }
@@ -209,7 +225,10 @@ pub fn is_held(obs: &Observation, scene: &SceneGraph, object: &str) -> bool {
     let tcp = obs.ee_in_base.translation.vector;
     let horizontal = (p.xy() - tcp.xy()).norm();
     let lifted = p.z - scene.table_height_m > o.extents.z / 2.0 + 0.02;
-    horizontal < 0.04 && (p.z - tcp.z).abs() < o.extents.z.max(0.05) && lifted && obs.gripper.width_m > 0.005
+    horizontal < 0.04
+        && (p.z - tcp.z).abs() < o.extents.z.max(0.05)
+        && lifted
+        && obs.gripper.width_m > 0.005
 }
 
 /// Perception's verdict on a finished skill.

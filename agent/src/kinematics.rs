@@ -85,7 +85,11 @@ pub(crate) fn urdf_pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
 
 impl ArmModel {
     /// Reads the chain `base_link` → `tcp_link` from a URDF file.
-    pub fn from_urdf_file(path: &Path, base_link: &str, tcp_link: &str) -> Result<Self, ModelError> {
+    pub fn from_urdf_file(
+        path: &Path,
+        base_link: &str,
+        tcp_link: &str,
+    ) -> Result<Self, ModelError> {
         let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
             path: path.display().to_string(),
             source,
@@ -131,7 +135,9 @@ impl ArmModel {
                 .joints
                 .iter()
                 .find(|j| j.child.link == link)
-                .ok_or_else(|| invalid(format!("link '{link}' is not connected to '{base_link}'")))?;
+                .ok_or_else(|| {
+                    invalid(format!("link '{link}' is not connected to '{base_link}'"))
+                })?;
             if chain.len() > robot.joints.len() {
                 return Err(invalid("the joint graph has a cycle".into()));
             }
@@ -183,7 +189,9 @@ impl ArmModel {
             }
         }
         if joints.is_empty() {
-            return Err(invalid(format!("no revolute joints between '{base_link}' and '{tcp_link}'")));
+            return Err(invalid(format!(
+                "no revolute joints between '{base_link}' and '{tcp_link}'"
+            )));
         }
         let gripper = gripper_from_urdf(robot);
         Ok(Self {
@@ -303,8 +311,10 @@ impl ArmModel {
                 });
             }
             let mut err = Vector6::zeros();
-            err.fixed_rows_mut::<3>(0).copy_from(&(ep.cap_magnitude(cfg.max_step_m)));
-            err.fixed_rows_mut::<3>(3).copy_from(&(er.cap_magnitude(cfg.max_step_rad)));
+            err.fixed_rows_mut::<3>(0)
+                .copy_from(&(ep.cap_magnitude(cfg.max_step_m)));
+            err.fixed_rows_mut::<3>(3)
+                .copy_from(&(er.cap_magnitude(cfg.max_step_rad)));
 
             // Secondary task: drift towards the rest posture in the null space of the Jacobian.
             let bias = match rest {
@@ -327,8 +337,9 @@ impl ArmModel {
                         bias_f[i] = 0.0;
                     }
                 }
-                let jjt: Matrix6<f64> = (&jf * jf.transpose()).fixed_view::<6, 6>(0, 0).into_owned()
-                    + Matrix6::identity() * (cfg.damping * cfg.damping);
+                let jjt: Matrix6<f64> =
+                    (&jf * jf.transpose()).fixed_view::<6, 6>(0, 0).into_owned()
+                        + Matrix6::identity() * (cfg.damping * cfg.damping);
                 let rhs = err - (&jf * &bias_f).fixed_rows::<6>(0).into_owned();
                 let Some(y) = jjt.cholesky().map(|c| c.solve(&rhs)) else {
                     break;

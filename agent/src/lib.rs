@@ -16,7 +16,10 @@ pub mod rotation;
 pub mod types;
 
 pub use controller::{Controller, ControllerConfig};
-pub use episode::{run_episode, EpisodeConfig, EpisodeError, EpisodeParts, EpisodeReport, ObjectOutcome, SkillRecord};
+pub use episode::{
+    run_episode, EpisodeConfig, EpisodeError, EpisodeParts, EpisodeReport, ObjectOutcome,
+    SkillRecord,
+};
 pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelError};
 pub use perception::{ObjectInfo, Perception, SimulatedPerception};
 pub use planner::{ClearTablePlanner, Instruction, PlanError, Planner};

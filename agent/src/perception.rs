@@ -79,8 +79,7 @@ impl Perception for SimulatedPerception {
                 continue;
             };
             let n = self.noise();
-            let pose_in_base: Isometry3<f64> =
-                Translation3::from(n) * pose.pose_in_base;
+            let pose_in_base: Isometry3<f64> = Translation3::from(n) * pose.pose_in_base;
             scene.objects.push(SceneObject {
                 id: info.id,
                 class: info.class,

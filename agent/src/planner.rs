@@ -48,7 +48,9 @@ pub fn validate(plan: &Plan, scene: &SceneGraph) -> Result<(), PlanError> {
         let n = i + 1;
         let object = step.object();
         if scene.object(object).is_none() {
-            return Err(PlanError::Invalid(format!("step {n} ({step}): no object '{object}' in the scene")));
+            return Err(PlanError::Invalid(format!(
+                "step {n} ({step}): no object '{object}' in the scene"
+            )));
         }
         match step {
             Skill::Pick { object } => {
@@ -58,7 +60,9 @@ pub fn validate(plan: &Plan, scene: &SceneGraph) -> Result<(), PlanError> {
                     )));
                 }
                 if done.contains(object.as_str()) {
-                    return Err(PlanError::Invalid(format!("step {n} ({step}): '{object}' was already moved")));
+                    return Err(PlanError::Invalid(format!(
+                        "step {n} ({step}): '{object}' was already moved"
+                    )));
                 }
                 holding = Some(object);
             }
@@ -69,7 +73,9 @@ pub fn validate(plan: &Plan, scene: &SceneGraph) -> Result<(), PlanError> {
                     )));
                 }
                 if scene.container(into).is_none() {
-                    return Err(PlanError::Invalid(format!("step {n} ({step}): no container '{into}'")));
+                    return Err(PlanError::Invalid(format!(
+                        "step {n} ({step}): no container '{into}'"
+                    )));
                 }
                 holding = None;
                 done.insert(object);
@@ -87,7 +93,14 @@ pub fn validate(plan: &Plan, scene: &SceneGraph) -> Result<(), PlanError> {
 #[derive(Clone, Debug, Default)]
 pub struct ClearTablePlanner;
 
-const CLEAR_PHRASES: &[&str] = &["clear the table", "clear", "clear table", "tidy up", "tidy up the table", "clean the table"];
+const CLEAR_PHRASES: &[&str] = &[
+    "clear the table",
+    "clear",
+    "clear table",
+    "tidy up",
+    "tidy up the table",
+    "clean the table",
+];
 
 impl Planner for ClearTablePlanner {
     fn plan(
@@ -96,7 +109,11 @@ impl Planner for ClearTablePlanner {
         scene: &SceneGraph,
         _image: Option<&CameraFrame>,
     ) -> Result<Plan, PlanError> {
-        let text = instruction.text.trim().trim_end_matches(['.', '!']).to_lowercase();
+        let text = instruction
+            .text
+            .trim()
+            .trim_end_matches(['.', '!'])
+            .to_lowercase();
         if !CLEAR_PHRASES.contains(&text.as_str()) {
             return Err(PlanError::Refused {
                 instruction: instruction.text.clone(),
@@ -122,7 +139,9 @@ impl Planner for ClearTablePlanner {
         });
         let mut plan = Plan::default();
         for o in objects {
-            plan.steps.push(Skill::Pick { object: o.id.clone() });
+            plan.steps.push(Skill::Pick {
+                object: o.id.clone(),
+            });
             plan.steps.push(Skill::Place {
                 object: o.id.clone(),
                 into: bin.id.clone(),
@@ -163,36 +182,70 @@ mod tests {
 
     #[test]
     fn clear_the_table_picks_and_places_everything_nearest_first() {
-        let plan = ClearTablePlanner.plan(&Instruction::new("Clear the table."), &scene(), None).unwrap();
+        let plan = ClearTablePlanner
+            .plan(&Instruction::new("Clear the table."), &scene(), None)
+            .unwrap();
         assert_eq!(plan.steps.len(), 4);
         assert_eq!(plan.steps[0], Skill::Pick { object: "b".into() });
-        assert_eq!(plan.steps[3], Skill::Place { object: "a".into(), into: "bin".into() });
+        assert_eq!(
+            plan.steps[3],
+            Skill::Place {
+                object: "a".into(),
+                into: "bin".into()
+            }
+        );
     }
 
     #[test]
     fn refuses_what_it_does_not_understand() {
-        let err = ClearTablePlanner.plan(&Instruction::new("throw the cube"), &scene(), None).unwrap_err();
+        let err = ClearTablePlanner
+            .plan(&Instruction::new("throw the cube"), &scene(), None)
+            .unwrap_err();
         assert!(matches!(err, PlanError::Refused { .. }));
     }
 
     #[test]
     fn validation_catches_bad_plans() {
         let s = scene();
-        let place_first = Plan { steps: vec![Skill::Place { object: "a".into(), into: "bin".into() }] };
+        let place_first = Plan {
+            steps: vec![Skill::Place {
+                object: "a".into(),
+                into: "bin".into(),
+            }],
+        };
         assert!(validate(&place_first, &s).is_err());
-        let unknown = Plan { steps: vec![Skill::Pick { object: "zzz".into() }] };
-        assert!(validate(&unknown, &s).unwrap_err().to_string().contains("zzz"));
+        let unknown = Plan {
+            steps: vec![Skill::Pick {
+                object: "zzz".into(),
+            }],
+        };
+        assert!(validate(&unknown, &s)
+            .unwrap_err()
+            .to_string()
+            .contains("zzz"));
         let twice = Plan {
             steps: vec![
                 Skill::Pick { object: "a".into() },
-                Skill::Place { object: "a".into(), into: "bin".into() },
+                Skill::Place {
+                    object: "a".into(),
+                    into: "bin".into(),
+                },
                 Skill::Pick { object: "a".into() },
-                Skill::Place { object: "a".into(), into: "bin".into() },
+                Skill::Place {
+                    object: "a".into(),
+                    into: "bin".into(),
+                },
             ],
         };
         assert!(validate(&twice, &s).is_err());
         let no_bin = Plan {
-            steps: vec![Skill::Pick { object: "a".into() }, Skill::Place { object: "a".into(), into: "box".into() }],
+            steps: vec![
+                Skill::Pick { object: "a".into() },
+                Skill::Place {
+                    object: "a".into(),
+                    into: "box".into(),
+                },
+            ],
         };
         assert!(validate(&no_bin, &s).is_err());
     }

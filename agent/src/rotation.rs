@@ -30,7 +30,14 @@ pub fn yaw_of(r: &UnitQuaternion<f64>) -> f64 {
 pub fn to_6d(r: &UnitQuaternion<f64>) -> [f64; 6] {
     let m: Rotation3<f64> = r.to_rotation_matrix();
     let m = m.matrix();
-    [m[(0, 0)], m[(1, 0)], m[(2, 0)], m[(0, 1)], m[(1, 1)], m[(2, 1)]]
+    [
+        m[(0, 0)],
+        m[(1, 0)],
+        m[(2, 0)],
+        m[(0, 1)],
+        m[(1, 1)],
+        m[(2, 1)],
+    ]
 }
 
 /// Wraps an angle into (-pi, pi].

@@ -51,11 +51,18 @@ impl Default for ExpertConfig {
 pub struct ScriptedExpert {
     cfg: ExpertConfig,
     trajectory: Option<Trajectory>,
+    /// Gripper yaw at the start of the episode: grasps turn the wrist at most a quarter turn
+    /// from it, so joint 7 never winds up against its limit over many picks.
+    neutral_yaw: Option<f64>,
 }
 
 impl ScriptedExpert {
     pub fn new(cfg: ExpertConfig) -> Self {
-        Self { cfg, trajectory: None }
+        Self {
+            cfg,
+            trajectory: None,
+            neutral_yaw: None,
+        }
     }
 
     fn move_time(&self, from: &Isometry3<f64>, to: &Isometry3<f64>, speed: f64) -> f64 {
@@ -64,7 +71,12 @@ impl ScriptedExpert {
         (d / speed).max(a / self.cfg.turn_speed).max(0.3)
     }
 
-    fn plan_pick(&self, obs: &Observation, scene: &SceneGraph, object: &str) -> Result<Trajectory, PolicyError> {
+    fn plan_pick(
+        &self,
+        obs: &Observation,
+        scene: &SceneGraph,
+        object: &str,
+    ) -> Result<Trajectory, PolicyError> {
         let truth = privileged_pose(obs, object)?;
         let info = scene
             .object(object)
@@ -72,15 +84,19 @@ impl ScriptedExpert {
         let e = info.extents;
         let p = truth.translation.vector;
         let here = obs.ee_in_base;
-        let current_yaw = yaw_of(&here.rotation);
+        let neutral = self.neutral_yaw.unwrap_or_else(|| yaw_of(&here.rotation));
         let yaw = match info.shape {
-            ShapeKind::Cylinder | ShapeKind::Cup => current_yaw,
+            ShapeKind::Cylinder | ShapeKind::Cup => neutral,
             ShapeKind::Box => {
                 let object_yaw = yaw_of(&truth.rotation);
                 // Close the fingers across the object's narrower side.
-                let grasp = if e.x <= e.y { object_yaw + std::f64::consts::FRAC_PI_2 } else { object_yaw };
-                // The gripper is symmetric: pick the equivalent yaw nearest the current one.
-                current_yaw + wrap_angle_half(grasp - current_yaw)
+                let grasp = if e.x <= e.y {
+                    object_yaw + std::f64::consts::FRAC_PI_2
+                } else {
+                    object_yaw
+                };
+                // The gripper is symmetric: pick the equivalent yaw nearest the neutral one.
+                neutral + wrap_angle_half(grasp - neutral)
             }
         };
         let rot = top_down(yaw);
@@ -88,17 +104,35 @@ impl ScriptedExpert {
         let bottom = p.z - e.z / 2.0;
         let top = bottom + e.z;
         let grasp_z = (bottom + e.z / 2.0).max(top - 0.035).max(table + 0.012);
-        let pre = Isometry3::from_parts(Translation3::new(p.x, p.y, top + self.cfg.approach_clearance), rot);
+        let pre = Isometry3::from_parts(
+            Translation3::new(p.x, p.y, top + self.cfg.approach_clearance),
+            rot,
+        );
         let grasp = Isometry3::from_parts(Translation3::new(p.x, p.y, grasp_z), rot);
-        let lift = Isometry3::from_parts(Translation3::new(p.x, p.y, table + self.cfg.lift_height + e.z), rot);
+        let lift = Isometry3::from_parts(
+            Translation3::new(p.x, p.y, table + self.cfg.lift_height + e.z),
+            rot,
+        );
         let open = self.cfg.open_width;
         let mut t = Trajectory::start(obs.stamp, here, open);
-        t.then(self.move_time(&here, &pre, self.cfg.travel_speed), pre, open)
-            .hold(self.cfg.hover_s, open)
-            .then(self.move_time(&pre, &grasp, self.cfg.approach_speed), grasp, open)
-            .hold(0.2, open)
-            .hold(self.cfg.close_s, 0.0)
-            .then(self.move_time(&grasp, &lift, self.cfg.approach_speed * 2.0), lift, 0.0);
+        t.then(
+            self.move_time(&here, &pre, self.cfg.travel_speed),
+            pre,
+            open,
+        )
+        .hold(self.cfg.hover_s, open)
+        .then(
+            self.move_time(&pre, &grasp, self.cfg.approach_speed),
+            grasp,
+            open,
+        )
+        .hold(0.2, open)
+        .hold(self.cfg.close_s, 0.0)
+        .then(
+            self.move_time(&grasp, &lift, self.cfg.approach_speed * 2.0),
+            lift,
+            0.0,
+        );
         Ok(t)
     }
 
@@ -113,9 +147,9 @@ impl ScriptedExpert {
         let info = scene
             .object(object)
             .ok_or_else(|| PolicyError::MissingInput(format!("'{object}' in the scene graph")))?;
-        let bin = scene
-            .container(into)
-            .ok_or_else(|| PolicyError::MissingInput(format!("container '{into}' in the scene graph")))?;
+        let bin = scene.container(into).ok_or_else(|| {
+            PolicyError::MissingInput(format!("container '{into}' in the scene graph"))
+        })?;
         let here = obs.ee_in_base;
         // How far the TCP is above the held object's bottom.
         let tcp_above_bottom = here.translation.z - (truth.translation.z - info.extents.z / 2.0);
@@ -124,20 +158,47 @@ impl ScriptedExpert {
         let rot = here.rotation;
         let above_z = floor + bin.inner_extents.z + 0.04 + tcp_above_bottom;
         let release_z = floor + 0.02 + tcp_above_bottom;
-        let above = Isometry3::from_parts(Translation3::new(spot.x, spot.y, above_z.max(here.translation.z)), rot);
-        let release = Isometry3::from_parts(Translation3::new(spot.x, spot.y, release_z.min(above_z)), rot);
-        let retreat = Isometry3::from_parts(Translation3::new(spot.x, spot.y, above.translation.z + 0.05), rot);
+        let above = Isometry3::from_parts(
+            Translation3::new(spot.x, spot.y, above_z.max(here.translation.z)),
+            rot,
+        );
+        let release = Isometry3::from_parts(
+            Translation3::new(spot.x, spot.y, release_z.min(above_z)),
+            rot,
+        );
+        let retreat = Isometry3::from_parts(
+            Translation3::new(spot.x, spot.y, above.translation.z + 0.05),
+            rot,
+        );
         let open = self.cfg.open_width;
         let mut t = Trajectory::start(obs.stamp, here, 0.0);
-        t.then(self.move_time(&here, &above, self.cfg.travel_speed), above, 0.0)
-            .then(self.move_time(&above, &release, self.cfg.approach_speed * 2.0), release, 0.0)
-            .hold(self.cfg.open_s, open)
-            .then(self.move_time(&release, &retreat, self.cfg.approach_speed * 2.0), retreat, open);
+        t.then(
+            self.move_time(&here, &above, self.cfg.travel_speed),
+            above,
+            0.0,
+        )
+        .then(
+            self.move_time(&above, &release, self.cfg.approach_speed * 2.0),
+            release,
+            0.0,
+        )
+        .hold(self.cfg.open_s, open)
+        .then(
+            self.move_time(&release, &retreat, self.cfg.approach_speed * 2.0),
+            retreat,
+            open,
+        );
         Ok(t)
     }
 
     /// The drop spot in the container farthest from the objects already in it (3 x 2 grid).
-    fn free_spot(&self, obs: &Observation, scene: &SceneGraph, held: &str, into: &str) -> Point3<f64> {
+    fn free_spot(
+        &self,
+        obs: &Observation,
+        scene: &SceneGraph,
+        held: &str,
+        into: &str,
+    ) -> Point3<f64> {
         let bin = scene.container(into).expect("checked by the caller");
         let inside: Vec<Vector3<f64>> = obs
             .privileged
@@ -182,7 +243,11 @@ fn wrap_angle_half(a: f64) -> f64 {
 fn privileged_pose(obs: &Observation, object: &str) -> Result<Isometry3<f64>, PolicyError> {
     obs.privileged
         .as_ref()
-        .ok_or_else(|| PolicyError::MissingInput("privileged object poses (the scripted expert runs in simulation only)".into()))?
+        .ok_or_else(|| {
+            PolicyError::MissingInput(
+                "privileged object poses (the scripted expert runs in simulation only)".into(),
+            )
+        })?
         .iter()
         .find(|o| o.id == object)
         .map(|o| o.pose_in_base)
@@ -194,7 +259,15 @@ impl Policy for ScriptedExpert {
         self.trajectory = None;
     }
 
-    fn act(&mut self, obs: &Observation, scene: &SceneGraph, skill: &Skill) -> Result<ActionChunk, PolicyError> {
+    fn act(
+        &mut self,
+        obs: &Observation,
+        scene: &SceneGraph,
+        skill: &Skill,
+    ) -> Result<ActionChunk, PolicyError> {
+        if self.neutral_yaw.is_none() {
+            self.neutral_yaw = Some(yaw_of(&obs.ee_in_base.rotation));
+        }
         if self.trajectory.is_none() {
             self.trajectory = Some(match skill {
                 Skill::Pick { object } => self.plan_pick(obs, scene, object)?,

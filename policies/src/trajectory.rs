@@ -50,7 +50,9 @@ impl Trajectory {
     }
 
     pub fn last(&self) -> &Keyframe {
-        self.keys.last().expect("a trajectory always has its start keyframe")
+        self.keys
+            .last()
+            .expect("a trajectory always has its start keyframe")
     }
 
     pub fn end(&self) -> f64 {
@@ -68,8 +70,16 @@ impl Trajectory {
             let (a, b) = (&w[0], &w[1]);
             if t <= b.t {
                 let s = smooth((t - a.t) / (b.t - a.t));
-                let pos = a.pose.translation.vector.lerp(&b.pose.translation.vector, s);
-                let rot = a.pose.rotation.try_slerp(&b.pose.rotation, s, 1e-9).unwrap_or(b.pose.rotation);
+                let pos = a
+                    .pose
+                    .translation
+                    .vector
+                    .lerp(&b.pose.translation.vector, s);
+                let rot = a
+                    .pose
+                    .rotation
+                    .try_slerp(&b.pose.rotation, s, 1e-9)
+                    .unwrap_or(b.pose.rotation);
                 return (Isometry3::from_parts(pos.into(), rot), b.gripper_width_m);
             }
         }

@@ -17,7 +17,9 @@ pub fn from_rapier(p: &Pose) -> Isometry3<f64> {
     let r = p.rotation;
     Isometry3::from_parts(
         Translation3::new(t.x as f64, t.y as f64, t.z as f64),
-        UnitQuaternion::from_quaternion(Quaternion::new(r.w as f64, r.x as f64, r.y as f64, r.z as f64)),
+        UnitQuaternion::from_quaternion(Quaternion::new(
+            r.w as f64, r.x as f64, r.y as f64, r.z as f64,
+        )),
     )
 }
 

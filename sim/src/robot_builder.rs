@@ -37,16 +37,24 @@ fn urdf_pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
 /// Rotation taking the x axis onto `axis` (rapier's one-DoF joints move along/about x).
 fn x_to(axis: &Vector3<f64>) -> UnitQuaternion<f64> {
     let a = axis.normalize();
-    UnitQuaternion::rotation_between(&Vector3::x(), &a)
-        .unwrap_or_else(|| UnitQuaternion::from_axis_angle(&Vector3::z_axis(), std::f64::consts::PI))
+    UnitQuaternion::rotation_between(&Vector3::x(), &a).unwrap_or_else(|| {
+        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), std::f64::consts::PI)
+    })
 }
 
 fn shape_of(g: &urdf_rs::Geometry, link: &str) -> Result<(SharedShape, Isometry3<f64>), SimError> {
-    let unsupported = |what: &str| SimError::Robot(format!("link '{link}': {what} collision geometry is not supported"));
+    let unsupported = |what: &str| {
+        SimError::Robot(format!(
+            "link '{link}': {what} collision geometry is not supported"
+        ))
+    };
     Ok(match g {
         urdf_rs::Geometry::Box { size } => {
             let [x, y, z] = size.0;
-            (SharedShape::cuboid(x as f32 / 2.0, y as f32 / 2.0, z as f32 / 2.0), Isometry3::identity())
+            (
+                SharedShape::cuboid(x as f32 / 2.0, y as f32 / 2.0, z as f32 / 2.0),
+                Isometry3::identity(),
+            )
         }
         // URDF cylinders and capsules run along z; parry's along y.
         urdf_rs::Geometry::Cylinder { radius, length } => (
@@ -57,7 +65,9 @@ fn shape_of(g: &urdf_rs::Geometry, link: &str) -> Result<(SharedShape, Isometry3
             SharedShape::capsule_z(*length as f32 / 2.0, *radius as f32),
             Isometry3::identity(),
         ),
-        urdf_rs::Geometry::Sphere { radius } => (SharedShape::ball(*radius as f32), Isometry3::identity()),
+        urdf_rs::Geometry::Sphere { radius } => {
+            (SharedShape::ball(*radius as f32), Isometry3::identity())
+        }
         urdf_rs::Geometry::Mesh { .. } => return Err(unsupported("mesh")),
     })
 }
@@ -68,7 +78,9 @@ fn mass_properties(link: &urdf_rs::Link, link_in_body: &Isometry3<f64>) -> Optio
         return None;
     }
     let t = &i.inertia;
-    let m = Matrix3::new(t.ixx, t.ixy, t.ixz, t.ixy, t.iyy, t.iyz, t.ixz, t.iyz, t.izz);
+    let m = Matrix3::new(
+        t.ixx, t.ixy, t.ixz, t.ixy, t.iyy, t.iyz, t.ixz, t.iyz, t.izz,
+    );
     let frame = link_in_body * urdf_pose(&i.origin);
     // Inertia about the COM expressed in the body frame: R I R^T.
     let r = frame.rotation.to_rotation_matrix();
@@ -100,7 +112,8 @@ pub fn build_robot(
 ) -> Result<RobotHandles, SimError> {
     let robot = &scenario.robot;
     let friction = scenario.physics.friction as f32;
-    let link_by_name: HashMap<&str, &urdf_rs::Link> = urdf.links.iter().map(|l| (l.name.as_str(), l)).collect();
+    let link_by_name: HashMap<&str, &urdf_rs::Link> =
+        urdf.links.iter().map(|l| (l.name.as_str(), l)).collect();
     // Every link's body (the nearest ancestor through fixed joints) and its pose in that body,
     // plus its pose in the world at q = 0.
     struct Placed {
@@ -156,8 +169,10 @@ pub fn build_robot(
     body_links.dedup();
     for body_link in body_links {
         let mut mprops = MassProperties::default();
-        let mut members: Vec<(&String, &Placed)> =
-            placed.iter().filter(|(_, p)| &p.body_link == body_link).collect();
+        let mut members: Vec<(&String, &Placed)> = placed
+            .iter()
+            .filter(|(_, p)| &p.body_link == body_link)
+            .collect();
         members.sort_by(|a, b| a.0.cmp(b.0));
         for (name, p) in &members {
             if let Some(l) = link_by_name.get(name.as_str()) {
@@ -174,7 +189,9 @@ pub fn build_robot(
                 .additional_mass_properties(mprops)
                 .can_sleep(false)
         };
-        let handle = world.bodies.insert(builder.pose(to_rapier(&placed[body_link].in_world)));
+        let handle = world
+            .bodies
+            .insert(builder.pose(to_rapier(&placed[body_link].in_world)));
         let group = if is_root {
             groups::ROBOT_BASE
         } else if finger_links.contains(&body_link.as_str()) {
@@ -183,7 +200,9 @@ pub fn build_robot(
             groups::ARM
         };
         for (name, p) in &members {
-            let Some(l) = link_by_name.get(name.as_str()) else { continue };
+            let Some(l) = link_by_name.get(name.as_str()) else {
+                continue;
+            };
             for c in &l.collision {
                 let (shape, fix) = shape_of(&c.geometry, name)?;
                 let pose = p.in_body * urdf_pose(&c.origin) * fix;
@@ -192,7 +211,9 @@ pub fn build_robot(
                     .density(0.0)
                     .friction(friction)
                     .collision_groups(group);
-                world.colliders.insert_with_parent(collider, handle, &mut world.bodies);
+                world
+                    .colliders
+                    .insert_with_parent(collider, handle, &mut world.bodies);
             }
         }
         bodies.insert(body_link.clone(), handle);
@@ -207,9 +228,14 @@ pub fn build_robot(
             urdf_rs::JointType::Revolute | urdf_rs::JointType::Continuous => {
                 (JointAxis::AngX, JointAxesMask::LOCKED_REVOLUTE_AXES)
             }
-            urdf_rs::JointType::Prismatic => (JointAxis::LinX, JointAxesMask::LOCKED_PRISMATIC_AXES),
+            urdf_rs::JointType::Prismatic => {
+                (JointAxis::LinX, JointAxesMask::LOCKED_PRISMATIC_AXES)
+            }
             ref other => {
-                return Err(SimError::Robot(format!("joint '{}': {other:?} joints are not supported", j.name)))
+                return Err(SimError::Robot(format!(
+                    "joint '{}': {other:?} joints are not supported",
+                    j.name
+                )))
             }
         };
         let parent = &placed[&j.parent.link];
@@ -218,12 +244,27 @@ pub fn build_robot(
         let frame2 = Isometry3::from_parts(Default::default(), align);
         let is_finger = matches!(j.joint_type, urdf_rs::JointType::Prismatic);
         let (stiffness, damping, max_force) = if is_finger {
-            (robot.finger_stiffness, robot.finger_damping, robot.grip_force_n.min(j.limit.effort))
+            (
+                robot.finger_stiffness,
+                robot.finger_damping,
+                robot.grip_force_n.min(j.limit.effort),
+            )
         } else {
-            let i = arm.joints.iter().position(|a| a.name == j.name).ok_or_else(|| {
-                SimError::Robot(format!("joint '{}' moves but is not on the arm chain", j.name))
-            })?;
-            (robot.arm_stiffness[i], robot.arm_damping[i], arm.joints[i].max_effort)
+            let i = arm
+                .joints
+                .iter()
+                .position(|a| a.name == j.name)
+                .ok_or_else(|| {
+                    SimError::Robot(format!(
+                        "joint '{}' moves but is not on the arm chain",
+                        j.name
+                    ))
+                })?;
+            (
+                robot.arm_stiffness[i],
+                robot.arm_damping[i],
+                arm.joints[i].max_effort,
+            )
         };
         let mimics = j.mimic.is_some();
         let mut builder = GenericJointBuilder::new(locked)
@@ -237,19 +278,30 @@ pub fn build_robot(
         }
         let handle = world
             .multibody_joints
-            .insert(bodies[&parent.body_link], bodies[&j.child.link], builder.build(), true)
-            .ok_or_else(|| SimError::Robot(format!("joint '{}' closes a kinematic loop", j.name)))?;
+            .insert(
+                bodies[&parent.body_link],
+                bodies[&j.child.link],
+                builder.build(),
+                true,
+            )
+            .ok_or_else(|| {
+                SimError::Robot(format!("joint '{}' closes a kinematic loop", j.name))
+            })?;
         joint_handles.insert(j.name.clone(), handle);
-        let (_, link_id) = world
-            .multibody_joints
-            .get(handle)
-            .ok_or_else(|| SimError::Robot(format!("joint '{}' vanished from the multibody", j.name)))?;
+        let (_, link_id) = world.multibody_joints.get(handle).ok_or_else(|| {
+            SimError::Robot(format!("joint '{}' vanished from the multibody", j.name))
+        })?;
         link_ids.insert(j.name.clone(), link_id);
     }
 
-    let arm_joints: Vec<MultibodyJointHandle> = arm.joints.iter().map(|j| joint_handles[&j.name]).collect();
+    let arm_joints: Vec<MultibodyJointHandle> =
+        arm.joints.iter().map(|j| joint_handles[&j.name]).collect();
     let mut finger_joints = Vec::new();
-    for j in urdf.joints.iter().filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic)) {
+    for j in urdf
+        .joints
+        .iter()
+        .filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic))
+    {
         if j.mimic.is_none() {
             finger_joints.insert(0, joint_handles[&j.name]);
         } else {
@@ -268,7 +320,10 @@ pub fn build_robot(
     for j in urdf.joints.iter() {
         let Some(m) = &j.mimic else { continue };
         let (Some(l1), Some(l2)) = (link_ids.get(&m.joint), link_ids.get(&j.name)) else {
-            return Err(SimError::Robot(format!("joint '{}' mimics unknown joint '{}'", j.name, m.joint)));
+            return Err(SimError::Robot(format!(
+                "joint '{}' mimics unknown joint '{}'",
+                j.name, m.joint
+            )));
         };
         mb.add_dof_coupling(MultibodyDofCoupling {
             link1: *l1,
@@ -287,8 +342,16 @@ pub fn build_robot(
             l.joint.apply_displacement(&[*q as f32]);
         }
     }
-    let open = arm.gripper.as_ref().map(|g| g.max_width_m / 2.0).unwrap_or(0.0);
-    for j in urdf.joints.iter().filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic)) {
+    let open = arm
+        .gripper
+        .as_ref()
+        .map(|g| g.max_width_m / 2.0)
+        .unwrap_or(0.0);
+    for j in urdf
+        .joints
+        .iter()
+        .filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic))
+    {
         if let Some(l) = mb.link_mut(link_ids[&j.name]) {
             l.joint.apply_displacement(&[open as f32]);
         }

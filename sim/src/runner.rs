@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeParts, EpisodeReport};
 use embody_agent::{
-    Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome, Planner, Policy, SimulatedPerception,
+    Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome, Planner, Policy,
+    SimulatedPerception,
 };
 use serde::Serialize;
 
@@ -87,7 +88,11 @@ pub fn run_sim_episode(
     );
     let mut robot = SimRobot::new(world);
     let cfg = EpisodeConfig {
-        instruction: Instruction::new(opts.instruction.clone().unwrap_or_else(|| scenario.instruction.clone())),
+        instruction: Instruction::new(
+            opts.instruction
+                .clone()
+                .unwrap_or_else(|| scenario.instruction.clone()),
+        ),
         time_limit_s: scenario.time_limit_s,
         skill_timeout_s: opts.skill_timeout_s,
         max_attempts: opts.max_attempts,

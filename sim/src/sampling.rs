@@ -26,8 +26,13 @@ pub fn sample_objects(s: &Scenario, seed: u64) -> Result<Vec<ObjectInstance>, Sc
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut placed: Vec<ObjectInstance> = Vec::new();
     for spec in &s.objects {
-        for k in 0..spec.count {
-            let id = if spec.count > 1 {
+        let count = if spec.count.high() > spec.count.low() {
+            rng.random_range(spec.count.low()..=spec.count.high())
+        } else {
+            spec.count.low()
+        };
+        for k in 0..count {
+            let id = if spec.count.high() > 1 {
                 format!("{}_{}", spec.id, k + 1)
             } else {
                 spec.id.clone()

@@ -225,12 +225,36 @@ pub struct ObjectSpec {
     #[serde(default)]
     pub size_jitter: f64,
     pub mass: Range,
+    /// How many of this object: a number, or `[low, high]` drawn per episode.
     #[serde(default = "default_count")]
-    pub count: usize,
+    pub count: Count,
 }
 
-fn default_count() -> usize {
-    1
+/// A count, or an inclusive `[low, high]` range drawn uniformly per episode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Count {
+    Fixed(usize),
+    Between([usize; 2]),
+}
+
+impl Count {
+    pub fn low(&self) -> usize {
+        match self {
+            Count::Fixed(v) => *v,
+            Count::Between([a, _]) => *a,
+        }
+    }
+    pub fn high(&self) -> usize {
+        match self {
+            Count::Fixed(v) => *v,
+            Count::Between([_, b]) => *b,
+        }
+    }
+}
+
+fn default_count() -> Count {
+    Count::Fixed(1)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -333,7 +357,10 @@ impl Scenario {
             if r[0].is_finite() && r[1].is_finite() && r[0] <= r[1] {
                 Ok(())
             } else {
-                Err(self.invalid(key, format!("must be [low, high] with low <= high, got {r:?}")))
+                Err(self.invalid(
+                    key,
+                    format!("must be [low, high] with low <= high, got {r:?}"),
+                ))
             }
         };
         positive("time_limit_s", self.time_limit_s)?;
@@ -352,9 +379,14 @@ impl Scenario {
         if n == 0 {
             return Err(self.invalid("robot.home", "must list one position per arm joint"));
         }
-        for (key, v) in [("robot.arm_stiffness", &r.arm_stiffness), ("robot.arm_damping", &r.arm_damping)] {
+        for (key, v) in [
+            ("robot.arm_stiffness", &r.arm_stiffness),
+            ("robot.arm_damping", &r.arm_damping),
+        ] {
             if v.len() != n {
-                return Err(self.invalid(key, format!("has {} values, robot.home has {n}", v.len())));
+                return Err(
+                    self.invalid(key, format!("has {} values, robot.home has {n}", v.len()))
+                );
             }
             if v.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
                 return Err(self.invalid(key, "values must be >= 0"));
@@ -367,7 +399,10 @@ impl Scenario {
         if (ratio - ratio.round()).abs() > 1e-6 || ratio.round() < 1.0 {
             return Err(self.invalid(
                 "robot.control_rate_hz",
-                format!("must divide the physics rate ({} Hz) into whole steps", 1.0 / self.physics.dt),
+                format!(
+                    "must divide the physics rate ({} Hz) into whole steps",
+                    1.0 / self.physics.dt
+                ),
             ));
         }
         if !(r.limit_scale > 0.0 && r.limit_scale <= 1.0) {
@@ -386,12 +421,16 @@ impl Scenario {
             }
             positive(&format!("containers[{i}].wall_thickness"), c.wall_thickness)?;
             if !self.on_table(c.position[0], c.position[1], 0.0) {
-                return Err(self.invalid(&format!("containers[{i}].position"), "is not on the table"));
+                return Err(
+                    self.invalid(&format!("containers[{i}].position"), "is not on the table")
+                );
             }
         }
         if let Some(id) = &self.success.container {
             if !self.containers.iter().any(|c| &c.id == id) {
-                return Err(self.invalid("success.container", format!("no container with id '{id}'")));
+                return Err(
+                    self.invalid("success.container", format!("no container with id '{id}'"))
+                );
             }
         }
         if !(self.success.min_cleared_fraction > 0.0 && self.success.min_cleared_fraction <= 1.0) {
@@ -410,7 +449,10 @@ impl Scenario {
             (self.spawn.x[1], self.spawn.y[0]),
         ] {
             if !self.on_table(x, y, 0.0) {
-                return Err(self.invalid("spawn.x", format!("the spawn region reaches off the table at ({x}, {y})")));
+                return Err(self.invalid(
+                    "spawn.x",
+                    format!("the spawn region reaches off the table at ({x}, {y})"),
+                ));
             }
         }
         if self.objects.is_empty() {
@@ -429,7 +471,11 @@ impl Scenario {
             if o.size.len() != expected {
                 return Err(self.invalid(
                     &key("size"),
-                    format!("a {:?} needs {expected} sizes, got {}", o.shape, o.size.len()),
+                    format!(
+                        "a {:?} needs {expected} sizes, got {}",
+                        o.shape,
+                        o.size.len()
+                    ),
                 ));
             }
             for v in &o.size {
@@ -438,7 +484,8 @@ impl Scenario {
             if !(0.0..0.5).contains(&o.size_jitter) {
                 return Err(self.invalid(&key("size_jitter"), "must be in [0, 0.5)"));
             }
-            let grip = o.size[..2].iter().cloned().fold(f64::INFINITY, f64::min) * (1.0 + o.size_jitter);
+            let grip =
+                o.size[..2].iter().cloned().fold(f64::INFINITY, f64::min) * (1.0 + o.size_jitter);
             if grip > 0.075 {
                 return Err(self.invalid(
                     &key("size"),
@@ -447,10 +494,13 @@ impl Scenario {
             }
             let (lo, hi) = (o.mass.low(), o.mass.high());
             if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
-                return Err(self.invalid(&key("mass"), format!("must be positive (and low <= high), got {:?}", o.mass)));
+                return Err(self.invalid(
+                    &key("mass"),
+                    format!("must be positive (and low <= high), got {:?}", o.mass),
+                ));
             }
-            if o.count == 0 {
-                return Err(self.invalid(&key("count"), "must be at least 1"));
+            if o.count.low() == 0 && o.count.high() == 0 || o.count.low() > o.count.high() {
+                return Err(self.invalid(&key("count"), "must be at least 1 (and low <= high)"));
             }
         }
         Ok(())
@@ -459,7 +509,8 @@ impl Scenario {
     /// Whether (x, y) lies on the table top, `margin` inside its edge.
     pub fn on_table(&self, x: f64, y: f64, margin: f64) -> bool {
         let t = &self.table;
-        (x - t.center[0]).abs() <= t.size[0] / 2.0 - margin && (y - t.center[1]).abs() <= t.size[1] / 2.0 - margin
+        (x - t.center[0]).abs() <= t.size[0] / 2.0 - margin
+            && (y - t.center[1]).abs() <= t.size[1] / 2.0 - margin
     }
 }
 
@@ -485,7 +536,10 @@ pub fn locate_key(text: &str, key: &str) -> Option<usize> {
     let mut table: Option<&DeTable> = Some(doc.get_ref());
     for part in key.split('.') {
         let (name, index) = match part.find('[') {
-            Some(b) => (&part[..b], part[b + 1..part.len() - 1].parse::<usize>().ok()),
+            Some(b) => (
+                &part[..b],
+                part[b + 1..part.len() - 1].parse::<usize>().ok(),
+            ),
             None => (part, None),
         };
         let item = if let Some(t) = table {

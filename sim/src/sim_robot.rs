@@ -49,14 +49,23 @@ impl Robot for SimRobot {
                 expected: n,
             });
         }
-        if let Some(joint) = cmd.positions.iter().chain(&cmd.velocities).position(|v| !v.is_finite()) {
+        if let Some(joint) = cmd
+            .positions
+            .iter()
+            .chain(&cmd.velocities)
+            .position(|v| !v.is_finite())
+        {
             return Err(RobotError::NonFinite { joint: joint % n });
         }
         if !cmd.gripper.width_m.is_finite() || !cmd.gripper.max_force_n.is_finite() {
             return Err(RobotError::NonFinite { joint: n });
         }
-        self.world
-            .set_targets(&cmd.positions, &cmd.velocities, cmd.gripper.width_m, cmd.gripper.max_force_n);
+        self.world.set_targets(
+            &cmd.positions,
+            &cmd.velocities,
+            cmd.gripper.width_m,
+            cmd.gripper.max_force_n,
+        );
         Ok(())
     }
 

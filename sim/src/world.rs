@@ -39,7 +39,11 @@ impl World {
     pub fn new(scenario: Arc<Scenario>, seed: u64) -> Result<Self, SimError> {
         let urdf_path = scenario.urdf_path();
         let urdf_text = std::fs::read_to_string(&urdf_path).map_err(|e| {
-            SimError::Robot(format!("cannot read URDF {} (robot.urdf in {}): {e}", urdf_path.display(), scenario.source.display()))
+            SimError::Robot(format!(
+                "cannot read URDF {} (robot.urdf in {}): {e}",
+                urdf_path.display(),
+                scenario.source.display()
+            ))
         })?;
         let urdf = urdf_rs::read_from_string(&urdf_text)
             .map_err(|e| SimError::Robot(format!("malformed URDF {}: {e}", urdf_path.display())))?;
@@ -99,7 +103,12 @@ impl World {
         };
         let home = world.scenario.robot.home.clone();
         let open = world.max_gripper_width();
-        world.set_targets(&home, &vec![0.0; home.len()], open, world.scenario.robot.grip_force_n);
+        world.set_targets(
+            &home,
+            &vec![0.0; home.len()],
+            open,
+            world.scenario.robot.grip_force_n,
+        );
         Ok(world)
     }
 
@@ -121,7 +130,11 @@ impl World {
     }
 
     pub fn max_gripper_width(&self) -> f64 {
-        self.arm.gripper.as_ref().map(|g| g.max_width_m).unwrap_or(0.0)
+        self.arm
+            .gripper
+            .as_ref()
+            .map(|g| g.max_width_m)
+            .unwrap_or(0.0)
     }
 
     /// Sets the arm's motor targets and the gripper's opening and squeeze force.
@@ -152,7 +165,12 @@ impl World {
                 if let Some(link) = mb.link_mut(id) {
                     link.joint
                         .data
-                        .set_motor_position(JointAxis::LinX, half as f32, r.finger_stiffness as f32, r.finger_damping as f32)
+                        .set_motor_position(
+                            JointAxis::LinX,
+                            half as f32,
+                            r.finger_stiffness as f32,
+                            r.finger_damping as f32,
+                        )
                         .set_motor_max_force(JointAxis::LinX, max_force as f32);
                 }
             }
@@ -173,13 +191,25 @@ impl World {
 
     /// Arm joint positions and velocities.
     pub fn arm_state(&self) -> (Vec<f64>, Vec<f64>) {
-        self.robot.arm_joints.iter().map(|h| self.joint_coord(*h, 3)).unzip()
+        self.robot
+            .arm_joints
+            .iter()
+            .map(|h| self.joint_coord(*h, 3))
+            .unzip()
     }
 
     /// Opening between the fingers (m).
     pub fn gripper_width(&self) -> f64 {
-        self.robot.finger_joints.iter().map(|h| self.joint_coord(*h, 0).0).sum::<f64>()
-            * if self.robot.finger_joints.len() == 1 { 2.0 } else { 1.0 }
+        self.robot
+            .finger_joints
+            .iter()
+            .map(|h| self.joint_coord(*h, 0).0)
+            .sum::<f64>()
+            * if self.robot.finger_joints.len() == 1 {
+                2.0
+            } else {
+                1.0
+            }
     }
 
     /// TCP pose in the base (= world) frame, as the physics has it.
@@ -229,7 +259,15 @@ impl World {
         let mut h = Fnv1a::new();
         for (_, b) in self.physics.bodies.iter() {
             let p = b.position();
-            for v in [p.translation.x, p.translation.y, p.translation.z, p.rotation.x, p.rotation.y, p.rotation.z, p.rotation.w] {
+            for v in [
+                p.translation.x,
+                p.translation.y,
+                p.translation.z,
+                p.rotation.x,
+                p.rotation.y,
+                p.rotation.z,
+                p.rotation.w,
+            ] {
                 h.write(&v.to_bits().to_le_bytes());
             }
             let v = b.linvel();
@@ -261,7 +299,11 @@ impl World {
                     Some("left the table".to_string())
                 } else if (p - tcp).norm() < 0.06 && p.z > o.instance.extents[2] / 2.0 + 0.02 {
                     Some("still in the gripper".to_string())
-                } else if self.containers.iter().any(|c| c.contains(&Point3::from(p), 0.0, 0.03)) {
+                } else if self
+                    .containers
+                    .iter()
+                    .any(|c| c.contains(&Point3::from(p), 0.0, 0.03))
+                {
                     Some("in the wrong container".to_string())
                 } else {
                     Some("still on the table".to_string())
@@ -297,10 +339,18 @@ impl Fnv1a {
 fn add_table(w: &mut PhysicsWorld, s: &Scenario, friction: f32) {
     let t = &s.table;
     let body = w.bodies.insert(RigidBodyBuilder::fixed());
-    let top = ColliderBuilder::cuboid(t.size[0] as f32 / 2.0, t.size[1] as f32 / 2.0, t.size[2] as f32 / 2.0)
-        .translation(Vector::new(t.center[0] as f32, t.center[1] as f32, -(t.size[2] as f32) / 2.0))
-        .friction(friction)
-        .collision_groups(groups::TABLE);
+    let top = ColliderBuilder::cuboid(
+        t.size[0] as f32 / 2.0,
+        t.size[1] as f32 / 2.0,
+        t.size[2] as f32 / 2.0,
+    )
+    .translation(Vector::new(
+        t.center[0] as f32,
+        t.center[1] as f32,
+        -(t.size[2] as f32) / 2.0,
+    ))
+    .friction(friction)
+    .collision_groups(groups::TABLE);
     w.colliders.insert_with_parent(top, body, &mut w.bodies);
     let floor = ColliderBuilder::cuboid(5.0, 5.0, 0.05)
         .translation(Vector::new(0.0, 0.0, -(t.floor_depth as f32) - 0.05))
@@ -309,23 +359,44 @@ fn add_table(w: &mut PhysicsWorld, s: &Scenario, friction: f32) {
     w.colliders.insert_with_parent(floor, body, &mut w.bodies);
 }
 
-fn add_container(w: &mut PhysicsWorld, c: &crate::scenario::ContainerSpec, friction: f32) -> Container {
+fn add_container(
+    w: &mut PhysicsWorld,
+    c: &crate::scenario::ContainerSpec,
+    friction: f32,
+) -> Container {
     let [ix, iy, h] = c.inner_size;
     let t = c.wall_thickness;
     let pose = Isometry3::from_parts(
         nalgebra::Translation3::new(c.position[0], c.position[1], 0.0),
         UnitQuaternion::from_axis_angle(&Vector3::z_axis(), c.yaw),
     );
-    let body = w.bodies.insert(RigidBodyBuilder::fixed().pose(to_rapier(&pose)));
+    let body = w
+        .bodies
+        .insert(RigidBodyBuilder::fixed().pose(to_rapier(&pose)));
     let (ix, iy, h, t) = (ix as f32, iy as f32, h as f32, t as f32);
     let parts = [
         // floor
-        (Vector::new(0.0, 0.0, t / 2.0), Vector::new(ix / 2.0 + t, iy / 2.0 + t, t / 2.0)),
+        (
+            Vector::new(0.0, 0.0, t / 2.0),
+            Vector::new(ix / 2.0 + t, iy / 2.0 + t, t / 2.0),
+        ),
         // walls
-        (Vector::new(ix / 2.0 + t / 2.0, 0.0, t + h / 2.0), Vector::new(t / 2.0, iy / 2.0 + t, h / 2.0)),
-        (Vector::new(-ix / 2.0 - t / 2.0, 0.0, t + h / 2.0), Vector::new(t / 2.0, iy / 2.0 + t, h / 2.0)),
-        (Vector::new(0.0, iy / 2.0 + t / 2.0, t + h / 2.0), Vector::new(ix / 2.0, t / 2.0, h / 2.0)),
-        (Vector::new(0.0, -iy / 2.0 - t / 2.0, t + h / 2.0), Vector::new(ix / 2.0, t / 2.0, h / 2.0)),
+        (
+            Vector::new(ix / 2.0 + t / 2.0, 0.0, t + h / 2.0),
+            Vector::new(t / 2.0, iy / 2.0 + t, h / 2.0),
+        ),
+        (
+            Vector::new(-ix / 2.0 - t / 2.0, 0.0, t + h / 2.0),
+            Vector::new(t / 2.0, iy / 2.0 + t, h / 2.0),
+        ),
+        (
+            Vector::new(0.0, iy / 2.0 + t / 2.0, t + h / 2.0),
+            Vector::new(ix / 2.0, t / 2.0, h / 2.0),
+        ),
+        (
+            Vector::new(0.0, -iy / 2.0 - t / 2.0, t + h / 2.0),
+            Vector::new(ix / 2.0, t / 2.0, h / 2.0),
+        ),
     ];
     for (at, half) in parts {
         let col = ColliderBuilder::cuboid(half.x, half.y, half.z)
@@ -351,10 +422,15 @@ fn add_object(w: &mut PhysicsWorld, o: &ObjectInstance, friction: f32) -> RigidB
         nalgebra::Translation3::new(o.x, o.y, ez / 2.0 + 0.0005),
         UnitQuaternion::from_axis_angle(&Vector3::z_axis(), o.yaw),
     );
-    let body = w.bodies.insert(RigidBodyBuilder::dynamic().pose(to_rapier(&pose)));
+    let body = w
+        .bodies
+        .insert(RigidBodyBuilder::dynamic().pose(to_rapier(&pose)));
     let mass = o.mass as f32;
     let mut colliders: Vec<ColliderBuilder> = Vec::new();
-    let upright = Pose::from_rotation(Rotation::from_axis_angle(Vector::X, std::f32::consts::FRAC_PI_2));
+    let upright = Pose::from_rotation(Rotation::from_axis_angle(
+        Vector::X,
+        std::f32::consts::FRAC_PI_2,
+    ));
     match o.shape {
         Shape::Box => colliders.push(
             ColliderBuilder::cuboid(ex as f32 / 2.0, ey as f32 / 2.0, ez as f32 / 2.0).mass(mass),
@@ -368,11 +444,14 @@ fn add_object(w: &mut PhysicsWorld, o: &ObjectInstance, friction: f32) -> RigidB
             // An open cup: a base disc and a ring of thin wall slabs.
             let r = ex as f32 / 2.0;
             let h = ez as f32;
-            let wall = 0.005f32;
+            let wall = 0.008f32;
             let base_t = 0.006f32;
             colliders.push(
                 ColliderBuilder::cylinder(base_t / 2.0, r)
-                    .position(Pose::from_parts(Vector::new(0.0, 0.0, -h / 2.0 + base_t / 2.0), upright.rotation))
+                    .position(Pose::from_parts(
+                        Vector::new(0.0, 0.0, -h / 2.0 + base_t / 2.0),
+                        upright.rotation,
+                    ))
                     .mass(mass * 0.3),
             );
             let seg = CUP_SEGMENTS as f32;

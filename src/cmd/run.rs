@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use embody_agent::ClearTablePlanner;
 use embody_sim::runner::{run_batch, EpisodeResult, RunOptions};
@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// Print one JSON summary line last.
     #[arg(long)]
     pub json: bool,
+    /// Write every episode's full result (plan, skill attempts, object outcomes) as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -45,16 +48,32 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     let make_policy = policy_factory(&a.policy)?;
     let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
     let threads = threads_or_all(a.threads);
-    let bar = progress(seeds.len() as u64, &format!("{} ({} threads)", scenario.name, threads), a.quiet);
+    let bar = progress(
+        seeds.len() as u64,
+        &format!("{} ({} threads)", scenario.name, threads),
+        a.quiet,
+    );
     let opts = RunOptions {
         instruction: a.instruction.clone(),
         ..RunOptions::default()
     };
     let wall = Instant::now();
-    let results = run_batch(&scenario, &seeds, threads, make_policy, &ClearTablePlanner, &opts, |_| bar.inc(1))?;
+    let results = run_batch(
+        &scenario,
+        &seeds,
+        threads,
+        make_policy,
+        &ClearTablePlanner,
+        &opts,
+        |_| bar.inc(1),
+    )?;
     let wall_s = wall.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
+    if let Some(path) = &a.report {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
     print_table(&results);
     let summary = summarize(&scenario.name, &a.policy, &results, wall_s, threads);
     if a.json {
@@ -72,7 +91,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
 }
 
 fn print_table(results: &[EpisodeResult]) {
-    println!("{:>6}  {:>7}  {:>7}  {:>7}  {:<16}  notes", "seed", "success", "cleared", "sim s", "state hash");
+    println!(
+        "{:>6}  {:>7}  {:>7}  {:>7}  {:<16}  notes",
+        "seed", "success", "cleared", "sim s", "state hash"
+    );
     for r in results {
         let notes: Vec<String> = r
             .objects
@@ -94,7 +116,13 @@ fn print_table(results: &[EpisodeResult]) {
     }
 }
 
-pub fn summarize(scenario: &str, policy: &str, results: &[EpisodeResult], wall_s: f64, threads: usize) -> serde_json::Value {
+pub fn summarize(
+    scenario: &str,
+    policy: &str,
+    results: &[EpisodeResult],
+    wall_s: f64,
+    threads: usize,
+) -> serde_json::Value {
     let n = results.len().max(1) as f64;
     let successes = results.iter().filter(|r| r.success).count();
     let cleared: usize = results.iter().map(|r| r.objects_cleared).sum();
