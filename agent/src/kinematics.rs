@@ -317,9 +317,12 @@ impl ArmModel {
                 .copy_from(&(er.cap_magnitude(cfg.max_step_rad)));
 
             // Secondary task: drift towards the rest posture in the null space of the Jacobian.
+            // Damping lets a little of it leak into the task, so it is dropped near the goal.
+            let near = last.0 < 20.0 * cfg.position_tolerance_m
+                && last.1 < 20.0 * cfg.rotation_tolerance_rad;
             let bias = match rest {
-                Some(r) => DVector::from_fn(n, |i, _| cfg.rest_gain * (r[i] - q[i])),
-                None => DVector::zeros(n),
+                Some(r) if !near => DVector::from_fn(n, |i, _| cfg.rest_gain * (r[i] - q[i])),
+                _ => DVector::zeros(n),
             };
 
             let mut free = vec![true; n];
@@ -435,4 +438,117 @@ pub struct IkSolution {
     pub rotation_error_rad: f64,
     pub iterations: usize,
     pub converged: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rotation::top_down;
+    use rand::{Rng, SeedableRng};
+
+    fn panda() -> ArmModel {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/robots/panda/panda.urdf");
+        ArmModel::from_urdf_file(&path, "panda_link0", "panda_hand_tcp")
+            .expect("the shipped URDF loads")
+    }
+
+    const HOME: [f64; 7] = [0.0, -0.785398, 0.0, -2.356194, 0.0, 1.570796, 0.785398];
+
+    #[test]
+    fn reads_the_panda_chain() {
+        let arm = panda();
+        assert_eq!(arm.dof(), 7);
+        assert_eq!(arm.joints[3].upper_rad, -0.0698);
+        assert_eq!(arm.joints[1].max_acceleration, 7.5);
+        let g = arm.gripper.as_ref().expect("the Panda has a gripper");
+        assert!((g.max_width_m - 0.08).abs() < 1e-12);
+        // Franka's published home pose puts the TCP about 0.31 m ahead of and 0.49 m above
+        // the base (0.107 flange + 0.1034 TCP below the wrist), pointing down.
+        let tcp = arm.forward(&HOME);
+        assert!((tcp.translation.x - 0.307).abs() < 0.002, "{tcp}");
+        assert!(tcp.translation.y.abs() < 1e-5);
+        assert!((tcp.translation.z - 0.487).abs() < 0.002, "{tcp}");
+        let z = tcp.rotation * Vector3::z();
+        assert!((z.z + 1.0).abs() < 1e-5, "TCP z should point down, got {z}");
+    }
+
+    #[test]
+    fn jacobian_matches_finite_differences() {
+        let arm = panda();
+        let q = [0.3, -0.5, 0.2, -2.0, 0.4, 1.8, 0.1];
+        let (pose, jac) = arm.jacobian(&q);
+        let h = 1e-6;
+        for i in 0..7 {
+            let mut qh = q;
+            qh[i] += h;
+            let ph = arm.forward(&qh);
+            let dv = (ph.translation.vector - pose.translation.vector) / h;
+            let dw = rotation_error(&pose.rotation, &ph.rotation) / h;
+            for k in 0..3 {
+                assert!((jac[(k, i)] - dv[k]).abs() < 1e-4, "linear J[{k},{i}]");
+                assert!((jac[(k + 3, i)] - dw[k]).abs() < 1e-4, "angular J[{k},{i}]");
+            }
+        }
+    }
+
+    /// Reaches top-down poses across the table workspace within 1 mm / 0.01 rad, and every
+    /// solution lies inside the joint limits.
+    #[test]
+    fn ik_reaches_the_workspace_within_limits() {
+        let arm = panda();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let cfg = IkConfig::default();
+        let mut reached = 0;
+        let n = 300;
+        for _ in 0..n {
+            let x = rng.random_range(0.3..0.7);
+            let y = rng.random_range(-0.45..0.35);
+            let z = rng.random_range(0.02..0.45);
+            let yaw = rng.random_range(-0.8..2.3);
+            let target = Isometry3::from_parts(Translation3::new(x, y, z), top_down(yaw));
+            let sol = arm
+                .inverse(&target, &HOME, Some(&HOME), &cfg)
+                .expect("reachable target");
+            assert!(
+                arm.within_limits(&sol.q, 0.0),
+                "outside limits: {:?}",
+                sol.q
+            );
+            let got = arm.forward(&sol.q);
+            assert!((got.translation.vector - target.translation.vector).norm() <= 1e-3);
+            assert!(rotation_error(&got.rotation, &target.rotation).norm() <= 0.01);
+            reached += 1;
+        }
+        assert_eq!(reached, n);
+    }
+
+    #[test]
+    fn ik_never_leaves_the_limits_even_for_unreachable_targets() {
+        let arm = panda();
+        let far = Isometry3::from_parts(Translation3::new(1.5, 0.0, 0.3), top_down(0.0));
+        let err = arm
+            .inverse(&far, &HOME, None, &IkConfig::default())
+            .unwrap_err();
+        assert!(matches!(err, IkError::NotConverged { .. }));
+        let best = arm
+            .inverse_best_effort(&far, &HOME, None, &IkConfig::default())
+            .unwrap();
+        assert!(arm.within_limits(&best.q, 0.0));
+        assert!(!best.converged);
+    }
+
+    #[test]
+    fn malformed_and_incomplete_urdfs_are_errors() {
+        let e = ArmModel::from_urdf_str("<robot name='x'><link", "bad.urdf", "a", "b").unwrap_err();
+        assert!(e.to_string().contains("bad.urdf"), "{e}");
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/robots/panda/panda.urdf"),
+        )
+        .unwrap();
+        let e = ArmModel::from_urdf_str(&text, "p.urdf", "panda_link0", "nope").unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        let e =
+            ArmModel::from_urdf_file(Path::new("/nonexistent/robot.urdf"), "a", "b").unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/robot.urdf"), "{e}");
+    }
 }

@@ -484,8 +484,11 @@ impl Scenario {
             if !(0.0..0.5).contains(&o.size_jitter) {
                 return Err(self.invalid(&key("size_jitter"), "must be in [0, 0.5)"));
             }
-            let grip =
-                o.size[..2].iter().cloned().fold(f64::INFINITY, f64::min) * (1.0 + o.size_jitter);
+            let narrowest = match o.shape {
+                Shape::Box => o.size[0].min(o.size[1]),
+                Shape::Cylinder | Shape::Cup => o.size[0],
+            };
+            let grip = narrowest * (1.0 + o.size_jitter);
             if grip > 0.075 {
                 return Err(self.invalid(
                     &key("size"),

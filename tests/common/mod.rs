@@ -1,0 +1,41 @@
+//! Helpers for the end-to-end tests: run the real `embody` binary, read its JSON line.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn embody(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_embody"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("the embody binary starts")
+}
+
+/// The last line of stdout, parsed as JSON.
+pub fn last_json(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!(
+            "last line is not JSON ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Writes `text` as a scenario next to the shipped ones' relative URDF path.
+pub fn scenario_variant(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn shipped_scenario() -> String {
+    std::fs::read_to_string(repo().join("scenarios/table_clearing.toml")).unwrap()
+}
