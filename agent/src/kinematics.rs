@@ -164,7 +164,7 @@ impl ArmModel {
                             j.name, l.lower, l.upper
                         )));
                     }
-                    if !(l.velocity > 0.0) {
+                    if l.velocity.is_nan() || l.velocity <= 0.0 {
                         return Err(invalid(format!("joint '{}' needs a velocity limit > 0", j.name)));
                     }
                     joints.push(JointSpec {

@@ -3,6 +3,7 @@
 
 mod convert;
 mod groups;
+pub mod bench;
 pub mod robot_builder;
 pub mod runner;
 pub mod sampling;

@@ -371,7 +371,7 @@ impl Scenario {
         if self.physics.solver_iterations == 0 {
             return Err(self.invalid("physics.solver_iterations", "must be at least 1"));
         }
-        if !(self.physics.friction >= 0.0) {
+        if !(self.physics.friction.is_finite() && self.physics.friction >= 0.0) {
             return Err(self.invalid("physics.friction", "must be >= 0"));
         }
         let r = &self.robot;
@@ -439,7 +439,7 @@ impl Scenario {
         range("spawn.x", self.spawn.x)?;
         range("spawn.y", self.spawn.y)?;
         range("spawn.yaw", self.spawn.yaw)?;
-        if !(self.spawn.min_gap >= 0.0) {
+        if !(self.spawn.min_gap.is_finite() && self.spawn.min_gap >= 0.0) {
             return Err(self.invalid("spawn.min_gap", "must be >= 0"));
         }
         for (x, y) in [

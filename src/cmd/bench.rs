@@ -1,9 +1,17 @@
-//! `embody bench`: speed figures measured in one run.
+//! `embody bench`: speed figures, each with its reference measured in the same run.
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
 
-use anyhow::Result;
-use clap::{Args, Subcommand};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use embody_agent::ClearTablePlanner;
+use embody_sim::bench::{scene_description, scene_steps_per_s, Rate};
+use embody_sim::runner::{run_sim_episode, RunOptions};
+use serde_json::json;
+
+use super::common::{load_scenario, policy_factory, python};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -12,8 +20,176 @@ pub struct BenchArgs {
 }
 
 #[derive(Subcommand)]
-pub enum BenchWhat {}
+pub enum BenchWhat {
+    /// Simulator speed: the standard scene and whole scripted episodes, one thread.
+    Sim(SimBench),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Reference {
+    /// The same scene built in MuJoCo (PyPI `mujoco`) by scripts/bench_mujoco.py.
+    Mujoco,
+}
+
+#[derive(Args)]
+pub struct SimBench {
+    #[arg(long, default_value = "scenarios/table_clearing.toml")]
+    pub scenario: PathBuf,
+    /// Physics steps per timed run of the standard scene.
+    #[arg(long, default_value_t = 2400)]
+    pub steps: u64,
+    /// Timed runs (after one warm-up); min/median/max are reported.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Whole scripted episodes to time.
+    #[arg(long, default_value_t = 3)]
+    pub episodes: u64,
+    /// Also measure a reference simulator on the same scene, in this run.
+    #[arg(long, value_enum)]
+    pub reference: Option<Reference>,
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
-    match a.what {}
+    match a.what {
+        BenchWhat::Sim(b) => bench_sim(b),
+    }
+}
+
+fn bench_sim(b: SimBench) -> Result<ExitCode> {
+    if b.repeats == 0 || b.steps == 0 {
+        bail!("--steps and --repeats must be at least 1");
+    }
+    let scenario = load_scenario(&b.scenario)?;
+    let dt = scenario.physics.dt;
+    // Warm-up, then the timed runs.
+    scene_steps_per_s(&scenario, 0, b.steps.min(240), 1)?;
+    let scene = scene_steps_per_s(&scenario, 0, b.steps, b.repeats)?;
+
+    let make_policy = policy_factory("scripted")?;
+    let mut episode_steps = 0u64;
+    let mut episode_sim_s = 0.0;
+    let wall = Instant::now();
+    for seed in 0..b.episodes {
+        let mut policy = make_policy();
+        let r = run_sim_episode(&scenario, seed, policy.as_mut(), &ClearTablePlanner, &RunOptions::default())?;
+        episode_steps += r.sim_steps;
+        episode_sim_s += r.sim_time_s;
+    }
+    let episode_wall = wall.elapsed().as_secs_f64();
+
+    let reference = match b.reference {
+        None => None,
+        Some(Reference::Mujoco) => Some(mujoco_reference(&scenario, b.steps, b.repeats)?),
+    };
+
+    let ours = json!({
+        "scene_steps_per_s": scene,
+        "scene_realtime_factor": scene.median * dt,
+        "episode_steps_per_s": episode_steps as f64 / episode_wall,
+        "episode_realtime_factor": episode_sim_s / episode_wall,
+        "episodes": b.episodes,
+    });
+    let mut summary = json!({
+        "bench": "sim",
+        "scenario": scenario.name,
+        "dt": dt,
+        "threads": 1,
+        "steps_per_run": b.steps,
+        "repeats": b.repeats,
+        "embody": ours,
+    });
+    println!("embody (rapier3d), one thread, dt = {dt:.6} s");
+    print_rate("  standard scene", &scene, dt);
+    println!(
+        "  scripted episodes   {:>9.0} steps/s  ({:.1}x real time, {} episodes incl. control and IK)",
+        episode_steps as f64 / episode_wall,
+        episode_sim_s / episode_wall,
+        b.episodes
+    );
+    if let Some(r) = reference {
+        let ratio = scene.median / r.steps_per_s.median;
+        println!("{} {}, one thread, same scene and dt", r.name, r.version);
+        print_rate("  standard scene", &r.steps_per_s, dt);
+        println!("  ratio embody / {} (median): {ratio:.2}", r.name);
+        summary["reference"] = json!({
+            "name": r.name, "version": r.version, "scene_steps_per_s": r.steps_per_s,
+            "scene_realtime_factor": r.steps_per_s.median * dt,
+        });
+        summary["ratio_scene_median"] = json!(ratio);
+    }
+    if b.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_rate(what: &str, r: &Rate, dt: f64) {
+    println!(
+        "{what:<20}{:>9.0} steps/s median (min {:.0}, max {:.0}; {:.1}x real time)",
+        r.median,
+        r.min,
+        r.max,
+        r.median * dt
+    );
+}
+
+struct ReferenceResult {
+    name: String,
+    version: String,
+    steps_per_s: Rate,
+}
+
+fn mujoco_reference(scenario: &std::sync::Arc<embody_sim::Scenario>, steps: u64, repeats: usize) -> Result<ReferenceResult> {
+    let scene = scene_description(scenario, 0)?;
+    let dir = std::env::temp_dir().join(format!("embody-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let scene_path = dir.join("scene.json");
+    std::fs::write(&scene_path, serde_json::to_string(&scene)?)?;
+    let script = repo_file("scripts/bench_mujoco.py")?;
+    let py = python()?;
+    let out = Command::new(&py)
+        .arg(&script)
+        .arg(&scene_path)
+        .args(["--steps", &steps.to_string(), "--repeats", &repeats.to_string()])
+        .output()
+        .with_context(|| format!("cannot run {}", py.display()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        bail!(
+            "the MuJoCo reference failed ({}):\n{}\nInstall it with scripts/setup.sh (pip package `mujoco`).",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .with_context(|| format!("unexpected output from {}: {stdout}", script.display()))?;
+    let rates: Vec<f64> = v["steps_per_s"]
+        .as_array()
+        .context("reference output lacks steps_per_s")?
+        .iter()
+        .filter_map(|x| x.as_f64())
+        .collect();
+    if rates.is_empty() {
+        bail!("reference reported no runs");
+    }
+    Ok(ReferenceResult {
+        name: "mujoco".into(),
+        version: v["version"].as_str().unwrap_or("?").to_string(),
+        steps_per_s: Rate::of(rates),
+    })
+}
+
+/// A file of the repository: next to the current directory, or the source tree the binary
+/// was built from.
+fn repo_file(rel: &str) -> Result<PathBuf> {
+    for base in [Path::new(".").to_path_buf(), PathBuf::from(env!("CARGO_MANIFEST_DIR"))] {
+        let p = base.join(rel);
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    bail!("cannot find {rel}: run embody from the repository root")
 }

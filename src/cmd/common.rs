@@ -47,3 +47,18 @@ pub fn threads_or_all(threads: Option<usize>) -> usize {
             .unwrap_or(1)
     })
 }
+
+/// The Python interpreter of the project's environment: `EMBODY_PYTHON`, else `.venv/bin/python`
+/// in the current directory or the source tree, else `python3` on PATH.
+pub fn python() -> Result<std::path::PathBuf> {
+    if let Ok(p) = std::env::var("EMBODY_PYTHON") {
+        return Ok(p.into());
+    }
+    for base in [Path::new(".").to_path_buf(), std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))] {
+        let p = base.join(".venv/bin/python");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    Ok("python3".into())
+}
