@@ -8,12 +8,28 @@ use common::{embody, last_json};
 #[test]
 fn bench_sim_reports_both_simulators_and_the_ratio() {
     let out = embody(&[
-        "bench", "sim", "--steps", "240", "--repeats", "2", "--episodes", "1", "--reference", "mujoco", "--json",
+        "bench",
+        "sim",
+        "--steps",
+        "240",
+        "--repeats",
+        "2",
+        "--episodes",
+        "1",
+        "--reference",
+        "mujoco",
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = last_json(&out);
     let ours = v["embody"]["scene_steps_per_s"]["median"].as_f64().unwrap();
-    let theirs = v["reference"]["scene_steps_per_s"]["median"].as_f64().unwrap();
+    let theirs = v["reference"]["scene_steps_per_s"]["median"]
+        .as_f64()
+        .unwrap();
     assert!(ours > 0.0 && theirs > 0.0, "{v}");
     let ratio = v["ratio_scene_median"].as_f64().unwrap();
     assert!((ratio - ours / theirs).abs() < 1e-9);

@@ -44,7 +44,12 @@ impl Rate {
 }
 
 /// The standard scene stepped `steps` times, `repeats` times; steps per second.
-pub fn scene_steps_per_s(scenario: &Arc<Scenario>, seed: u64, steps: u64, repeats: usize) -> Result<Rate, SimError> {
+pub fn scene_steps_per_s(
+    scenario: &Arc<Scenario>,
+    seed: u64,
+    steps: u64,
+    repeats: usize,
+) -> Result<Rate, SimError> {
     let mut rates = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         let mut world = World::new(scenario.clone(), seed)?;
@@ -64,7 +69,10 @@ pub fn scene_steps_per_s(scenario: &Arc<Scenario>, seed: u64, steps: u64, repeat
 
 /// Writes the concrete scene of `seed` (bodies, sizes, masses, poses, physics settings) as the
 /// JSON the MuJoCo reference script builds its model from.
-pub fn scene_description(scenario: &Arc<Scenario>, seed: u64) -> Result<serde_json::Value, SimError> {
+pub fn scene_description(
+    scenario: &Arc<Scenario>,
+    seed: u64,
+) -> Result<serde_json::Value, SimError> {
     let world = World::new(scenario.clone(), seed)?;
     let objects: Vec<serde_json::Value> = world
         .objects

@@ -1,9 +1,9 @@
 //! embody's deterministic manipulation simulator: scenario files, the rapier world built from
 //! them and a URDF, and [`SimRobot`], the simulated body the agent drives in lockstep.
 
+pub mod bench;
 mod convert;
 mod groups;
-pub mod bench;
 pub mod robot_builder;
 pub mod runner;
 pub mod sampling;

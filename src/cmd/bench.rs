@@ -73,7 +73,13 @@ fn bench_sim(b: SimBench) -> Result<ExitCode> {
     let wall = Instant::now();
     for seed in 0..b.episodes {
         let mut policy = make_policy();
-        let r = run_sim_episode(&scenario, seed, policy.as_mut(), &ClearTablePlanner, &RunOptions::default())?;
+        let r = run_sim_episode(
+            &scenario,
+            seed,
+            policy.as_mut(),
+            &ClearTablePlanner,
+            &RunOptions::default(),
+        )?;
         episode_steps += r.sim_steps;
         episode_sim_s += r.sim_time_s;
     }
@@ -141,7 +147,11 @@ struct ReferenceResult {
     steps_per_s: Rate,
 }
 
-fn mujoco_reference(scenario: &std::sync::Arc<embody_sim::Scenario>, steps: u64, repeats: usize) -> Result<ReferenceResult> {
+fn mujoco_reference(
+    scenario: &std::sync::Arc<embody_sim::Scenario>,
+    steps: u64,
+    repeats: usize,
+) -> Result<ReferenceResult> {
     let scene = scene_description(scenario, 0)?;
     let dir = std::env::temp_dir().join(format!("embody-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -152,7 +162,12 @@ fn mujoco_reference(scenario: &std::sync::Arc<embody_sim::Scenario>, steps: u64,
     let out = Command::new(&py)
         .arg(&script)
         .arg(&scene_path)
-        .args(["--steps", &steps.to_string(), "--repeats", &repeats.to_string()])
+        .args([
+            "--steps",
+            &steps.to_string(),
+            "--repeats",
+            &repeats.to_string(),
+        ])
         .output()
         .with_context(|| format!("cannot run {}", py.display()))?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -185,7 +200,10 @@ fn mujoco_reference(scenario: &std::sync::Arc<embody_sim::Scenario>, steps: u64,
 /// A file of the repository: next to the current directory, or the source tree the binary
 /// was built from.
 fn repo_file(rel: &str) -> Result<PathBuf> {
-    for base in [Path::new(".").to_path_buf(), PathBuf::from(env!("CARGO_MANIFEST_DIR"))] {
+    for base in [
+        Path::new(".").to_path_buf(),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+    ] {
         let p = base.join(rel);
         if p.exists() {
             return Ok(p);

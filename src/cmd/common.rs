@@ -54,7 +54,10 @@ pub fn python() -> Result<std::path::PathBuf> {
     if let Ok(p) = std::env::var("EMBODY_PYTHON") {
         return Ok(p.into());
     }
-    for base in [Path::new(".").to_path_buf(), std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))] {
+    for base in [
+        Path::new(".").to_path_buf(),
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+    ] {
         let p = base.join(".venv/bin/python");
         if p.exists() {
             return Ok(p);
