@@ -452,7 +452,16 @@ mod tests {
             .expect("the shipped URDF loads")
     }
 
-    const HOME: [f64; 7] = [0.0, -0.785398, 0.0, -2.356194, 0.0, 1.570796, 0.785398];
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4};
+    const HOME: [f64; 7] = [
+        0.0,
+        -FRAC_PI_4,
+        0.0,
+        -3.0 * FRAC_PI_4,
+        0.0,
+        FRAC_PI_2,
+        FRAC_PI_4,
+    ];
 
     #[test]
     fn reads_the_panda_chain() {
