@@ -179,7 +179,11 @@ fn run_skill(
         if robot.now() - t0 >= cfg.time_limit_s {
             return Ok(Err("episode time limit reached".into()));
         }
-        let chunk = policy.act(&obs, &scene, skill)?;
+        let chunk = match policy.act(&obs, &scene, skill) {
+            Ok(c) => c,
+            // The skill fails with the policy's reason; the episode goes on with the others.
+            Err(e) => return Ok(Err(e.to_string())),
+        };
         let steps = if chunk.completes_skill {
             chunk.actions.len()
         } else {

@@ -131,6 +131,8 @@ impl Planner for ClearTablePlanner {
             .objects
             .iter()
             .filter(|o| !bin.contains(&o.pose_in_base.translation.vector.into(), 0.0, 0.05))
+            // Whatever fell off the table is beyond the arm; the report names it.
+            .filter(|o| o.pose_in_base.translation.z > scene.table_height_m - 0.02)
             .collect();
         objects.sort_by(|a, b| {
             let da = (a.pose_in_base.translation.vector.xy() - bin_xy).norm();

@@ -27,6 +27,9 @@ pub struct ExpertConfig {
     pub approach_clearance: f64,
     pub lift_height: f64,
     pub open_width: f64,
+    /// Objects nearer or farther than this from the base axis are not attempted (m).
+    pub min_reach_m: f64,
+    pub max_reach_m: f64,
 }
 
 impl Default for ExpertConfig {
@@ -44,6 +47,8 @@ impl Default for ExpertConfig {
             approach_clearance: 0.08,
             lift_height: 0.2,
             open_width: 0.08,
+            min_reach_m: 0.15,
+            max_reach_m: 0.8,
         }
     }
 }
@@ -83,6 +88,18 @@ impl ScriptedExpert {
             .ok_or_else(|| PolicyError::MissingInput(format!("'{object}' in the scene graph")))?;
         let e = info.extents;
         let p = truth.translation.vector;
+        let reach = p.xy().norm();
+        let on_table =
+            p.z > scene.table_height_m - 0.02 && p.z < scene.table_height_m + e.max() + 0.02;
+        if !(self.cfg.min_reach_m..=self.cfg.max_reach_m).contains(&reach) || !on_table {
+            return Err(PolicyError::Unsupported {
+                skill: format!("pick {object}"),
+                reason: format!(
+                    "'{object}' at ({:.2}, {:.2}, {:.2}) m is out of reach or off the table",
+                    p.x, p.y, p.z
+                ),
+            });
+        }
         let here = obs.ee_in_base;
         let neutral = self.neutral_yaw.unwrap_or_else(|| yaw_of(&here.rotation));
         let yaw = match info.shape {

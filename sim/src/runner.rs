@@ -82,6 +82,7 @@ pub fn run_sim_episode(
                 max_iterations: 30,
                 ..IkConfig::default()
             },
+            workspace: Some(scenario.tcp_workspace()),
         },
         &scenario.robot.home,
         world.max_gripper_width(),

@@ -87,7 +87,10 @@ fn default_instruction() -> String {
 #[serde(deny_unknown_fields, default)]
 pub struct Physics {
     pub dt: f64,
+    /// rapier's solver iterations (substeps: each one re-assembles the arm's mass matrix).
     pub solver_iterations: usize,
+    /// Projected Gauss-Seidel iterations inside each substep.
+    pub pgs_iterations: usize,
     pub friction: f64,
     pub gravity: f64,
 }
@@ -97,6 +100,7 @@ impl Default for Physics {
         Self {
             dt: 1.0 / 240.0,
             solver_iterations: 4,
+            pgs_iterations: 1,
             friction: 1.0,
             gravity: -9.81,
         }
@@ -371,6 +375,9 @@ impl Scenario {
         if self.physics.solver_iterations == 0 {
             return Err(self.invalid("physics.solver_iterations", "must be at least 1"));
         }
+        if self.physics.pgs_iterations == 0 {
+            return Err(self.invalid("physics.pgs_iterations", "must be at least 1"));
+        }
         if !(self.physics.friction.is_finite() && self.physics.friction >= 0.0) {
             return Err(self.invalid("physics.friction", "must be >= 0"));
         }
@@ -507,6 +514,24 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// Where the TCP may go: over the table, from just above its surface (the fingertips reach
+    /// 5 mm below the TCP) to 0.9 m up.
+    pub fn tcp_workspace(&self) -> ([f64; 3], [f64; 3]) {
+        let t = &self.table;
+        (
+            [
+                t.center[0] - t.size[0] / 2.0,
+                t.center[1] - t.size[1] / 2.0,
+                0.008,
+            ],
+            [
+                t.center[0] + t.size[0] / 2.0,
+                t.center[1] + t.size[1] / 2.0,
+                0.9,
+            ],
+        )
     }
 
     /// Whether (x, y) lies on the table top, `margin` inside its edge.

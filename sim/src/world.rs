@@ -73,6 +73,8 @@ impl World {
         physics.gravity = Vector::new(0.0, 0.0, scenario.physics.gravity as f32);
         physics.integration_parameters.dt = scenario.physics.dt as f32;
         physics.integration_parameters.num_solver_iterations = scenario.physics.solver_iterations;
+        physics.integration_parameters.num_internal_pgs_iterations =
+            scenario.physics.pgs_iterations;
 
         let friction = scenario.physics.friction as f32;
         add_table(&mut physics, &scenario, friction);

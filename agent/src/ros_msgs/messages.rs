@@ -1,0 +1,364 @@
+//! The message types, field for field as their ROS 2 definitions.
+
+use super::cdr::{CdrError, CdrReader, CdrWriter};
+use super::definitions as defs;
+use super::RosMessage;
+
+/// builtin_interfaces/Time (also used for Duration).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Time {
+    pub sec: i32,
+    pub nanosec: u32,
+}
+
+impl Time {
+    /// Nearest representable time to `seconds` (>= 0).
+    pub fn from_secs_f64(seconds: f64) -> Self {
+        let ns = (seconds.max(0.0) * 1e9).round() as u64;
+        Self {
+            sec: (ns / 1_000_000_000) as i32,
+            nanosec: (ns % 1_000_000_000) as u32,
+        }
+    }
+    pub fn as_nanos(&self) -> u64 {
+        self.sec.max(0) as u64 * 1_000_000_000 + self.nanosec as u64
+    }
+    pub fn as_secs_f64(&self) -> f64 {
+        self.sec as f64 + self.nanosec as f64 * 1e-9
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        w.i32(self.sec);
+        w.u32(self.nanosec);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self {
+            sec: r.i32()?,
+            nanosec: r.u32()?,
+        })
+    }
+}
+
+/// std_msgs/Header
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Header {
+    pub stamp: Time,
+    pub frame_id: String,
+}
+
+impl Header {
+    fn write(&self, w: &mut CdrWriter) {
+        self.stamp.write(w);
+        w.string(&self.frame_id);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self {
+            stamp: Time::read(r)?,
+            frame_id: r.string()?,
+        })
+    }
+}
+
+/// sensor_msgs/JointState
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JointStateMsg {
+    pub header: Header,
+    pub name: Vec<String>,
+    pub position: Vec<f64>,
+    pub velocity: Vec<f64>,
+    pub effort: Vec<f64>,
+}
+
+impl RosMessage for JointStateMsg {
+    const TYPE: &'static str = "sensor_msgs/msg/JointState";
+    fn definition() -> &'static str {
+        defs::joint_state()
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        self.header.write(w);
+        w.strings(&self.name);
+        w.f64s(&self.position);
+        w.f64s(&self.velocity);
+        w.f64s(&self.effort);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self {
+            header: Header::read(r)?,
+            name: r.strings()?,
+            position: r.f64s()?,
+            velocity: r.f64s()?,
+            effort: r.f64s()?,
+        })
+    }
+}
+
+/// geometry_msgs/TransformStamped (translation and rotation flattened).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransformStamped {
+    pub header: Header,
+    pub child_frame_id: String,
+    pub translation: [f64; 3],
+    /// x, y, z, w
+    pub rotation: [f64; 4],
+}
+
+impl TransformStamped {
+    fn write(&self, w: &mut CdrWriter) {
+        self.header.write(w);
+        w.string(&self.child_frame_id);
+        for v in self.translation.iter().chain(&self.rotation) {
+            w.f64(*v);
+        }
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        let header = Header::read(r)?;
+        let child_frame_id = r.string()?;
+        let mut t = [0.0; 3];
+        for v in &mut t {
+            *v = r.f64()?;
+        }
+        let mut q = [0.0; 4];
+        for v in &mut q {
+            *v = r.f64()?;
+        }
+        Ok(Self {
+            header,
+            child_frame_id,
+            translation: t,
+            rotation: q,
+        })
+    }
+
+    pub fn to_isometry(&self) -> nalgebra::Isometry3<f64> {
+        let [x, y, z] = self.translation;
+        let [qx, qy, qz, qw] = self.rotation;
+        nalgebra::Isometry3::from_parts(
+            nalgebra::Translation3::new(x, y, z),
+            nalgebra::UnitQuaternion::new_unchecked(nalgebra::Quaternion::new(qw, qx, qy, qz)),
+        )
+    }
+
+    pub fn from_isometry(header: Header, child: &str, p: &nalgebra::Isometry3<f64>) -> Self {
+        let t = p.translation.vector;
+        let q = p.rotation.quaternion();
+        Self {
+            header,
+            child_frame_id: child.to_string(),
+            translation: [t.x, t.y, t.z],
+            rotation: [q.i, q.j, q.k, q.w],
+        }
+    }
+}
+
+/// tf2_msgs/TFMessage
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TfMessage {
+    pub transforms: Vec<TransformStamped>,
+}
+
+impl RosMessage for TfMessage {
+    const TYPE: &'static str = "tf2_msgs/msg/TFMessage";
+    fn definition() -> &'static str {
+        defs::tf_message()
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        w.u32(self.transforms.len() as u32);
+        for t in &self.transforms {
+            t.write(w);
+        }
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        let n = r.seq_len(64)?;
+        Ok(Self {
+            transforms: (0..n).map(|_| TransformStamped::read(r)).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// trajectory_msgs/JointTrajectoryPoint
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JointTrajectoryPoint {
+    pub positions: Vec<f64>,
+    pub velocities: Vec<f64>,
+    pub accelerations: Vec<f64>,
+    pub effort: Vec<f64>,
+    pub time_from_start: Time,
+}
+
+/// trajectory_msgs/JointTrajectory
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JointTrajectoryMsg {
+    pub header: Header,
+    pub joint_names: Vec<String>,
+    pub points: Vec<JointTrajectoryPoint>,
+}
+
+impl RosMessage for JointTrajectoryMsg {
+    const TYPE: &'static str = "trajectory_msgs/msg/JointTrajectory";
+    fn definition() -> &'static str {
+        defs::joint_trajectory()
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        self.header.write(w);
+        w.strings(&self.joint_names);
+        w.u32(self.points.len() as u32);
+        for p in &self.points {
+            w.f64s(&p.positions);
+            w.f64s(&p.velocities);
+            w.f64s(&p.accelerations);
+            w.f64s(&p.effort);
+            p.time_from_start.write(w);
+        }
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        let header = Header::read(r)?;
+        let joint_names = r.strings()?;
+        let n = r.seq_len(24)?;
+        let mut points = Vec::with_capacity(n);
+        for _ in 0..n {
+            points.push(JointTrajectoryPoint {
+                positions: r.f64s()?,
+                velocities: r.f64s()?,
+                accelerations: r.f64s()?,
+                effort: r.f64s()?,
+                time_from_start: Time::read(r)?,
+            });
+        }
+        Ok(Self {
+            header,
+            joint_names,
+            points,
+        })
+    }
+}
+
+/// control_msgs/GripperCommand
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GripperCommandMsg {
+    /// Finger position (m); for the Panda, half the opening.
+    pub position: f64,
+    pub max_effort: f64,
+}
+
+impl RosMessage for GripperCommandMsg {
+    const TYPE: &'static str = "control_msgs/msg/GripperCommand";
+    fn definition() -> &'static str {
+        defs::gripper_command()
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        w.f64(self.position);
+        w.f64(self.max_effort);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self {
+            position: r.f64()?,
+            max_effort: r.f64()?,
+        })
+    }
+}
+
+/// sensor_msgs/Image
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImageMsg {
+    pub header: Header,
+    pub height: u32,
+    pub width: u32,
+    pub encoding: String,
+    pub is_bigendian: u8,
+    pub step: u32,
+    pub data: Vec<u8>,
+}
+
+impl RosMessage for ImageMsg {
+    const TYPE: &'static str = "sensor_msgs/msg/Image";
+    fn definition() -> &'static str {
+        defs::image()
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        self.header.write(w);
+        w.u32(self.height);
+        w.u32(self.width);
+        w.string(&self.encoding);
+        w.u8(self.is_bigendian);
+        w.u32(self.step);
+        w.bytes(&self.data);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self {
+            header: Header::read(r)?,
+            height: r.u32()?,
+            width: r.u32()?,
+            encoding: r.string()?,
+            is_bigendian: r.u8()?,
+            step: r.u32()?,
+            data: r.bytes()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes of a JointState as every ROS 2 middleware writes it (hand-derived from the CDR
+    /// rules: header, then u32-length sequences, f64s aligned to 8 from the payload start).
+    #[test]
+    fn joint_state_bytes_follow_cdr() {
+        let m = JointStateMsg {
+            header: Header {
+                stamp: Time { sec: 1, nanosec: 2 },
+                frame_id: "a".into(),
+            },
+            name: vec!["j".into()],
+            position: vec![1.5],
+            velocity: vec![],
+            effort: vec![],
+        };
+        let b = m.to_cdr();
+        let mut expect = vec![0, 1, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, b'a', 0];
+        expect.extend_from_slice(&[0, 0]); // align to 4
+        expect.extend_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0, b'j', 0]);
+        expect.extend_from_slice(&[0, 0]); // align to 4
+        expect.extend_from_slice(&[1, 0, 0, 0]); // one position
+        expect.extend_from_slice(&[0, 0, 0, 0]); // align to 8
+        expect.extend_from_slice(&1.5f64.to_le_bytes());
+        expect.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(b, expect);
+        assert_eq!(JointStateMsg::from_cdr(&b).unwrap(), m);
+    }
+
+    #[test]
+    fn round_trips_and_truncation() {
+        let tf = TfMessage {
+            transforms: vec![TransformStamped {
+                header: Header { stamp: Time::from_secs_f64(2.5), frame_id: "world".into() },
+                child_frame_id: "cube".into(),
+                translation: [1.0, 2.0, 3.0],
+                rotation: [0.0, 0.0, 0.0, 1.0],
+            }],
+        };
+        let b = tf.to_cdr();
+        assert_eq!(TfMessage::from_cdr(&b).unwrap(), tf);
+        for cut in 0..b.len() {
+            assert!(TfMessage::from_cdr(&b[..cut]).is_err(), "cut at {cut} must fail");
+        }
+        let traj = JointTrajectoryMsg {
+            header: Header::default(),
+            joint_names: vec!["a".into(), "b".into()],
+            points: vec![JointTrajectoryPoint {
+                positions: vec![0.1, 0.2],
+                velocities: vec![0.0, 0.0],
+                time_from_start: Time { sec: 0, nanosec: 8_333_333 },
+                ..Default::default()
+            }],
+        };
+        assert_eq!(JointTrajectoryMsg::from_cdr(&traj.to_cdr()).unwrap(), traj);
+        let img = ImageMsg { height: 1, width: 2, encoding: "rgb8".into(), step: 6, data: vec![1, 2, 3, 4, 5, 6], ..Default::default() };
+        assert_eq!(ImageMsg::from_cdr(&img.to_cdr()).unwrap(), img);
+        assert!(matches!(JointStateMsg::from_cdr(&[1, 0, 0, 0]), Err(CdrError::Encapsulation(_))));
+        // A huge claimed length is an error, not an allocation.
+        let mut bad = JointStateMsg::default().to_cdr();
+        let n = bad.len();
+        bad[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(JointStateMsg::from_cdr(&bad).is_err());
+    }
+}
