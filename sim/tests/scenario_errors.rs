@@ -89,7 +89,7 @@ fn impossible_values_are_rejected() {
     let (text, path) = shipped();
     for (from, to, key) in [
         (
-            "solver_iterations = 4",
+            "solver_iterations = 2",
             "solver_iterations = 0",
             "physics.solver_iterations",
         ),
