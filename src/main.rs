@@ -20,6 +20,10 @@ struct Cli {
 enum Command {
     /// Run seeded episodes of a scenario in the simulator and report how they went.
     Run(cmd::run::RunArgs),
+    /// Record scripted-expert demonstrations: one MCAP log per seeded episode, plus an index.
+    Record(cmd::record::RecordArgs),
+    /// Inspect a log (--summary) or re-simulate it and check it is bit-exact (--verify).
+    Replay(cmd::replay::ReplayArgs),
     /// Benchmarks (simulator speed).
     Bench(cmd::bench::BenchArgs),
 }
@@ -40,6 +44,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
+        Command::Record(a) => cmd::record::run(a),
+        Command::Replay(a) => cmd::replay::run(a),
         Command::Bench(a) => cmd::bench::run(a),
     };
     match result {

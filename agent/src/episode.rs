@@ -12,7 +12,7 @@ use crate::perception::Perception;
 use crate::planner::{Instruction, PlanError, Planner};
 use crate::policy::{Policy, PolicyError};
 use crate::robot::{Robot, RobotError};
-use crate::types::{Observation, Plan, SceneGraph, Skill};
+use crate::types::{ActionChunk, JointCommand, Observation, Plan, SceneGraph, Skill};
 
 #[derive(Clone, Debug)]
 pub struct EpisodeConfig {
@@ -47,7 +47,7 @@ pub struct SkillRecord {
 
 /// What happened to one object by the end of the episode (filled by the body that knows the
 /// truth, e.g. the simulator).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObjectOutcome {
     pub id: String,
     pub cleared: bool,
@@ -66,6 +66,30 @@ pub struct EpisodeReport {
     pub stopped: Option<String>,
 }
 
+/// Something that happened during an episode, as the log and reports record it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    /// Robot time (s).
+    pub t: f64,
+    /// `plan`, `plan_refused`, `skill_start`, `skill_end`, `stopped`.
+    pub kind: String,
+    pub skill: Option<Skill>,
+    pub attempt: Option<usize>,
+    pub success: Option<bool>,
+    pub detail: Option<String>,
+}
+
+/// Taps on the episode loop (the MCAP recorder is one). Called in the loop's own order, so an
+/// observer sees every command before the state it leads to.
+pub trait EpisodeObserver {
+    fn plan(&mut self, t: f64, instruction: &Instruction, plan: &Plan);
+    fn event(&mut self, event: &Event);
+    fn chunk(&mut self, skill: &Skill, chunk: &ActionChunk);
+    fn command(&mut self, cmd: &JointCommand);
+    /// The body's state after each control tick.
+    fn state(&mut self, obs: &Observation);
+}
+
 /// Everything an episode runs with.
 pub struct EpisodeParts<'a> {
     pub robot: &'a mut dyn Robot,
@@ -73,6 +97,7 @@ pub struct EpisodeParts<'a> {
     pub planner: &'a dyn Planner,
     pub policy: &'a mut dyn Policy,
     pub controller: &'a mut Controller,
+    pub observer: Option<&'a mut dyn EpisodeObserver>,
 }
 
 /// Runs the instruction to completion, to a refusal, or to the time limit.
@@ -86,6 +111,7 @@ pub fn run_episode(
         planner,
         policy,
         controller,
+        mut observer,
     } = parts;
     let t0 = robot.now();
     let obs = robot.observe()?;
@@ -101,9 +127,22 @@ pub fn run_episode(
         Ok(p) => p,
         Err(e @ (PlanError::Refused { .. } | PlanError::Invalid(_))) => {
             report.plan_error = Some(e.to_string());
+            if let Some(o) = observer.as_deref_mut() {
+                o.event(&Event {
+                    t: robot.now(),
+                    kind: "plan_refused".into(),
+                    skill: None,
+                    attempt: None,
+                    success: Some(false),
+                    detail: Some(e.to_string()),
+                });
+            }
             return Ok(report);
         }
     };
+    if let Some(o) = observer.as_deref_mut() {
+        o.plan(robot.now(), &cfg.instruction, &plan);
+    }
     report.plan = Some(plan.clone());
 
     // Work list: a failed Place puts its object back in line (pick + place again).
@@ -111,7 +150,18 @@ pub fn run_episode(
     let mut attempts: std::collections::HashMap<Skill, usize> = Default::default();
     while let Some(skill) = queue.pop_front() {
         if robot.now() - t0 >= cfg.time_limit_s {
-            report.stopped = Some(format!("time limit of {} s reached", cfg.time_limit_s));
+            let why = format!("time limit of {} s reached", cfg.time_limit_s);
+            if let Some(o) = observer.as_deref_mut() {
+                o.event(&Event {
+                    t: robot.now(),
+                    kind: "stopped".into(),
+                    skill: None,
+                    attempt: None,
+                    success: None,
+                    detail: Some(why.clone()),
+                });
+            }
+            report.stopped = Some(why);
             break;
         }
         let attempt = {
@@ -120,7 +170,36 @@ pub fn run_episode(
             *a
         };
         let start = robot.now();
-        let outcome = run_skill(robot, perception, policy, controller, &skill, cfg, t0)?;
+        if let Some(o) = observer.as_deref_mut() {
+            o.event(&Event {
+                t: start,
+                kind: "skill_start".into(),
+                skill: Some(skill.clone()),
+                attempt: Some(attempt),
+                success: None,
+                detail: None,
+            });
+        }
+        let outcome = run_skill(
+            robot,
+            perception,
+            policy,
+            controller,
+            observer.as_deref_mut(),
+            &skill,
+            cfg,
+            t0,
+        )?;
+        if let Some(o) = observer.as_deref_mut() {
+            o.event(&Event {
+                t: robot.now(),
+                kind: "skill_end".into(),
+                skill: Some(skill.clone()),
+                attempt: Some(attempt),
+                success: Some(outcome.is_ok()),
+                detail: outcome.as_ref().err().cloned(),
+            });
+        }
         report.skills.push(SkillRecord {
             skill: skill.clone(),
             attempt,
@@ -158,11 +237,13 @@ pub fn run_episode(
 }
 
 /// Executes one skill attempt; `Err(reason)` when perception says it did not work.
-fn run_skill(
+#[allow(clippy::too_many_arguments)]
+fn run_skill<'o>(
     robot: &mut dyn Robot,
     perception: &mut dyn Perception,
     policy: &mut dyn Policy,
     controller: &mut Controller,
+    mut observer: Option<&mut (dyn EpisodeObserver + 'o)>,
     skill: &Skill,
     cfg: &EpisodeConfig,
     t0: f64,
@@ -191,11 +272,18 @@ fn run_skill(
         };
         let ticks = ((steps as f64 * chunk.dt) / control_dt).round() as usize;
         let completes = chunk.completes_skill;
+        if let Some(o) = observer.as_deref_mut() {
+            o.chunk(skill, &chunk);
+        }
         controller.set_chunk(chunk);
         for _ in 0..ticks.max(1) {
             let cmd = controller.tick(robot.now());
             robot.command(&cmd)?;
             robot.advance(control_dt)?;
+            if let Some(o) = observer.as_deref_mut() {
+                o.command(&cmd);
+                o.state(&robot.observe()?);
+            }
         }
         if completes {
             let obs = robot.observe()?;

@@ -8,10 +8,12 @@
 pub mod controller;
 pub mod episode;
 pub mod kinematics;
+pub mod log;
 pub mod perception;
 pub mod planner;
 pub mod policy;
 pub mod robot;
+pub mod ros_msgs;
 pub mod rotation;
 pub mod types;
 

@@ -4,6 +4,7 @@
 pub mod bench;
 mod convert;
 mod groups;
+pub mod replay;
 pub mod robot_builder;
 pub mod runner;
 pub mod sampling;
@@ -17,6 +18,16 @@ pub use world::World;
 
 use thiserror::Error;
 
+/// What a log must match to be replayed bit-exactly by this build.
+pub fn build_info() -> embody_agent::log::BuildInfo {
+    embody_agent::log::BuildInfo {
+        embody_version: env!("CARGO_PKG_VERSION").to_string(),
+        physics_engine: "rapier3d 0.36.1 (f32, dim3)".to_string(),
+        // rapier features that change trajectories (e.g. enhanced-determinism) would be listed.
+        features: Vec::new(),
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum SimError {
     #[error(transparent)]
@@ -27,4 +38,6 @@ pub enum SimError {
     Robot(String),
     #[error("episode failed: {0}")]
     Episode(String),
+    #[error(transparent)]
+    Log(#[from] embody_agent::log::LogError),
 }

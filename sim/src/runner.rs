@@ -5,7 +5,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeParts, EpisodeReport};
+use std::path::PathBuf;
+
+use embody_agent::episode::{
+    run_episode, EpisodeConfig, EpisodeObserver, EpisodeParts, EpisodeReport,
+};
+use embody_agent::log::{
+    McapRecorder, OutcomeRecord, RecorderConfig, RecorderStats, ScenarioRecord,
+};
 use embody_agent::{
     Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome, Planner, Policy,
     SimulatedPerception,
@@ -32,6 +39,26 @@ pub struct EpisodeResult {
     pub state_hash: String,
     /// Wall-clock time this episode took (s); not part of the deterministic result.
     pub wall_s: f64,
+    /// The MCAP log written for this episode, if asked for.
+    pub log: Option<RecorderStats>,
+}
+
+/// Where episode logs go.
+#[derive(Clone, Debug)]
+pub enum LogTarget {
+    /// One file (one episode).
+    File(PathBuf),
+    /// One file per seed in this folder.
+    Dir(PathBuf),
+}
+
+impl LogTarget {
+    pub fn path_for(&self, scenario: &str, seed: u64) -> PathBuf {
+        match self {
+            LogTarget::File(p) => p.clone(),
+            LogTarget::Dir(d) => d.join(format!("{scenario}_seed{seed:06}.mcap")),
+        }
+    }
 }
 
 /// Settings of the agent around the body, taken from the scenario unless overridden.
@@ -40,6 +67,12 @@ pub struct RunOptions {
     pub instruction: Option<String>,
     pub max_attempts: usize,
     pub skill_timeout_s: f64,
+    /// Record each episode as MCAP here.
+    pub log: Option<LogTarget>,
+    /// Overwrite existing logs.
+    pub overwrite_logs: bool,
+    /// Name of the policy, for the log's scenario record.
+    pub policy_name: String,
 }
 
 impl Default for RunOptions {
@@ -48,6 +81,9 @@ impl Default for RunOptions {
             instruction: None,
             max_attempts: 3,
             skill_timeout_s: 30.0,
+            log: None,
+            overwrite_logs: false,
+            policy_name: "scripted".into(),
         }
     }
 }
@@ -88,12 +124,31 @@ pub fn run_sim_episode(
         world.max_gripper_width(),
     );
     let mut robot = SimRobot::new(world);
+    let instruction = opts
+        .instruction
+        .clone()
+        .unwrap_or_else(|| scenario.instruction.clone());
+    let mut recorder = match &opts.log {
+        None => None,
+        Some(target) => {
+            let path = target.path_for(&scenario.name, seed);
+            let mut r =
+                McapRecorder::create(&path, opts.overwrite_logs, RecorderConfig::default())?;
+            r.write_scenario(&ScenarioRecord {
+                scenario_text: scenario.text.clone(),
+                scenario_path: scenario.source.display().to_string(),
+                urdf_text: scenario.read_urdf()?,
+                seed,
+                instruction: instruction.clone(),
+                policy: opts.policy_name.clone(),
+                build: crate::build_info(),
+                physics: serde_json::to_value(&scenario.physics).unwrap_or_default(),
+            });
+            Some(r)
+        }
+    };
     let cfg = EpisodeConfig {
-        instruction: Instruction::new(
-            opts.instruction
-                .clone()
-                .unwrap_or_else(|| scenario.instruction.clone()),
-        ),
+        instruction: Instruction::new(instruction),
         time_limit_s: scenario.time_limit_s,
         skill_timeout_s: opts.skill_timeout_s,
         max_attempts: opts.max_attempts,
@@ -105,6 +160,7 @@ pub fn run_sim_episode(
             planner,
             policy,
             controller: &mut controller,
+            observer: recorder.as_mut().map(|r| r as &mut dyn EpisodeObserver),
         },
         &cfg,
     )
@@ -120,6 +176,27 @@ pub fn run_sim_episode(
     let total = objects.len();
     let success = report.plan_error.is_none()
         && (cleared as f64) >= (scenario.success.min_cleared_fraction * total as f64 - 1e-9);
+    let state_hash = format!("{:016x}", world.state_hash());
+    let log = match recorder {
+        None => None,
+        Some(mut r) => {
+            r.write_outcome(
+                world.time(),
+                &OutcomeRecord {
+                    success,
+                    objects_cleared: cleared,
+                    objects_total: total,
+                    objects: objects.clone(),
+                    sim_time_s: world.time(),
+                    sim_steps: world.steps(),
+                    state_hash: state_hash.clone(),
+                    stopped: report.stopped.clone(),
+                    plan_error: report.plan_error.clone(),
+                },
+            );
+            Some(r.finish()?)
+        }
+    };
     Ok(EpisodeResult {
         seed,
         success,
@@ -129,8 +206,9 @@ pub fn run_sim_episode(
         report,
         sim_time_s: world.time(),
         sim_steps: world.steps(),
-        state_hash: format!("{:016x}", world.state_hash()),
+        state_hash,
         wall_s: wall.elapsed().as_secs_f64(),
+        log,
     })
 }
 

@@ -331,6 +331,18 @@ impl Scenario {
         dir.join(&self.robot.urdf)
     }
 
+    /// The robot description's text.
+    pub fn read_urdf(&self) -> Result<String, crate::SimError> {
+        let path = self.urdf_path();
+        std::fs::read_to_string(&path).map_err(|e| {
+            crate::SimError::Robot(format!(
+                "cannot read URDF {} (robot.urdf in {}): {e}",
+                path.display(),
+                self.source.display()
+            ))
+        })
+    }
+
     /// The success container: the one named in `[success]`, else the first.
     pub fn target_container(&self) -> &ContainerSpec {
         self.success

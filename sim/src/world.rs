@@ -37,15 +37,19 @@ pub struct World {
 impl World {
     /// Builds the scene of `scenario` for `seed`, arm at its home pose.
     pub fn new(scenario: Arc<Scenario>, seed: u64) -> Result<Self, SimError> {
+        let urdf_text = scenario.read_urdf()?;
+        Self::with_urdf_text(scenario, seed, &urdf_text)
+    }
+
+    /// Like [`World::new`] with the robot description given as text (replay uses the copy the
+    /// log holds).
+    pub fn with_urdf_text(
+        scenario: Arc<Scenario>,
+        seed: u64,
+        urdf_text: &str,
+    ) -> Result<Self, SimError> {
         let urdf_path = scenario.urdf_path();
-        let urdf_text = std::fs::read_to_string(&urdf_path).map_err(|e| {
-            SimError::Robot(format!(
-                "cannot read URDF {} (robot.urdf in {}): {e}",
-                urdf_path.display(),
-                scenario.source.display()
-            ))
-        })?;
-        let urdf = urdf_rs::read_from_string(&urdf_text)
+        let urdf = urdf_rs::read_from_string(urdf_text)
             .map_err(|e| SimError::Robot(format!("malformed URDF {}: {e}", urdf_path.display())))?;
         let arm = ArmModel::from_urdf(
             &urdf,

@@ -2,4 +2,6 @@
 
 pub mod bench;
 pub mod common;
+pub mod record;
+pub mod replay;
 pub mod run;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use embody_agent::ClearTablePlanner;
-use embody_sim::runner::{run_batch, EpisodeResult, RunOptions};
+use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
 use serde_json::json;
 
 use super::common::{load_scenario, policy_factory, progress, threads_or_all};
@@ -35,6 +35,12 @@ pub struct RunArgs {
     /// Print one JSON summary line last.
     #[arg(long)]
     pub json: bool,
+    /// Record the run as MCAP: a file for one episode, a folder (one file per seed) for several.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Overwrite existing logs.
+    #[arg(long)]
+    pub force: bool,
     /// Write every episode's full result (plan, skill attempts, object outcomes) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -53,8 +59,18 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         &format!("{} ({} threads)", scenario.name, threads),
         a.quiet,
     );
+    let log = a.log.as_ref().map(|p| {
+        if a.episodes == 1 && p.extension().is_some_and(|e| e == "mcap") {
+            LogTarget::File(p.clone())
+        } else {
+            LogTarget::Dir(p.clone())
+        }
+    });
     let opts = RunOptions {
         instruction: a.instruction.clone(),
+        log,
+        overwrite_logs: a.force,
+        policy_name: a.policy.clone(),
         ..RunOptions::default()
     };
     let wall = Instant::now();
@@ -75,6 +91,16 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot write report {}", path.display()))?;
     }
     print_table(&results);
+    for r in &results {
+        if let Some(l) = &r.log {
+            eprintln!(
+                "log: {} ({} messages, {} bytes)",
+                l.path.display(),
+                l.messages,
+                l.bytes
+            );
+        }
+    }
     let summary = summarize(&scenario.name, &a.policy, &results, wall_s, threads);
     if a.json {
         println!("{}", serde_json::to_string(&summary)?);

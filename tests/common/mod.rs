@@ -39,3 +39,10 @@ pub fn scenario_variant(dir: &Path, name: &str, text: &str) -> PathBuf {
 pub fn shipped_scenario() -> String {
     std::fs::read_to_string(repo().join("scenarios/table_clearing.toml")).unwrap()
 }
+
+/// The project's Python (set up by scripts/setup.sh).
+pub fn python() -> PathBuf {
+    std::env::var("EMBODY_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".venv/bin/python"))
+}

@@ -6,7 +6,11 @@ use thiserror::Error;
 #[derive(Debug, Error, PartialEq)]
 pub enum CdrError {
     #[error("CDR data ends at byte {at} while reading {what} ({need} more bytes needed)")]
-    Truncated { at: usize, what: &'static str, need: usize },
+    Truncated {
+        at: usize,
+        what: &'static str,
+        need: usize,
+    },
     #[error("unsupported CDR encapsulation {0:02x?} (expected little-endian CDR 00 01)")]
     Encapsulation([u8; 2]),
     #[error("string at byte {at} is not UTF-8 or lacks its terminating NUL")]
@@ -146,7 +150,9 @@ impl<'a> CdrReader<'a> {
         let n = self.len(1)?;
         let b = self.take(n, "string")?;
         match b.split_last() {
-            Some((0, text)) => std::str::from_utf8(text).map(str::to_string).map_err(|_| CdrError::BadString { at }),
+            Some((0, text)) => std::str::from_utf8(text)
+                .map(str::to_string)
+                .map_err(|_| CdrError::BadString { at }),
             None => Ok(String::new()),
             _ => Err(CdrError::BadString { at }),
         }

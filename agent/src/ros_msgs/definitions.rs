@@ -1,7 +1,8 @@
 //! `ros2msg` definitions in the form rosbag2 writes into MCAP schemas.
 
 #[cfg(test)]
-const SEP: &str = "================================================================================\n";
+const SEP: &str =
+    "================================================================================\n";
 
 macro_rules! def {
     ($($part:expr),* $(,)?) => { concat!($($part),*) };
@@ -20,7 +21,8 @@ const QUATERNION: &str = "float64 x 0\nfloat64 y 0\nfloat64 z 0\nfloat64 w 1\n";
 #[cfg(test)]
 const TRANSFORM: &str = "Vector3 translation\nQuaternion rotation\n";
 #[cfg(test)]
-const TRANSFORM_STAMPED: &str = "std_msgs/Header header\nstring child_frame_id\nTransform transform\n";
+const TRANSFORM_STAMPED: &str =
+    "std_msgs/Header header\nstring child_frame_id\nTransform transform\n";
 #[cfg(test)]
 const TRAJECTORY_POINT: &str = "float64[] positions\nfloat64[] velocities\nfloat64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start\n";
 
@@ -103,8 +105,21 @@ mod tests {
     fn schemas_are_built_from_the_parts() {
         for (schema, parts) in [
             (joint_state(), vec![HEADER, TIME]),
-            (tf_message(), vec![TRANSFORM_STAMPED, HEADER, TIME, TRANSFORM, VECTOR3, QUATERNION]),
-            (joint_trajectory(), vec![HEADER, TIME, TRAJECTORY_POINT, DURATION]),
+            (
+                tf_message(),
+                vec![
+                    TRANSFORM_STAMPED,
+                    HEADER,
+                    TIME,
+                    TRANSFORM,
+                    VECTOR3,
+                    QUATERNION,
+                ],
+            ),
+            (
+                joint_trajectory(),
+                vec![HEADER, TIME, TRAJECTORY_POINT, DURATION],
+            ),
             (image(), vec![HEADER, TIME]),
         ] {
             let sections: Vec<&str> = schema.split(SEP).collect();

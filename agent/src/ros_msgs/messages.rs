@@ -169,7 +169,9 @@ impl RosMessage for TfMessage {
     fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
         let n = r.seq_len(64)?;
         Ok(Self {
-            transforms: (0..n).map(|_| TransformStamped::read(r)).collect::<Result<_, _>>()?,
+            transforms: (0..n)
+                .map(|_| TransformStamped::read(r))
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -330,7 +332,10 @@ mod tests {
     fn round_trips_and_truncation() {
         let tf = TfMessage {
             transforms: vec![TransformStamped {
-                header: Header { stamp: Time::from_secs_f64(2.5), frame_id: "world".into() },
+                header: Header {
+                    stamp: Time::from_secs_f64(2.5),
+                    frame_id: "world".into(),
+                },
                 child_frame_id: "cube".into(),
                 translation: [1.0, 2.0, 3.0],
                 rotation: [0.0, 0.0, 0.0, 1.0],
@@ -339,7 +344,10 @@ mod tests {
         let b = tf.to_cdr();
         assert_eq!(TfMessage::from_cdr(&b).unwrap(), tf);
         for cut in 0..b.len() {
-            assert!(TfMessage::from_cdr(&b[..cut]).is_err(), "cut at {cut} must fail");
+            assert!(
+                TfMessage::from_cdr(&b[..cut]).is_err(),
+                "cut at {cut} must fail"
+            );
         }
         let traj = JointTrajectoryMsg {
             header: Header::default(),
@@ -347,14 +355,27 @@ mod tests {
             points: vec![JointTrajectoryPoint {
                 positions: vec![0.1, 0.2],
                 velocities: vec![0.0, 0.0],
-                time_from_start: Time { sec: 0, nanosec: 8_333_333 },
+                time_from_start: Time {
+                    sec: 0,
+                    nanosec: 8_333_333,
+                },
                 ..Default::default()
             }],
         };
         assert_eq!(JointTrajectoryMsg::from_cdr(&traj.to_cdr()).unwrap(), traj);
-        let img = ImageMsg { height: 1, width: 2, encoding: "rgb8".into(), step: 6, data: vec![1, 2, 3, 4, 5, 6], ..Default::default() };
+        let img = ImageMsg {
+            height: 1,
+            width: 2,
+            encoding: "rgb8".into(),
+            step: 6,
+            data: vec![1, 2, 3, 4, 5, 6],
+            ..Default::default()
+        };
         assert_eq!(ImageMsg::from_cdr(&img.to_cdr()).unwrap(), img);
-        assert!(matches!(JointStateMsg::from_cdr(&[1, 0, 0, 0]), Err(CdrError::Encapsulation(_))));
+        assert!(matches!(
+            JointStateMsg::from_cdr(&[1, 0, 0, 0]),
+            Err(CdrError::Encapsulation(_))
+        ));
         // A huge claimed length is an error, not an allocation.
         let mut bad = JointStateMsg::default().to_cdr();
         let n = bad.len();

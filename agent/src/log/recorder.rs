@@ -1,0 +1,382 @@
+//! Writes an episode as MCAP while it runs.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::topics::*;
+use super::LogError;
+use crate::episode::{EpisodeObserver, Event};
+use crate::planner::Instruction;
+use crate::ros_msgs::{
+    GripperCommandMsg, Header, JointStateMsg, JointTrajectoryMsg, JointTrajectoryPoint, RosMessage,
+    TfMessage, Time, TransformStamped,
+};
+use crate::rotation;
+use crate::types::{ActionChunk, JointCommand, Observation, Plan, Skill};
+
+#[derive(Clone, Debug)]
+pub struct RecorderConfig {
+    /// ros2_control's command topic of the arm controller.
+    pub arm_command_topic: String,
+    pub world_frame: String,
+    pub tcp_frame: String,
+    /// Finger joints published in `/joint_states`, each at half the gripper opening.
+    pub finger_joints: Vec<String>,
+    /// Robot seconds between forced chunk flushes: at most this much is lost when the process
+    /// dies.
+    pub flush_every_s: f64,
+    /// Chunk size before compression (bytes).
+    pub chunk_size: u64,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        Self {
+            arm_command_topic: "/panda_arm_controller/joint_trajectory".into(),
+            world_frame: "world".into(),
+            tcp_frame: "panda_hand_tcp".into(),
+            finger_joints: vec!["panda_finger_joint1".into(), "panda_finger_joint2".into()],
+            flush_every_s: 1.0,
+            chunk_size: 512 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RecorderStats {
+    pub path: PathBuf,
+    pub messages: u64,
+    pub bytes: u64,
+}
+
+struct Channels {
+    scenario: u16,
+    plan: u16,
+    chunk: u16,
+    events: u16,
+    outcome: u16,
+    joint_states: u16,
+    tf: u16,
+    arm_command: u16,
+    gripper_command: u16,
+}
+
+/// An MCAP log being written. Use it as the episode's [`EpisodeObserver`], write the scenario
+/// record before and the outcome record after, then [`McapRecorder::finish`].
+pub struct McapRecorder {
+    writer: Option<mcap::Writer<BufWriter<File>>>,
+    channels: Channels,
+    cfg: RecorderConfig,
+    path: PathBuf,
+    sequence: u32,
+    last_flush_s: f64,
+    /// The first write error; later writes are skipped and `finish` reports it.
+    error: Option<String>,
+}
+
+fn nanos(t: f64) -> u64 {
+    (t.max(0.0) * 1e9).round() as u64
+}
+
+impl McapRecorder {
+    /// Creates the log file; an existing file is an error unless `overwrite`.
+    pub fn create(path: &Path, overwrite: bool, cfg: RecorderConfig) -> Result<Self, LogError> {
+        let shown = path.display().to_string();
+        if path.exists() && !overwrite {
+            return Err(LogError::Exists { path: shown });
+        }
+        let werr = |e: &dyn std::fmt::Display| LogError::Write {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| werr(&e))?;
+        }
+        let file = File::create(path).map_err(|e| werr(&e))?;
+        let mut w = mcap::WriteOptions::new()
+            .profile("ros2")
+            .library(format!("embody {}", env!("CARGO_PKG_VERSION")))
+            .compression(Some(mcap::Compression::Zstd))
+            .chunk_size(Some(cfg.chunk_size))
+            .create(BufWriter::new(file))
+            .map_err(|e| werr(&e))?;
+        let qos: BTreeMap<String, String> =
+            [("offered_qos_profiles".to_string(), OFFERED_QOS.to_string())].into();
+        let none = BTreeMap::new();
+        let json_channel = |w: &mut mcap::Writer<_>, topic: &str| -> Result<u16, LogError> {
+            let s = w
+                .add_schema(topic, "jsonschema", json_schema(topic).as_bytes())
+                .map_err(|e| werr(&e))?;
+            w.add_channel(s, topic, "json", &none).map_err(|e| werr(&e))
+        };
+        let scenario = json_channel(&mut w, SCENARIO_TOPIC)?;
+        let plan = json_channel(&mut w, PLAN_TOPIC)?;
+        let chunk = json_channel(&mut w, CHUNK_TOPIC)?;
+        let events = json_channel(&mut w, EVENTS_TOPIC)?;
+        let outcome = json_channel(&mut w, OUTCOME_TOPIC)?;
+        let ros_channel =
+            |w: &mut mcap::Writer<_>, topic: &str, ty: &str, def: &str| -> Result<u16, LogError> {
+                let s = w
+                    .add_schema(ty, "ros2msg", def.as_bytes())
+                    .map_err(|e| werr(&e))?;
+                w.add_channel(s, topic, "cdr", &qos).map_err(|e| werr(&e))
+            };
+        let joint_states = ros_channel(
+            &mut w,
+            JOINT_STATES_TOPIC,
+            JointStateMsg::TYPE,
+            JointStateMsg::definition(),
+        )?;
+        let tf = ros_channel(&mut w, TF_TOPIC, TfMessage::TYPE, TfMessage::definition())?;
+        let arm_command = ros_channel(
+            &mut w,
+            &cfg.arm_command_topic,
+            JointTrajectoryMsg::TYPE,
+            JointTrajectoryMsg::definition(),
+        )?;
+        let gripper_command = ros_channel(
+            &mut w,
+            GRIPPER_COMMAND_TOPIC,
+            GripperCommandMsg::TYPE,
+            GripperCommandMsg::definition(),
+        )?;
+        Ok(Self {
+            writer: Some(w),
+            channels: Channels {
+                scenario,
+                plan,
+                chunk,
+                events,
+                outcome,
+                joint_states,
+                tf,
+                arm_command,
+                gripper_command,
+            },
+            cfg,
+            path: path.to_path_buf(),
+            sequence: 0,
+            last_flush_s: 0.0,
+            error: None,
+        })
+    }
+
+    fn write(&mut self, channel: u16, t: f64, data: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let Some(w) = self.writer.as_mut() else {
+            return;
+        };
+        self.sequence += 1;
+        let header = mcap::records::MessageHeader {
+            channel_id: channel,
+            sequence: self.sequence,
+            log_time: nanos(t),
+            publish_time: nanos(t),
+        };
+        if let Err(e) = w.write_to_known_channel(&header, data) {
+            self.error = Some(e.to_string());
+        }
+    }
+
+    fn write_json<T: Serialize>(&mut self, channel: u16, t: f64, value: &T) {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => self.write(channel, t, &bytes),
+            Err(e) => self.error = self.error.take().or(Some(e.to_string())),
+        }
+    }
+
+    /// Finishes the current chunk and hands it to the OS: everything so far survives a crash.
+    pub fn flush(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(w) = self.writer.as_mut() {
+            if let Err(e) = w.flush() {
+                self.error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// The first record: what replay needs to rebuild the world. Flushed at once.
+    pub fn write_scenario(&mut self, record: &ScenarioRecord) {
+        self.write_json(self.channels.scenario, 0.0, record);
+        self.flush();
+    }
+
+    /// The last record.
+    pub fn write_outcome(&mut self, t: f64, record: &OutcomeRecord) {
+        self.write_json(self.channels.outcome, t, record);
+    }
+
+    /// Closes the file with its summary and index.
+    pub fn finish(mut self) -> Result<RecorderStats, LogError> {
+        let shown = self.path.display().to_string();
+        if let Some(mut w) = self.writer.take() {
+            if self.error.is_none() {
+                if let Err(e) = w.finish() {
+                    self.error = Some(e.to_string());
+                }
+            }
+        }
+        if let Some(message) = self.error.take() {
+            return Err(LogError::Write {
+                path: shown,
+                message,
+            });
+        }
+        let bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        Ok(RecorderStats {
+            path: self.path.clone(),
+            messages: self.sequence as u64,
+            bytes,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct PlanRecord<'a> {
+    t: f64,
+    instruction: &'a str,
+    steps: &'a [Skill],
+}
+
+#[derive(Serialize)]
+struct ActionRecord {
+    position: [f64; 3],
+    rotation_xyzw: [f64; 4],
+    rotation_6d: [f64; 6],
+    gripper_width_m: f64,
+}
+
+#[derive(Serialize)]
+struct ChunkRecord<'a> {
+    skill: &'a Skill,
+    start: f64,
+    dt: f64,
+    execute: usize,
+    completes_skill: bool,
+    actions: Vec<ActionRecord>,
+}
+
+impl EpisodeObserver for McapRecorder {
+    fn plan(&mut self, t: f64, instruction: &Instruction, plan: &Plan) {
+        let r = PlanRecord {
+            t,
+            instruction: &instruction.text,
+            steps: &plan.steps,
+        };
+        self.write_json(self.channels.plan, t, &r);
+    }
+
+    fn event(&mut self, event: &Event) {
+        self.write_json(self.channels.events, event.t, event);
+    }
+
+    fn chunk(&mut self, skill: &Skill, chunk: &ActionChunk) {
+        let actions = chunk
+            .actions
+            .iter()
+            .map(|a| {
+                let p = a.ee_target_in_base.translation.vector;
+                let q = a.ee_target_in_base.rotation.quaternion();
+                ActionRecord {
+                    position: [p.x, p.y, p.z],
+                    rotation_xyzw: [q.i, q.j, q.k, q.w],
+                    rotation_6d: rotation::to_6d(&a.ee_target_in_base.rotation),
+                    gripper_width_m: a.gripper_width_m,
+                }
+            })
+            .collect();
+        let r = ChunkRecord {
+            skill,
+            start: chunk.start,
+            dt: chunk.dt,
+            execute: chunk.execute,
+            completes_skill: chunk.completes_skill,
+            actions,
+        };
+        self.write_json(self.channels.chunk, chunk.start, &r);
+    }
+
+    fn command(&mut self, cmd: &JointCommand) {
+        let header = Header {
+            stamp: Time::from_secs_f64(cmd.stamp),
+            frame_id: String::new(),
+        };
+        let traj = JointTrajectoryMsg {
+            header,
+            joint_names: Vec::new(),
+            points: vec![JointTrajectoryPoint {
+                positions: cmd.positions.clone(),
+                velocities: cmd.velocities.clone(),
+                ..Default::default()
+            }],
+        };
+        self.write(self.channels.arm_command, cmd.stamp, &traj.to_cdr());
+        let g = GripperCommandMsg {
+            position: cmd.gripper.width_m / 2.0,
+            max_effort: cmd.gripper.max_force_n,
+        };
+        self.write(self.channels.gripper_command, cmd.stamp, &g.to_cdr());
+    }
+
+    fn state(&mut self, obs: &Observation) {
+        let stamp = Time::from_secs_f64(obs.stamp);
+        let mut js = JointStateMsg {
+            header: Header {
+                stamp,
+                frame_id: String::new(),
+            },
+            name: obs.joints.names.clone(),
+            position: obs.joints.position.clone(),
+            velocity: obs.joints.velocity.clone(),
+            effort: obs.joints.effort.clone(),
+        };
+        for f in &self.cfg.finger_joints {
+            js.name.push(f.clone());
+            js.position.push(obs.gripper.width_m / 2.0);
+            js.velocity.push(0.0);
+            js.effort.push(0.0);
+        }
+        self.write(self.channels.joint_states, obs.stamp, &js.to_cdr());
+        let header = Header {
+            stamp,
+            frame_id: self.cfg.world_frame.clone(),
+        };
+        let mut tf = TfMessage {
+            transforms: vec![TransformStamped::from_isometry(
+                header.clone(),
+                &self.cfg.tcp_frame,
+                &obs.ee_in_base,
+            )],
+        };
+        for o in obs.privileged.iter().flatten() {
+            tf.transforms.push(TransformStamped::from_isometry(
+                header.clone(),
+                &o.id,
+                &o.pose_in_base,
+            ));
+        }
+        self.write(self.channels.tf, obs.stamp, &tf.to_cdr());
+        if obs.stamp - self.last_flush_s >= self.cfg.flush_every_s {
+            self.last_flush_s = obs.stamp;
+            self.flush();
+        }
+    }
+}
+
+impl Drop for McapRecorder {
+    /// A recorder dropped without `finish` (an error unwound the run) still leaves a readable
+    /// file: the data so far is flushed and the summary written.
+    fn drop(&mut self) {
+        if let Some(mut w) = self.writer.take() {
+            let _ = w.finish();
+        }
+    }
+}

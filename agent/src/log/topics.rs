@@ -1,0 +1,76 @@
+//! The channels of an embody log and the JSON records on embody's own channels.
+
+use serde::{Deserialize, Serialize};
+
+pub const SCENARIO_TOPIC: &str = "/embody/scenario";
+pub const PLAN_TOPIC: &str = "/embody/plan";
+pub const CHUNK_TOPIC: &str = "/embody/action_chunk";
+pub const EVENTS_TOPIC: &str = "/embody/events";
+pub const OUTCOME_TOPIC: &str = "/embody/outcome";
+pub const JOINT_STATES_TOPIC: &str = "/joint_states";
+pub const TF_TOPIC: &str = "/tf";
+pub const GRIPPER_COMMAND_TOPIC: &str = "/panda_gripper/command";
+
+/// First record of every log: what replay needs to rebuild the world exactly.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioRecord {
+    /// The scenario file's text and where it was read from.
+    pub scenario_text: String,
+    pub scenario_path: String,
+    /// The robot description's text (so a later edit of the file cannot change a replay).
+    pub urdf_text: String,
+    pub seed: u64,
+    pub instruction: String,
+    pub policy: String,
+    pub build: BuildInfo,
+    /// Physics settings as the run used them (informational; the scenario text is authoritative).
+    pub physics: serde_json::Value,
+}
+
+/// What must match for a bit-exact replay.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BuildInfo {
+    pub embody_version: String,
+    pub physics_engine: String,
+    pub features: Vec<String>,
+}
+
+/// Last record of every log.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OutcomeRecord {
+    pub success: bool,
+    pub objects_cleared: usize,
+    pub objects_total: usize,
+    pub objects: Vec<crate::episode::ObjectOutcome>,
+    pub sim_time_s: f64,
+    pub sim_steps: u64,
+    pub state_hash: String,
+    pub stopped: Option<String>,
+    pub plan_error: Option<String>,
+}
+
+/// JSON Schemas of the embody channels (the `jsonschema` encoding of MCAP).
+pub fn json_schema(topic: &str) -> &'static str {
+    match topic {
+        SCENARIO_TOPIC => {
+            r#"{"title":"embody scenario","type":"object","required":["scenario_text","seed","build","urdf_text"],"properties":{"scenario_text":{"type":"string"},"scenario_path":{"type":"string"},"urdf_text":{"type":"string"},"seed":{"type":"integer"},"instruction":{"type":"string"},"policy":{"type":"string"},"build":{"type":"object"},"physics":{"type":"object"}}}"#
+        }
+        PLAN_TOPIC => {
+            r#"{"title":"embody plan","type":"object","required":["instruction","steps"],"properties":{"t":{"type":"number"},"instruction":{"type":"string"},"steps":{"type":"array","items":{"type":"object"}}}}"#
+        }
+        CHUNK_TOPIC => {
+            r#"{"title":"embody action chunk","type":"object","required":["start","dt","actions"],"properties":{"skill":{"type":"object"},"start":{"type":"number"},"dt":{"type":"number"},"execute":{"type":"integer"},"completes_skill":{"type":"boolean"},"actions":{"type":"array","items":{"type":"object","properties":{"position":{"type":"array"},"rotation_xyzw":{"type":"array"},"gripper_width_m":{"type":"number"}}}}}}"#
+        }
+        EVENTS_TOPIC => {
+            r#"{"title":"embody event","type":"object","required":["t","kind"],"properties":{"t":{"type":"number"},"kind":{"type":"string"},"skill":{"type":["object","null"]},"attempt":{"type":["integer","null"]},"success":{"type":["boolean","null"]},"detail":{"type":["string","null"]}}}"#
+        }
+        OUTCOME_TOPIC => {
+            r#"{"title":"embody outcome","type":"object","required":["success","state_hash"],"properties":{"success":{"type":"boolean"},"objects_cleared":{"type":"integer"},"objects_total":{"type":"integer"},"objects":{"type":"array"},"sim_time_s":{"type":"number"},"sim_steps":{"type":"integer"},"state_hash":{"type":"string"}}}"#
+        }
+        _ => r#"{"type":"object"}"#,
+    }
+}
+
+/// rosbag2's `offered_qos_profiles` for a reliable, volatile publisher (what `ros2 bag record`
+/// writes for ordinary topics).
+pub const OFFERED_QOS: &str = "- history: 3\n  depth: 0\n  reliability: 1\n  durability: 2\n  deadline:\n    sec: 9223372036\n    nsec: 854775807\n  lifespan:\n    sec: 9223372036\n    nsec: 854775807\n  liveliness: 1\n  liveliness_lease_duration:\n    sec: 9223372036\n    nsec: 854775807\n  avoid_ros_namespace_conventions: false\n";

@@ -1,0 +1,287 @@
+//! Replays a log in the simulator: rebuild the world from `/embody/scenario`, re-apply every
+//! recorded command in lockstep, and compare every recorded joint state and pose bit for bit.
+
+use std::sync::Arc;
+
+use embody_agent::log::{
+    LogMessage, OutcomeRecord, RecoveredLog, ScenarioRecord, GRIPPER_COMMAND_TOPIC,
+    JOINT_STATES_TOPIC, OUTCOME_TOPIC, SCENARIO_TOPIC, TF_TOPIC,
+};
+use embody_agent::ros_msgs::{
+    GripperCommandMsg, JointStateMsg, JointTrajectoryMsg, RosMessage, TfMessage,
+};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::scenario::Scenario;
+use crate::world::World;
+use crate::SimError;
+
+#[derive(Debug, Error)]
+pub enum ReplayError {
+    #[error("{path}: no /embody/scenario record, so the world cannot be rebuilt (is this an embody log?)")]
+    NoScenario { path: String },
+    #[error("{path}: bad {topic} record at {t:.3} s: {message}")]
+    BadRecord {
+        path: String,
+        topic: String,
+        t: f64,
+        message: String,
+    },
+    #[error("{path} was recorded by {recorded} and cannot be replayed bit-exactly by this build ({current}); use that version")]
+    BuildMismatch {
+        path: String,
+        recorded: String,
+        current: String,
+    },
+    #[error("{path}: the recorded scenario no longer loads: {source}")]
+    Scenario { path: String, source: SimError },
+}
+
+/// Where a replay first differed from the log.
+#[derive(Clone, Debug, Serialize)]
+pub struct Divergence {
+    pub t: f64,
+    pub channel: String,
+    /// Joint name or frame id.
+    pub item: String,
+    pub field: String,
+    pub recorded: f64,
+    pub replayed: f64,
+    pub error: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifyReport {
+    pub bit_exact: bool,
+    pub commands_applied: usize,
+    pub states_compared: usize,
+    pub values_compared: u64,
+    pub divergence: Option<Divergence>,
+    pub recorded_state_hash: Option<String>,
+    pub replayed_state_hash: Option<String>,
+    /// Set when the log was damaged: the replay covered what could be read.
+    pub log_lost: Option<String>,
+}
+
+/// The `/embody/scenario` record of a log.
+pub fn scenario_record(log: &RecoveredLog) -> Result<ScenarioRecord, ReplayError> {
+    let m = log
+        .on(SCENARIO_TOPIC)
+        .next()
+        .ok_or_else(|| ReplayError::NoScenario {
+            path: log.path.clone(),
+        })?;
+    serde_json::from_slice(&m.data).map_err(|e| bad(log, m, e))
+}
+
+fn bad(log: &RecoveredLog, m: &LogMessage, e: impl std::fmt::Display) -> ReplayError {
+    ReplayError::BadRecord {
+        path: log.path.clone(),
+        topic: m.topic.clone(),
+        t: m.time_s(),
+        message: e.to_string(),
+    }
+}
+
+struct Comparer {
+    divergence: Option<Divergence>,
+    values: u64,
+}
+
+impl Comparer {
+    fn check(
+        &mut self,
+        t: f64,
+        channel: &str,
+        item: &str,
+        field: &str,
+        recorded: f64,
+        replayed: f64,
+    ) {
+        self.values += 1;
+        if self.divergence.is_none() && recorded.to_bits() != replayed.to_bits() {
+            self.divergence = Some(Divergence {
+                t,
+                channel: channel.into(),
+                item: item.into(),
+                field: field.into(),
+                recorded,
+                replayed,
+                error: (recorded - replayed).abs(),
+            });
+        }
+    }
+}
+
+/// Re-simulates the log and compares; stops at the first divergence.
+pub fn verify(log: &RecoveredLog, arm_command_topic: &str) -> Result<VerifyReport, ReplayError> {
+    let rec = scenario_record(log)?;
+    let current = crate::build_info();
+    if rec.build != current {
+        return Err(ReplayError::BuildMismatch {
+            path: log.path.clone(),
+            recorded: format!("{:?}", rec.build),
+            current: format!("{current:?}"),
+        });
+    }
+    let scenario =
+        Scenario::from_str_at(&rec.scenario_text, std::path::Path::new(&rec.scenario_path))
+            .map_err(|e| ReplayError::Scenario {
+                path: log.path.clone(),
+                source: e.into(),
+            })?;
+    let mut world =
+        World::with_urdf_text(Arc::new(scenario), rec.seed, &rec.urdf_text).map_err(|source| {
+            ReplayError::Scenario {
+                path: log.path.clone(),
+                source,
+            }
+        })?;
+    let dt = world.dt();
+    let step_of = |m: &LogMessage| (m.time_s() / dt).round() as u64;
+    let mut cmp = Comparer {
+        divergence: None,
+        values: 0,
+    };
+    let n = world.arm.dof();
+    let mut q = world.scenario.robot.home.clone();
+    let mut dq = vec![0.0; n];
+    let mut width = world.max_gripper_width();
+    let mut force = world.scenario.robot.grip_force_n;
+    let (mut commands, mut states) = (0, 0);
+    let mut recorded_hash = None;
+    let mut replayed_hash = None;
+    for m in &log.messages {
+        if cmp.divergence.is_some() {
+            break;
+        }
+        let is_state =
+            m.topic == JOINT_STATES_TOPIC || m.topic == TF_TOPIC || m.topic == OUTCOME_TOPIC;
+        let is_command = m.topic == arm_command_topic || m.topic == GRIPPER_COMMAND_TOPIC;
+        if !(is_state || is_command) {
+            continue;
+        }
+        let target = if m.topic == OUTCOME_TOPIC {
+            let o: OutcomeRecord = serde_json::from_slice(&m.data).map_err(|e| bad(log, m, e))?;
+            recorded_hash = Some(o.state_hash.clone());
+            o.sim_steps
+        } else {
+            step_of(m)
+        };
+        if world.steps() > target {
+            return Err(bad(
+                log,
+                m,
+                format!(
+                    "out of order: the replay is already at step {}",
+                    world.steps()
+                ),
+            ));
+        }
+        while world.steps() < target {
+            world.step();
+        }
+        let t = world.time();
+        if m.topic == arm_command_topic {
+            let msg = JointTrajectoryMsg::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
+            let p = msg
+                .points
+                .first()
+                .ok_or_else(|| bad(log, m, "no trajectory point"))?;
+            if p.positions.len() != n || p.velocities.len() != n {
+                return Err(bad(
+                    log,
+                    m,
+                    format!("expected {n} positions and velocities"),
+                ));
+            }
+            q.clone_from(&p.positions);
+            dq.clone_from(&p.velocities);
+            world.set_targets(&q, &dq, width, force);
+            commands += 1;
+        } else if m.topic == GRIPPER_COMMAND_TOPIC {
+            let g = GripperCommandMsg::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
+            width = g.position * 2.0;
+            force = g.max_effort;
+            world.set_targets(&q, &dq, width, force);
+        } else if m.topic == JOINT_STATES_TOPIC {
+            let js = JointStateMsg::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
+            let (pos, vel) = world.arm_state();
+            let half = world.gripper_width() / 2.0;
+            for (i, name) in js.name.iter().enumerate() {
+                let (p, v) = if i < n { (pos[i], vel[i]) } else { (half, 0.0) };
+                if let Some(r) = js.position.get(i) {
+                    cmp.check(t, &m.topic, name, "position", *r, p);
+                }
+                if let Some(r) = js.velocity.get(i) {
+                    cmp.check(t, &m.topic, name, "velocity", *r, v);
+                }
+            }
+            states += 1;
+        } else if m.topic == TF_TOPIC {
+            let tf = TfMessage::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
+            let poses = world.object_poses();
+            for tr in &tf.transforms {
+                let replayed = if tr.child_frame_id == world_tcp_frame(log) {
+                    Some(world.tcp_pose())
+                } else {
+                    poses
+                        .iter()
+                        .find(|o| o.id == tr.child_frame_id)
+                        .map(|o| o.pose_in_base)
+                };
+                let Some(p) = replayed else {
+                    return Err(bad(
+                        log,
+                        m,
+                        format!("unknown frame '{}'", tr.child_frame_id),
+                    ));
+                };
+                let v = p.translation.vector;
+                let r = p.rotation.quaternion();
+                let replay = [v.x, v.y, v.z, r.i, r.j, r.k, r.w];
+                let recorded = tr.translation.iter().chain(&tr.rotation);
+                for ((field, rec), rep) in ["x", "y", "z", "qx", "qy", "qz", "qw"]
+                    .iter()
+                    .zip(recorded)
+                    .zip(replay)
+                {
+                    cmp.check(t, &m.topic, &tr.child_frame_id, field, *rec, rep);
+                }
+            }
+            states += 1;
+        } else {
+            replayed_hash = Some(format!("{:016x}", world.state_hash()));
+        }
+    }
+    let hashes_match = match (&recorded_hash, &replayed_hash) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    if cmp.divergence.is_none() && !hashes_match {
+        cmp.divergence = Some(Divergence {
+            t: world.time(),
+            channel: OUTCOME_TOPIC.into(),
+            item: "state_hash".into(),
+            field: "all bodies".into(),
+            recorded: f64::NAN,
+            replayed: f64::NAN,
+            error: f64::NAN,
+        });
+    }
+    Ok(VerifyReport {
+        bit_exact: cmp.divergence.is_none(),
+        commands_applied: commands,
+        states_compared: states,
+        values_compared: cmp.values,
+        divergence: cmp.divergence,
+        recorded_state_hash: recorded_hash,
+        replayed_state_hash: replayed_hash,
+        log_lost: log.lost.clone(),
+    })
+}
+
+fn world_tcp_frame(_log: &RecoveredLog) -> &'static str {
+    "panda_hand_tcp"
+}

@@ -1,0 +1,133 @@
+//! `embody record`: scripted-expert demonstrations, one MCAP per seeded episode, and an index.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use embody_agent::ClearTablePlanner;
+use embody_sim::runner::{run_batch, LogTarget, RunOptions};
+use serde_json::json;
+
+use super::common::{load_scenario, policy_factory, progress, threads_or_all};
+
+#[derive(Args)]
+pub struct RecordArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Number of episodes; seeds are seed, seed+1, ...
+    #[arg(long, default_value_t = 10)]
+    pub episodes: u64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder: one MCAP per episode and index.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Overwrite existing logs in the folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON line last.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(a: RecordArgs) -> Result<ExitCode> {
+    let scenario = load_scenario(&a.scenario)?;
+    let make_policy = policy_factory("scripted")?;
+    let threads = threads_or_all(a.threads);
+    let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    let index_path = a.out.join("index.json");
+    if index_path.exists() && !a.force {
+        anyhow::bail!(
+            "{} already exists; pass --force to overwrite the recording",
+            index_path.display()
+        );
+    }
+    let opts = RunOptions {
+        log: Some(LogTarget::Dir(a.out.clone())),
+        overwrite_logs: a.force,
+        policy_name: "scripted".into(),
+        ..RunOptions::default()
+    };
+    let bar = progress(
+        seeds.len() as u64,
+        &format!("recording {} ({threads} threads)", scenario.name),
+        a.quiet,
+    );
+    let wall = Instant::now();
+    let results = run_batch(
+        &scenario,
+        &seeds,
+        threads,
+        make_policy,
+        &ClearTablePlanner,
+        &opts,
+        |_| bar.inc(1),
+    )?;
+    let wall_s = wall.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let core_s: f64 = results.iter().map(|r| r.wall_s).sum();
+    let episodes: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let file = r
+                .log
+                .as_ref()
+                .and_then(|l| l.path.file_name())
+                .map(|f| f.to_string_lossy().to_string());
+            json!({
+                "seed": r.seed,
+                "file": file,
+                "success": r.success,
+                "objects_cleared": r.objects_cleared,
+                "objects_total": r.objects_total,
+                "sim_time_s": r.sim_time_s,
+                "bytes": r.log.as_ref().map(|l| l.bytes),
+                "messages": r.log.as_ref().map(|l| l.messages),
+                "state_hash": r.state_hash,
+            })
+        })
+        .collect();
+    let total_bytes: u64 = results
+        .iter()
+        .filter_map(|r| r.log.as_ref().map(|l| l.bytes))
+        .sum();
+    let sim_s: f64 = results.iter().map(|r| r.sim_time_s).sum();
+    let index = json!({
+        "scenario": scenario.source.display().to_string(),
+        "scenario_name": scenario.name,
+        "policy": "scripted",
+        "build": embody_sim::build_info(),
+        "episodes": episodes,
+        "successes": results.iter().filter(|r| r.success).count(),
+        "total_bytes": total_bytes,
+        "bytes_per_episode_minute": if sim_s > 0.0 { total_bytes as f64 / (sim_s / 60.0) } else { 0.0 },
+        "wall_s": wall_s,
+        "threads": threads,
+        "episodes_per_core_hour": if core_s > 0.0 { results.len() as f64 * 3600.0 / core_s } else { 0.0 },
+    });
+    std::fs::write(&index_path, serde_json::to_string_pretty(&index)?)
+        .with_context(|| format!("cannot write {}", index_path.display()))?;
+    println!(
+        "recorded {} episodes ({} successful) into {} in {:.1} s: {:.0} episodes per core-hour, {:.0} kB per episode-minute",
+        results.len(),
+        index["successes"],
+        a.out.display(),
+        wall_s,
+        index["episodes_per_core_hour"].as_f64().unwrap_or(0.0),
+        index["bytes_per_episode_minute"].as_f64().unwrap_or(0.0) / 1e3
+    );
+    if a.json {
+        let mut line = index.clone();
+        line.as_object_mut().map(|o| o.remove("episodes"));
+        println!("{}", serde_json::to_string(&line)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,334 @@
+//! Logs end to end: record real episodes as MCAP, read them with embody's reader and with the
+//! independent Python readers, replay them bit-exactly, and survive damage.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{embody, last_json, python};
+use embody_agent::log::read_log;
+use embody_agent::ros_msgs::{JointStateMsg, JointTrajectoryMsg, RosMessage, TfMessage};
+
+fn record_one(dir: &Path, seed: u64) -> PathBuf {
+    let path = dir.join(format!("ep{seed}.mcap"));
+    let out = embody(&[
+        "run",
+        "scenarios/table_clearing.toml",
+        "--episodes",
+        "1",
+        "--seed",
+        &seed.to_string(),
+        "--log",
+        path.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+fn verify(path: &Path) -> (bool, serde_json::Value, String) {
+    let out = embody(&["replay", path.to_str().unwrap(), "--verify", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let v = last_json(&out);
+    (out.status.success(), v, stdout)
+}
+
+#[test]
+fn round_trip_through_both_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = record_one(dir.path(), 7);
+    let log = read_log(&path).unwrap();
+    assert!(log.complete(), "{:?}", log.lost);
+
+    let py = Command::new(python())
+        .arg("scripts/read_log.py")
+        .arg(&path)
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "python reader: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+
+    // Same message counts per topic.
+    for (topic, n) in p["counts"].as_object().unwrap() {
+        assert_eq!(log.on(topic).count() as u64, n.as_u64().unwrap(), "{topic}");
+    }
+    assert_eq!(p["scenario_seed"], 7);
+    // Same values: first joint state, last pose of every frame.
+    let first = JointStateMsg::from_cdr(&log.on("/joint_states").next().unwrap().data).unwrap();
+    let py_first: Vec<f64> =
+        serde_json::from_value(p["first_joint_state"]["position"].clone()).unwrap();
+    assert_eq!(first.position, py_first);
+    let names: Vec<String> =
+        serde_json::from_value(p["first_joint_state"]["name"].clone()).unwrap();
+    assert_eq!(first.name, names);
+    let tf = TfMessage::from_cdr(&log.on("/tf").last().unwrap().data).unwrap();
+    for t in &tf.transforms {
+        let py_pose: Vec<f64> =
+            serde_json::from_value(p["last_tf"][&t.child_frame_id].clone()).unwrap();
+        let ours: Vec<f64> = t.translation.iter().chain(&t.rotation).copied().collect();
+        assert_eq!(ours, py_pose, "{}", t.child_frame_id);
+    }
+    assert_eq!(
+        p["arm_commands"].as_u64().unwrap() as usize,
+        log.on("/panda_arm_controller/joint_trajectory").count()
+    );
+    assert_eq!(p["outcome"]["success"], true);
+
+    // Overwriting needs --force.
+    let again = embody(&[
+        "run",
+        "scenarios/table_clearing.toml",
+        "--log",
+        path.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let forced = embody(&[
+        "run",
+        "scenarios/table_clearing.toml",
+        "--log",
+        path.to_str().unwrap(),
+        "--force",
+        "--quiet",
+    ]);
+    assert!(forced.status.success());
+}
+
+#[test]
+fn replay_is_bit_exact_and_catches_a_changed_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = embody(&[
+        "record",
+        "scenarios/table_clearing.toml",
+        "--episodes",
+        "5",
+        "--seed",
+        "20",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--quiet",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("index.json")).unwrap())
+            .unwrap();
+    let files: Vec<PathBuf> = index["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| dir.path().join(e["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(files.len(), 5);
+    assert!(last_json(&out)["episodes_per_core_hour"].as_f64().unwrap() > 0.0);
+    for f in &files {
+        let (ok, v, stdout) = verify(f);
+        assert!(
+            ok && v["verify"]["bit_exact"] == true,
+            "{}: {stdout}",
+            f.display()
+        );
+        assert!(v["verify"]["states_compared"].as_u64().unwrap() > 1000);
+    }
+
+    // Change one recorded arm command by 0.01 rad: the replay must diverge and say where.
+    let src = &files[0];
+    let bytes = std::fs::read(src).unwrap();
+    let changed = dir.path().join("changed.mcap");
+    let mut w = mcap::WriteOptions::new()
+        .profile("ros2")
+        .create(std::io::BufWriter::new(
+            std::fs::File::create(&changed).unwrap(),
+        ))
+        .unwrap();
+    let mut n = 0;
+    for m in mcap::MessageStream::new(&bytes).unwrap() {
+        let mut m = m.unwrap();
+        if m.channel.topic == "/panda_arm_controller/joint_trajectory" {
+            n += 1;
+            if n == 500 {
+                let mut t = JointTrajectoryMsg::from_cdr(&m.data).unwrap();
+                t.points[0].positions[1] += 0.01;
+                m.data = std::borrow::Cow::Owned(t.to_cdr());
+            }
+        }
+        w.write(&m).unwrap();
+    }
+    w.finish().unwrap();
+    drop(w);
+    let (ok, v, stdout) = verify(&changed);
+    assert!(!ok, "a changed command must fail verification: {stdout}");
+    let d = &v["verify"]["divergence"];
+    assert!(stdout.contains("DIVERGED"), "{stdout}");
+    assert!(
+        d["t"].as_f64().unwrap() > 4.0 && d["t"].as_f64().unwrap() < 4.3,
+        "{d}"
+    );
+    assert!(d["channel"].as_str().unwrap().starts_with('/'), "{d}");
+}
+
+#[test]
+fn damaged_logs_are_clear_errors_or_recovered_prefixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = record_one(dir.path(), 3);
+    let bytes = std::fs::read(&path).unwrap();
+    let total = read_log(&path).unwrap().messages.len();
+
+    // Cut at several offsets: a prefix is recovered, with a warning, and never a panic.
+    let mut recovered_some = false;
+    for frac in [0.02, 0.3, 0.55, 0.8, 0.999] {
+        let cut = dir.path().join(format!("cut{frac}.mcap"));
+        std::fs::write(&cut, &bytes[..(bytes.len() as f64 * frac) as usize]).unwrap();
+        let log = read_log(&cut).unwrap();
+        assert!(!log.complete(), "cut at {frac} must be reported");
+        assert!(log.messages.len() <= total);
+        recovered_some |= log.messages.len() > total / 4;
+        let out = embody(&["replay", cut.to_str().unwrap(), "--summary"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if log.on("/embody/scenario").next().is_some() {
+            assert!(out.status.success(), "{stderr}");
+            assert!(stderr.contains("damaged"), "{stderr}");
+            // What was recovered still replays bit-exactly.
+            let (ok, v, stdout) = verify(&cut);
+            assert!(
+                ok && v["verify"]["bit_exact"] == true,
+                "cut {frac}: {stdout}"
+            );
+        }
+    }
+    assert!(recovered_some);
+
+    // Garbage and a non-MCAP file: clear errors.
+    let garbage = dir.path().join("garbage.mcap");
+    std::fs::write(
+        &garbage,
+        (0..5000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for (file, expect) in [
+        (garbage, "not an MCAP file"),
+        (common::repo().join("README.md"), "not an MCAP file"),
+    ] {
+        let out = embody(&["replay", file.to_str().unwrap(), "--verify"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(expect) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+
+    // Magic bytes followed by garbage.
+    let bad = dir.path().join("badbody.mcap");
+    let mut b = bytes[..8].to_vec();
+    b.extend(std::iter::repeat_n(0xAB, 3000));
+    std::fs::write(&bad, &b).unwrap();
+    let out = embody(&["replay", bad.to_str().unwrap(), "--verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+
+    // An MCAP without /embody/scenario cannot be replayed, and says why.
+    let bare = dir.path().join("bare.mcap");
+    let mut w = mcap::WriteOptions::new()
+        .create(std::io::BufWriter::new(
+            std::fs::File::create(&bare).unwrap(),
+        ))
+        .unwrap();
+    let s = w
+        .add_schema(
+            "sensor_msgs/msg/JointState",
+            "ros2msg",
+            JointStateMsg::definition().as_bytes(),
+        )
+        .unwrap();
+    let c = w
+        .add_channel(s, "/joint_states", "cdr", &Default::default())
+        .unwrap();
+    let msg = JointStateMsg::default().to_cdr();
+    w.write_to_known_channel(
+        &mcap::records::MessageHeader {
+            channel_id: c,
+            sequence: 1,
+            log_time: 0,
+            publish_time: 0,
+        },
+        &msg,
+    )
+    .unwrap();
+    w.finish().unwrap();
+    drop(w);
+    let out = embody(&["replay", bare.to_str().unwrap(), "--verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("/embody/scenario"), "{stderr}");
+}
+
+#[test]
+fn a_killed_recording_leaves_readable_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embody"))
+        .args([
+            "record",
+            "scenarios/table_clearing_cluttered.toml",
+            "--episodes",
+            "50",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(dir.path())
+        .current_dir(common::repo())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut partial = 0;
+    let mut files = 0;
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "mcap") {
+            files += 1;
+            let log = read_log(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert!(
+                log.on("/embody/scenario").next().is_some(),
+                "{}",
+                p.display()
+            );
+            if !log.complete() {
+                partial += 1;
+                let (ok, v, stdout) = verify(&p);
+                assert!(ok && v["verify"]["bit_exact"] == true, "{stdout}");
+            }
+        }
+    }
+    assert!(files >= 1, "the recording should have started");
+    assert!(files < 50, "the kill should have interrupted the recording");
+    assert!(
+        partial <= 1,
+        "only the episode in progress may be incomplete"
+    );
+    assert!(!dir.path().join("index.json").exists());
+}
