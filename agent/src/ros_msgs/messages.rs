@@ -320,8 +320,7 @@ mod tests {
         expect.extend_from_slice(&[0, 0]); // align to 4
         expect.extend_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0, b'j', 0]);
         expect.extend_from_slice(&[0, 0]); // align to 4
-        expect.extend_from_slice(&[1, 0, 0, 0]); // one position
-        expect.extend_from_slice(&[0, 0, 0, 0]); // align to 8
+        expect.extend_from_slice(&[1, 0, 0, 0]); // one position, already 8-aligned at 32
         expect.extend_from_slice(&1.5f64.to_le_bytes());
         expect.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(b, expect);
