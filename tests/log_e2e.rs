@@ -173,6 +173,7 @@ fn replay_is_bit_exact_and_catches_a_changed_command() {
     drop(w);
     let (ok, v, stdout) = verify(&changed);
     assert!(!ok, "a changed command must fail verification: {stdout}");
+    let changed_stdout = stdout.clone();
     let d = &v["verify"]["divergence"];
     assert!(stdout.contains("DIVERGED"), "{stdout}");
     assert!(
