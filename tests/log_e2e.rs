@@ -173,7 +173,6 @@ fn replay_is_bit_exact_and_catches_a_changed_command() {
     drop(w);
     let (ok, v, stdout) = verify(&changed);
     assert!(!ok, "a changed command must fail verification: {stdout}");
-    let changed_stdout = stdout.clone();
     let d = &v["verify"]["divergence"];
     assert!(stdout.contains("DIVERGED"), "{stdout}");
     assert!(
@@ -181,6 +180,33 @@ fn replay_is_bit_exact_and_catches_a_changed_command() {
         "{d}"
     );
     assert!(d["channel"].as_str().unwrap().starts_with('/'), "{d}");
+
+    // A log from another build is refused, not replayed wrongly.
+    let other = dir.path().join("other_build.mcap");
+    let mut w = mcap::WriteOptions::new()
+        .profile("ros2")
+        .create(std::io::BufWriter::new(
+            std::fs::File::create(&other).unwrap(),
+        ))
+        .unwrap();
+    for m in mcap::MessageStream::new(&bytes).unwrap() {
+        let mut m = m.unwrap();
+        if m.channel.topic == "/embody/scenario" {
+            let mut rec: serde_json::Value = serde_json::from_slice(&m.data).unwrap();
+            rec["build"]["features"] = serde_json::json!(["enhanced-determinism"]);
+            m.data = std::borrow::Cow::Owned(serde_json::to_vec(&rec).unwrap());
+        }
+        w.write(&m).unwrap();
+    }
+    w.finish().unwrap();
+    drop(w);
+    let out = embody(&["replay", other.to_str().unwrap(), "--verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot be replayed bit-exactly by this build"),
+        "{stderr}"
+    );
 }
 
 #[test]
