@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run seeded episodes of a scenario in the simulator and report how they went.
     Run(cmd::run::RunArgs),
+    /// Plan an instruction in a seeded scene and print the plan (or the refusal); no motion.
+    Plan(cmd::plan::PlanArgs),
     /// Record scripted-expert demonstrations: one MCAP log per seeded episode, plus an index.
     Record(cmd::record::RecordArgs),
     /// Inspect a log (--summary) or re-simulate it and check it is bit-exact (--verify).
@@ -29,6 +31,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // `embody ... | head` should end quietly, like any Unix tool, not panic on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
@@ -44,6 +52,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
+        Command::Plan(a) => cmd::plan::run(a),
         Command::Record(a) => cmd::record::run(a),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Bench(a) => cmd::bench::run(a),

@@ -88,6 +88,31 @@ impl Default for RunOptions {
     }
 }
 
+/// The scene graph simulated perception reports at the start of an episode (what a planner sees).
+pub fn initial_scene(
+    scenario: &Arc<Scenario>,
+    seed: u64,
+) -> Result<embody_agent::SceneGraph, SimError> {
+    use embody_agent::{Perception, Robot};
+    let world = World::new(scenario.clone(), seed)?;
+    let mut perception = perception_for(scenario, &world, seed);
+    let mut robot = SimRobot::new(world);
+    let obs = robot
+        .observe()
+        .map_err(|e| SimError::Episode(e.to_string()))?;
+    Ok(perception.perceive(&obs))
+}
+
+fn perception_for(scenario: &Scenario, world: &World, seed: u64) -> SimulatedPerception {
+    SimulatedPerception::new(
+        world.object_infos(),
+        world.containers.clone(),
+        0.0,
+        scenario.perception.position_noise_m,
+        seed ^ 0x5eed_9e7c_e971_0000,
+    )
+}
+
 /// Runs one episode of `scenario` with `seed`.
 pub fn run_sim_episode(
     scenario: &Arc<Scenario>,
@@ -98,13 +123,7 @@ pub fn run_sim_episode(
 ) -> Result<EpisodeResult, SimError> {
     let wall = Instant::now();
     let world = World::new(scenario.clone(), seed)?;
-    let mut perception = SimulatedPerception::new(
-        world.object_infos(),
-        world.containers.clone(),
-        0.0,
-        scenario.perception.position_noise_m,
-        seed ^ 0x5eed_9e7c_e971_0000,
-    );
+    let mut perception = perception_for(scenario, &world, seed);
     let arm = world.arm.clone();
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
     let mut controller = Controller::new(
@@ -171,10 +190,18 @@ pub fn run_sim_episode(
         robot.world.step();
     }
     let world = &robot.world;
-    let objects = world.object_outcomes();
+    // The goal is what the plan set out to do: placed objects in their containers, a final pick
+    // held, everything else left on the table. Without a plan (refused), nothing should move.
+    let goal = plan_goal(report.plan.as_ref());
+    let objects = world.object_outcomes(|id| goal.get(id).cloned());
     let cleared = objects.iter().filter(|o| o.cleared).count();
-    let total = objects.len();
+    let total = goal.len();
+    let collateral = objects
+        .iter()
+        .any(|o| !goal.contains_key(&o.id) && o.reason.is_some());
     let success = report.plan_error.is_none()
+        && !collateral
+        && total > 0
         && (cleared as f64) >= (scenario.success.min_cleared_fraction * total as f64 - 1e-9);
     let state_hash = format!("{:016x}", world.state_hash());
     let log = match recorder {
@@ -210,6 +237,24 @@ pub fn run_sim_episode(
         wall_s: wall.elapsed().as_secs_f64(),
         log,
     })
+}
+
+/// Object id -> where the plan means it to end: `Some(container)`, or `None` for held.
+fn plan_goal(
+    plan: Option<&embody_agent::Plan>,
+) -> std::collections::BTreeMap<String, Option<String>> {
+    let mut goal = std::collections::BTreeMap::new();
+    for step in plan.map(|p| p.steps.as_slice()).unwrap_or_default() {
+        match step {
+            embody_agent::Skill::Pick { object } => {
+                goal.insert(object.clone(), None);
+            }
+            embody_agent::Skill::Place { object, into } => {
+                goal.insert(object.clone(), Some(into.clone()));
+            }
+        }
+    }
+    goal
 }
 
 /// Runs the episodes for `seeds` on `threads` worker threads (0 = all cores), calling

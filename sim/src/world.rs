@@ -284,43 +284,82 @@ impl World {
         h.finish()
     }
 
-    /// Where each object ended up, judged against the scenario's success container.
-    pub fn object_outcomes(&self) -> Vec<ObjectOutcome> {
-        let target = self.scenario.target_container();
-        let container = self.containers.iter().find(|c| c.id == target.id).cloned();
+    /// Where an object is now.
+    pub fn location(&self, o: &SimObject) -> Location {
+        let p = self.body_pose(o.body).translation.vector;
         let tcp = self.tcp_pose().translation.vector;
+        if let Some(c) = self
+            .containers
+            .iter()
+            .find(|c| c.contains(&Point3::from(p), 0.0, 0.03))
+        {
+            Location::In(c.id.clone())
+        } else if p.z < -0.05 {
+            Location::Floor
+        } else if !self.scenario.on_table(p.x, p.y, 0.0) {
+            Location::OffTable
+        } else if (p - tcp).norm() < 0.06 && p.z > o.instance.extents[2] / 2.0 + 0.02 {
+            Location::Gripper
+        } else {
+            Location::Table
+        }
+    }
+
+    /// Where each object ended up, judged against a goal: `goal(id)` is the container the object
+    /// must be in, `Some(None)` for "held in the gripper", and `None` for "leave it where it is".
+    pub fn object_outcomes(
+        &self,
+        goal: impl Fn(&str) -> Option<Option<String>>,
+    ) -> Vec<ObjectOutcome> {
         self.objects
             .iter()
             .map(|o| {
-                let p = self.body_pose(o.body).translation.vector;
-                let inside = container
-                    .as_ref()
-                    .map(|c| c.contains(&Point3::from(p), 0.0, 0.03))
-                    .unwrap_or(false);
-                let reason = if inside {
-                    None
-                } else if p.z < -0.05 {
-                    Some("fell to the floor".to_string())
-                } else if !self.scenario.on_table(p.x, p.y, 0.0) {
-                    Some("left the table".to_string())
-                } else if (p - tcp).norm() < 0.06 && p.z > o.instance.extents[2] / 2.0 + 0.02 {
-                    Some("still in the gripper".to_string())
-                } else if self
-                    .containers
-                    .iter()
-                    .any(|c| c.contains(&Point3::from(p), 0.0, 0.03))
-                {
-                    Some("in the wrong container".to_string())
-                } else {
-                    Some("still on the table".to_string())
+                let at = self.location(o);
+                let (cleared, reason) = match goal(&o.instance.id) {
+                    Some(Some(container)) if at == Location::In(container.clone()) => (true, None),
+                    Some(Some(container)) => (false, Some(at.describe(Some(&container)))),
+                    Some(None) if at == Location::Gripper => (true, None),
+                    Some(None) => (
+                        false,
+                        Some(format!("should be held, but is {}", at.describe(None))),
+                    ),
+                    // Not to be moved: anything but the table (or the gripper, mid-task) is a failure.
+                    None if matches!(at, Location::Table) => (false, None),
+                    None => (
+                        false,
+                        Some(format!("was not to be moved, but {}", at.describe(None))),
+                    ),
                 };
                 ObjectOutcome {
                     id: o.instance.id.clone(),
-                    cleared: inside,
+                    cleared,
                     reason,
                 }
             })
             .collect()
+    }
+}
+
+/// Where an object is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    In(String),
+    Table,
+    Gripper,
+    Floor,
+    OffTable,
+}
+
+impl Location {
+    fn describe(&self, goal: Option<&str>) -> String {
+        match self {
+            Location::In(c) if goal.is_some() => format!("in the wrong container ({c})"),
+            Location::In(c) => format!("in {c}"),
+            Location::Table => "still on the table".into(),
+            Location::Gripper => "still in the gripper".into(),
+            Location::Floor => "fell to the floor".into(),
+            Location::OffTable => "left the table".into(),
+        }
     }
 }
 

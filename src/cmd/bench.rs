@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use embody_agent::ClearTablePlanner;
+use embody_agent::EmbeddedPlanner;
 use embody_sim::bench::{scene_description, scene_steps_per_s, Rate};
 use embody_sim::runner::{run_sim_episode, RunOptions};
 use serde_json::json;
@@ -77,7 +77,7 @@ fn bench_sim(b: SimBench) -> Result<ExitCode> {
             &scenario,
             seed,
             policy.as_mut(),
-            &ClearTablePlanner,
+            &EmbeddedPlanner::default(),
             &RunOptions::default(),
         )?;
         episode_steps += r.sim_steps;

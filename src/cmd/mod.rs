@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod common;
+pub mod plan;
 pub mod record;
 pub mod replay;
 pub mod run;

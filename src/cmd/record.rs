@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use embody_agent::ClearTablePlanner;
+use embody_agent::EmbeddedPlanner;
 use embody_sim::runner::{run_batch, LogTarget, RunOptions};
 use serde_json::json;
 
@@ -67,7 +67,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode> {
         &seeds,
         threads,
         make_policy,
-        &ClearTablePlanner,
+        &EmbeddedPlanner::default(),
         &opts,
         |_| bar.inc(1),
     )?;

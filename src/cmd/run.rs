@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use embody_agent::ClearTablePlanner;
+use embody_agent::EmbeddedPlanner;
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
 use serde_json::json;
 
@@ -79,7 +79,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         &seeds,
         threads,
         make_policy,
-        &ClearTablePlanner,
+        &EmbeddedPlanner::default(),
         &opts,
         |_| bar.inc(1),
     )?;

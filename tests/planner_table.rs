@@ -1,0 +1,153 @@
+//! The embedded planner against a table of instructions in seeded scenes (simulated perception
+//! of real scenario files): paraphrases, colours, classes, plurals, exceptions, sequences,
+//! ordinals, superlatives, relations, and refusals.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use embody_agent::{EmbeddedPlanner, Instruction, Planner, Skill};
+use embody_sim::runner::initial_scene;
+use embody_sim::Scenario;
+
+enum Expect {
+    /// Exactly these objects go into the bin, in any order.
+    Places(&'static [&'static str]),
+    /// These objects go into the bin in this order.
+    Ordered(&'static [&'static str]),
+    /// This object is picked and held.
+    Holds(&'static str),
+    /// Refused with a reason containing this text.
+    Refused(&'static str),
+}
+use Expect::*;
+
+const S: (&str, u64) = ("table_clearing.toml", 3);
+const C: (&str, u64) = ("table_clearing_cluttered.toml", 5);
+const ALL_S: &[&str] = &[
+    "red_cube",
+    "blue_box",
+    "green_can",
+    "yellow_cup",
+    "orange_cube",
+];
+
+#[rustfmt::skip]
+fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
+    vec![
+        (S, "clear the table", Places(ALL_S)),
+        (S, "Clear the table.", Places(ALL_S)),
+        (S, "tidy up", Places(ALL_S)),
+        (S, "please clean up the table", Places(ALL_S)),
+        (S, "put everything in the bin", Places(ALL_S)),
+        (S, "put all the objects away", Places(ALL_S)),
+        (S, "clear everything except the blue box", Places(&["red_cube", "green_can", "yellow_cup", "orange_cube"])),
+        (S, "clear the table but not the green can", Places(&["red_cube", "blue_box", "yellow_cup", "orange_cube"])),
+        (S, "put everything except the cup and the can in the bin", Places(&["red_cube", "blue_box", "orange_cube"])),
+        (S, "put the red cube in the bin", Places(&["red_cube"])),
+        (S, "put the red cube and the yellow cup in the bin", Places(&["red_cube", "yellow_cup"])),
+        (S, "put the red cube and the cups in the bin", Places(&["red_cube", "yellow_cup"])),
+        (S, "place the orange cube into the bin", Places(&["orange_cube"])),
+        (S, "move the blue box to the bin", Places(&["blue_box"])),
+        (S, "pick up the green can and put it in the bin", Places(&["green_can"])),
+        (S, "put the cubes in the bin", Places(&["red_cube", "orange_cube"])),
+        (S, "put all cubes in the bin", Places(&["red_cube", "orange_cube"])),
+        (S, "put the blocks in the bin", Places(&["red_cube", "orange_cube", "blue_box"])),
+        (S, "put the mug in the bin", Places(&["yellow_cup"])),
+        (S, "put the tin away", Places(&["green_can"])),
+        (S, "put away the red cube", Places(&["red_cube"])),
+        (S, "first put the green can in the bin, then the orange cube", Ordered(&["green_can", "orange_cube"])),
+        (S, "put the yellow cup in the bin and then put the red cube in the bin", Ordered(&["yellow_cup", "red_cube"])),
+        (S, "put the leftmost object in the bin", Places(&["red_cube"])),
+        (S, "put the rightmost cube in the bin", Places(&["orange_cube"])),
+        (S, "put the nearest object in the bin", Places(&["orange_cube"])),
+        (S, "put the farthest object in the bin", Places(&["blue_box"])),
+        (S, "put the cube next to the can in the bin", Places(&["orange_cube"])),
+        (S, "put the object next to the blue box in the bin", Places(&["green_can"])),
+        (S, "put the first cube from the left in the bin", Places(&["red_cube"])),
+        (S, "put the second cube in the bin", Places(&["orange_cube"])),
+        (S, "put a cube in the bin", Places(&["orange_cube"])),
+        (S, "put two cubes in the bin", Places(&["red_cube", "orange_cube"])),
+        (S, "pick up the red cube", Holds("red_cube")),
+        (S, "grab the yellow cup", Holds("yellow_cup")),
+        (S, "throw the cup", Refused("throwing")),
+        (S, "hit the red cube", Refused("hitting")),
+        (S, "move the table", Refused("moving the table")),
+        (S, "hand me the blue box", Refused("handing objects to people")),
+        (S, "put the red cube on the floor", Refused("out of scope")),
+        (S, "put the purple cup in the bin", Refused("there is no purple cup")),
+        (S, "put the red cube in the basket", Refused("there is no basket")),
+        (S, "make me a sandwich", Refused("I do not understand")),
+        (S, "   ", Refused("empty")),
+        (S, "put the cube in the bin", Refused("ambiguous")),
+        (S, "put both cans in the bin", Refused("not two")),
+        (S, "put three cubes in the bin", Refused("only 2")),
+        (S, "pick up all the cubes", Refused("one object at a time")),
+        (S, "pick up the red cube, then put the blue box in the bin", Refused("say where to put it")),
+        (C, "put the red cubes in the bin", Places(&["red_cube_1", "red_cube_2"])),
+        (C, "put both red cubes in the bin", Places(&["red_cube_1", "red_cube_2"])),
+        (C, "put the red cube in the bin", Refused("ambiguous")),
+        (C, "put the leftmost red cube in the bin", Places(&["red_cube_1"])),
+        (C, "put the second red cube from the left in the bin", Places(&["red_cube_2"])),
+        (C, "put the blue boxes and the white can in the bin", Places(&["blue_box_1", "blue_box_2", "white_can"])),
+        (C, "clear everything except the cans", Places(&["red_cube_1", "red_cube_2", "blue_box_1", "blue_box_2", "yellow_cup", "orange_cube", "purple_box"])),
+        (C, "put all the blocks except the purple box in the bin", Places(&["red_cube_1", "red_cube_2", "blue_box_1", "blue_box_2", "orange_cube"])),
+        (C, "put the can to the left of the green can in the bin", Places(&["white_can"])),
+        (C, "put the cube to the right of the blue box in the bin", Refused("blue_box_2, blue_box_1")),
+    ]
+}
+
+#[test]
+fn instruction_table() {
+    let planner = EmbeddedPlanner::default();
+    let mut scenes = std::collections::HashMap::new();
+    let mut failures = Vec::new();
+    let cases = table();
+    assert!(cases.len() >= 40);
+    for ((file, seed), text, expect) in &cases {
+        let scene = scenes.entry((*file, *seed)).or_insert_with(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .join(file);
+            initial_scene(&Arc::new(Scenario::from_file(&path).unwrap()), *seed).unwrap()
+        });
+        let got = planner.plan(&Instruction::new(*text), scene, None);
+        let ok = match (expect, &got) {
+            (Places(want), Ok(plan)) => {
+                let placed: BTreeSet<&str> = plan
+                    .steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        Skill::Place { object, into } if into == "bin" => Some(object.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                placed == want.iter().copied().collect() && plan.steps.len() == 2 * want.len()
+            }
+            (Ordered(want), Ok(plan)) => {
+                let order: Vec<&str> = plan.steps.iter().step_by(2).map(|s| s.object()).collect();
+                order == *want
+            }
+            (Holds(id), Ok(plan)) => {
+                plan.steps
+                    == vec![Skill::Pick {
+                        object: id.to_string(),
+                    }]
+            }
+            (Refused(why), Err(e)) => e.to_string().contains(why),
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{file} seed {seed}: {text:?}: got {got:?}"));
+        }
+    }
+    let passed = cases.len() - failures.len();
+    println!("instruction table: {passed}/{} pass", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
