@@ -20,9 +20,6 @@ pub struct ControllerConfig {
     /// Posture the IK's redundancy drifts towards.
     pub rest_posture: Vec<f64>,
     pub ik: IkConfig,
-    /// Box (base frame, min and max corners) the TCP target is kept in: above the table, within
-    /// reach. Targets outside are clamped onto it.
-    pub workspace: Option<([f64; 3], [f64; 3])>,
 }
 
 /// Stateful tracker of action chunks.
@@ -123,13 +120,7 @@ impl Controller {
 
     /// One control tick at robot time `t`.
     pub fn tick(&mut self, t: f64) -> JointCommand {
-        let (mut target, gripper) = self.target_at(t);
-        if let Some((lo, hi)) = &self.cfg.workspace {
-            let p = &mut target.translation.vector;
-            for k in 0..3 {
-                p[k] = p[k].clamp(lo[k], hi[k]);
-            }
-        }
+        let (target, gripper) = self.target_at(t);
         self.last_target = target;
         self.gripper_width_m = gripper;
         let q_des = match self.arm.inverse_best_effort(

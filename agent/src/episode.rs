@@ -12,7 +12,10 @@ use crate::perception::Perception;
 use crate::planner::{Instruction, PlanError, Planner};
 use crate::policy::{Policy, PolicyError};
 use crate::robot::{Robot, RobotError};
-use crate::types::{ActionChunk, JointCommand, Observation, Plan, SceneGraph, Skill};
+use crate::safety::{Intervention, SafetyFilter};
+use crate::types::{
+    ActionChunk, GripperCommand, JointCommand, Observation, Plan, SceneGraph, Skill,
+};
 
 #[derive(Clone, Debug)]
 pub struct EpisodeConfig {
@@ -31,6 +34,8 @@ pub enum EpisodeError {
     Robot(#[from] RobotError),
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    #[error("safety stop: {0}")]
+    SafetyStop(String),
 }
 
 /// One attempt at one skill.
@@ -97,6 +102,7 @@ pub struct EpisodeParts<'a> {
     pub planner: &'a dyn Planner,
     pub policy: &'a mut dyn Policy,
     pub controller: &'a mut Controller,
+    pub safety: &'a mut SafetyFilter,
     pub observer: Option<&'a mut dyn EpisodeObserver>,
 }
 
@@ -111,6 +117,7 @@ pub fn run_episode(
         planner,
         policy,
         controller,
+        safety,
         mut observer,
     } = parts;
     let t0 = robot.now();
@@ -180,16 +187,43 @@ pub fn run_episode(
                 detail: None,
             });
         }
-        let outcome = run_skill(
+        let outcome = match run_skill(
             robot,
             perception,
             policy,
             controller,
+            safety,
             observer.as_deref_mut(),
             &skill,
             cfg,
             t0,
-        )?;
+        ) {
+            Ok(o) => o,
+            Err(EpisodeError::SafetyStop(reason)) => {
+                let why = format!("safety stop: {reason}");
+                report.skills.push(SkillRecord {
+                    skill: skill.clone(),
+                    attempt,
+                    start_s: start - t0,
+                    end_s: robot.now() - t0,
+                    success: false,
+                    reason: Some(why.clone()),
+                });
+                if let Some(o) = observer.as_deref_mut() {
+                    o.event(&Event {
+                        t: robot.now(),
+                        kind: "safety_stop".into(),
+                        skill: Some(skill.clone()),
+                        attempt: Some(attempt),
+                        success: Some(false),
+                        detail: Some(reason),
+                    });
+                }
+                report.stopped = Some(why);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(o) = observer.as_deref_mut() {
             o.event(&Event {
                 t: robot.now(),
@@ -243,6 +277,7 @@ fn run_skill<'o>(
     perception: &mut dyn Perception,
     policy: &mut dyn Policy,
     controller: &mut Controller,
+    safety: &mut SafetyFilter,
     mut observer: Option<&mut (dyn EpisodeObserver + 'o)>,
     skill: &Skill,
     cfg: &EpisodeConfig,
@@ -260,11 +295,20 @@ fn run_skill<'o>(
         if robot.now() - t0 >= cfg.time_limit_s {
             return Ok(Err("episode time limit reached".into()));
         }
-        let chunk = match policy.act(&obs, &scene, skill) {
+        let mut chunk = match policy.act(&obs, &scene, skill) {
             Ok(c) => c,
             // The skill fails with the policy's reason; the episode goes on with the others.
             Err(e) => return Ok(Err(e.to_string())),
         };
+        match safety.check_chunk(&mut chunk, &controller.current_target()) {
+            Ok(interventions) => {
+                report_interventions(observer.as_deref_mut(), robot.now(), skill, interventions)
+            }
+            Err(stop) => {
+                hold(robot, safety, &obs, observer.as_deref_mut())?;
+                return Err(EpisodeError::SafetyStop(stop.reason));
+            }
+        }
         let steps = if chunk.completes_skill {
             chunk.actions.len()
         } else {
@@ -277,7 +321,17 @@ fn run_skill<'o>(
         }
         controller.set_chunk(chunk);
         for _ in 0..ticks.max(1) {
-            let cmd = controller.tick(robot.now());
+            let mut cmd = controller.tick(robot.now());
+            match safety.check_command(&mut cmd) {
+                Ok(interventions) => {
+                    report_interventions(observer.as_deref_mut(), robot.now(), skill, interventions)
+                }
+                Err(stop) => {
+                    let obs = robot.observe()?;
+                    hold(robot, safety, &obs, observer.as_deref_mut())?;
+                    return Err(EpisodeError::SafetyStop(stop.reason));
+                }
+            }
             robot.command(&cmd)?;
             robot.advance(control_dt)?;
             if let Some(o) = observer.as_deref_mut() {
@@ -301,6 +355,50 @@ fn run_skill<'o>(
             );
             return Ok(verdict);
         }
+    }
+}
+
+/// Sends the filter's hold command (the last safe position, at rest).
+fn hold(
+    robot: &mut dyn Robot,
+    safety: &SafetyFilter,
+    obs: &Observation,
+    observer: Option<&mut (dyn EpisodeObserver + '_)>,
+) -> Result<(), EpisodeError> {
+    let here = JointCommand {
+        stamp: robot.now(),
+        positions: obs.joints.position.clone(),
+        velocities: vec![0.0; obs.joints.position.len()],
+        gripper: GripperCommand {
+            width_m: obs.gripper.width_m,
+            max_force_n: 0.0,
+        },
+    };
+    let mut cmd = safety.hold(&here);
+    cmd.stamp = robot.now();
+    robot.command(&cmd)?;
+    if let Some(o) = observer {
+        o.command(&cmd);
+    }
+    Ok(())
+}
+
+fn report_interventions(
+    observer: Option<&mut (dyn EpisodeObserver + '_)>,
+    t: f64,
+    skill: &Skill,
+    interventions: Vec<Intervention>,
+) {
+    let Some(o) = observer else { return };
+    for i in interventions {
+        o.event(&Event {
+            t,
+            kind: "safety".into(),
+            skill: Some(skill.clone()),
+            attempt: None,
+            success: None,
+            detail: Some(i.reason),
+        });
     }
 }
 

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod robot;
 pub mod ros_msgs;
 pub mod rotation;
+pub mod safety;
 pub mod types;
 
 pub use controller::{Controller, ControllerConfig};
@@ -27,4 +28,5 @@ pub use perception::{ObjectInfo, Perception, SimulatedPerception};
 pub use planner::{EmbeddedPlanner, Instruction, PlanError, Planner};
 pub use policy::{Policy, PolicyError};
 pub use robot::{Robot, RobotError};
+pub use safety::{SafetyConfig, SafetyFilter, SafetyStop};
 pub use types::*;

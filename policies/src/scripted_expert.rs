@@ -18,6 +18,7 @@ pub struct ExpertConfig {
     /// Cruise speed of free-space moves (m/s) and of the slow vertical moves near objects.
     pub travel_speed: f64,
     pub approach_speed: f64,
+    /// Mean wrist turn rate (rad/s); the quintic profile peaks at 1.875x, under Franka's 2.5.
     pub turn_speed: f64,
     /// Pause above an object before descending: a long approach lags its targets.
     pub hover_s: f64,
@@ -40,7 +41,7 @@ impl Default for ExpertConfig {
             execute: 8,
             travel_speed: 0.4,
             approach_speed: 0.15,
-            turn_speed: 1.5,
+            turn_speed: 1.2,
             hover_s: 0.3,
             close_s: 0.6,
             open_s: 0.4,

@@ -15,7 +15,7 @@ use embody_agent::log::{
 };
 use embody_agent::{
     Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome, Planner, Policy,
-    SimulatedPerception,
+    SafetyConfig, SafetyFilter, SimulatedPerception,
 };
 use serde::Serialize;
 
@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub overwrite_logs: bool,
     /// Name of the policy, for the log's scenario record.
     pub policy_name: String,
+    /// E-stop input of the safety filter.
+    pub estop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for RunOptions {
@@ -84,6 +86,7 @@ impl Default for RunOptions {
             log: None,
             overwrite_logs: false,
             policy_name: "scripted".into(),
+            estop: None,
         }
     }
 }
@@ -137,11 +140,19 @@ pub fn run_sim_episode(
                 max_iterations: 30,
                 ..IkConfig::default()
             },
-            workspace: Some(scenario.tcp_workspace()),
         },
         &scenario.robot.home,
         world.max_gripper_width(),
     );
+    let (lo, hi) = scenario.tcp_workspace();
+    let mut safety = SafetyFilter::new(
+        SafetyConfig::franka_over_table(lo, hi, 0.0),
+        world.arm.clone(),
+        control_dt,
+    );
+    if let Some(flag) = &opts.estop {
+        safety = safety.with_estop(flag.clone());
+    }
     let mut robot = SimRobot::new(world);
     let instruction = opts
         .instruction
@@ -179,6 +190,7 @@ pub fn run_sim_episode(
             planner,
             policy,
             controller: &mut controller,
+            safety: &mut safety,
             observer: recorder.as_mut().map(|r| r as &mut dyn EpisodeObserver),
         },
         &cfg,
