@@ -25,7 +25,7 @@ pub use episode::{
 };
 pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelError};
 pub use perception::{ObjectInfo, Perception, SimulatedPerception};
-pub use planner::{EmbeddedPlanner, Instruction, PlanError, Planner};
+pub use planner::{EmbeddedPlanner, Instruction, PlanError, Planner, VlmConfig, VlmPlanner};
 pub use policy::{Policy, PolicyError};
 pub use robot::{Robot, RobotError};
 pub use safety::{SafetyConfig, SafetyFilter, SafetyStop};

@@ -128,7 +128,7 @@ impl SceneGraph {
 
 /// One step of a plan.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "skill", rename_all = "snake_case")]
+#[serde(tag = "skill", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Skill {
     Pick { object: String },
     Place { object: String, into: String },

@@ -65,3 +65,48 @@ pub fn python() -> Result<std::path::PathBuf> {
     }
     Ok("python3".into())
 }
+
+/// How plans are made.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PlannerArgs {
+    /// `embedded` (offline grammar, the default) or `openai` (any OpenAI-compatible
+    /// chat-completions server: vLLM, Ollama, llama.cpp, hosted APIs).
+    #[arg(long, default_value = "embedded")]
+    pub planner: String,
+    /// Base URL of the chat-completions server, e.g. http://localhost:11434/v1.
+    #[arg(long)]
+    pub planner_url: Option<String>,
+    #[arg(long)]
+    pub planner_model: Option<String>,
+    /// Limit on each request to the planner server (s).
+    #[arg(long, default_value_t = 60.0)]
+    pub planner_timeout_s: f64,
+    /// Re-asks after an invalid answer.
+    #[arg(long, default_value_t = 2)]
+    pub planner_retries: usize,
+    /// Environment variable holding the API key (never logged).
+    #[arg(long, default_value = "EMBODY_PLANNER_API_KEY")]
+    pub planner_api_key_env: String,
+}
+
+pub fn make_planner(a: &PlannerArgs) -> Result<Box<dyn embody_agent::Planner>> {
+    match a.planner.as_str() {
+        "embedded" => Ok(Box::new(embody_agent::EmbeddedPlanner::default())),
+        "openai" => {
+            let defaults = embody_agent::VlmConfig::default();
+            if !(a.planner_timeout_s.is_finite() && a.planner_timeout_s > 0.0) {
+                bail!("--planner-timeout-s must be a positive number of seconds");
+            }
+            Ok(Box::new(embody_agent::VlmPlanner::new(
+                embody_agent::VlmConfig {
+                    url: a.planner_url.clone().unwrap_or(defaults.url),
+                    model: a.planner_model.clone().unwrap_or(defaults.model),
+                    api_key_env: a.planner_api_key_env.clone(),
+                    timeout: std::time::Duration::from_secs_f64(a.planner_timeout_s),
+                    max_retries: a.planner_retries,
+                },
+            )))
+        }
+        other => bail!("unknown planner '{other}': available: embedded, openai"),
+    }
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use embody_agent::{EmbeddedPlanner, Instruction, Planner};
+use embody_agent::Instruction;
 use embody_sim::runner::initial_scene;
 use serde_json::json;
 
@@ -20,6 +20,8 @@ pub struct PlanArgs {
     /// Instruction (default: the scenario's).
     #[arg(long)]
     pub instruction: Option<String>,
+    #[command(flatten)]
+    pub planner: super::common::PlannerArgs,
     /// Print one JSON line last.
     #[arg(long)]
     pub json: bool,
@@ -44,7 +46,7 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
     for c in &scene.containers {
         println!("  {:<14} {:<6} (container)", c.id, c.class);
     }
-    let result = EmbeddedPlanner::default().plan(&instruction, &scene, None);
+    let result = super::common::make_planner(&a.planner)?.plan(&instruction, &scene, None);
     let (code, value) = match &result {
         Ok(plan) => {
             println!("plan for {:?}:", instruction.text);

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use embody_agent::EmbeddedPlanner;
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
 use serde_json::json;
 
@@ -29,6 +28,8 @@ pub struct RunArgs {
     /// Instruction (default: the scenario's).
     #[arg(long)]
     pub instruction: Option<String>,
+    #[command(flatten)]
+    pub planner: super::common::PlannerArgs,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -52,6 +53,7 @@ pub struct RunArgs {
 pub fn run(a: RunArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.scenario)?;
     let make_policy = policy_factory(&a.policy)?;
+    let planner = super::common::make_planner(&a.planner)?;
     let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
     let threads = threads_or_all(a.threads);
     let bar = progress(
@@ -79,7 +81,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         &seeds,
         threads,
         make_policy,
-        &EmbeddedPlanner::default(),
+        planner.as_ref(),
         &opts,
         |_| bar.inc(1),
     )?;

@@ -6,8 +6,10 @@
 mod embedded;
 mod grammar;
 mod refs;
+mod vlm;
 
 pub use embedded::EmbeddedPlanner;
+pub use vlm::{VlmConfig, VlmPlanner};
 
 use std::collections::HashSet;
 
