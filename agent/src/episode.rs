@@ -26,6 +26,9 @@ pub struct EpisodeConfig {
     pub skill_timeout_s: f64,
     /// Attempts per skill before the step is given up.
     pub max_attempts: usize,
+    /// Times the planner is asked again, from the scene as it is, once the plan is used up with
+    /// objects given up.
+    pub max_replans: usize,
 }
 
 #[derive(Debug, Error)]
@@ -155,6 +158,7 @@ pub fn run_episode(
     // Work list: a failed Place puts its object back in line (pick + place again).
     let mut queue: std::collections::VecDeque<Skill> = plan.steps.iter().cloned().collect();
     let mut attempts: std::collections::HashMap<Skill, usize> = Default::default();
+    let mut replans = 0;
     while let Some(skill) = queue.pop_front() {
         if robot.now() - t0 >= cfg.time_limit_s {
             let why = format!("time limit of {} s reached", cfg.time_limit_s);
@@ -249,6 +253,31 @@ pub fn run_episode(
             // Give up on this object: drop its remaining steps and go on with the others.
             let object = skill.object().to_string();
             queue.retain(|s| s.object() != object);
+            if queue.is_empty() && replans < cfg.max_replans {
+                // Ask the planner again from the scene as it is now: what is left of the task,
+                // possibly in another order.
+                replans += 1;
+                let obs = robot.observe()?;
+                let scene = perception.perceive(&obs);
+                let verdict = planner.plan(&cfg.instruction, &scene, obs.camera.as_ref());
+                if let Some(o) = observer.as_deref_mut() {
+                    o.event(&Event {
+                        t: robot.now(),
+                        kind: "replan".into(),
+                        skill: None,
+                        attempt: Some(replans),
+                        success: Some(verdict.is_ok()),
+                        detail: Some(match &verdict {
+                            Ok(p) => format!("{} steps", p.steps.len()),
+                            Err(e) => e.to_string(),
+                        }),
+                    });
+                }
+                if let Ok(p) = verdict {
+                    attempts.clear();
+                    queue.extend(p.steps);
+                }
+            }
             continue;
         }
         match &skill {

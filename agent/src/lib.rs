@@ -5,6 +5,7 @@
 //! `ARCHITECTURE.md`). [`kinematics`] and [`controller`] turn end-effector targets into joint
 //! commands; [`episode`] runs a plan of skills on any [`Robot`].
 
+pub mod clock;
 pub mod controller;
 pub mod episode;
 pub mod kinematics;

@@ -66,6 +66,8 @@ impl LogTarget {
 pub struct RunOptions {
     pub instruction: Option<String>,
     pub max_attempts: usize,
+    /// Fresh plans from the current scene after objects were given up.
+    pub max_replans: usize,
     pub skill_timeout_s: f64,
     /// Record each episode as MCAP here.
     pub log: Option<LogTarget>,
@@ -82,6 +84,7 @@ impl Default for RunOptions {
         Self {
             instruction: None,
             max_attempts: 3,
+            max_replans: 1,
             skill_timeout_s: 30.0,
             log: None,
             overwrite_logs: false,
@@ -182,6 +185,7 @@ pub fn run_sim_episode(
         time_limit_s: scenario.time_limit_s,
         skill_timeout_s: opts.skill_timeout_s,
         max_attempts: opts.max_attempts,
+        max_replans: opts.max_replans,
     };
     let report = run_episode(
         EpisodeParts {

@@ -23,6 +23,23 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Simulator speed: the standard scene and whole scripted episodes, one thread.
     Sim(SimBench),
+    /// Wall-clock controller loop jitter: the IK controller ticking at a fixed rate, against a
+    /// bare loop at the same rate in the same run.
+    Control(ControlBench),
+}
+
+#[derive(Args)]
+pub struct ControlBench {
+    #[arg(long, default_value = "scenarios/table_clearing.toml")]
+    pub scenario: PathBuf,
+    /// Loop rate (Hz).
+    #[arg(long, default_value_t = 500.0)]
+    pub rate: f64,
+    /// Seconds per loop.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -54,6 +71,7 @@ pub struct SimBench {
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     match a.what {
         BenchWhat::Sim(b) => bench_sim(b),
+        BenchWhat::Control(b) => bench_control(b),
     }
 }
 
@@ -127,6 +145,97 @@ fn bench_sim(b: SimBench) -> Result<ExitCode> {
     }
     if b.json {
         println!("{}", serde_json::to_string(&summary)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_control(b: ControlBench) -> Result<ExitCode> {
+    use embody_agent::clock::{percentile_us, WallRate};
+    use embody_agent::{Action, ActionChunk, Controller, ControllerConfig, IkConfig};
+    if !(b.rate > 0.0 && b.seconds > 0.0) {
+        bail!("--rate and --seconds must be positive");
+    }
+    let scenario = load_scenario(&b.scenario)?;
+    let world = embody_sim::World::new(scenario.clone(), 0)?;
+    let home = scenario.robot.home.clone();
+    let ticks = (b.rate * b.seconds).round() as usize;
+    let run = |with_controller: bool| -> (Vec<std::time::Duration>, usize, f64) {
+        let mut controller = Controller::new(
+            world.arm.clone(),
+            ControllerConfig {
+                dt: 1.0 / b.rate,
+                limit_scale: scenario.robot.limit_scale,
+                grip_force_n: scenario.robot.grip_force_n,
+                rest_posture: home.clone(),
+                ik: IkConfig {
+                    max_iterations: 30,
+                    ..IkConfig::default()
+                },
+            },
+            &home,
+            0.08,
+        );
+        // A target circling 10 cm around the home pose: the IK works every tick.
+        let origin = world.arm.forward(&home);
+        let actions = (0..200)
+            .map(|i| {
+                let a = i as f64 * 0.05;
+                let mut p = origin;
+                p.translation.vector += nalgebra::Vector3::new(0.1 * a.cos(), 0.1 * a.sin(), 0.0);
+                Action {
+                    ee_target_in_base: p,
+                    gripper_width_m: 0.08,
+                }
+            })
+            .collect();
+        controller.set_chunk(ActionChunk {
+            start: 0.0,
+            dt: 0.1,
+            actions,
+            execute: 200,
+            completes_skill: false,
+        });
+        let mut rate = WallRate::new(b.rate);
+        let mut late = Vec::with_capacity(ticks);
+        let mut missed = 0;
+        let mut busy = 0.0;
+        for k in 0..ticks {
+            let l = rate.wait();
+            if l > rate.period() {
+                missed += 1;
+            }
+            late.push(l);
+            if with_controller {
+                let t = std::time::Instant::now();
+                std::hint::black_box(controller.tick(k as f64 / b.rate));
+                busy += t.elapsed().as_secs_f64();
+            }
+        }
+        (late, missed, busy / ticks as f64 * 1e6)
+    };
+    let (mut bare, bare_missed, _) = run(false);
+    let (mut ctl, ctl_missed, tick_us) = run(true);
+    let row = |name: &str, v: &mut Vec<std::time::Duration>, missed: usize| {
+        let (p50, p99, max) = (
+            percentile_us(v, 50.0),
+            percentile_us(v, 99.0),
+            percentile_us(v, 100.0),
+        );
+        println!("{name:<22} lateness p50 {p50:>7.1} us  p99 {p99:>7.1} us  max {max:>8.1} us  deadline misses {missed}");
+        json!({"p50_us": p50, "p99_us": p99, "max_us": max, "missed": missed})
+    };
+    println!(
+        "wall-clock loop at {} Hz for {} s ({} ticks), this machine:",
+        b.rate, b.seconds, ticks
+    );
+    let bare_v = row("bare loop (reference)", &mut bare, bare_missed);
+    let ctl_v = row("IK controller", &mut ctl, ctl_missed);
+    println!("controller tick: {tick_us:.1} us mean");
+    if b.json {
+        println!(
+            "{}",
+            json!({"bench": "control", "rate_hz": b.rate, "seconds": b.seconds, "reference": bare_v, "controller": ctl_v, "controller_tick_us": tick_us})
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
