@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use crate::types::{CameraFrame, Container, Plan, SceneGraph, SceneObject, Skill};
 
-use super::grammar::{contains_phrase, normalize, Grammar, Intent};
+use super::grammar::{normalize, Grammar, Intent};
 use super::refs::ground_list;
 use super::{validate, Instruction, PlanError, Planner};
 
@@ -183,10 +183,8 @@ impl Planner for EmbeddedPlanner {
         if text.is_empty() {
             return Err(refuse("the instruction is empty".into()));
         }
-        for r in &self.grammar.refusals {
-            if r.phrases.iter().any(|p| contains_phrase(&text, p)) {
-                return Err(refuse(r.reason.clone()));
-            }
+        if let Some(reason) = self.grammar.refusal(&text) {
+            return Err(refuse(reason.to_string()));
         }
         let steps = self.split_steps(&text);
         let mut plan = Plan::default();

@@ -123,6 +123,15 @@ impl Grammar {
     pub fn builtin() -> Self {
         Self::parse(BUILTIN).expect("the built-in grammar is valid (checked by a unit test)")
     }
+
+    /// The reason to refuse a normalized instruction outright, if one of the refusal phrases
+    /// occurs in it.
+    pub fn refusal(&self, normalized: &str) -> Option<&str> {
+        self.refusals
+            .iter()
+            .find(|r| r.phrases.iter().any(|p| contains_phrase(normalized, p)))
+            .map(|r| r.reason.as_str())
+    }
 }
 
 /// Lower case, punctuation other than commas dropped, single spaces.
@@ -149,7 +158,7 @@ pub fn normalize(text: &str) -> String {
 }
 
 /// Whether `phrase` occurs in `text` as whole words.
-pub fn contains_phrase(text: &str, phrase: &str) -> bool {
+fn contains_phrase(text: &str, phrase: &str) -> bool {
     let t = format!(" {} ", text.replace(',', " "));
     t.contains(&format!(" {phrase} "))
 }

@@ -61,7 +61,7 @@ fn split_list(text: &str) -> Vec<String> {
 }
 
 /// Grounds one reference.
-pub fn ground(
+fn ground(
     text: &str,
     lex: &Lexicon,
     scene: &SceneGraph,

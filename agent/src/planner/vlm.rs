@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::grammar::{contains_phrase, normalize, Grammar};
+use super::grammar::{normalize, Grammar};
 use super::{validate, Instruction, PlanError, Planner};
 use crate::types::{CameraFrame, Plan, SceneGraph, Skill};
 
@@ -195,10 +195,8 @@ impl Planner for VlmPlanner {
             reason,
         };
         let text = normalize(&instruction.text);
-        for r in &self.grammar.refusals {
-            if r.phrases.iter().any(|p| contains_phrase(&text, p)) {
-                return Err(refuse(r.reason.clone()));
-            }
+        if let Some(reason) = self.grammar.refusal(&text) {
+            return Err(refuse(reason.to_string()));
         }
         let mut user = vec![
             json!({"type": "text", "text": format!("{}\nInstruction: {}", Self::scene_listing(scene), instruction.text)}),
