@@ -103,20 +103,58 @@ impl ScriptedExpert {
         }
         let here = obs.ee_in_base;
         let neutral = self.neutral_yaw.unwrap_or_else(|| yaw_of(&here.rotation));
-        let yaw = match info.shape {
-            ShapeKind::Cylinder | ShapeKind::Cup => neutral,
+        // Candidate wrist yaws: boxes close across their narrower side (either side of a
+        // near-square box), round objects at any yaw. The gripper is symmetric, so each is
+        // taken nearest the neutral yaw; the one whose fingers land farthest from the
+        // neighbours wins.
+        let candidates: Vec<f64> = match info.shape {
+            ShapeKind::Cylinder | ShapeKind::Cup => (-5..=6)
+                .map(|k| neutral + k as f64 * std::f64::consts::PI / 12.0)
+                .collect(),
             ShapeKind::Box => {
                 let object_yaw = yaw_of(&truth.rotation);
-                // Close the fingers across the object's narrower side.
-                let grasp = if e.x <= e.y {
-                    object_yaw + std::f64::consts::FRAC_PI_2
-                } else {
-                    object_yaw
-                };
-                // The gripper is symmetric: pick the equivalent yaw nearest the neutral one.
-                neutral + wrap_angle_half(grasp - neutral)
+                let across_x = object_yaw + std::f64::consts::FRAC_PI_2;
+                let mut c = vec![if e.x <= e.y { across_x } else { object_yaw }];
+                if (e.x - e.y).abs() < 0.01 {
+                    c.push(if e.x <= e.y { object_yaw } else { across_x });
+                }
+                c.into_iter()
+                    .map(|g| neutral + wrap_angle_half(g - neutral))
+                    .collect()
             }
         };
+        // Where the finger pads land: just outside the side they close across.
+        let across = if info.shape == ShapeKind::Box {
+            e.x.min(e.y)
+        } else {
+            e.x
+        };
+        let half_span = 0.5 * across + 0.015;
+        let finger_clearance = |yaw: f64| -> f64 {
+            // Hand y (the closing axis) of top_down(yaw) in the base frame.
+            let axis = nalgebra::Vector2::new(yaw.sin(), -yaw.cos());
+            let fingers = [p.xy() + axis * half_span, p.xy() - axis * half_span];
+            scene
+                .objects
+                .iter()
+                .filter(|o| o.id != object)
+                .flat_map(|o| {
+                    let c = o.pose_in_base.translation.vector.xy();
+                    let r = 0.5 * o.extents.x.hypot(o.extents.y);
+                    fingers.map(|f| (f - c).norm() - r)
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let yaw = candidates
+            .iter()
+            .copied()
+            .map(|y| (y, finger_clearance(y).min(0.05), -(y - neutral).abs()))
+            .fold(None, |best: Option<(f64, f64, f64)>, c| match best {
+                Some(b) if (b.1, b.2) >= (c.1, c.2) => Some(b),
+                _ => Some(c),
+            })
+            .map(|(y, _, _)| y)
+            .unwrap_or(neutral);
         let rot = top_down(yaw);
         let table = scene.table_height_m;
         let bottom = p.z - e.z / 2.0;
