@@ -1,133 +1,102 @@
-//! `ros2msg` definitions in the form rosbag2 writes into MCAP schemas.
+//! `ros2msg` definitions in the form rosbag2 writes into MCAP schemas: the message's own fields,
+//! then every message it uses after a separator line and `MSG: pkg/Name`. Each part is written
+//! once here and composed per message on first use.
 
-#[cfg(test)]
+use std::sync::OnceLock;
+
 const SEP: &str =
     "================================================================================\n";
 
-macro_rules! def {
-    ($($part:expr),* $(,)?) => { concat!($($part),*) };
+const TIME: (&str, &str) = ("builtin_interfaces/Time", "int32 sec\nuint32 nanosec\n");
+const DURATION: (&str, &str) = ("builtin_interfaces/Duration", "int32 sec\nuint32 nanosec\n");
+const HEADER: (&str, &str) = (
+    "std_msgs/Header",
+    "builtin_interfaces/Time stamp\nstring frame_id\n",
+);
+const VECTOR3: (&str, &str) = ("geometry_msgs/Vector3", "float64 x\nfloat64 y\nfloat64 z\n");
+const QUATERNION: (&str, &str) = (
+    "geometry_msgs/Quaternion",
+    "float64 x 0\nfloat64 y 0\nfloat64 z 0\nfloat64 w 1\n",
+);
+const TRANSFORM: (&str, &str) = (
+    "geometry_msgs/Transform",
+    "Vector3 translation\nQuaternion rotation\n",
+);
+const TRANSFORM_STAMPED: (&str, &str) = (
+    "geometry_msgs/TransformStamped",
+    "std_msgs/Header header\nstring child_frame_id\nTransform transform\n",
+);
+const TRAJECTORY_POINT: (&str, &str) = (
+    "trajectory_msgs/JointTrajectoryPoint",
+    "float64[] positions\nfloat64[] velocities\nfloat64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start\n",
+);
+
+fn compose(own: &str, deps: &[(&str, &str)]) -> String {
+    let mut s = own.to_string();
+    for (name, fields) in deps {
+        s.push_str(SEP);
+        s.push_str("MSG: ");
+        s.push_str(name);
+        s.push('\n');
+        s.push_str(fields);
+    }
+    s
 }
 
-#[cfg(test)]
-const TIME: &str = "int32 sec\nuint32 nanosec\n";
-#[cfg(test)]
-const DURATION: &str = "int32 sec\nuint32 nanosec\n";
-#[cfg(test)]
-const HEADER: &str = "builtin_interfaces/Time stamp\nstring frame_id\n";
-#[cfg(test)]
-const VECTOR3: &str = "float64 x\nfloat64 y\nfloat64 z\n";
-#[cfg(test)]
-const QUATERNION: &str = "float64 x 0\nfloat64 y 0\nfloat64 z 0\nfloat64 w 1\n";
-#[cfg(test)]
-const TRANSFORM: &str = "Vector3 translation\nQuaternion rotation\n";
-#[cfg(test)]
-const TRANSFORM_STAMPED: &str =
-    "std_msgs/Header header\nstring child_frame_id\nTransform transform\n";
-#[cfg(test)]
-const TRAJECTORY_POINT: &str = "float64[] positions\nfloat64[] velocities\nfloat64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start\n";
-
-pub fn joint_state() -> &'static str {
-    def!(
-        "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\n",
-        "builtin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\n",
-        "int32 sec\nuint32 nanosec\n",
-    )
+macro_rules! schema {
+    ($name:ident, $own:expr, [$($dep:expr),*]) => {
+        pub fn $name() -> &'static str {
+            static TEXT: OnceLock<String> = OnceLock::new();
+            TEXT.get_or_init(|| compose($own, &[$($dep),*]))
+        }
+    };
 }
 
-pub fn tf_message() -> &'static str {
-    def!(
-        "geometry_msgs/TransformStamped[] transforms\n",
-        "================================================================================\n",
-        "MSG: geometry_msgs/TransformStamped\n",
-        "std_msgs/Header header\nstring child_frame_id\nTransform transform\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\n",
-        "builtin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\n",
-        "int32 sec\nuint32 nanosec\n",
-        "================================================================================\n",
-        "MSG: geometry_msgs/Transform\n",
-        "Vector3 translation\nQuaternion rotation\n",
-        "================================================================================\n",
-        "MSG: geometry_msgs/Vector3\n",
-        "float64 x\nfloat64 y\nfloat64 z\n",
-        "================================================================================\n",
-        "MSG: geometry_msgs/Quaternion\n",
-        "float64 x 0\nfloat64 y 0\nfloat64 z 0\nfloat64 w 1\n",
-    )
-}
-
-pub fn joint_trajectory() -> &'static str {
-    def!(
-        "std_msgs/Header header\nstring[] joint_names\nJointTrajectoryPoint[] points\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\n",
-        "builtin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\n",
-        "int32 sec\nuint32 nanosec\n",
-        "================================================================================\n",
-        "MSG: trajectory_msgs/JointTrajectoryPoint\n",
-        "float64[] positions\nfloat64[] velocities\nfloat64[] accelerations\nfloat64[] effort\nbuiltin_interfaces/Duration time_from_start\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Duration\n",
-        "int32 sec\nuint32 nanosec\n",
-    )
-}
-
-pub fn gripper_command() -> &'static str {
-    "float64 position\nfloat64 max_effort\n"
-}
-
-pub fn image() -> &'static str {
-    def!(
-        "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\n",
-        "builtin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\n",
-        "int32 sec\nuint32 nanosec\n",
-    )
-}
+schema!(
+    joint_state,
+    "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n",
+    [HEADER, TIME]
+);
+schema!(
+    tf_message,
+    "geometry_msgs/TransformStamped[] transforms\n",
+    [
+        TRANSFORM_STAMPED,
+        HEADER,
+        TIME,
+        TRANSFORM,
+        VECTOR3,
+        QUATERNION
+    ]
+);
+schema!(
+    joint_trajectory,
+    "std_msgs/Header header\nstring[] joint_names\nJointTrajectoryPoint[] points\n",
+    [HEADER, TIME, TRAJECTORY_POINT, DURATION]
+);
+schema!(
+    gripper_command,
+    "float64 position\nfloat64 max_effort\n",
+    []
+);
+schema!(
+    image,
+    "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n",
+    [HEADER, TIME]
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The composed schemas contain exactly the parts listed above (no typo between copies).
+    /// The rosbag2 layout: first the message's fields, then each dependency once.
     #[test]
-    fn schemas_are_built_from_the_parts() {
-        for (schema, parts) in [
-            (joint_state(), vec![HEADER, TIME]),
-            (
-                tf_message(),
-                vec![
-                    TRANSFORM_STAMPED,
-                    HEADER,
-                    TIME,
-                    TRANSFORM,
-                    VECTOR3,
-                    QUATERNION,
-                ],
-            ),
-            (
-                joint_trajectory(),
-                vec![HEADER, TIME, TRAJECTORY_POINT, DURATION],
-            ),
-            (image(), vec![HEADER, TIME]),
-        ] {
-            let sections: Vec<&str> = schema.split(SEP).collect();
-            assert_eq!(sections.len(), parts.len() + 1);
-            for (section, part) in sections[1..].iter().zip(parts) {
-                let body = section.split_once('\n').unwrap().1;
-                assert_eq!(body, part);
-            }
-        }
+    fn schemas_follow_the_rosbag2_layout() {
+        let tf = tf_message();
+        assert!(tf.starts_with("geometry_msgs/TransformStamped[] transforms\n"));
+        assert_eq!(tf.matches(SEP).count(), 6);
+        assert!(tf.contains("MSG: geometry_msgs/Quaternion\nfloat64 x 0\n"));
+        assert_eq!(gripper_command(), "float64 position\nfloat64 max_effort\n");
+        assert!(std::ptr::eq(joint_state(), joint_state()), "composed once");
     }
 }
