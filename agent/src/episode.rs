@@ -314,7 +314,7 @@ fn run_skill<'o>(
 ) -> Result<Result<(), String>, EpisodeError> {
     policy.reset();
     let start = robot.now();
-    let control_dt = controller_dt(controller);
+    let control_dt = controller.config().dt;
     loop {
         let obs = robot.observe()?;
         let scene = perception.perceive(&obs);
@@ -429,10 +429,6 @@ fn report_interventions(
             detail: Some(i.reason),
         });
     }
-}
-
-fn controller_dt(c: &Controller) -> f64 {
-    c.config().dt
 }
 
 /// Whether the gripper holds `object`: near the TCP, off the table, fingers not closed on air.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use embody_agent::log::{
-    LogMessage, OutcomeRecord, RecoveredLog, ScenarioRecord, GRIPPER_COMMAND_TOPIC,
+    LogMessage, OutcomeRecord, RecorderConfig, RecoveredLog, ScenarioRecord, GRIPPER_COMMAND_TOPIC,
     JOINT_STATES_TOPIC, OUTCOME_TOPIC, SCENARIO_TOPIC, TF_TOPIC,
 };
 use embody_agent::ros_msgs::{
@@ -115,7 +115,9 @@ impl Comparer {
 }
 
 /// Re-simulates the log and compares; stops at the first divergence.
-pub fn verify(log: &RecoveredLog, arm_command_topic: &str) -> Result<VerifyReport, ReplayError> {
+/// `names` are the channel and frame names the log was recorded with.
+pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport, ReplayError> {
+    let arm_command_topic = names.arm_command_topic.as_str();
     let rec = scenario_record(log)?;
     let current = crate::build_info();
     if rec.build != current {
@@ -223,7 +225,7 @@ pub fn verify(log: &RecoveredLog, arm_command_topic: &str) -> Result<VerifyRepor
             let tf = TfMessage::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
             let poses = world.object_poses();
             for tr in &tf.transforms {
-                let replayed = if tr.child_frame_id == world_tcp_frame(log) {
+                let replayed = if tr.child_frame_id == names.tcp_frame {
                     Some(world.tcp_pose())
                 } else {
                     poses
@@ -280,8 +282,4 @@ pub fn verify(log: &RecoveredLog, arm_command_topic: &str) -> Result<VerifyRepor
         replayed_state_hash: replayed_hash,
         log_lost: log.lost.clone(),
     })
-}
-
-fn world_tcp_frame(_log: &RecoveredLog) -> &'static str {
-    "panda_hand_tcp"
 }

@@ -170,7 +170,7 @@ pub fn run_sim_episode(
             r.write_scenario(&ScenarioRecord {
                 scenario_text: scenario.text.clone(),
                 scenario_path: scenario.source.display().to_string(),
-                urdf_text: scenario.read_urdf()?,
+                urdf_text: robot.world.urdf_text.clone(),
                 seed,
                 instruction: instruction.clone(),
                 policy: opts.policy_name.clone(),

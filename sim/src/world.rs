@@ -30,6 +30,8 @@ pub struct World {
     pub robot: RobotHandles,
     pub objects: Vec<SimObject>,
     pub containers: Vec<Container>,
+    /// The robot description the world was built from (logs keep it for replay).
+    pub urdf_text: String,
     steps: u64,
     dt: f64,
 }
@@ -104,6 +106,7 @@ impl World {
             robot,
             objects,
             containers,
+            urdf_text: urdf_text.to_string(),
             steps: 0,
             dt,
         };

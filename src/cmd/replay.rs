@@ -45,7 +45,7 @@ pub fn run(a: ReplayArgs) -> Result<ExitCode> {
         out.insert("summary".into(), s);
     }
     if a.verify {
-        let report = verify(&log, &RecorderConfig::default().arm_command_topic)?;
+        let report = verify(&log, &RecorderConfig::default())?;
         if report.bit_exact {
             println!(
                 "bit-exact: {} commands re-applied, {} states ({} values) and the final state hash match",
