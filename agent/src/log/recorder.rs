@@ -72,10 +72,23 @@ pub struct McapRecorder {
     channels: Channels,
     cfg: RecorderConfig,
     path: PathBuf,
+    /// Where the file is written until the scenario record is on disk; renamed to `path` then,
+    /// so a file under the final name always starts with a readable MCAP header and scenario,
+    /// even when the process is killed a moment after starting it.
+    staging: Option<PathBuf>,
     sequence: u32,
     last_flush_s: f64,
     /// The first write error; later writes are skipped and `finish` reports it.
     error: Option<String>,
+}
+
+/// `dir/.name.part` beside `dir/name`: hidden, and never mistaken for a finished log.
+fn staging_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.part"))
 }
 
 fn nanos(t: f64) -> u64 {
@@ -96,7 +109,8 @@ impl McapRecorder {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| werr(&e))?;
         }
-        let file = File::create(path).map_err(|e| werr(&e))?;
+        let staging = staging_path(path);
+        let file = File::create(&staging).map_err(|e| werr(&e))?;
         let mut w = mcap::WriteOptions::new()
             .profile("ros2")
             .library(format!("embody {}", env!("CARGO_PKG_VERSION")))
@@ -159,6 +173,7 @@ impl McapRecorder {
             },
             cfg,
             path: path.to_path_buf(),
+            staging: Some(staging),
             sequence: 0,
             last_flush_s: 0.0,
             error: None,
@@ -207,6 +222,19 @@ impl McapRecorder {
     pub fn write_scenario(&mut self, record: &ScenarioRecord) {
         self.write_json(self.channels.scenario, 0.0, record);
         self.flush();
+        self.publish();
+    }
+
+    /// Moves the file from its staging name to its final one (once).
+    fn publish(&mut self) {
+        if let Some(staging) = self.staging.take() {
+            if let Err(e) = std::fs::rename(&staging, &self.path) {
+                self.error = self.error.take().or(Some(format!(
+                    "renaming {} into place: {e}",
+                    staging.display()
+                )));
+            }
+        }
     }
 
     /// The last record.
@@ -224,6 +252,7 @@ impl McapRecorder {
                 }
             }
         }
+        self.publish();
         if let Some(message) = self.error.take() {
             return Err(LogError::Write {
                 path: shown,
@@ -378,5 +407,42 @@ impl Drop for McapRecorder {
         if let Some(mut w) = self.writer.take() {
             let _ = w.finish();
         }
+        self.publish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::BuildInfo;
+
+    #[test]
+    fn the_final_name_appears_only_once_the_scenario_is_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ep.mcap");
+        let mut rec = McapRecorder::create(&path, false, RecorderConfig::default()).unwrap();
+        assert!(
+            !path.exists(),
+            "a header-only file must not carry the final name"
+        );
+        rec.write_scenario(&ScenarioRecord {
+            scenario_text: "x".into(),
+            scenario_path: "x.toml".into(),
+            urdf_text: String::new(),
+            seed: 1,
+            instruction: "clear the table".into(),
+            policy: "scripted".into(),
+            build: BuildInfo {
+                embody_version: "0".into(),
+                physics_engine: "rapier".into(),
+                features: vec![],
+            },
+            physics: serde_json::Value::Null,
+        });
+        assert!(path.exists());
+        let log = crate::log::read_log(&path).unwrap();
+        assert!(log.on(crate::log::SCENARIO_TOPIC).next().is_some());
+        rec.finish().unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
