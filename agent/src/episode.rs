@@ -315,6 +315,9 @@ fn run_skill<'o>(
     policy.reset();
     let start = robot.now();
     let control_dt = controller.config().dt;
+    let ticks_per_observation = policy
+        .observation_period()
+        .map(|p| ((p / control_dt).round() as usize).max(1));
     loop {
         let obs = robot.observe()?;
         let scene = perception.perceive(&obs);
@@ -349,7 +352,8 @@ fn run_skill<'o>(
             o.chunk(skill, &chunk);
         }
         controller.set_chunk(chunk);
-        for _ in 0..ticks.max(1) {
+        let ticks = ticks.max(1);
+        for k in 0..ticks {
             let mut cmd = controller.tick(robot.now());
             match safety.check_command(&mut cmd) {
                 Ok(interventions) => {
@@ -366,6 +370,23 @@ fn run_skill<'o>(
             if let Some(o) = observer.as_deref_mut() {
                 o.command(&cmd);
                 o.state(&robot.observe()?);
+            }
+            // The observation at the chunk's end goes to `act` instead.
+            if let Some(n) = ticks_per_observation {
+                if (k + 1) % n == 0 && k + 1 < ticks {
+                    let obs = robot.observe()?;
+                    let scene = perception.perceive(&obs);
+                    policy.observe(&obs, &scene, skill);
+                }
+            }
+        }
+        if !policy.marks_completion() {
+            // A learned policy does not know when it is done: perception decides after each
+            // chunk, and the skill ends as soon as its goal holds.
+            let obs = robot.observe()?;
+            let scene = perception.perceive(&obs);
+            if check_skill(skill, &obs, &scene).is_ok() {
+                return Ok(Ok(()));
             }
         }
         if completes {

@@ -20,6 +20,19 @@ pub enum PolicyError {
 pub trait Policy: Send {
     /// Forgets everything about the previous skill.
     fn reset(&mut self);
+    /// How often (s) the policy wants to see the robot between chunks (a learned policy
+    /// conditions on a history at its own rate); `None`: only when asked to `act`.
+    fn observation_period(&self) -> Option<f64> {
+        None
+    }
+    /// An observation between chunks, at `observation_period`.
+    fn observe(&mut self, _obs: &Observation, _scene: &SceneGraph, _skill: &Skill) {}
+    /// Whether the policy marks the chunk that completes a skill (`completes_skill`), as a
+    /// scripted expert can. When it cannot (a learned policy), the agent checks the skill's
+    /// goal through perception after every chunk instead.
+    fn marks_completion(&self) -> bool {
+        true
+    }
     fn act(
         &mut self,
         obs: &Observation,

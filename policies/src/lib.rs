@@ -1,7 +1,18 @@
-//! Brains for skills: the scripted expert that produces demonstrations (and the diffusion
-//! policy runtime, which lands with its own issue).
+//! Brains for skills: the scripted expert that produces demonstrations, and the diffusion policy
+//! runtime (ONNX Runtime through `ort`, DDIM/DDPM sampling, receding-horizon chunks).
 
+pub mod diffusion;
+pub mod error;
+pub mod features;
+pub mod meta;
+pub mod onnx;
+pub mod schedule;
 pub mod scripted_expert;
 pub mod trajectory;
 
+pub use diffusion::{DiffusionOptions, DiffusionPolicy};
+pub use error::LoadError;
+pub use meta::ModelMeta;
+pub use onnx::{Device, RuntimeOptions};
+pub use schedule::{NoiseSchedule, SamplerKind, SchedulerConfig};
 pub use scripted_expert::{ExpertConfig, ScriptedExpert};

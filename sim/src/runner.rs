@@ -285,7 +285,7 @@ pub fn run_batch<P, F>(
     on_done: F,
 ) -> Result<Vec<EpisodeResult>, SimError>
 where
-    P: Fn() -> Box<dyn Policy> + Sync,
+    P: Fn() -> Result<Box<dyn Policy>, String> + Sync,
     F: Fn(&EpisodeResult) + Sync,
 {
     use rayon::prelude::*;
@@ -297,7 +297,8 @@ where
         seeds
             .par_iter()
             .map(|seed| {
-                let mut policy = make_policy();
+                let mut policy = make_policy()
+                    .map_err(|e| SimError::Episode(format!("cannot create the policy: {e}")))?;
                 let r = run_sim_episode(scenario, *seed, policy.as_mut(), planner, opts)?;
                 on_done(&r);
                 Ok(r)

@@ -11,7 +11,8 @@ use embody_sim::bench::{scene_description, scene_steps_per_s, Rate};
 use embody_sim::runner::{run_sim_episode, RunOptions};
 use serde_json::json;
 
-use super::common::{load_scenario, policy_factory, python};
+use super::common::{load_scenario, python};
+use embody_policies::{ExpertConfig, ScriptedExpert};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -26,6 +27,9 @@ pub enum BenchWhat {
     /// Wall-clock controller loop jitter: the IK controller ticking at a fixed rate, against a
     /// bare loop at the same rate in the same run.
     Control(ControlBench),
+    /// Diffusion policy latency: one denoiser call and a DDIM-10 chunk through Rust + ort,
+    /// against PyTorch eager and onnxruntime-python on the same weights.
+    Policy(super::bench_policy::PolicyBench),
 }
 
 #[derive(Args)]
@@ -72,6 +76,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     match a.what {
         BenchWhat::Sim(b) => bench_sim(b),
         BenchWhat::Control(b) => bench_control(b),
+        BenchWhat::Policy(b) => super::bench_policy::bench_policy(b),
     }
 }
 
@@ -85,16 +90,15 @@ fn bench_sim(b: SimBench) -> Result<ExitCode> {
     scene_steps_per_s(&scenario, 0, b.steps.min(240), 1)?;
     let scene = scene_steps_per_s(&scenario, 0, b.steps, b.repeats)?;
 
-    let make_policy = policy_factory("scripted")?;
     let mut episode_steps = 0u64;
     let mut episode_sim_s = 0.0;
     let wall = Instant::now();
     for seed in 0..b.episodes {
-        let mut policy = make_policy();
+        let mut policy = ScriptedExpert::new(ExpertConfig::default());
         let r = run_sim_episode(
             &scenario,
             seed,
-            policy.as_mut(),
+            &mut policy,
             &EmbeddedPlanner::default(),
             &RunOptions::default(),
         )?;
@@ -308,7 +312,7 @@ fn mujoco_reference(
 
 /// A file of the repository: next to the current directory, or the source tree the binary
 /// was built from.
-fn repo_file(rel: &str) -> Result<PathBuf> {
+pub(super) fn repo_file(rel: &str) -> Result<PathBuf> {
     for base in [
         Path::new(".").to_path_buf(),
         PathBuf::from(env!("CARGO_MANIFEST_DIR")),

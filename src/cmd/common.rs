@@ -1,11 +1,14 @@
 //! Pieces several subcommands share: loading scenarios, choosing policies, progress bars.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use embody_agent::Policy;
-use embody_policies::{ExpertConfig, ScriptedExpert};
+use embody_policies::{
+    Device, DiffusionOptions, DiffusionPolicy, ExpertConfig, RuntimeOptions, SamplerKind,
+    ScriptedExpert,
+};
 use embody_sim::Scenario;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -16,11 +19,91 @@ pub fn load_scenario(path: &Path) -> Result<Arc<Scenario>> {
     Ok(Arc::new(s))
 }
 
-/// A policy named on the command line: `scripted` (the scripted expert).
-pub fn policy_factory(spec: &str) -> Result<impl Fn() -> Box<dyn Policy> + Sync> {
-    match spec {
-        "scripted" | "expert" => Ok(|| Box::new(ScriptedExpert::new(ExpertConfig::default())) as Box<dyn Policy>),
-        other => bail!("unknown policy '{other}': available: scripted (the diffusion policy lands with its runtime)"),
+/// Which policy runs the skills, and how a learned one is run.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PolicyArgs {
+    /// `scripted` (the scripted expert) or `diffusion:<model>` (a model's .json or .onnx).
+    #[arg(long, default_value = "scripted")]
+    pub policy: String,
+    /// ONNX Runtime library (default: $ORT_DYLIB_PATH, then the onnxruntime wheel in .venv).
+    #[arg(long, value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
+    /// Sampler for the diffusion policy: ddim or ddpm (default: the model's).
+    #[arg(long)]
+    pub sampler: Option<SamplerKind>,
+    /// Denoising steps (default: the model's, 10 for DDIM).
+    #[arg(long)]
+    pub denoise_steps: Option<usize>,
+    /// Device for the network: cpu or cuda (cuda needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+    /// Threads inside one network operator.
+    #[arg(long, default_value_t = 1)]
+    pub intra_threads: usize,
+}
+
+impl PolicyArgs {
+    pub fn scripted() -> Self {
+        Self {
+            policy: "scripted".into(),
+            ort_lib: None,
+            sampler: None,
+            denoise_steps: None,
+            device: Device::Cpu,
+            intra_threads: 1,
+        }
+    }
+
+    fn diffusion_options(&self) -> DiffusionOptions {
+        DiffusionOptions {
+            runtime: RuntimeOptions {
+                library: self.ort_lib.clone(),
+                intra_threads: self.intra_threads,
+                device: self.device,
+            },
+            sampler: self.sampler,
+            steps: self.denoise_steps,
+            seed: 0,
+        }
+    }
+}
+
+/// Makes one policy per episode (each episode owns its policy's state).
+pub enum PolicyFactory {
+    Scripted,
+    Diffusion {
+        model: PathBuf,
+        options: DiffusionOptions,
+    },
+}
+
+impl PolicyFactory {
+    /// Checks the spec; a model is loaded once here so that a bad one fails before any work.
+    pub fn new(a: &PolicyArgs) -> Result<Self> {
+        match a.policy.split_once(':') {
+            None if matches!(a.policy.as_str(), "scripted" | "expert") => Ok(Self::Scripted),
+            Some(("diffusion", model)) if !model.is_empty() => {
+                let options = a.diffusion_options();
+                let model = PathBuf::from(model);
+                DiffusionPolicy::load(&model, options.clone()).with_context(|| {
+                    format!("cannot load the diffusion policy {}", model.display())
+                })?;
+                Ok(Self::Diffusion { model, options })
+            }
+            _ => bail!(
+                "unknown policy '{}': available: scripted, diffusion:<model.json>",
+                a.policy
+            ),
+        }
+    }
+
+    pub fn make(&self) -> Result<Box<dyn Policy>, String> {
+        match self {
+            Self::Scripted => Ok(Box::new(ScriptedExpert::new(ExpertConfig::default()))),
+            Self::Diffusion { model, options } => DiffusionPolicy::load(model, options.clone())
+                .map(|p| Box::new(p) as Box<dyn Policy>)
+                .map_err(|e| e.to_string()),
+        }
     }
 }
 

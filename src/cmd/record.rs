@@ -10,7 +10,7 @@ use embody_agent::EmbeddedPlanner;
 use embody_sim::runner::{run_batch, LogTarget, RunOptions};
 use serde_json::json;
 
-use super::common::{load_scenario, policy_factory, progress, threads_or_all};
+use super::common::{load_scenario, progress, threads_or_all, PolicyArgs, PolicyFactory};
 
 #[derive(Args)]
 pub struct RecordArgs {
@@ -38,7 +38,7 @@ pub struct RecordArgs {
 
 pub fn run(a: RecordArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.scenario)?;
-    let make_policy = policy_factory("scripted")?;
+    let policies = PolicyFactory::new(&PolicyArgs::scripted())?;
     let threads = threads_or_all(a.threads);
     let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
     std::fs::create_dir_all(&a.out)
@@ -66,7 +66,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode> {
         &scenario,
         &seeds,
         threads,
-        make_policy,
+        || policies.make(),
         &EmbeddedPlanner::default(),
         &opts,
         |_| bar.inc(1),

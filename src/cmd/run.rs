@@ -10,7 +10,7 @@ use clap::Args;
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
 use serde_json::json;
 
-use super::common::{load_scenario, policy_factory, progress, threads_or_all};
+use super::common::{load_scenario, progress, threads_or_all, PolicyFactory};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -22,9 +22,8 @@ pub struct RunArgs {
     /// First seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Policy for the skills: scripted.
-    #[arg(long, default_value = "scripted")]
-    pub policy: String,
+    #[command(flatten)]
+    pub policy: super::common::PolicyArgs,
     /// Instruction (default: the scenario's).
     #[arg(long)]
     pub instruction: Option<String>,
@@ -52,7 +51,7 @@ pub struct RunArgs {
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.scenario)?;
-    let make_policy = policy_factory(&a.policy)?;
+    let policies = PolicyFactory::new(&a.policy)?;
     let planner = super::common::make_planner(&a.planner)?;
     let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
     let threads = threads_or_all(a.threads);
@@ -72,7 +71,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         instruction: a.instruction.clone(),
         log,
         overwrite_logs: a.force,
-        policy_name: a.policy.clone(),
+        policy_name: a.policy.policy.clone(),
         ..RunOptions::default()
     };
     let wall = Instant::now();
@@ -80,7 +79,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         &scenario,
         &seeds,
         threads,
-        make_policy,
+        || policies.make(),
         planner.as_ref(),
         &opts,
         |_| bar.inc(1),
@@ -103,7 +102,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             );
         }
     }
-    let summary = summarize(&scenario.name, &a.policy, &results, wall_s, threads);
+    let summary = summarize(&scenario.name, &a.policy.policy, &results, wall_s, threads);
     if a.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

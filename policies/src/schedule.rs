@@ -1,0 +1,303 @@
+//! Noise schedules and the DDIM / DDPM update rules, numerically matching diffusers'
+//! `DDIMScheduler` and `DDPMScheduler` (squaredcos_cap_v2 betas, epsilon prediction, clipped
+//! x0, "leading" timestep spacing), computed in f32 as they are.
+
+use serde::{Deserialize, Serialize};
+
+/// Scheduler settings as a model's metadata records them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// `ddim` or `ddpm`: the sampler used unless the caller picks another.
+    pub kind: SamplerKind,
+    pub num_inference_steps: usize,
+    pub num_train_timesteps: usize,
+    pub beta_schedule: String,
+    pub prediction_type: String,
+    pub clip_sample: bool,
+    pub clip_sample_range: f32,
+    pub set_alpha_to_one: bool,
+    pub steps_offset: usize,
+    pub timestep_spacing: String,
+    pub ddpm_variance_type: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplerKind {
+    Ddim,
+    Ddpm,
+}
+
+impl std::str::FromStr for SamplerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ddim" => Ok(Self::Ddim),
+            "ddpm" => Ok(Self::Ddpm),
+            _ => Err(format!("unknown sampler '{s}' (ddim or ddpm)")),
+        }
+    }
+}
+
+impl SchedulerConfig {
+    /// The settings this runtime implements; anything else is refused with the field named.
+    pub fn check(&self) -> Result<(), String> {
+        let want = [
+            (
+                "beta_schedule",
+                self.beta_schedule.as_str(),
+                "squaredcos_cap_v2",
+            ),
+            ("prediction_type", &self.prediction_type, "epsilon"),
+            ("timestep_spacing", &self.timestep_spacing, "leading"),
+            (
+                "ddpm_variance_type",
+                &self.ddpm_variance_type,
+                "fixed_small",
+            ),
+        ];
+        for (field, got, supported) in want {
+            if got != supported {
+                return Err(format!(
+                    "scheduler.{field} is '{got}'; this runtime supports '{supported}'"
+                ));
+            }
+        }
+        if self.num_train_timesteps == 0 {
+            return Err("scheduler.num_train_timesteps must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// The training noise schedule: betas and their cumulative products.
+#[derive(Clone, Debug)]
+pub struct NoiseSchedule {
+    pub betas: Vec<f32>,
+    pub alphas_cumprod: Vec<f32>,
+    cfg: SchedulerConfig,
+}
+
+/// diffusers' `betas_for_alpha_bar` with the cosine transform (Nichol & Dhariwal 2021).
+fn cosine_betas(n: usize) -> Vec<f32> {
+    let alpha_bar = |t: f64| {
+        ((t + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2)
+            .cos()
+            .powi(2)
+    };
+    (0..n)
+        .map(|i| {
+            let t1 = i as f64 / n as f64;
+            let t2 = (i + 1) as f64 / n as f64;
+            (1.0 - alpha_bar(t2) / alpha_bar(t1)).min(0.999) as f32
+        })
+        .collect()
+}
+
+impl NoiseSchedule {
+    pub fn new(cfg: &SchedulerConfig) -> Result<Self, String> {
+        cfg.check()?;
+        let betas = cosine_betas(cfg.num_train_timesteps);
+        let mut alphas_cumprod = Vec::with_capacity(betas.len());
+        // torch's cumprod of a float32 tensor accumulates in double: so does this.
+        let mut acc = 1.0f64;
+        for b in &betas {
+            acc *= (1.0 - b) as f64;
+            alphas_cumprod.push(acc as f32);
+        }
+        Ok(Self {
+            betas,
+            alphas_cumprod,
+            cfg: cfg.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &SchedulerConfig {
+        &self.cfg
+    }
+
+    fn step_ratio(&self, steps: usize) -> usize {
+        self.cfg.num_train_timesteps / steps
+    }
+
+    /// The timesteps a sampler visits, from noisiest to clean ("leading" spacing).
+    pub fn timesteps(&self, steps: usize) -> Result<Vec<usize>, String> {
+        let n = self.cfg.num_train_timesteps;
+        if steps == 0 || steps > n {
+            return Err(format!(
+                "{steps} inference steps: must be between 1 and the {n} training timesteps"
+            ));
+        }
+        let ratio = self.step_ratio(steps);
+        Ok((0..steps)
+            .rev()
+            .map(|k| k * ratio + self.cfg.steps_offset)
+            .collect())
+    }
+
+    fn alpha_prev(&self, prev_t: isize, final_alpha: f32) -> f32 {
+        if prev_t >= 0 {
+            self.alphas_cumprod[prev_t as usize]
+        } else {
+            final_alpha
+        }
+    }
+
+    /// x0 from the noisy sample and the predicted noise, clipped like diffusers.
+    fn pred_original(&self, sample: f32, eps: f32, alpha_t: f32) -> f32 {
+        let x0 = (sample - (1.0 - alpha_t).powf(0.5) * eps) / alpha_t.powf(0.5);
+        if self.cfg.clip_sample {
+            let r = self.cfg.clip_sample_range;
+            x0.clamp(-r, r)
+        } else {
+            x0
+        }
+    }
+
+    /// One deterministic DDIM update (eta = 0) of `sample` in place.
+    pub fn ddim_step(&self, eps: &[f32], t: usize, steps: usize, sample: &mut [f32]) {
+        let prev_t = t as isize - self.step_ratio(steps) as isize;
+        let final_alpha = if self.cfg.set_alpha_to_one {
+            1.0
+        } else {
+            self.alphas_cumprod[0]
+        };
+        let alpha_t = self.alphas_cumprod[t];
+        let alpha_prev = self.alpha_prev(prev_t, final_alpha);
+        let dir = (1.0 - alpha_prev).powf(0.5);
+        let keep = alpha_prev.powf(0.5);
+        for (x, e) in sample.iter_mut().zip(eps) {
+            let x0 = self.pred_original(*x, *e, alpha_t);
+            *x = keep * x0 + dir * e;
+        }
+    }
+
+    /// One DDPM update of `sample` in place; `noise` is the standard normal draw diffusers would
+    /// take for t > 0 (ignored at t = 0).
+    pub fn ddpm_step(
+        &self,
+        eps: &[f32],
+        t: usize,
+        steps: usize,
+        sample: &mut [f32],
+        noise: &[f32],
+    ) {
+        let prev_t = t as isize - self.step_ratio(steps) as isize;
+        let alpha_t = self.alphas_cumprod[t];
+        let alpha_prev = self.alpha_prev(prev_t, 1.0);
+        let beta_t = 1.0 - alpha_t;
+        let beta_prev = 1.0 - alpha_prev;
+        let current_alpha = alpha_t / alpha_prev;
+        let current_beta = 1.0 - current_alpha;
+        let c_x0 = alpha_prev.powf(0.5) * current_beta / beta_t;
+        let c_xt = current_alpha.powf(0.5) * beta_prev / beta_t;
+        let std = if t > 0 {
+            ((beta_prev / beta_t * current_beta).max(1e-20)).powf(0.5)
+        } else {
+            0.0
+        };
+        for (i, (x, e)) in sample.iter_mut().zip(eps).enumerate() {
+            let x0 = self.pred_original(*x, *e, alpha_t);
+            let mean = c_x0 * x0 + c_xt * *x;
+            *x = if t > 0 { mean + std * noise[i] } else { mean };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn reference() -> Value {
+        let text = include_str!("../tests/data/scheduler_reference.json");
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn floats(v: &Value) -> Vec<f32> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
+    }
+
+    pub(crate) fn default_config() -> SchedulerConfig {
+        SchedulerConfig {
+            kind: SamplerKind::Ddim,
+            num_inference_steps: 10,
+            num_train_timesteps: 100,
+            beta_schedule: "squaredcos_cap_v2".into(),
+            prediction_type: "epsilon".into(),
+            clip_sample: true,
+            clip_sample_range: 1.0,
+            set_alpha_to_one: true,
+            steps_offset: 0,
+            timestep_spacing: "leading".into(),
+            ddpm_variance_type: "fixed_small".into(),
+        }
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn betas_and_cumulative_alphas_match_diffusers() {
+        let r = reference();
+        let s = NoiseSchedule::new(&default_config()).unwrap();
+        assert!(max_diff(&s.betas, &floats(&r["betas"])) <= 1e-7);
+        assert!(max_diff(&s.alphas_cumprod, &floats(&r["alphas_cumprod"])) <= 1e-7);
+    }
+
+    #[test]
+    fn timesteps_and_steps_match_diffusers() {
+        let r = reference();
+        let s = NoiseSchedule::new(&default_config()).unwrap();
+        let sample = floats(&r["sample"]);
+        let eps = floats(&r["model_output"]);
+        let mut checked = 0;
+        for case in r["cases"].as_array().unwrap() {
+            let steps = case["steps"].as_u64().unwrap() as usize;
+            let want: Vec<usize> = case["timesteps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(s.timesteps(steps).unwrap(), want, "{steps} steps");
+            for st in case["step"].as_array().unwrap() {
+                let t = st["t"].as_u64().unwrap() as usize;
+                let mut x = sample.clone();
+                if case["kind"] == "ddim" {
+                    s.ddim_step(&eps, t, steps, &mut x);
+                } else {
+                    s.ddpm_step(&eps, t, steps, &mut x, &floats(&st["noise"]));
+                }
+                let d = max_diff(&x, &floats(&st["prev_sample"]));
+                assert!(d <= 2e-6, "{} {steps} steps, t={t}: diff {d}", case["kind"]);
+                checked += 1;
+            }
+        }
+        assert!(checked > 200);
+    }
+
+    #[test]
+    fn bad_step_counts_and_unsupported_settings_are_refused() {
+        let s = NoiseSchedule::new(&default_config()).unwrap();
+        assert!(s.timesteps(0).is_err());
+        assert!(s.timesteps(101).is_err());
+        let mut c = default_config();
+        c.prediction_type = "v_prediction".into();
+        let e = NoiseSchedule::new(&c).unwrap_err();
+        assert!(
+            e.contains("prediction_type") && e.contains("v_prediction"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! The diffusion runtime against PyTorch and diffusers: golden tensors written by
+//! policies/train/export.py (tests/data/tiny.*), and models that must be refused.
+
+use std::path::{Path, PathBuf};
+
+use embody_agent::PolicyError;
+use embody_policies::{DiffusionOptions, DiffusionPolicy, LoadError, RuntimeOptions, SamplerKind};
+use serde_json::Value;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn golden() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(data("tiny.golden.json")).unwrap()).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// `EMBODY_TEST_DEVICE=cuda` (scripts/gpu-check.sh) runs the golden tests on the GPU.
+fn runtime() -> RuntimeOptions {
+    RuntimeOptions {
+        device: std::env::var("EMBODY_TEST_DEVICE")
+            .ok()
+            .map(|d| d.parse().unwrap())
+            .unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+fn load(sampler: SamplerKind, steps: usize) -> DiffusionPolicy {
+    DiffusionPolicy::load(
+        &data("tiny.json"),
+        DiffusionOptions {
+            runtime: runtime(),
+            sampler: Some(sampler),
+            steps: Some(steps),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn denoiser_matches_pytorch() {
+    let g = &golden()["denoiser"];
+    let mut p = load(SamplerKind::Ddim, 10);
+    let t: Vec<i64> = g["timestep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let out = p
+        .denoise(&floats(&g["sample"]), &t, &floats(&g["global_cond"]))
+        .unwrap();
+    let d = max_diff(&out, &floats(&g["noise_pred"]));
+    assert!(d <= 1e-5, "max abs diff {d}");
+}
+
+#[test]
+fn ddim_sample_matches_diffusers() {
+    let g = &golden()["ddim"];
+    let mut p = load(SamplerKind::Ddim, 10);
+    let out = p
+        .sample_from(
+            &floats(&g["global_cond"]),
+            floats(&g["initial_noise"]),
+            |_| unreachable!("DDIM draws no noise"),
+        )
+        .unwrap();
+    let d = max_diff(&out, &floats(&g["sample"]));
+    assert!(d <= 1e-5, "max abs diff {d}");
+}
+
+#[test]
+fn ddpm_sample_matches_diffusers() {
+    let g = &golden()["ddpm"];
+    let steps = g["steps"].as_u64().unwrap() as usize;
+    let mut p = load(SamplerKind::Ddpm, steps);
+    let mut noise = g["step_noise"].as_array().unwrap().iter().map(floats);
+    let out = p
+        .sample_from(
+            &floats(&g["global_cond"]),
+            floats(&g["initial_noise"]),
+            |_| noise.next().unwrap(),
+        )
+        .unwrap();
+    let d = max_diff(&out, &floats(&g["sample"]));
+    assert!(d <= 1e-5, "max abs diff {d}");
+}
+
+fn load_err(json: &Path) -> String {
+    match DiffusionPolicy::load(json, DiffusionOptions::default()) {
+        Ok(_) => panic!("{} should have been refused", json.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A copy of the tiny model in a temp dir, with its metadata edited by `edit`.
+fn edited(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    std::fs::copy(data("tiny.onnx"), dir.join("tiny.onnx")).unwrap();
+    let mut meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("tiny.json")).unwrap()).unwrap();
+    edit(&mut meta);
+    let path = dir.join("tiny.json");
+    std::fs::write(&path, serde_json::to_string(&meta).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn bad_models_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = load_err(&dir.path().join("nothing.json"));
+    assert!(
+        e.contains("nothing.json") && e.contains("does not exist"),
+        "{e}"
+    );
+
+    // The graph predicts 16 steps; metadata claiming 8 must name both.
+    let p = edited(dir.path(), |m| m["action"]["pred_horizon"] = 8.into());
+    let e = load_err(&p);
+    assert!(
+        e.contains("sample") && e.contains("16") && e.contains("8"),
+        "{e}"
+    );
+
+    // Three observations of history do not fit the graph's global_cond.
+    let p = edited(dir.path(), |m| m["obs"]["horizon"] = 3.into());
+    let e = load_err(&p);
+    assert!(
+        e.contains("global_cond") && e.contains("66") && e.contains("99"),
+        "{e}"
+    );
+
+    let p = edited(dir.path(), |m| m["opset"] = 13.into());
+    let e = load_err(&p);
+    assert!(e.contains("opset 13"), "{e}");
+
+    let p = edited(dir.path(), |m| {
+        m["obs"]["fields"][0]["name"] = "ee_position".into()
+    });
+    let e = load_err(&p);
+    assert!(
+        e.contains("ee_position") && e.contains("ee_pos_in_base"),
+        "{e}"
+    );
+
+    let p = edited(dir.path(), |m| {
+        m["scheduler"]["prediction_type"] = "sample".into()
+    });
+    let e = load_err(&p);
+    assert!(e.contains("prediction_type"), "{e}");
+
+    let p = edited(dir.path(), |m| {
+        m["normalization"]["action"]["min"] = serde_json::json!([0.0])
+    });
+    let e = load_err(&p);
+    assert!(e.contains("normalization.action"), "{e}");
+
+    let p = edited(dir.path(), |m| {
+        m.as_object_mut().unwrap().remove("scheduler");
+    });
+    let e = load_err(&p);
+    assert!(e.contains("scheduler"), "{e}");
+
+    // A truncated ONNX file.
+    let p = edited(dir.path(), |_| {});
+    let bytes = std::fs::read(data("tiny.onnx")).unwrap();
+    std::fs::write(dir.path().join("tiny.onnx"), &bytes[..bytes.len() / 3]).unwrap();
+    let e = load_err(&p);
+    assert!(matches!(
+        DiffusionPolicy::load(&p, DiffusionOptions::default()),
+        Err(LoadError::Model { .. })
+    ));
+    assert!(e.contains("tiny.onnx"), "{e}");
+
+    // The metadata names an ONNX file that is not there.
+    let p = edited(dir.path(), |m| m["onnx"] = "gone.onnx".into());
+    let e = load_err(&p);
+    assert!(
+        e.contains("gone.onnx") && e.contains("does not exist"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_missing_runtime_library_is_a_clear_error() {
+    let e = match DiffusionPolicy::load(
+        &data("tiny.json"),
+        DiffusionOptions {
+            runtime: RuntimeOptions {
+                library: Some("/nonexistent/libonnxruntime.so".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    ) {
+        Ok(_) => panic!("loaded without a library"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("/nonexistent/libonnxruntime.so") && e.contains("--ort-lib"),
+        "{e}"
+    );
+}
+
+#[test]
+fn nan_from_the_network_is_an_error_not_a_motion() {
+    let mut p = DiffusionPolicy::load(&data("nan.json"), DiffusionOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cond = vec![0.0; 66];
+    let e = p
+        .sample_from(&cond, vec![0.0; 160], |_| unreachable!())
+        .unwrap_err();
+    assert!(matches!(e, PolicyError::InvalidOutput(_)), "{e}");
+    assert!(e.to_string().contains("NaN"), "{e}");
+}

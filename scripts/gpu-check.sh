@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# GPU check of the diffusion policy runtime, as one prepared script for a machine with an NVIDIA
+# GPU: installs the CUDA build of ONNX Runtime (onnxruntime-gpu 1.31.1 with its CUDA 13 and
+# cuDNN 9 libraries from PyPI) into .venv-gpu, builds embody with `--features cuda`, runs the
+# golden tests on the CUDA execution provider (registered with error_on_failure: no silent CPU
+# fallback), then `embody bench policy` on cuda and on cpu. Prints the figures; exits non-zero on
+# the first failure.
+#
+#   scripts/gpu-check.sh            # on the GPU machine, from the repository root
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
+py=${PYTHON:-python3}
+[ -x .venv-gpu/bin/python ] || "$py" -m venv .venv-gpu
+.venv-gpu/bin/pip install --quiet --disable-pip-version-check \
+  "onnxruntime-gpu[cuda,cudnn]==1.31.1" torch==2.15.0 onnx==1.23.2 diffusers==0.42.1 numpy==2.4.6
+capi=$(.venv-gpu/bin/python -c 'import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), "capi"))')
+lib=$(ls "$capi"/libonnxruntime.so.1* | head -n1)
+# The CUDA provider finds the pip-installed CUDA/cuDNN libraries through the nvidia packages.
+site=$(.venv-gpu/bin/python -c 'import site; print(site.getsitepackages()[0])')
+export LD_LIBRARY_PATH="$(ls -d "$site"/nvidia/*/lib 2>/dev/null | paste -sd:)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export ORT_DYLIB_PATH="$lib" EMBODY_PYTHON="$PWD/.venv-gpu/bin/python" EMBODY_TEST_DEVICE=cuda
+echo "gpu-check: ONNX Runtime $lib"
+cargo build --release --features cuda
+cargo test --release --features cuda -p embody-policies --test runtime
+./target/release/embody bench policy --device cuda --json
+./target/release/embody bench policy --device cpu --json
+echo "gpu-check: done"

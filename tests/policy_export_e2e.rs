@@ -1,0 +1,105 @@
+//! The Python side of the diffusion policy in the loop: a model exported now by
+//! policies/train/export.py (PyTorch + diffusers golden tensors) runs in Rust and matches, and
+//! `embody bench policy` measures against PyTorch in the same run.
+
+mod common;
+
+use std::process::Command;
+
+use common::{embody, last_json, python, repo};
+use embody_policies::{DiffusionOptions, DiffusionPolicy, SamplerKind};
+
+fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+#[test]
+fn a_freshly_exported_model_matches_its_python_golden_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fresh");
+    let status = Command::new(python())
+        .arg(repo().join("policies/train/export.py"))
+        .args(["--out", out.to_str().unwrap()])
+        .args([
+            "--down-dims",
+            "16,32,64",
+            "--step-embed-dim",
+            "16",
+            "--seed",
+            "3",
+            "--golden",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("fresh.golden.json")).unwrap(),
+    )
+    .unwrap();
+    let mut p = DiffusionPolicy::load(
+        &dir.path().join("fresh.json"),
+        DiffusionOptions {
+            sampler: Some(SamplerKind::Ddim),
+            steps: Some(10),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let g = &golden["ddim"];
+    let x = p
+        .sample_from(
+            &floats(&g["global_cond"]),
+            floats(&g["initial_noise"]),
+            |_| unreachable!(),
+        )
+        .unwrap();
+    let want = floats(&g["sample"]);
+    let d = x
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(d <= 1e-5, "DDIM-10 max abs diff {d}");
+    assert_eq!(p.meta().network.down_dims, vec![16, 32, 64]);
+}
+
+#[test]
+fn bench_policy_reports_every_backend_and_the_ratios() {
+    let out = embody(&[
+        "bench",
+        "policy",
+        "--runs",
+        "5",
+        "--down-dims",
+        "16,32",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = last_json(&out);
+    for backend in ["rust_ort", "onnxruntime_python", "pytorch_eager"] {
+        for what in ["call", "ddim10"] {
+            let t = &v[backend][what];
+            let (min, median) = (
+                t["min_ms"].as_f64().unwrap(),
+                t["median_ms"].as_f64().unwrap(),
+            );
+            assert!(min > 0.0 && min <= median, "{backend}.{what}: {t}");
+        }
+    }
+    let ratio = v["ratio_ddim10_median_vs_pytorch"].as_f64().unwrap();
+    let expect = v["pytorch_eager"]["ddim10"]["median_ms"].as_f64().unwrap()
+        / v["rust_ort"]["ddim10"]["median_ms"].as_f64().unwrap();
+    assert!((ratio - expect).abs() < 1e-9);
+}
