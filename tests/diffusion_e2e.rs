@@ -50,8 +50,8 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
     let scenario = scenario_variant(&repo().join("scenarios"), ".diffusion_e2e.toml", &text);
     let model = tame_model(dir.path(), &scenario);
     let spec = format!("diffusion:{}", model.display());
-    let run = |log: &Path| {
-        let out = embody(&[
+    let run_with = |log: &Path, extra: &[&str]| {
+        let mut args = vec![
             "run",
             scenario.to_str().unwrap(),
             "--policy",
@@ -60,7 +60,9 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
             "-q",
             "--log",
             log.to_str().unwrap(),
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let out = embody(&args);
         assert!(
             out.status.success(),
             "{}",
@@ -68,8 +70,9 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
         );
         last_json(&out)
     };
-    let a = run(&dir.path().join("a.mcap"));
-    let b = run(&dir.path().join("b.mcap"));
+    let a = run_with(&dir.path().join("a.mcap"), &[]);
+    let b = run_with(&dir.path().join("b.mcap"), &[]);
+    let sync = run_with(&dir.path().join("sync.mcap"), &["--no-pipeline"]);
     let _ = std::fs::remove_file(&scenario);
     assert_eq!(a["policy"], spec.as_str());
     assert_eq!(a["state_hash"], b["state_hash"], "same seed, same run");
@@ -91,6 +94,30 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
         assert_eq!(c["execute"], 8);
         assert_eq!(c["completes_skill"], false);
     }
+    // Pipelined: every chunk after the first was computed from the observation one action
+    // period (0.1 s) before it took over; without pipelining, from the one at the hand-over.
+    let starts = |log: &Path| -> Vec<f64> {
+        read_log(log)
+            .unwrap()
+            .on(CHUNK_TOPIC)
+            .map(|m| {
+                serde_json::from_slice::<serde_json::Value>(&m.data).unwrap()["start"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let piped = starts(&dir.path().join("a.mcap"));
+    let synced = starts(&dir.path().join("sync.mcap"));
+    assert_eq!(piped[0], 0.0);
+    for k in 1..piped.len().min(synced.len()) {
+        assert!((synced[k] - 0.8 * k as f64).abs() < 1e-6, "{synced:?}");
+        assert!(
+            (piped[k] - (0.8 * k as f64 - 0.1)).abs() < 1e-6,
+            "{piped:?}"
+        );
+    }
+    assert_ne!(a["state_hash"], sync["state_hash"]);
     let events = log.on(embody_agent::log::EVENTS_TOPIC).count();
     assert!(
         !String::from_utf8_lossy(

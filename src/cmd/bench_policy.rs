@@ -110,6 +110,7 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
             sampler: Some(SamplerKind::Ddim),
             steps: Some(10),
             seed: 0,
+            pipeline: false,
         },
     )?;
     let meta = policy.meta().clone();

@@ -40,6 +40,10 @@ pub struct PolicyArgs {
     /// Threads inside one network operator.
     #[arg(long, default_value_t = 1)]
     pub intra_threads: usize,
+    /// Compute each chunk only when the previous one is done, instead of on a worker thread
+    /// from the observation one action period earlier.
+    #[arg(long)]
+    pub no_pipeline: bool,
 }
 
 impl PolicyArgs {
@@ -51,6 +55,7 @@ impl PolicyArgs {
             denoise_steps: None,
             device: Device::Cpu,
             intra_threads: 1,
+            no_pipeline: false,
         }
     }
 
@@ -64,6 +69,7 @@ impl PolicyArgs {
             sampler: self.sampler,
             steps: self.denoise_steps,
             seed: 0,
+            pipeline: !self.no_pipeline,
         }
     }
 }
