@@ -20,10 +20,16 @@ struct Cli {
 enum Command {
     /// Run seeded episodes of a scenario in the simulator and report how they went.
     Run(cmd::run::RunArgs),
+    /// Evaluate a policy: `run` with the failure breakdown, time per object and --plot.
+    Eval(cmd::run::RunArgs),
     /// Plan an instruction in a seeded scene and print the plan (or the refusal); no motion.
     Plan(cmd::plan::PlanArgs),
     /// Record scripted-expert demonstrations: one MCAP log per seeded episode, plus an index.
     Record(cmd::record::RecordArgs),
+    /// Turn recorded episodes into training arrays (the policy's features, as .npy).
+    Dataset(cmd::train::DatasetArgs),
+    /// Train the diffusion policy on recorded episodes and export it (policies/train/train.py).
+    Train(cmd::train::TrainArgs),
     /// Inspect a log (--summary) or re-simulate it and check it is bit-exact (--verify).
     Replay(cmd::replay::ReplayArgs),
     /// Benchmarks (simulator speed).
@@ -51,9 +57,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Run(a) => cmd::run::run(a),
+        Command::Run(a) | Command::Eval(a) => cmd::run::run(a),
         Command::Plan(a) => cmd::plan::run(a),
         Command::Record(a) => cmd::record::run(a),
+        Command::Dataset(a) => cmd::train::dataset(a),
+        Command::Train(a) => cmd::train::train(a),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Bench(a) => cmd::bench::run(a),
     };

@@ -4,6 +4,7 @@
 //! In simulation everything advances in lockstep with the robot's clock, so an episode is a pure
 //! function of the scenario, seed and code: the property replay and the tests rely on.
 
+use nalgebra::Isometry3;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -29,6 +30,9 @@ pub struct EpisodeConfig {
     /// Times the planner is asked again, from the scene as it is, once the plan is used up with
     /// objects given up.
     pub max_replans: usize,
+    /// How high (m) a policy that does not mark completion must lift an object before its pick
+    /// counts as done.
+    pub carry_lift_m: f64,
 }
 
 #[derive(Debug, Error)]
@@ -96,6 +100,25 @@ pub trait EpisodeObserver {
     fn command(&mut self, cmd: &JointCommand);
     /// The body's state after each control tick.
     fn state(&mut self, obs: &Observation);
+    /// How often (s) the observer wants a [`PolicySample`] while a skill runs; `None`: never.
+    /// Asking makes the loop call perception at that rate.
+    fn sample_period(&self) -> Option<f64> {
+        None
+    }
+    fn sample(&mut self, _sample: &PolicySample<'_>) {}
+}
+
+/// What a learned policy would see at one instant, and what the running policy commanded:
+/// the pairs demonstrations are made of.
+pub struct PolicySample<'a> {
+    pub t: f64,
+    pub skill: &'a Skill,
+    pub obs: &'a Observation,
+    pub scene: &'a SceneGraph,
+    /// The controller's end-effector target at `t` (the policy's action, interpolated).
+    pub target_in_base: Isometry3<f64>,
+    /// The commanded gripper opening (m).
+    pub gripper_command_m: f64,
 }
 
 /// Everything an episode runs with.
@@ -318,6 +341,10 @@ fn run_skill<'o>(
     let ticks_per_observation = policy
         .observation_period()
         .map(|p| ((p / control_dt).round() as usize).max(1));
+    let ticks_per_sample = observer
+        .as_deref()
+        .and_then(|o| o.sample_period())
+        .map(|p| ((p / control_dt).round() as u64).max(1));
     loop {
         let obs = robot.observe()?;
         let scene = perception.perceive(&obs);
@@ -369,7 +396,21 @@ fn run_skill<'o>(
             robot.advance(control_dt)?;
             if let Some(o) = observer.as_deref_mut() {
                 o.command(&cmd);
-                o.state(&robot.observe()?);
+                let obs = robot.observe()?;
+                o.state(&obs);
+                // On the robot clock's grid, so samples line up across skills.
+                let tick = (robot.now() / control_dt).round() as u64;
+                if ticks_per_sample.is_some_and(|n| tick % n == 0) {
+                    let scene = perception.perceive(&obs);
+                    o.sample(&PolicySample {
+                        t: obs.stamp,
+                        skill,
+                        obs: &obs,
+                        scene: &scene,
+                        target_in_base: controller.current_target(),
+                        gripper_command_m: cmd.gripper.width_m,
+                    });
+                }
             }
             // The observation at the chunk's end goes to `act` instead.
             if let Some(n) = ticks_per_observation {
@@ -385,7 +426,7 @@ fn run_skill<'o>(
             // chunk, and the skill ends as soon as its goal holds.
             let obs = robot.observe()?;
             let scene = perception.perceive(&obs);
-            if check_skill(skill, &obs, &scene).is_ok() {
+            if check_skill(skill, &obs, &scene).is_ok() && lifted_to_carry(skill, &scene, cfg) {
                 return Ok(Ok(()));
             }
         }
@@ -465,6 +506,18 @@ pub fn is_held(obs: &Observation, scene: &SceneGraph, object: &str) -> bool {
         && (p.z - tcp.z).abs() < o.extents.z.max(0.05)
         && lifted
         && obs.gripper.width_m > 0.005
+}
+
+/// A pick is over once the object is carried, not at its first centimetres off the table:
+/// a learned policy's next skill starts from where demonstrations start it.
+fn lifted_to_carry(skill: &Skill, scene: &SceneGraph, cfg: &EpisodeConfig) -> bool {
+    match skill {
+        Skill::Pick { object } => scene.object(object).is_some_and(|o| {
+            o.pose_in_base.translation.z - scene.table_height_m
+                >= o.extents.z / 2.0 + cfg.carry_lift_m
+        }),
+        Skill::Place { .. } => true,
+    }
 }
 
 /// Perception's verdict on a finished skill.

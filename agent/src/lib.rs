@@ -21,8 +21,8 @@ pub mod types;
 
 pub use controller::{Controller, ControllerConfig};
 pub use episode::{
-    run_episode, EpisodeConfig, EpisodeError, EpisodeParts, EpisodeReport, ObjectOutcome,
-    SkillRecord,
+    run_episode, EpisodeConfig, EpisodeError, EpisodeObserver, EpisodeParts, EpisodeReport,
+    ObjectOutcome, PolicySample, SkillRecord,
 };
 pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelError};
 pub use perception::{ObjectInfo, Perception, SimulatedPerception};

@@ -31,6 +31,11 @@ pub struct SafetyConfig {
     /// pose while the controller tracks its last target: the tracking error between the two.
     pub tracking_slack_m: f64,
     pub tracking_slack_rad: f64,
+    /// A chunk that moves faster than the Cartesian limits is slowed to them (each target moved
+    /// back towards its predecessor, logged as an intervention): a learned policy's chunks are
+    /// not exactly feasible. A position jump beyond this multiple of the limit is a fault and
+    /// the arm stops.
+    pub max_overspeed: f64,
 }
 
 impl SafetyConfig {
@@ -51,6 +56,7 @@ impl SafetyConfig {
             tolerance: 1e-6,
             tracking_slack_m: 0.03,
             tracking_slack_rad: 0.1,
+            max_overspeed: 3.0,
         }
     }
 }
@@ -128,20 +134,40 @@ impl SafetyFilter {
             };
             let step = (p - prev.translation.vector).norm();
             let limit = self.cfg.max_speed_m_s * chunk.dt + slack_m;
-            if step > limit + 1e-9 {
+            if step > self.cfg.max_overspeed * limit + 1e-9 {
                 return stop(format!(
                     "target {k} jumps {step:.3} m in {:.3} s (limit {limit:.3} m at {} m/s)",
                     chunk.dt, self.cfg.max_speed_m_s
                 ));
             }
+            // Any finite turn can be slowed safely (a learned policy switching between the
+            // symmetric grasps of a box turns by a right angle); only a jump in position is a
+            // fault.
             let turn = prev.rotation.angle_to(&a.ee_target_in_base.rotation);
             let turn_limit = self.cfg.max_turn_rad_s * chunk.dt + slack_rad;
-            if turn > turn_limit + 1e-9 {
-                return stop(format!(
-                    "target {k} turns {turn:.3} rad in {:.3} s (limit {turn_limit:.3} rad)",
-                    chunk.dt
-                ));
+            if step > limit + 1e-9 {
+                let p = prev.translation.vector + (p - prev.translation.vector) * (limit / step);
+                a.ee_target_in_base.translation.vector = p;
+                interventions.push(Intervention {
+                    reason: format!(
+                        "target {k} slowed from {step:.3} m to {limit:.3} m in {:.3} s",
+                        chunk.dt
+                    ),
+                });
             }
+            if turn > turn_limit + 1e-9 {
+                let r = prev
+                    .rotation
+                    .slerp(&a.ee_target_in_base.rotation, turn_limit / turn);
+                a.ee_target_in_base.rotation = r;
+                interventions.push(Intervention {
+                    reason: format!(
+                        "target {k} turn slowed from {turn:.3} rad to {turn_limit:.3} rad in {:.3} s",
+                        chunk.dt
+                    ),
+                });
+            }
+            let p = a.ee_target_in_base.translation.vector;
             if p.z < self.cfg.floor_z {
                 return stop(format!(
                     "target {k} is {:.3} m high, below the floor at {:.3} m over the table",
@@ -289,6 +315,58 @@ mod tests {
     }
 
     const HOME: [f64; 7] = [0.0, -0.78, 0.0, -2.35, 0.0, 1.57, 0.78];
+
+    fn chunk_to(points: &[(f64, f64)]) -> ActionChunk {
+        ActionChunk {
+            start: 0.0,
+            dt: 0.1,
+            actions: points
+                .iter()
+                .map(|(x, yaw)| crate::types::Action {
+                    ee_target_in_base: Isometry3::from_parts(
+                        nalgebra::Translation3::new(*x, 0.0, 0.3),
+                        nalgebra::UnitQuaternion::from_euler_angles(
+                            std::f64::consts::PI,
+                            0.0,
+                            *yaw,
+                        ),
+                    ),
+                    gripper_width_m: 0.04,
+                })
+                .collect(),
+            execute: points.len(),
+            completes_skill: false,
+        }
+    }
+
+    #[test]
+    fn fast_chunks_are_slowed_to_the_limits_and_jumps_stop() {
+        let f = filter();
+        let from = chunk_to(&[(0.4, 0.0)]).actions[0].ee_target_in_base;
+        // 0.3 m per 0.1 s (3 m/s) and a right-angle turn: slowed, each step within the limits.
+        let mut c = chunk_to(&[(0.7, 1.57), (1.0, 1.57)]);
+        let interventions = f.check_chunk(&mut c, &from).unwrap();
+        assert!(
+            interventions.iter().any(|i| i.reason.contains("slowed")),
+            "{interventions:?}"
+        );
+        let mut prev = from;
+        for (k, a) in c.actions.iter().enumerate() {
+            let slack = if k == 0 { 0.03 } else { 0.0 };
+            let step = (a.ee_target_in_base.translation.vector - prev.translation.vector).norm();
+            assert!(step <= 1.7 * 0.1 + slack + 1e-9, "step {k}: {step}");
+            let turn = prev.rotation.angle_to(&a.ee_target_in_base.rotation);
+            assert!(turn <= 2.5 * 0.1 + 0.1 + 1e-9, "turn {k}: {turn}");
+            prev = a.ee_target_in_base;
+        }
+        // 0.9 m in 0.1 s is beyond any slowing: a fault.
+        let mut c = chunk_to(&[(1.3, 0.0)]);
+        assert!(f
+            .check_chunk(&mut c, &from)
+            .unwrap_err()
+            .reason
+            .contains("jumps"));
+    }
 
     #[test]
     fn joint_limits_are_enforced() {

@@ -1,6 +1,7 @@
 //! Brains for skills: the scripted expert that produces demonstrations, and the diffusion policy
 //! runtime (ONNX Runtime through `ort`, DDIM/DDPM sampling, receding-horizon chunks).
 
+pub mod dataset;
 pub mod diffusion;
 pub mod error;
 pub mod features;

@@ -169,6 +169,7 @@ def main():
         ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
         for k, v in ckpt["network"].items():
             setattr(args, k, v)
+        args.action_horizon = ckpt["network"].get("action_horizon", args.action_horizon)
     torch.manual_seed(args.seed)
     net = build(args)
     if ckpt:

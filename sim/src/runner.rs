@@ -186,6 +186,8 @@ pub fn run_sim_episode(
         skill_timeout_s: opts.skill_timeout_s,
         max_attempts: opts.max_attempts,
         max_replans: opts.max_replans,
+        // Demonstrations carry objects about 0.2 m above the table.
+        carry_lift_m: 0.12,
     };
     let report = run_episode(
         EpisodeParts {

@@ -7,3 +7,4 @@ pub mod plan;
 pub mod record;
 pub mod replay;
 pub mod run;
+pub mod train;

@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write a PNG of the results: success, objects cleared, failures by cause
+    /// (scripts/plot_eval.py, matplotlib from scripts/setup.sh).
+    #[arg(long, value_name = "PNG")]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
@@ -103,6 +107,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         }
     }
     let summary = summarize(&scenario.name, &a.policy.policy, &results, wall_s, threads);
+    if let Some(png) = &a.plot {
+        plot(&summary, png)?;
+        eprintln!("plot: {}", png.display());
+    }
     if a.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -115,6 +123,28 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn plot(summary: &serde_json::Value, png: &std::path::Path) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let json = dir.path().join("summary.json");
+    std::fs::write(&json, serde_json::to_string(summary)?)?;
+    let py = super::common::python()?;
+    let script = super::bench::repo_file("scripts/plot_eval.py")?;
+    let out = std::process::Command::new(&py)
+        .arg(&script)
+        .arg(&json)
+        .arg(png)
+        .output()
+        .with_context(|| format!("cannot run {}", py.display()))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "plotting failed ({}): {}\nmatplotlib comes with scripts/setup.sh",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 fn print_table(results: &[EpisodeResult]) {
@@ -143,6 +173,30 @@ fn print_table(results: &[EpisodeResult]) {
     }
 }
 
+/// The kind of a failure reason, for breakdowns.
+pub fn failure_kind(reason: &str) -> &'static str {
+    let r = reason.to_lowercase();
+    if r.contains("safety stop") {
+        "safety_stop"
+    } else if r.contains("missed grasp") {
+        "missed_grasp"
+    } else if r.contains("dropped") {
+        "drop"
+    } else if r.contains("timed out") || r.contains("time limit") {
+        "timeout"
+    } else if r.contains("still in the gripper") {
+        "not_released"
+    } else if r.contains("fell") {
+        "fell_off_table"
+    } else if r.contains("no longer seen") || r.contains("does not see") {
+        "lost_object"
+    } else if r.contains("plan") {
+        "plan"
+    } else {
+        "other"
+    }
+}
+
 pub fn summarize(
     scenario: &str,
     policy: &str,
@@ -167,6 +221,38 @@ pub fn summarize(
             *failures.entry(format!("plan: {e}")).or_default() += 1;
         }
     }
+    let mut attempts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut episode_failures: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in results {
+        for k in &r.report.skills {
+            if let Some(why) = &k.reason {
+                *attempts.entry(failure_kind(why)).or_default() += 1;
+            }
+        }
+        if !r.success {
+            // The episode's failure is its stop, or else its last failed attempt.
+            let why = r
+                .report
+                .stopped
+                .clone()
+                .or_else(|| r.report.plan_error.clone())
+                .or_else(|| r.report.skills.iter().rev().find_map(|k| k.reason.clone()))
+                .or_else(|| r.objects.iter().find_map(|o| o.reason.clone()));
+            *episode_failures
+                .entry(why.as_deref().map(failure_kind).unwrap_or("other"))
+                .or_default() += 1;
+        }
+    }
+    let per_object: Vec<f64> = results
+        .iter()
+        .filter(|r| r.success && r.objects_cleared > 0)
+        .map(|r| r.sim_time_s / r.objects_cleared as f64)
+        .collect();
+    let time_per_object = if per_object.is_empty() {
+        None
+    } else {
+        Some(per_object.iter().sum::<f64>() / per_object.len() as f64)
+    };
     json!({
         "scenario": scenario,
         "policy": policy,
@@ -179,6 +265,9 @@ pub fn summarize(
         "threads": threads,
         "wall_s": wall_s,
         "failures": failures,
+        "failed_attempts_by_kind": attempts,
+        "failed_episodes_by_kind": episode_failures,
+        "time_per_object_s": time_per_object,
         "state_hash": results.iter().map(|r| json!({"seed": r.seed, "state_hash": r.state_hash})).collect::<Vec<_>>(),
     })
 }

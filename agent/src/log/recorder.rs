@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::topics::*;
 use super::LogError;
-use crate::episode::{EpisodeObserver, Event};
+use crate::episode::{EpisodeObserver, Event, PolicySample};
 use crate::planner::Instruction;
 use crate::ros_msgs::{
     GripperCommandMsg, Header, JointStateMsg, JointTrajectoryMsg, JointTrajectoryPoint, RosMessage,
@@ -31,6 +31,9 @@ pub struct RecorderConfig {
     pub flush_every_s: f64,
     /// Chunk size before compression (bytes).
     pub chunk_size: u64,
+    /// Period of `/embody/policy_sample` records (perception's scene and the policy's
+    /// command); `None` records none.
+    pub sample_period_s: Option<f64>,
 }
 
 impl Default for RecorderConfig {
@@ -42,6 +45,7 @@ impl Default for RecorderConfig {
             finger_joints: vec!["panda_finger_joint1".into(), "panda_finger_joint2".into()],
             flush_every_s: 1.0,
             chunk_size: 512 * 1024,
+            sample_period_s: Some(0.1),
         }
     }
 }
@@ -59,6 +63,7 @@ struct Channels {
     chunk: u16,
     events: u16,
     outcome: u16,
+    sample: u16,
     joint_states: u16,
     tf: u16,
     arm_command: u16,
@@ -132,6 +137,7 @@ impl McapRecorder {
         let chunk = json_channel(&mut w, CHUNK_TOPIC)?;
         let events = json_channel(&mut w, EVENTS_TOPIC)?;
         let outcome = json_channel(&mut w, OUTCOME_TOPIC)?;
+        let sample = json_channel(&mut w, SAMPLE_TOPIC)?;
         let ros_channel =
             |w: &mut mcap::Writer<_>, topic: &str, ty: &str, def: &str| -> Result<u16, LogError> {
                 let s = w
@@ -166,6 +172,7 @@ impl McapRecorder {
                 chunk,
                 events,
                 outcome,
+                sample,
                 joint_states,
                 tf,
                 arm_command,
@@ -294,6 +301,23 @@ struct ChunkRecord<'a> {
 }
 
 impl EpisodeObserver for McapRecorder {
+    fn sample_period(&self) -> Option<f64> {
+        self.cfg.sample_period_s
+    }
+
+    fn sample(&mut self, s: &PolicySample<'_>) {
+        let record = SampleRecord {
+            t: s.t,
+            skill: s.skill.clone(),
+            ee_in_base: s.obs.ee_in_base,
+            gripper_width_m: s.obs.gripper.width_m,
+            scene: s.scene.clone(),
+            target_in_base: s.target_in_base,
+            gripper_command_m: s.gripper_command_m,
+        };
+        self.write_json(self.channels.sample, s.t, &record);
+    }
+
     fn plan(&mut self, t: f64, instruction: &Instruction, plan: &Plan) {
         let r = PlanRecord {
             t,

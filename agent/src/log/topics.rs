@@ -7,9 +7,25 @@ pub const PLAN_TOPIC: &str = "/embody/plan";
 pub const CHUNK_TOPIC: &str = "/embody/action_chunk";
 pub const EVENTS_TOPIC: &str = "/embody/events";
 pub const OUTCOME_TOPIC: &str = "/embody/outcome";
+pub const SAMPLE_TOPIC: &str = "/embody/policy_sample";
 pub const JOINT_STATES_TOPIC: &str = "/joint_states";
 pub const TF_TOPIC: &str = "/tf";
 pub const GRIPPER_COMMAND_TOPIC: &str = "/panda_gripper/command";
+
+/// What a learned policy would have seen at one instant and what the running policy commanded
+/// (10 Hz while skills run): the training pairs of a demonstration.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SampleRecord {
+    pub t: f64,
+    pub skill: crate::types::Skill,
+    pub ee_in_base: nalgebra::Isometry3<f64>,
+    pub gripper_width_m: f64,
+    /// Perception's scene graph at `t`.
+    pub scene: crate::types::SceneGraph,
+    /// The controller's end-effector target at `t`.
+    pub target_in_base: nalgebra::Isometry3<f64>,
+    pub gripper_command_m: f64,
+}
 
 /// First record of every log: what replay needs to rebuild the world exactly.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -66,6 +82,9 @@ pub fn json_schema(topic: &str) -> &'static str {
         }
         OUTCOME_TOPIC => {
             r#"{"title":"embody outcome","type":"object","required":["success","state_hash"],"properties":{"success":{"type":"boolean"},"objects_cleared":{"type":"integer"},"objects_total":{"type":"integer"},"objects":{"type":"array"},"sim_time_s":{"type":"number"},"sim_steps":{"type":"integer"},"state_hash":{"type":"string"}}}"#
+        }
+        SAMPLE_TOPIC => {
+            r#"{"title":"embody policy sample","type":"object","required":["t","skill","ee_in_base","scene","target_in_base"],"properties":{"t":{"type":"number"},"skill":{"type":"object"},"ee_in_base":{"type":"object"},"gripper_width_m":{"type":"number"},"scene":{"type":"object"},"target_in_base":{"type":"object"},"gripper_command_m":{"type":"number"}}}"#
         }
         _ => r#"{"type":"object"}"#,
     }

@@ -1,0 +1,252 @@
+"""Train the diffusion policy's denoiser on demonstrations and export it for the Rust runtime.
+
+    python policies/train/train.py --data DATA/dataset --out policies/models/NAME [--steps 20000]
+
+DATA/dataset is what `embody train` (or `embody dataset`) builds from recorded episodes:
+obs.npy (N x 33), action.npy (N x 10), episode.npy, segment.npy, computed by the same Rust code
+that builds the policy's inputs at run time. Windows: To observations ending at each sample
+(the first repeated at a segment's start) and the Tp actions starting there (the last repeated
+at its end). DDPM noise-prediction loss with the runtime's scheduler settings, AdamW, cosine
+learning rate with warm-up, EMA weights (the exported ones). Seeded. Writes NAME.onnx and
+NAME.json (through export.py), NAME.loss.png and NAME.train.json.
+"""
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import layout  # noqa: E402
+from export import diffusers_scheduler, scheduler_config  # noqa: E402
+from model import ConditionalUnet1D, parameter_count  # noqa: E402
+
+
+def data_hash(folder):
+    h = hashlib.sha256()
+    for name in ("obs.npy", "action.npy", "episode.npy", "segment.npy"):
+        h.update((folder / name).read_bytes())
+    return h.hexdigest()
+
+
+def windows(segment, obs_horizon, pred_horizon):
+    """Index arrays: for each sample k, the To observation rows and Tp action rows it uses."""
+    n = len(segment)
+    starts = np.zeros(n, dtype=np.int64)
+    ends = np.zeros(n, dtype=np.int64)
+    k = 0
+    while k < n:
+        j = k
+        while j < n and segment[j] == segment[k]:
+            j += 1
+        starts[k:j] = k
+        ends[k:j] = j - 1
+        k = j
+    idx = np.arange(n)
+    obs_idx = np.stack([np.maximum(idx - (obs_horizon - 1 - i), starts) for i in range(obs_horizon)], 1)
+    act_idx = np.stack([np.minimum(idx + i, ends) for i in range(pred_horizon)], 1)
+    return obs_idx, act_idx
+
+
+def stats(x):
+    return {"min": x.min(0).astype(float).tolist(), "max": x.max(0).astype(float).tolist()}
+
+
+def normalizer(st):
+    lo, hi = np.array(st["min"], np.float32), np.array(st["max"], np.float32)
+    rng = hi - lo
+    scale = np.where(rng < 1e-4, 1.0, 2.0 / np.maximum(rng, 1e-12)).astype(np.float32)
+    offset = np.where(rng < 1e-4, -(hi + lo) / 2, -1.0 - scale * lo).astype(np.float32)
+    return lambda x: x * scale + offset
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True, help="model path without extension")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-6)
+    p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--ema", type=float, default=0.999, help="EMA decay (ramped up from 0)")
+    p.add_argument("--down-dims", default="64,128,256")
+    p.add_argument("--step-embed-dim", type=int, default=128)
+    p.add_argument("--obs-horizon", type=int, default=2)
+    p.add_argument("--pred-horizon", type=int, default=16)
+    p.add_argument("--action-horizon", type=int, default=8)
+    p.add_argument("--val-fraction", type=float, default=0.05)
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--command", help="the command that started training, for provenance (default: this one)")
+    p.add_argument("--max-minutes", type=float, default=0, help="stop early after this long (0: no limit)")
+    a = p.parse_args()
+    t0 = time.time()
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+    data = pathlib.Path(a.data)
+    obs = np.load(data / "obs.npy")
+    act = np.load(data / "action.npy")
+    episode = np.load(data / "episode.npy")
+    segment = np.load(data / "segment.npy")
+    meta = json.loads((data / "dataset.json").read_text())
+    if [f["name"] for f in meta["obs_fields"]] != [n for n, _ in layout.OBS_FIELDS]:
+        sys.exit(f"{data}: observation layout differs from policies/train/layout.py")
+
+    # Split by episode: validation episodes are never seen in training.
+    episodes = np.unique(episode)
+    rng = np.random.default_rng(a.seed)
+    n_val = max(1, int(round(len(episodes) * a.val_fraction))) if len(episodes) > 1 else 0
+    val_eps = set(rng.choice(episodes, n_val, replace=False).tolist()) if n_val else set()
+    is_val = np.array([e in val_eps for e in episode])
+    obs_idx, act_idx = windows(segment, a.obs_horizon, a.pred_horizon)
+    train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+    norm = {"obs": stats(obs[~is_val]), "action": stats(act[~is_val])}
+    nobs = torch.from_numpy(normalizer(norm["obs"])(obs)).to(dev)
+    nact = torch.from_numpy(normalizer(norm["action"])(act)).to(dev)
+    obs_idx, act_idx = torch.from_numpy(obs_idx).to(dev), torch.from_numpy(act_idx).to(dev)
+
+    down_dims = [int(d) for d in a.down_dims.split(",")]
+    net = ConditionalUnet1D(layout.ACTION_DIM, a.obs_horizon * layout.OBS_DIM, down_dims=tuple(down_dims),
+                            step_embed_dim=a.step_embed_dim).to(dev)
+    ema = copy.deepcopy(net).eval()
+    for q in ema.parameters():
+        q.requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / a.warmup) * 0.5 * (1 + math.cos(math.pi * min(s, a.steps) / a.steps)))
+    noise_sched = diffusers_scheduler(scheduler_config(), "ddpm")
+    alphas = noise_sched.alphas_cumprod.to(dev)
+    T = noise_sched.config.num_train_timesteps
+
+    def batch_loss(model, rows):
+        cond = nobs[obs_idx[rows]].reshape(len(rows), -1)
+        x0 = nact[act_idx[rows]]
+        noise = torch.randn_like(x0)
+        t = torch.randint(0, T, (len(rows),), device=dev)
+        ab = alphas[t].reshape(-1, 1, 1)
+        noisy = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+        return torch.nn.functional.mse_loss(model(noisy, t, cond), noise)
+
+    print(f"train: {len(train_rows)} windows from {len(episodes) - n_val} episodes, {len(val_rows)} validation "
+          f"windows from {n_val}; {parameter_count(net)} parameters; {a.steps} steps of {a.batch}", flush=True)
+    history = {"step": [], "train": [], "val_step": [], "val": []}
+    gen = torch.Generator(device="cpu").manual_seed(a.seed)
+    running = None
+    step = 0
+    for step in range(1, a.steps + 1):
+        rows = torch.from_numpy(train_rows[torch.randint(0, len(train_rows), (a.batch,), generator=gen).numpy()]).to(dev)
+        loss = batch_loss(net, rows)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        decay = min(a.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pn in zip(ema.parameters(), net.parameters()):
+                pe.mul_(decay).add_(pn.detach(), alpha=1 - decay)
+            for be, bn in zip(ema.buffers(), net.buffers()):
+                be.copy_(bn)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 50 == 0:
+            history["step"].append(step)
+            history["train"].append(running)
+        if step % a.eval_every == 0 or step == a.steps:
+            msg = ""
+            if len(val_rows):
+                with torch.no_grad():
+                    g = torch.Generator(device="cpu").manual_seed(1)
+                    pick = torch.from_numpy(val_rows[torch.randint(0, len(val_rows), (1024,), generator=g).numpy()]).to(dev)
+                    torch.manual_seed(1234)
+                    v = batch_loss(ema, pick).item()
+                    torch.manual_seed(a.seed + step)
+                history["val_step"].append(step)
+                history["val"].append(v)
+                msg = f", validation {v:.4f}"
+            el = time.time() - t0
+            eta = el / step * (a.steps - step)
+            print(f"train: step {step}/{a.steps} loss {running:.4f}{msg}, {el / 60:.1f} min, eta {eta / 60:.1f} min",
+                  flush=True)
+        if a.max_minutes and time.time() - t0 > a.max_minutes * 60:
+            print(f"train: stopping at step {step}: --max-minutes {a.max_minutes} reached", flush=True)
+            break
+
+    out = pathlib.Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wall = time.time() - t0
+    training = {
+        "data_hash": data_hash(data),
+        "data": str(data),
+        "episodes": int(len(episodes)),
+        "validation_episodes": int(n_val),
+        "windows": int(len(train_rows)),
+        "steps": step,
+        "batch": a.batch,
+        "lr": a.lr,
+        "seed": a.seed,
+        "final_train_loss": running,
+        "final_validation_loss": history["val"][-1] if history["val"] else None,
+        "wall_minutes": wall / 60,
+        "device": a.device,
+        "command": a.command or " ".join(sys.argv),
+        "commit": git_commit(),
+    }
+    ckpt = out.with_name(out.name + ".pt")
+    torch.save({
+        "network": {"down_dims": down_dims, "kernel_size": 5, "n_groups": 8, "step_embed_dim": a.step_embed_dim,
+                    "obs_horizon": a.obs_horizon, "pred_horizon": a.pred_horizon,
+                    "action_horizon": a.action_horizon},
+        "weights": {k: v.cpu() for k, v in ema.state_dict().items()},
+        "normalization": norm,
+        "training": training,
+    }, ckpt)
+    subprocess.run([sys.executable, str(HERE / "export.py"), "--out", str(out), "--checkpoint", str(ckpt)],
+                   check=True)
+    ckpt.unlink()
+    (out.with_name(out.name + ".train.json")).write_text(json.dumps({"training": training, "history": history}) + "\n")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.plot(history["step"], history["train"], label="train (smoothed)")
+        if history["val"]:
+            ax.plot(history["val_step"], history["val"], "o-", label="validation (EMA weights)")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("noise MSE")
+        ax.set_title(f"{out.name}: {len(episodes)} demos, {wall / 60:.0f} min")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out.with_name(out.name + ".loss.png"), dpi=100)
+        print(f"train: loss curve {out.with_name(out.name + '.loss.png')}")
+    except ImportError:
+        print("train: matplotlib missing, no loss curve (scripts/setup.sh --train installs it)")
+    print(json.dumps({"train": training}))
+
+
+if __name__ == "__main__":
+    main()

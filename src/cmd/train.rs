@@ -1,0 +1,113 @@
+//! `embody dataset` and `embody train`: demonstrations to training arrays (with the runtime's
+//! own feature code), then policies/train/train.py to an exported model.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use embody_policies::dataset;
+
+use super::bench::repo_file;
+use super::common::python;
+
+#[derive(Args)]
+pub struct DatasetArgs {
+    /// Folder of recorded episodes (`embody record --out`).
+    pub logs: PathBuf,
+    /// Output folder (default: LOGS/dataset).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Folder of recorded episodes (`embody record --out`).
+    pub logs: PathBuf,
+    /// Model path without extension: writes OUT.onnx, OUT.json, OUT.loss.png, OUT.train.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Optimizer steps.
+    #[arg(long, default_value_t = 20000)]
+    pub steps: u64,
+    /// U-Net widths.
+    #[arg(long, default_value = "64,128,256")]
+    pub down_dims: String,
+    #[arg(long, default_value_t = 256)]
+    pub batch: u64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Stop after this many minutes (0: run all steps).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_minutes: f64,
+    /// More options passed to train.py as they are (after `--`).
+    #[arg(last = true)]
+    pub extra: Vec<String>,
+}
+
+fn build_dataset(logs: &std::path::Path, out: &std::path::Path) -> Result<dataset::DatasetSummary> {
+    let files = dataset::logs_in(logs)?;
+    if files.is_empty() {
+        bail!(
+            "{} holds no .mcap logs: record some with `embody record`",
+            logs.display()
+        );
+    }
+    let s = dataset::build(&files, out)?;
+    eprintln!(
+        "dataset: {} samples in {} segments from {} successful episodes ({} failed ones left out) -> {}",
+        s.samples,
+        s.segments,
+        s.episodes,
+        s.skipped_failed,
+        out.display()
+    );
+    Ok(s)
+}
+
+pub fn dataset(a: DatasetArgs) -> Result<ExitCode> {
+    let out = a.out.unwrap_or_else(|| a.logs.join("dataset"));
+    let s = build_dataset(&a.logs, &out)?;
+    if a.json {
+        let mut v = serde_json::to_value(&s)?;
+        v["out"] = out.display().to_string().into();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("logs");
+        }
+        println!("{v}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn train(a: TrainArgs) -> Result<ExitCode> {
+    let data = a.logs.join("dataset");
+    build_dataset(&a.logs, &data)?;
+    let script = repo_file("policies/train/train.py")?;
+    let py = python()?;
+    let status = Command::new(&py)
+        .arg(&script)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&a.out)
+        .args(["--steps", &a.steps.to_string()])
+        .args(["--down-dims", &a.down_dims])
+        .args(["--batch", &a.batch.to_string()])
+        .args(["--seed", &a.seed.to_string()])
+        .args(["--device", &a.device])
+        .args(["--max-minutes", &a.max_minutes.to_string()])
+        .arg("--command")
+        .arg(std::env::args().collect::<Vec<_>>().join(" "))
+        .args(&a.extra)
+        .status()
+        .with_context(|| format!("cannot run {}", py.display()))?;
+    if !status.success() {
+        bail!("training failed ({status}); PyTorch comes with `scripts/setup.sh --train`");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,114 @@
+//! The learning pipeline end to end at toy scale: record demonstrations, build the dataset with
+//! the runtime's feature code, train a few hundred steps in PyTorch, export, load the model in
+//! Rust and run an episode with it. (Not expected to succeed at the task at this scale.)
+
+mod common;
+
+use common::{embody, last_json};
+
+#[test]
+fn record_train_export_and_run_a_learned_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("demos");
+    let out = embody(&[
+        "record",
+        "scenarios/table_clearing.toml",
+        "--episodes",
+        "3",
+        "--seed",
+        "500",
+        "--quiet",
+        "--out",
+        demos.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = embody(&["dataset", demos.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ds = last_json(&out);
+    assert_eq!(ds["episodes"], 3);
+    // ~36 s of skills per episode at 10 Hz.
+    let samples = ds["samples"].as_u64().unwrap();
+    assert!((600..2000).contains(&samples), "{ds}");
+    assert!(
+        ds["segments"].as_u64().unwrap() >= 30,
+        "ten skills per episode: {ds}"
+    );
+
+    let model = dir.path().join("toy");
+    let out = embody(&[
+        "train",
+        demos.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--steps",
+        "200",
+        "--down-dims",
+        "16,32",
+        "--batch",
+        "64",
+        "--",
+        "--eval-every",
+        "100",
+        "--step-embed-dim",
+        "16",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("step 200/200"), "{stdout}");
+    for ext in ["onnx", "json", "loss.png", "train.json"] {
+        assert!(
+            dir.path().join(format!("toy.{ext}")).is_file(),
+            "toy.{ext} missing"
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("toy.json")).unwrap())
+            .unwrap();
+    let t = &meta["training"];
+    assert_eq!(t["data_hash"].as_str().unwrap().len(), 64, "{t}");
+    assert_eq!(t["steps"], 200);
+    assert!(t["command"].as_str().unwrap().contains("embody"), "{t}");
+    // Trained statistics, not the untrained defaults.
+    assert_ne!(meta["normalization"]["action"]["max"][2], 0.7);
+
+    let spec = format!("diffusion:{}", dir.path().join("toy.json").display());
+    let out = embody(&[
+        "eval",
+        "scenarios/table_clearing.toml",
+        "--policy",
+        &spec,
+        "--seed",
+        "7",
+        "--json",
+        "-q",
+        "--plot",
+        dir.path().join("eval.png").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = last_json(&out);
+    assert_eq!(v["episodes"], 1);
+    assert!(v["failed_attempts_by_kind"].is_object(), "{v}");
+    assert!(
+        std::fs::metadata(dir.path().join("eval.png"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+}
