@@ -52,20 +52,10 @@ pub fn action_layout() -> Vec<Field> {
 pub const OBS_DIM: usize = 33;
 pub const ACTION_DIM: usize = 10;
 
-/// The first two columns of the rotation matrix (Zhou et al. 2019): continuous, unlike
-/// quaternions or Euler angles, which matters for a regression target.
-pub fn rot6d(q: &UnitQuaternion<f64>) -> [f64; 6] {
-    let m = q.to_rotation_matrix();
-    let m = m.matrix();
-    [
-        m[(0, 0)],
-        m[(1, 0)],
-        m[(2, 0)],
-        m[(0, 1)],
-        m[(1, 1)],
-        m[(2, 1)],
-    ]
-}
+/// Rotations are encoded as the first two columns of their matrix (Zhou et al. 2019):
+/// continuous, unlike quaternions or Euler angles, which matters for a regression target. The
+/// log's action chunks use the same encoding.
+pub use embody_agent::rotation::to_6d as rot6d;
 
 /// Back to a rotation by Gram-Schmidt; `None` when the two columns are degenerate or not finite.
 pub fn rotation_from_6d(v: &[f64]) -> Option<UnitQuaternion<f64>> {

@@ -8,7 +8,8 @@ that builds the policy's inputs at run time. Windows: To observations ending at 
 (the first repeated at a segment's start) and the Tp actions starting there (the last repeated
 at its end). DDPM noise-prediction loss with the runtime's scheduler settings, AdamW, cosine
 learning rate with warm-up, EMA weights (the exported ones). Seeded. Writes NAME.onnx and
-NAME.json (through export.py), NAME.loss.png and NAME.train.json.
+NAME.json (through export.py), NAME.loss.png, NAME.train.json and NAME.pt (the checkpoint
+`--resume` continues from; not committed).
 """
 
 import argparse
@@ -97,6 +98,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--resume", help="continue from a checkpoint (<out>.pt, kept by every run) up to --steps")
     p.add_argument("--command", help="the command that started training, for provenance (default: this one)")
     p.add_argument("--max-minutes", type=float, default=0, help="stop early after this long (0: no limit)")
     a = p.parse_args()
@@ -124,7 +126,9 @@ def main():
     obs_idx, act_idx = windows(segment, a.obs_horizon, a.pred_horizon)
     train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
-    norm = {"obs": stats(obs[~is_val]), "action": stats(act[~is_val])}
+    resume = torch.load(a.resume, map_location="cpu", weights_only=False) if a.resume else None
+    # A resumed run keeps its normalization: the network's inputs must not change under it.
+    norm = resume["normalization"] if resume else {"obs": stats(obs[~is_val]), "action": stats(act[~is_val])}
     nobs = torch.from_numpy(normalizer(norm["obs"])(obs)).to(dev)
     nact = torch.from_numpy(normalizer(norm["action"])(act)).to(dev)
     obs_idx, act_idx = torch.from_numpy(obs_idx).to(dev), torch.from_numpy(act_idx).to(dev)
@@ -138,6 +142,16 @@ def main():
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / a.warmup) * 0.5 * (1 + math.cos(math.pi * min(s, a.steps) / a.steps)))
+    first_step = 1
+    history = {"step": [], "train": [], "val_step": [], "val": []}
+    if resume:
+        net.load_state_dict(resume["model"])
+        ema.load_state_dict(resume["weights"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["lr_schedule"])
+        first_step = resume["training"]["steps"] + 1
+        history = resume["history"]
+        print(f"train: resuming {a.resume} at step {first_step}", flush=True)
     noise_sched = diffusers_scheduler(scheduler_config(), "ddpm")
     alphas = noise_sched.alphas_cumprod.to(dev)
     T = noise_sched.config.num_train_timesteps
@@ -153,11 +167,10 @@ def main():
 
     print(f"train: {len(train_rows)} windows from {len(episodes) - n_val} episodes, {len(val_rows)} validation "
           f"windows from {n_val}; {parameter_count(net)} parameters; {a.steps} steps of {a.batch}", flush=True)
-    history = {"step": [], "train": [], "val_step": [], "val": []}
-    gen = torch.Generator(device="cpu").manual_seed(a.seed)
+    gen = torch.Generator(device="cpu").manual_seed(a.seed + first_step - 1)
     running = None
-    step = 0
-    for step in range(1, a.steps + 1):
+    step = first_step - 1
+    for step in range(first_step, a.steps + 1):
         rows = torch.from_numpy(train_rows[torch.randint(0, len(train_rows), (a.batch,), generator=gen).numpy()]).to(dev)
         loss = batch_loss(net, rows)
         opt.zero_grad(set_to_none=True)
@@ -187,7 +200,7 @@ def main():
                 history["val"].append(v)
                 msg = f", validation {v:.4f}"
             el = time.time() - t0
-            eta = el / step * (a.steps - step)
+            eta = el / (step - first_step + 1) * (a.steps - step)
             print(f"train: step {step}/{a.steps} loss {running:.4f}{msg}, {el / 60:.1f} min, eta {eta / 60:.1f} min",
                   flush=True)
         if a.max_minutes and time.time() - t0 > a.max_minutes * 60:
@@ -222,10 +235,13 @@ def main():
         "weights": {k: v.cpu() for k, v in ema.state_dict().items()},
         "normalization": norm,
         "training": training,
+        "model": net.state_dict(),
+        "optimizer": opt.state_dict(),
+        "lr_schedule": sched.state_dict(),
+        "history": history,
     }, ckpt)
     subprocess.run([sys.executable, str(HERE / "export.py"), "--out", str(out), "--checkpoint", str(ckpt)],
                    check=True)
-    ckpt.unlink()
     (out.with_name(out.name + ".train.json")).write_text(json.dumps({"training": training, "history": history}) + "\n")
     try:
         import matplotlib

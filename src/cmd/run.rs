@@ -186,6 +186,9 @@ pub fn failure_kind(reason: &str) -> &'static str {
         "timeout"
     } else if r.contains("still in the gripper") {
         "not_released"
+    } else if r.contains("still on the table") {
+        // No attempt failed, yet the object stayed: its skills were given up or never reached.
+        "left_on_table"
     } else if r.contains("fell") {
         "fell_off_table"
     } else if r.contains("no longer seen") || r.contains("does not see") {
