@@ -4,7 +4,7 @@
 //! current chunk ends, so the network's latency hides behind the last action's execution.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::JoinHandle;
 
 use embody_agent::{ActionChunk, Observation, Policy, PolicyError, SceneGraph, Skill};
@@ -125,7 +125,6 @@ pub struct DiffusionPolicy {
     seed: u64,
     /// Observations since the last chunk was handed out.
     since_chunk: usize,
-    onnx: PathBuf,
 }
 
 impl DiffusionPolicy {
@@ -167,16 +166,11 @@ impl DiffusionPolicy {
             rng: ChaCha8Rng::seed_from_u64(opts.seed),
             seed: opts.seed,
             since_chunk: 0,
-            onnx,
         })
     }
 
     pub fn meta(&self) -> &ModelMeta {
         &self.meta
-    }
-
-    pub fn onnx_path(&self) -> &Path {
-        &self.onnx
     }
 
     /// Waits for a chunk in flight and returns it with its start time.

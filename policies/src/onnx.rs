@@ -306,10 +306,6 @@ impl Denoiser {
         }
         Ok(out)
     }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 fn check_ports(
