@@ -4,6 +4,8 @@
 //! In simulation everything advances in lockstep with the robot's clock, so an episode is a pure
 //! function of the scenario, seed and code: the property replay and the tests rely on.
 
+use std::time::Duration;
+
 use nalgebra::Isometry3;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -13,10 +15,12 @@ use crate::perception::Perception;
 use crate::planner::{Instruction, PlanError, Planner};
 use crate::policy::{Policy, PolicyError};
 use crate::robot::{Robot, RobotError};
-use crate::safety::{Intervention, SafetyFilter};
-use crate::types::{
-    ActionChunk, GripperCommand, JointCommand, Observation, Plan, SceneGraph, Skill,
+use crate::safety::SafetyFilter;
+use crate::stages::{
+    control_stage, recorder_stage, ControlLink, ControlParts, ControlTiming, FromControl,
+    LinkError, Pace, Record, RecordLink, ToControl,
 };
+use crate::types::{ActionChunk, JointCommand, Observation, Plan, SceneGraph, Skill};
 
 #[derive(Clone, Debug)]
 pub struct EpisodeConfig {
@@ -33,6 +37,9 @@ pub struct EpisodeConfig {
     /// How high (m) a policy that does not mark completion must lift an object before its pick
     /// counts as done.
     pub carry_lift_m: f64,
+    /// Lockstep (simulation, deterministic) or wall clock (a robot, or the simulator in real
+    /// time).
+    pub pace: Pace,
 }
 
 #[derive(Debug, Error)]
@@ -43,6 +50,8 @@ pub enum EpisodeError {
     Policy(#[from] PolicyError),
     #[error("safety stop: {0}")]
     SafetyStop(String),
+    #[error("agent loop: {0}")]
+    Stage(String),
 }
 
 /// One attempt at one skill.
@@ -74,8 +83,11 @@ pub struct EpisodeReport {
     pub plan_error: Option<String>,
     pub skills: Vec<SkillRecord>,
     pub duration_s: f64,
-    /// Why the episode stopped early, if it did (time limit, gave up on a step).
+    /// Why the episode stopped early, if it did (time limit, a safety stop, the watchdog).
     pub stopped: Option<String>,
+    /// How late control ticks started, when the loop ran on the wall clock.
+    #[serde(default)]
+    pub control_timing: Option<ControlTiming>,
 }
 
 /// Something that happened during an episode, as the log and reports record it.
@@ -123,16 +135,19 @@ pub struct PolicySample<'a> {
 
 /// Everything an episode runs with.
 pub struct EpisodeParts<'a> {
-    pub robot: &'a mut dyn Robot,
+    pub robot: &'a mut (dyn Robot + Send),
     pub perception: &'a mut dyn Perception,
     pub planner: &'a dyn Planner,
     pub policy: &'a mut dyn Policy,
     pub controller: &'a mut Controller,
     pub safety: &'a mut SafetyFilter,
-    pub observer: Option<&'a mut dyn EpisodeObserver>,
+    pub observer: Option<&'a mut (dyn EpisodeObserver + Send)>,
 }
 
-/// Runs the instruction to completion, to a refusal, or to the time limit.
+/// Runs the instruction to completion, to a refusal, to a stop or to the time limit.
+///
+/// The body, controller and safety filter move to a control thread, the observer to a recorder
+/// thread; perception, planner and policy stay on the caller's thread (see [`crate::stages`]).
 pub fn run_episode(
     parts: EpisodeParts<'_>,
     cfg: &EpisodeConfig,
@@ -144,352 +159,392 @@ pub fn run_episode(
         policy,
         controller,
         safety,
-        mut observer,
+        observer,
     } = parts;
-    let t0 = robot.now();
-    let obs = robot.observe()?;
-    let scene = perception.perceive(&obs);
-    let mut report = EpisodeReport {
-        plan: None,
-        plan_error: None,
-        skills: Vec::new(),
-        duration_s: 0.0,
-        stopped: None,
-    };
-    let plan = match planner.plan(&cfg.instruction, &scene, obs.camera.as_ref()) {
-        Ok(p) => p,
-        Err(e @ (PlanError::Refused { .. } | PlanError::Invalid(_))) => {
-            report.plan_error = Some(e.to_string());
-            if let Some(o) = observer.as_deref_mut() {
-                o.event(&Event {
-                    t: robot.now(),
-                    kind: "plan_refused".into(),
-                    skill: None,
-                    attempt: None,
-                    success: Some(false),
-                    detail: Some(e.to_string()),
-                });
-            }
-            return Ok(report);
-        }
-    };
-    if let Some(o) = observer.as_deref_mut() {
-        o.plan(robot.now(), &cfg.instruction, &plan);
-    }
-    report.plan = Some(plan.clone());
-
-    // Work list: a failed Place puts its object back in line (pick + place again).
-    let mut queue: std::collections::VecDeque<Skill> = plan.steps.iter().cloned().collect();
-    let mut attempts: std::collections::HashMap<Skill, usize> = Default::default();
-    let mut replans = 0;
-    while let Some(skill) = queue.pop_front() {
-        if robot.now() - t0 >= cfg.time_limit_s {
-            let why = format!("time limit of {} s reached", cfg.time_limit_s);
-            if let Some(o) = observer.as_deref_mut() {
-                o.event(&Event {
-                    t: robot.now(),
-                    kind: "stopped".into(),
-                    skill: None,
-                    attempt: None,
-                    success: None,
-                    detail: Some(why.clone()),
-                });
-            }
-            report.stopped = Some(why);
-            break;
-        }
-        let attempt = {
-            let a = attempts.entry(skill.clone()).or_insert(0);
-            *a += 1;
-            *a
-        };
-        let start = robot.now();
-        if let Some(o) = observer.as_deref_mut() {
-            o.event(&Event {
-                t: start,
-                kind: "skill_start".into(),
-                skill: Some(skill.clone()),
-                attempt: Some(attempt),
-                success: None,
-                detail: None,
-            });
-        }
-        let outcome = match run_skill(
-            robot,
-            perception,
-            policy,
-            controller,
-            safety,
-            observer.as_deref_mut(),
-            &skill,
-            cfg,
-            t0,
-        ) {
-            Ok(o) => o,
-            Err(EpisodeError::SafetyStop(reason)) => {
-                let why = format!("safety stop: {reason}");
-                report.skills.push(SkillRecord {
-                    skill: skill.clone(),
-                    attempt,
-                    start_s: start - t0,
-                    end_s: robot.now() - t0,
-                    success: false,
-                    reason: Some(why.clone()),
-                });
-                if let Some(o) = observer.as_deref_mut() {
-                    o.event(&Event {
-                        t: robot.now(),
-                        kind: "safety_stop".into(),
-                        skill: Some(skill.clone()),
-                        attempt: Some(attempt),
-                        success: Some(false),
-                        detail: Some(reason),
-                    });
-                }
-                report.stopped = Some(why);
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some(o) = observer.as_deref_mut() {
-            o.event(&Event {
-                t: robot.now(),
-                kind: "skill_end".into(),
-                skill: Some(skill.clone()),
-                attempt: Some(attempt),
-                success: Some(outcome.is_ok()),
-                detail: outcome.as_ref().err().cloned(),
-            });
-        }
-        report.skills.push(SkillRecord {
-            skill: skill.clone(),
-            attempt,
-            start_s: start - t0,
-            end_s: robot.now() - t0,
-            success: outcome.is_ok(),
-            reason: outcome.as_ref().err().cloned(),
-        });
-        if outcome.is_ok() {
-            continue;
-        }
-        if attempt >= cfg.max_attempts {
-            // Give up on this object: drop its remaining steps and go on with the others.
-            let object = skill.object().to_string();
-            queue.retain(|s| s.object() != object);
-            if queue.is_empty() && replans < cfg.max_replans {
-                // Ask the planner again from the scene as it is now: what is left of the task,
-                // possibly in another order.
-                replans += 1;
-                let obs = robot.observe()?;
-                let scene = perception.perceive(&obs);
-                let verdict = planner.plan(&cfg.instruction, &scene, obs.camera.as_ref());
-                if let Some(o) = observer.as_deref_mut() {
-                    o.event(&Event {
-                        t: robot.now(),
-                        kind: "replan".into(),
-                        skill: None,
-                        attempt: Some(replans),
-                        success: Some(verdict.is_ok()),
-                        detail: Some(match &verdict {
-                            Ok(p) => format!("{} steps", p.steps.len()),
-                            Err(e) => e.to_string(),
-                        }),
-                    });
-                }
-                if let Ok(p) = verdict {
-                    attempts.clear();
-                    queue.extend(p.steps);
-                }
-            }
-            continue;
-        }
-        match &skill {
-            Skill::Pick { .. } => queue.push_front(skill.clone()),
-            Skill::Place { object, .. } => {
-                // Still held (e.g. it never reached the bin): place again; dropped: pick again.
-                let obs = robot.observe()?;
-                let scene = perception.perceive(&obs);
-                queue.push_front(skill.clone());
-                if !is_held(&obs, &scene, object) {
-                    queue.push_front(Skill::Pick {
-                        object: object.clone(),
-                    });
-                }
-            }
-        }
-    }
-    report.duration_s = robot.now() - t0;
-    Ok(report)
-}
-
-/// Executes one skill attempt; `Err(reason)` when perception says it did not work.
-#[allow(clippy::too_many_arguments)]
-fn run_skill<'o>(
-    robot: &mut dyn Robot,
-    perception: &mut dyn Perception,
-    policy: &mut dyn Policy,
-    controller: &mut Controller,
-    safety: &mut SafetyFilter,
-    mut observer: Option<&mut (dyn EpisodeObserver + 'o)>,
-    skill: &Skill,
-    cfg: &EpisodeConfig,
-    t0: f64,
-) -> Result<Result<(), String>, EpisodeError> {
-    policy.reset();
-    let start = robot.now();
     let control_dt = controller.config().dt;
-    let ticks_per_observation = policy
-        .observation_period()
-        .map(|p| ((p / control_dt).round() as usize).max(1));
-    let ticks_per_sample = observer
+    let sample_every = observer
         .as_deref()
         .and_then(|o| o.sample_period())
         .map(|p| ((p / control_dt).round() as u64).max(1));
-    loop {
-        let obs = robot.observe()?;
-        let scene = perception.perceive(&obs);
-        if robot.now() - start > cfg.skill_timeout_s {
-            return Ok(Err(format!("timed out after {} s", cfg.skill_timeout_s)));
-        }
-        if robot.now() - t0 >= cfg.time_limit_s {
-            return Ok(Err("episode time limit reached".into()));
-        }
-        let mut chunk = match policy.act(&obs, &scene, skill) {
-            Ok(c) => c,
-            // The skill fails with the policy's reason; the episode goes on with the others.
-            Err(e) => return Ok(Err(e.to_string())),
+    std::thread::scope(|scope| {
+        let (rec_tx, rec_rx) = crossbeam_channel::unbounded();
+        let rec = match observer {
+            Some(o) => {
+                std::thread::Builder::new()
+                    .name("embody-recorder".into())
+                    .spawn_scoped(scope, move || recorder_stage(o, rec_rx))
+                    .map_err(|e| EpisodeError::Stage(format!("cannot start the recorder: {e}")))?;
+                RecordLink(Some(rec_tx))
+            }
+            None => RecordLink(None),
         };
-        match safety.check_chunk(&mut chunk, &controller.current_target()) {
-            Ok(interventions) => {
-                report_interventions(observer.as_deref_mut(), robot.now(), skill, interventions)
-            }
-            Err(stop) => {
-                hold(robot, safety, &obs, observer.as_deref_mut())?;
-                return Err(EpisodeError::SafetyStop(stop.reason));
-            }
-        }
-        let steps = if chunk.completes_skill {
-            chunk.actions.len()
-        } else {
-            chunk.execute.min(chunk.actions.len())
+        let (to_tx, to_rx) = crossbeam_channel::unbounded();
+        let (from_tx, from_rx) = crossbeam_channel::unbounded();
+        let control_rec = rec.clone();
+        let pace = cfg.pace.clone();
+        let control = std::thread::Builder::new()
+            .name("embody-control".into())
+            .spawn_scoped(scope, move || {
+                control_stage(
+                    ControlParts {
+                        robot,
+                        controller,
+                        safety,
+                    },
+                    &pace,
+                    to_rx,
+                    from_tx,
+                    control_rec,
+                )
+            })
+            .map_err(|e| EpisodeError::Stage(format!("cannot start the control stage: {e}")))?;
+        let answer_within = match &cfg.pace {
+            Pace::Lockstep => None,
+            Pace::WallClock(w) => Some(Duration::from_secs_f64(w.control_answer_s)),
         };
-        let ticks = ((steps as f64 * chunk.dt) / control_dt).round() as usize;
-        let completes = chunk.completes_skill;
-        if let Some(o) = observer.as_deref_mut() {
-            o.chunk(skill, &chunk);
-        }
-        controller.set_chunk(chunk);
-        let ticks = ticks.max(1);
-        for k in 0..ticks {
-            let mut cmd = controller.tick(robot.now());
-            match safety.check_command(&mut cmd) {
-                Ok(interventions) => {
-                    report_interventions(observer.as_deref_mut(), robot.now(), skill, interventions)
-                }
-                Err(stop) => {
-                    let obs = robot.observe()?;
-                    hold(robot, safety, &obs, observer.as_deref_mut())?;
-                    return Err(EpisodeError::SafetyStop(stop.reason));
-                }
+        let mut agent = Agent {
+            link: ControlLink {
+                tx: to_tx,
+                rx: from_rx,
+                answer_within,
+                now: 0.0,
+            },
+            rec,
+            perception,
+            planner,
+            policy,
+            cfg,
+            control_dt,
+            sample_every,
+        };
+        let report = agent.run();
+        let _ = agent.link.send(ToControl::Finish);
+        drop(agent);
+        let timing = control
+            .join()
+            .map_err(|_| EpisodeError::Stage("the control stage panicked".into()))?;
+        let mut report = report?;
+        report.control_timing = timing;
+        Ok(report)
+    })
+}
+
+/// The agent stage: perception, planner, policy and the skill sequence.
+struct Agent<'a, 'c> {
+    link: ControlLink,
+    rec: RecordLink,
+    perception: &'a mut dyn Perception,
+    planner: &'a dyn Planner,
+    policy: &'a mut dyn Policy,
+    cfg: &'c EpisodeConfig,
+    control_dt: f64,
+    sample_every: Option<u64>,
+}
+
+impl Agent<'_, '_> {
+    fn event(
+        &self,
+        kind: &str,
+        skill: Option<&Skill>,
+        attempt: Option<usize>,
+        success: Option<bool>,
+        detail: Option<String>,
+    ) {
+        self.rec.send(Record::Event(Event {
+            t: self.link.now,
+            kind: kind.into(),
+            skill: skill.cloned(),
+            attempt,
+            success,
+            detail,
+        }));
+    }
+
+    fn observe(&mut self) -> Result<Observation, LinkError> {
+        self.link.observe()
+    }
+
+    fn run(&mut self) -> Result<EpisodeReport, EpisodeError> {
+        let cfg = self.cfg;
+        let mut report = EpisodeReport {
+            plan: None,
+            plan_error: None,
+            skills: Vec::new(),
+            duration_s: 0.0,
+            stopped: None,
+            control_timing: None,
+        };
+        let obs = match self.observe() {
+            Ok(o) => o,
+            Err(e) => {
+                let (kind, why) = e.describe();
+                self.event(kind, None, None, Some(false), Some(why.clone()));
+                report.stopped = Some(why);
+                return Ok(report);
             }
-            robot.command(&cmd)?;
-            robot.advance(control_dt)?;
-            if let Some(o) = observer.as_deref_mut() {
-                o.command(&cmd);
-                let obs = robot.observe()?;
-                o.state(&obs);
-                // On the robot clock's grid, so samples line up across skills.
-                let tick = (robot.now() / control_dt).round() as u64;
-                if ticks_per_sample.is_some_and(|n| tick % n == 0) {
-                    let scene = perception.perceive(&obs);
-                    o.sample(&PolicySample {
-                        t: obs.stamp,
-                        skill,
-                        obs: &obs,
-                        scene: &scene,
-                        target_in_base: controller.current_target(),
-                        gripper_command_m: cmd.gripper.width_m,
+        };
+        let t0 = obs.stamp;
+        let scene = self.perception.perceive(&obs);
+        let plan = match self
+            .planner
+            .plan(&cfg.instruction, &scene, obs.camera.as_ref())
+        {
+            Ok(p) => p,
+            Err(e @ (PlanError::Refused { .. } | PlanError::Invalid(_))) => {
+                report.plan_error = Some(e.to_string());
+                self.event("plan_refused", None, None, Some(false), Some(e.to_string()));
+                return Ok(report);
+            }
+        };
+        self.rec.send(Record::Plan(
+            self.link.now,
+            cfg.instruction.clone(),
+            plan.clone(),
+        ));
+        report.plan = Some(plan.clone());
+
+        // Work list: a failed Place puts its object back in line (pick + place again).
+        let mut queue: std::collections::VecDeque<Skill> = plan.steps.iter().cloned().collect();
+        let mut attempts: std::collections::HashMap<Skill, usize> = Default::default();
+        let mut replans = 0;
+        while let Some(skill) = queue.pop_front() {
+            if self.link.now - t0 >= cfg.time_limit_s {
+                let why = format!("time limit of {} s reached", cfg.time_limit_s);
+                self.event("stopped", None, None, None, Some(why.clone()));
+                report.stopped = Some(why);
+                break;
+            }
+            let attempt = {
+                let a = attempts.entry(skill.clone()).or_insert(0);
+                *a += 1;
+                *a
+            };
+            let start = self.link.now;
+            self.event("skill_start", Some(&skill), Some(attempt), None, None);
+            let outcome = match self.run_skill(&skill, t0) {
+                Ok(o) => o,
+                Err(e) => {
+                    let (kind, why) = e.describe();
+                    report.skills.push(SkillRecord {
+                        skill: skill.clone(),
+                        attempt,
+                        start_s: start - t0,
+                        end_s: self.link.now - t0,
+                        success: false,
+                        reason: Some(why.clone()),
                     });
+                    self.event(
+                        kind,
+                        Some(&skill),
+                        Some(attempt),
+                        Some(false),
+                        Some(e.detail()),
+                    );
+                    report.stopped = Some(why);
+                    break;
                 }
-            }
-            // The observation at the chunk's end goes to `act` instead.
-            if let Some(n) = ticks_per_observation {
-                if (k + 1) % n == 0 && k + 1 < ticks {
-                    let obs = robot.observe()?;
-                    let scene = perception.perceive(&obs);
-                    policy.observe(&obs, &scene, skill);
-                }
-            }
-        }
-        if !policy.marks_completion() {
-            // A learned policy does not know when it is done: perception decides after each
-            // chunk, and the skill ends as soon as its goal holds.
-            let obs = robot.observe()?;
-            let scene = perception.perceive(&obs);
-            if check_skill(skill, &obs, &scene).is_ok() && lifted_to_carry(skill, &scene, cfg) {
-                return Ok(Ok(()));
-            }
-        }
-        if completes {
-            let obs = robot.observe()?;
-            let scene = perception.perceive(&obs);
-            let verdict = check_skill(skill, &obs, &scene);
-            tracing::debug!(
-                t = obs.stamp,
-                %skill,
-                ?verdict,
-                ee = ?obs.ee_in_base.translation.vector.as_slice(),
-                target = ?controller.current_target().translation.vector.as_slice(),
-                gripper = obs.gripper.width_m,
-                object = ?scene.object(skill.object()).map(|o| o.pose_in_base.translation.vector.as_slice().to_vec()),
-                "skill finished"
+            };
+            // The arm rests on its last target while the agent decides what comes next.
+            self.link
+                .send(ToControl::Idle)
+                .map_err(|e| EpisodeError::Stage(e.describe().1))?;
+            self.event(
+                "skill_end",
+                Some(&skill),
+                Some(attempt),
+                Some(outcome.is_ok()),
+                outcome.as_ref().err().cloned(),
             );
-            return Ok(verdict);
+            report.skills.push(SkillRecord {
+                skill: skill.clone(),
+                attempt,
+                start_s: start - t0,
+                end_s: self.link.now - t0,
+                success: outcome.is_ok(),
+                reason: outcome.as_ref().err().cloned(),
+            });
+            if outcome.is_ok() {
+                continue;
+            }
+            if attempt >= cfg.max_attempts {
+                // Give up on this object: drop its remaining steps and go on with the others.
+                let object = skill.object().to_string();
+                queue.retain(|s| s.object() != object);
+                if queue.is_empty() && replans < cfg.max_replans {
+                    // Ask the planner again from the scene as it is now: what is left of the
+                    // task, possibly in another order.
+                    replans += 1;
+                    let obs = match self.observe() {
+                        Ok(o) => o,
+                        Err(e) => {
+                            report.stopped = Some(e.describe().1);
+                            break;
+                        }
+                    };
+                    let scene = self.perception.perceive(&obs);
+                    let verdict = self
+                        .planner
+                        .plan(&cfg.instruction, &scene, obs.camera.as_ref());
+                    self.event(
+                        "replan",
+                        None,
+                        Some(replans),
+                        Some(verdict.is_ok()),
+                        Some(match &verdict {
+                            Ok(p) => format!("{} steps", p.steps.len()),
+                            Err(e) => e.to_string(),
+                        }),
+                    );
+                    if let Ok(p) = verdict {
+                        attempts.clear();
+                        queue.extend(p.steps);
+                    }
+                }
+                continue;
+            }
+            match &skill {
+                Skill::Pick { .. } => queue.push_front(skill.clone()),
+                Skill::Place { object, .. } => {
+                    // Still held (e.g. it never reached the bin): place again; dropped: pick
+                    // again.
+                    let obs = match self.observe() {
+                        Ok(o) => o,
+                        Err(e) => {
+                            report.stopped = Some(e.describe().1);
+                            break;
+                        }
+                    };
+                    let scene = self.perception.perceive(&obs);
+                    queue.push_front(skill.clone());
+                    if !is_held(&obs, &scene, object) {
+                        queue.push_front(Skill::Pick {
+                            object: object.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        report.duration_s = self.link.now - t0;
+        Ok(report)
+    }
+
+    /// Executes one skill attempt; `Ok(Err(reason))` when perception says it did not work,
+    /// `Err` when the episode must stop (the arm is held then).
+    fn run_skill(&mut self, skill: &Skill, t0: f64) -> Result<Result<(), String>, LinkError> {
+        let cfg = self.cfg;
+        self.policy.reset();
+        let start = self.link.now;
+        let ticks_per_observation = self
+            .policy
+            .observation_period()
+            .map(|p| ((p / self.control_dt).round() as usize).max(1));
+        let mut obs = self.observe()?;
+        loop {
+            let scene = self.perception.perceive(&obs);
+            if self.link.now - start > cfg.skill_timeout_s {
+                return Ok(Err(format!("timed out after {} s", cfg.skill_timeout_s)));
+            }
+            if self.link.now - t0 >= cfg.time_limit_s {
+                return Ok(Err("episode time limit reached".into()));
+            }
+            let chunk = match self.policy.act(&obs, &scene, skill) {
+                Ok(c) => c,
+                // The skill fails with the policy's reason; the episode goes on with the others.
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            let steps = if chunk.completes_skill {
+                chunk.actions.len()
+            } else {
+                chunk.execute.min(chunk.actions.len())
+            };
+            let ticks = ((steps as f64 * chunk.dt) / self.control_dt).round() as usize;
+            let completes = chunk.completes_skill;
+            self.link.send(ToControl::Execute {
+                skill: skill.clone(),
+                chunk,
+                ticks,
+                observe_every: ticks_per_observation,
+                sample_every: self.sample_every,
+            })?;
+            obs = loop {
+                match self.link.recv()? {
+                    FromControl::Tick {
+                        obs,
+                        target,
+                        gripper_cmd_m,
+                        observe,
+                        sample,
+                        wait,
+                    } => {
+                        if sample {
+                            let scene = self.perception.perceive(&obs);
+                            self.rec.send(Record::Sample {
+                                t: obs.stamp,
+                                skill: skill.clone(),
+                                obs: obs.clone(),
+                                scene,
+                                target,
+                                gripper_cmd_m,
+                            });
+                        }
+                        if observe {
+                            let scene = self.perception.perceive(&obs);
+                            self.policy.observe(&obs, &scene, skill);
+                        }
+                        if wait {
+                            self.link.send(ToControl::Continue)?;
+                        }
+                    }
+                    FromControl::ChunkDone(obs) => break obs,
+                    // Not asked for here; only `observe` asks.
+                    FromControl::State(_) => {}
+                    FromControl::SafetyStop(_)
+                    | FromControl::Watchdog(_)
+                    | FromControl::Failed(_) => unreachable!("turned into errors by recv"),
+                }
+            };
+            if !self.policy.marks_completion() {
+                // A learned policy does not know when it is done: perception decides after each
+                // chunk, and the skill ends as soon as its goal holds.
+                let scene = self.perception.perceive(&obs);
+                if check_skill(skill, &obs, &scene).is_ok() && lifted_to_carry(skill, &scene, cfg) {
+                    return Ok(Ok(()));
+                }
+            }
+            if completes {
+                let scene = self.perception.perceive(&obs);
+                let verdict = check_skill(skill, &obs, &scene);
+                tracing::debug!(
+                    t = obs.stamp,
+                    %skill,
+                    ?verdict,
+                    ee = ?obs.ee_in_base.translation.vector.as_slice(),
+                    gripper = obs.gripper.width_m,
+                    object = ?scene.object(skill.object()).map(|o| o.pose_in_base.translation.vector.as_slice().to_vec()),
+                    "skill finished"
+                );
+                return Ok(verdict);
+            }
         }
     }
 }
 
-/// Sends the filter's hold command (the last safe position, at rest).
-fn hold(
-    robot: &mut dyn Robot,
-    safety: &SafetyFilter,
-    obs: &Observation,
-    observer: Option<&mut (dyn EpisodeObserver + '_)>,
-) -> Result<(), EpisodeError> {
-    let here = JointCommand {
-        stamp: robot.now(),
-        positions: obs.joints.position.clone(),
-        velocities: vec![0.0; obs.joints.position.len()],
-        gripper: GripperCommand {
-            width_m: obs.gripper.width_m,
-            max_force_n: 0.0,
-        },
-    };
-    let mut cmd = safety.hold(&here);
-    cmd.stamp = robot.now();
-    robot.command(&cmd)?;
-    if let Some(o) = observer {
-        o.command(&cmd);
+impl LinkError {
+    /// The event kind and the reason the episode stopped with.
+    fn describe(&self) -> (&'static str, String) {
+        match self {
+            LinkError::SafetyStop(r) => ("safety_stop", format!("safety stop: {r}")),
+            LinkError::Watchdog(r) => ("watchdog", format!("watchdog: {r}")),
+            LinkError::Robot(e) => ("robot_error", format!("robot: {e}")),
+            LinkError::Stalled(r) => ("stalled", format!("stalled: {r}")),
+        }
     }
-    Ok(())
-}
 
-fn report_interventions(
-    observer: Option<&mut (dyn EpisodeObserver + '_)>,
-    t: f64,
-    skill: &Skill,
-    interventions: Vec<Intervention>,
-) {
-    let Some(o) = observer else { return };
-    for i in interventions {
-        o.event(&Event {
-            t,
-            kind: "safety".into(),
-            skill: Some(skill.clone()),
-            attempt: None,
-            success: None,
-            detail: Some(i.reason),
-        });
+    fn detail(&self) -> String {
+        match self {
+            LinkError::SafetyStop(r) | LinkError::Watchdog(r) | LinkError::Stalled(r) => r.clone(),
+            LinkError::Robot(e) => e.to_string(),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod robot;
 pub mod ros_msgs;
 pub mod rotation;
 pub mod safety;
+pub mod stages;
 pub mod types;
 
 pub use controller::{Controller, ControllerConfig};
@@ -30,4 +31,5 @@ pub use planner::{EmbeddedPlanner, Instruction, PlanError, Planner, VlmConfig, V
 pub use policy::{Policy, PolicyError};
 pub use robot::{Robot, RobotError};
 pub use safety::{SafetyConfig, SafetyFilter, SafetyStop};
+pub use stages::{ControlTiming, Pace, WatchdogConfig};
 pub use types::*;

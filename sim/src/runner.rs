@@ -77,6 +77,8 @@ pub struct RunOptions {
     pub policy_name: String,
     /// E-stop input of the safety filter.
     pub estop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Lockstep (deterministic, as fast as the machine allows) or wall clock (real time).
+    pub pace: embody_agent::Pace,
 }
 
 impl Default for RunOptions {
@@ -90,6 +92,7 @@ impl Default for RunOptions {
             overwrite_logs: false,
             policy_name: "scripted".into(),
             estop: None,
+            pace: embody_agent::Pace::Lockstep,
         }
     }
 }
@@ -188,6 +191,7 @@ pub fn run_sim_episode(
         max_replans: opts.max_replans,
         // Demonstrations carry objects about 0.2 m above the table.
         carry_lift_m: 0.12,
+        pace: opts.pace.clone(),
     };
     let report = run_episode(
         EpisodeParts {
@@ -197,7 +201,9 @@ pub fn run_sim_episode(
             policy,
             controller: &mut controller,
             safety: &mut safety,
-            observer: recorder.as_mut().map(|r| r as &mut dyn EpisodeObserver),
+            observer: recorder
+                .as_mut()
+                .map(|r| r as &mut (dyn EpisodeObserver + Send)),
         },
         &cfg,
     )

@@ -325,6 +325,39 @@ impl Scenario {
         Ok(s)
     }
 
+    /// The same scenario with the controller at `hz`. The physics step shrinks to fit a whole
+    /// number of steps in a control period when it must; the returned scenario's text says so,
+    /// so a log of it replays.
+    pub fn with_control_rate(&self, hz: f64) -> Result<Self, ScenarioError> {
+        let invalid = |m: String| ScenarioError::Syntax {
+            path: self.source.display().to_string(),
+            message: format!("`robot.control_rate_hz` override: {m}"),
+        };
+        if !(hz.is_finite() && hz > 0.0) {
+            return Err(invalid(format!("control rate {hz} Hz must be positive")));
+        }
+        let mut doc: toml::Table =
+            toml::from_str(&self.text).map_err(|e| invalid(e.to_string()))?;
+        let period = 1.0 / hz;
+        let substeps = (period / self.physics.dt - 1e-9).ceil().max(1.0);
+        let dt = period / substeps;
+        let set = |doc: &mut toml::Table, table: &str, key: &str, v: f64| {
+            if let Some(toml::Value::Table(t)) = doc.get_mut(table) {
+                t.insert(key.into(), toml::Value::Float(v));
+            }
+        };
+        set(&mut doc, "robot", "control_rate_hz", hz);
+        if (dt - self.physics.dt).abs() > 1e-12 {
+            set(&mut doc, "physics", "dt", dt);
+        }
+        let text = format!(
+            "# {} with the controller at {hz} Hz (physics step {dt} s)\n{}",
+            self.name,
+            toml::to_string(&doc).map_err(|e| invalid(e.to_string()))?
+        );
+        Self::from_str_at(&text, &self.source)
+    }
+
     /// Absolute path of the robot's URDF.
     pub fn urdf_path(&self) -> PathBuf {
         let dir = self.source.parent().unwrap_or(Path::new("."));
@@ -604,4 +637,34 @@ pub fn locate_key(text: &str, key: &str) -> Option<usize> {
         }
     }
     Some(line_of(text, span.start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Scenario {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/table_clearing.toml");
+        Scenario::from_file(&path).unwrap()
+    }
+
+    #[test]
+    fn a_faster_controller_shrinks_the_physics_step_to_fit() {
+        let s = shipped().with_control_rate(500.0).unwrap();
+        assert_eq!(s.robot.control_rate_hz, 500.0);
+        assert!((s.physics.dt - 0.002).abs() < 1e-15, "{}", s.physics.dt);
+        // The text says what runs, so a log of it rebuilds the same world.
+        let again = Scenario::from_str_at(&s.text, &s.source).unwrap();
+        assert_eq!(again.physics.dt, s.physics.dt);
+        assert_eq!(again.robot.control_rate_hz, 500.0);
+    }
+
+    #[test]
+    fn a_slower_controller_keeps_the_physics_step() {
+        let base = shipped();
+        let s = base.with_control_rate(60.0).unwrap();
+        assert_eq!(s.physics.dt, base.physics.dt);
+        assert!(shipped().with_control_rate(0.0).is_err());
+        assert!(shipped().with_control_rate(f64::NAN).is_err());
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use embody_agent::{Pace, WatchdogConfig};
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
 use serde_json::json;
 
@@ -47,6 +48,17 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run on the wall clock, as on a real robot: the control stage ticks in real time with
+    /// its watchdog armed, and the tick jitter is reported. One episode at a time.
+    #[arg(long)]
+    pub realtime: bool,
+    /// Control rate (Hz) instead of the scenario's; the physics step shrinks to fit if needed.
+    #[arg(long, value_name = "HZ")]
+    pub control_hz: Option<f64>,
+    /// With --realtime: longest the policy may be late with its next chunk before the watchdog
+    /// holds the arm (ms).
+    #[arg(long, value_name = "MS", default_value_t = 200.0)]
+    pub policy_deadline_ms: f64,
     /// Write a PNG of the results: success, objects cleared, failures by cause
     /// (scripts/plot_eval.py, matplotlib from scripts/setup.sh).
     #[arg(long, value_name = "PNG")]
@@ -54,11 +66,19 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
-    let scenario = load_scenario(&a.scenario)?;
+    let mut scenario = load_scenario(&a.scenario)?;
+    if let Some(hz) = a.control_hz {
+        scenario = std::sync::Arc::new(scenario.with_control_rate(hz)?);
+    }
     let policies = PolicyFactory::new(&a.policy)?;
     let planner = super::common::make_planner(&a.planner)?;
     let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
-    let threads = threads_or_all(a.threads);
+    // Real-time episodes side by side would only compete for the cores they are timed on.
+    let threads = if a.realtime {
+        a.threads.unwrap_or(1)
+    } else {
+        threads_or_all(a.threads)
+    };
     let bar = progress(
         seeds.len() as u64,
         &format!("{} ({} threads)", scenario.name, threads),
@@ -76,6 +96,14 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         log,
         overwrite_logs: a.force,
         policy_name: a.policy.policy.clone(),
+        pace: if a.realtime {
+            Pace::WallClock(WatchdogConfig {
+                policy_deadline_s: a.policy_deadline_ms / 1e3,
+                ..WatchdogConfig::default()
+            })
+        } else {
+            Pace::Lockstep
+        },
         ..RunOptions::default()
     };
     let wall = Instant::now();
@@ -106,6 +134,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             );
         }
     }
+    print_timing(&results);
     let summary = summarize(&scenario.name, &a.policy.policy, &results, wall_s, threads);
     if let Some(png) = &a.plot {
         plot(&summary, png)?;
@@ -147,6 +176,27 @@ fn plot(summary: &serde_json::Value, png: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// The control stage's wall-clock timing, for runs that had one.
+fn print_timing(results: &[EpisodeResult]) {
+    for r in results {
+        if let Some(t) = &r.report.control_timing {
+            println!(
+                "seed {}: control at {:.0} Hz on the wall clock, tick start lateness p50 {:.0} us, \
+                 p99 {:.0} us, max {:.0} us; {} of {} ticks over a period late; longest tick \
+                 {:.0} us",
+                r.seed,
+                t.rate_hz,
+                t.late_p50_us,
+                t.late_p99_us,
+                t.late_max_us,
+                t.overruns,
+                t.ticks,
+                t.work_max_us
+            );
+        }
+    }
+}
+
 fn print_table(results: &[EpisodeResult]) {
     println!(
         "{:>6}  {:>7}  {:>7}  {:>7}  {:<16}  notes",
@@ -178,6 +228,10 @@ pub fn failure_kind(reason: &str) -> &'static str {
     let r = reason.to_lowercase();
     if r.contains("safety stop") {
         "safety_stop"
+    } else if r.contains("watchdog") {
+        "watchdog"
+    } else if r.starts_with("robot:") || r.starts_with("stalled:") {
+        "robot_error"
     } else if r.contains("missed grasp") {
         "missed_grasp"
     } else if r.contains("dropped") {
@@ -272,5 +326,6 @@ pub fn summarize(
         "failed_episodes_by_kind": episode_failures,
         "time_per_object_s": time_per_object,
         "state_hash": results.iter().map(|r| json!({"seed": r.seed, "state_hash": r.state_hash})).collect::<Vec<_>>(),
+        "control_timing": results.iter().filter_map(|r| r.report.control_timing.as_ref().map(|t| json!({"seed": r.seed, "timing": t}))).collect::<Vec<_>>(),
     })
 }

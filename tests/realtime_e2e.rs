@@ -1,0 +1,170 @@
+//! The agent loop on the wall clock: the control stage ticks in real time at 500 Hz while the
+//! agent stage plans and acts on its own thread; a policy that misses its deadline gets the arm
+//! held by the watchdog; in lockstep the same slow policy changes nothing.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{embody, last_json};
+use embody_agent::log::read_log;
+use embody_agent::ros_msgs::{JointTrajectoryMsg, RosMessage};
+use embody_agent::{
+    ActionChunk, EmbeddedPlanner, Observation, Pace, Policy, PolicyError, SceneGraph, Skill,
+    WatchdogConfig,
+};
+use embody_policies::{ExpertConfig, ScriptedExpert};
+use embody_sim::runner::{run_sim_episode, LogTarget, RunOptions};
+use embody_sim::Scenario;
+
+#[test]
+fn a_realtime_run_at_500_hz_reaches_its_goal_and_replays_bit_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("rt.mcap");
+    let out = embody(&[
+        "run",
+        "scenarios/table_clearing.toml",
+        "--realtime",
+        "--control-hz",
+        "500",
+        "--instruction",
+        "put the red cube in the bin",
+        "--log",
+        log.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = last_json(&out);
+    assert_eq!(v["success_rate"], 1.0, "{v}");
+    let t = &v["control_timing"][0]["timing"];
+    assert_eq!(t["rate_hz"], 500.0, "{v}");
+    // The episode takes several seconds of robot time, all of it ticked on the wall clock.
+    assert!(t["ticks"].as_u64().unwrap() > 2000, "{t}");
+    assert!(t["late_p50_us"].as_f64().unwrap() >= 0.0, "{t}");
+    // Wall time tracks robot time: a lockstep run of this would take a fraction of it.
+    let sim_s = v["mean_episode_sim_s"].as_f64().unwrap();
+    assert!(v["wall_s"].as_f64().unwrap() > 0.9 * (sim_s - 0.5), "{v}");
+
+    // The log of a real-time run holds every command that was sent: replay reproduces it.
+    let out = embody(&["replay", log.to_str().unwrap(), "--verify", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// The scripted expert, stalling for `stall` on its `at`-th chunk.
+struct Stalling {
+    inner: ScriptedExpert,
+    at: usize,
+    stall: Duration,
+    calls: usize,
+}
+
+impl Policy for Stalling {
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+    fn act(
+        &mut self,
+        obs: &Observation,
+        scene: &SceneGraph,
+        skill: &Skill,
+    ) -> Result<ActionChunk, PolicyError> {
+        self.calls += 1;
+        if self.calls == self.at {
+            std::thread::sleep(self.stall);
+        }
+        self.inner.act(obs, scene, skill)
+    }
+}
+
+fn scenario() -> Arc<Scenario> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Arc::new(Scenario::from_file(&root.join("scenarios/table_clearing.toml")).unwrap())
+}
+
+#[test]
+fn a_policy_that_misses_its_deadline_gets_the_arm_held() {
+    let scenario = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("watchdog.mcap");
+    let mut policy = Stalling {
+        inner: ScriptedExpert::new(ExpertConfig::default()),
+        at: 4,
+        stall: Duration::from_millis(600),
+        calls: 0,
+    };
+    let opts = RunOptions {
+        instruction: Some("put the red cube in the bin".into()),
+        log: Some(LogTarget::File(log.clone())),
+        pace: Pace::WallClock(WatchdogConfig {
+            policy_deadline_s: 0.15,
+            ..WatchdogConfig::default()
+        }),
+        ..RunOptions::default()
+    };
+    let r = run_sim_episode(
+        &scenario,
+        0,
+        &mut policy,
+        &EmbeddedPlanner::default(),
+        &opts,
+    )
+    .unwrap();
+    let stopped = r.report.stopped.clone().unwrap_or_default();
+    assert!(
+        stopped.contains("watchdog") && stopped.contains("no chunk from the policy"),
+        "{stopped}"
+    );
+    assert!(!r.success);
+    assert!(r.report.control_timing.is_some());
+
+    // From the watchdog on, the robot is only told to stay where it is.
+    let log = read_log(&log).unwrap();
+    let watchdog_t = log
+        .on("/embody/events")
+        .map(|m| serde_json::from_slice::<serde_json::Value>(&m.data).unwrap())
+        .find(|e| e["kind"] == "watchdog")
+        .map(|e| e["t"].as_f64().unwrap())
+        .expect("a watchdog event");
+    let after: Vec<JointTrajectoryMsg> = log
+        .on("/panda_arm_controller/joint_trajectory")
+        .filter(|m| m.time_s() >= watchdog_t - 1e-9)
+        .map(|m| JointTrajectoryMsg::from_cdr(&m.data).unwrap())
+        .collect();
+    assert!(!after.is_empty(), "no hold command after the watchdog");
+    for t in &after {
+        assert!(t.points[0].velocities.iter().all(|v| *v == 0.0), "moved");
+        assert_eq!(t.points[0].positions, after[0].points[0].positions);
+    }
+}
+
+#[test]
+fn in_lockstep_a_slow_policy_changes_nothing() {
+    let scenario = scenario();
+    let opts = RunOptions {
+        instruction: Some("put the red cube in the bin".into()),
+        ..RunOptions::default()
+    };
+    let planner = EmbeddedPlanner::default();
+    let mut fast = ScriptedExpert::new(ExpertConfig::default());
+    let a = run_sim_episode(&scenario, 1, &mut fast, &planner, &opts).unwrap();
+    let mut slow = Stalling {
+        inner: ScriptedExpert::new(ExpertConfig::default()),
+        at: 2,
+        stall: Duration::from_millis(300),
+        calls: 0,
+    };
+    let b = run_sim_episode(&scenario, 1, &mut slow, &planner, &opts).unwrap();
+    assert!(a.success && b.success);
+    assert_eq!(a.state_hash, b.state_hash);
+    assert!(b.report.control_timing.is_none());
+}
