@@ -34,6 +34,12 @@ enum Command {
     Replay(cmd::replay::ReplayArgs),
     /// Benchmarks (simulator speed).
     Bench(cmd::bench::BenchArgs),
+    /// The simulator as a ROS 2 robot (--ros), on the wall clock.
+    Sim(cmd::ros::SimArgs),
+    /// Run an instruction on a robot over ROS 2 (ros2_control conventions).
+    Deploy(cmd::ros::DeployArgs),
+    /// Software e-stop: publish `true` on the e-stop topic.
+    Estop(cmd::ros::EstopArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,8 +57,16 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // RustDDS reports routine shutdown steps as errors; ros2-client warns that
+                // no ROS is sourced, which is the point of it.
+                let dds = if cli.verbose >= 2 {
+                    ""
+                } else {
+                    ",rustdds=off,ros2_client=error"
+                };
+                tracing_subscriber::EnvFilter::new(format!("{level}{dds}"))
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -64,6 +78,9 @@ fn main() -> ExitCode {
         Command::Train(a) => cmd::train::train(a),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Sim(a) => cmd::ros::sim(a),
+        Command::Deploy(a) => cmd::ros::deploy(a),
+        Command::Estop(a) => cmd::ros::estop(a),
     };
     match result {
         Ok(code) => code,

@@ -132,7 +132,7 @@ fn a_policy_that_misses_its_deadline_gets_the_arm_held() {
     let watchdog_t = log
         .on("/embody/events")
         .map(|m| serde_json::from_slice::<serde_json::Value>(&m.data).unwrap())
-        .find(|e| e["kind"] == "watchdog")
+        .find(|e| e["kind"] == "hold")
         .map(|e| e["t"].as_f64().unwrap())
         .expect("a watchdog event");
     let after: Vec<JointTrajectoryMsg> = log

@@ -236,6 +236,7 @@ pub(crate) fn control_stage(
         dt,
         running: None,
         wall_clock: matches!(pace, Pace::WallClock(_)),
+        last_sent: None,
         held: false,
     };
     match pace {
@@ -256,6 +257,8 @@ struct ControlStage<'a> {
     dt: f64,
     running: Option<Running>,
     wall_clock: bool,
+    /// The last command the body accepted.
+    last_sent: Option<JointCommand>,
     /// After a stop the arm stays held until the run ends: no chunk moves it again.
     held: bool,
 }
@@ -435,6 +438,7 @@ impl ControlStage<'_> {
             self.running = None;
             return TickEnd::Stopped;
         }
+        self.last_sent = Some(cmd.clone());
         if let Err(e) = self.robot.advance(self.dt) {
             let _ = self.tx.send(FromControl::Failed(e));
             self.running = None;
@@ -505,9 +509,11 @@ impl ControlStage<'_> {
             }
             Err(e) => {
                 self.rec.send(Record::Command(cmd.clone()));
-                let reason = e.to_string();
-                tracing::warn!(%reason, "robot state lost; holding");
-                self.stop(FromControl::Failed(e));
+                if !self.held {
+                    let reason = e.to_string();
+                    tracing::warn!(%reason, "robot state lost; holding");
+                    self.stop(FromControl::Failed(e));
+                }
                 None
             }
         }
@@ -520,27 +526,44 @@ impl ControlStage<'_> {
         }
     }
 
-    /// Holds the arm where it is and tells the agent why.
+    /// Holds the arm where it is and tells the agent why (once: later stops only hold).
     fn stop(&mut self, why: FromControl) {
+        let first = !self.held;
         self.held = true;
         self.running = None;
-        if let Ok(obs) = self.robot.observe() {
-            let here = JointCommand {
-                stamp: self.robot.now(),
+        let t = self.robot.now();
+        // Where the arm is, or, when its state cannot be read, the last command sent; the
+        // filter's hold replaces the positions with the last safe ones and zeroes velocities.
+        let here = match self.robot.observe() {
+            Ok(obs) => Some(JointCommand {
+                stamp: t,
                 positions: obs.joints.position.clone(),
                 velocities: vec![0.0; obs.joints.position.len()],
                 gripper: GripperCommand {
                     width_m: obs.gripper.width_m,
                     max_force_n: 0.0,
                 },
-            };
+            }),
+            Err(_) => self.last_sent.clone(),
+        };
+        if let Some(here) = here {
             let mut cmd = self.safety.hold(&here);
-            cmd.stamp = self.robot.now();
+            cmd.stamp = t;
             if self.robot.command(&cmd).is_ok() {
-                self.rec.send(Record::Command(cmd));
+                self.rec.send(Record::Command(cmd.clone()));
+                self.last_sent = Some(cmd);
             }
         }
-        let _ = self.tx.send(why);
+        if first {
+            // The instant the arm was held, from the stage that held it.
+            let reason = match &why {
+                FromControl::SafetyStop(r) | FromControl::Watchdog(r) => r.clone(),
+                FromControl::Failed(e) => e.to_string(),
+                _ => String::new(),
+            };
+            self.rec.event(t, "hold", None, Some(reason));
+            let _ = self.tx.send(why);
+        }
     }
 
     fn watchdog(&mut self, reason: String) {

@@ -34,6 +34,8 @@ pub enum ReplayError {
         recorded: String,
         current: String,
     },
+    #[error("{path} was recorded on a robot over ROS 2 (`embody deploy`): there is no simulated world to re-run; use --summary")]
+    Deployed { path: String },
     #[error("{path}: the recorded scenario no longer loads: {source}")]
     Scenario { path: String, source: SimError },
 }
@@ -119,6 +121,11 @@ impl Comparer {
 pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport, ReplayError> {
     let arm_command_topic = names.arm_command_topic.as_str();
     let rec = scenario_record(log)?;
+    if rec.physics["deployed"] == true {
+        return Err(ReplayError::Deployed {
+            path: log.path.clone(),
+        });
+    }
     let current = crate::build_info();
     if rec.build != current {
         return Err(ReplayError::BuildMismatch {

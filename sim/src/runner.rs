@@ -214,19 +214,17 @@ pub fn run_sim_episode(
         robot.world.step();
     }
     let world = &robot.world;
-    // The goal is what the plan set out to do: placed objects in their containers, a final pick
-    // held, everything else left on the table. Without a plan (refused), nothing should move.
-    let goal = plan_goal(report.plan.as_ref());
-    let objects = world.object_outcomes(|id| goal.get(id).cloned());
-    let cleared = objects.iter().filter(|o| o.cleared).count();
-    let total = goal.len();
-    let collateral = objects
-        .iter()
-        .any(|o| !goal.contains_key(&o.id) && o.reason.is_some());
-    let success = report.plan_error.is_none()
-        && !collateral
-        && total > 0
-        && (cleared as f64) >= (scenario.success.min_cleared_fraction * total as f64 - 1e-9);
+    let Judgement {
+        success,
+        cleared,
+        total,
+        objects,
+    } = judge(
+        world,
+        scenario,
+        report.plan.as_ref(),
+        report.plan_error.is_some(),
+    );
     let state_hash = format!("{:016x}", world.state_hash());
     let log = match recorder {
         None => None,
@@ -261,6 +259,41 @@ pub fn run_sim_episode(
         wall_s: wall.elapsed().as_secs_f64(),
         log,
     })
+}
+
+/// How an episode ended, judged from the world's true state.
+pub struct Judgement {
+    pub success: bool,
+    pub cleared: usize,
+    pub total: usize,
+    pub objects: Vec<ObjectOutcome>,
+}
+
+/// The goal is what the plan set out to do: placed objects in their containers, a final pick
+/// held, everything else left on the table. Without a plan (refused), nothing should move.
+pub fn judge(
+    world: &World,
+    scenario: &Scenario,
+    plan: Option<&embody_agent::Plan>,
+    plan_refused: bool,
+) -> Judgement {
+    let goal = plan_goal(plan);
+    let objects = world.object_outcomes(|id| goal.get(id).cloned());
+    let cleared = objects.iter().filter(|o| o.cleared).count();
+    let total = goal.len();
+    let collateral = objects
+        .iter()
+        .any(|o| !goal.contains_key(&o.id) && o.reason.is_some());
+    let success = !plan_refused
+        && !collateral
+        && total > 0
+        && (cleared as f64) >= (scenario.success.min_cleared_fraction * total as f64 - 1e-9);
+    Judgement {
+        success,
+        cleared,
+        total,
+        objects,
+    }
 }
 
 /// Object id -> where the plan means it to end: `Some(container)`, or `None` for held.

@@ -6,5 +6,6 @@ pub mod common;
 pub mod plan;
 pub mod record;
 pub mod replay;
+pub mod ros;
 pub mod run;
 pub mod train;

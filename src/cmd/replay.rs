@@ -166,6 +166,6 @@ fn print_summary(s: &serde_json::Value) {
             o["state_hash"].as_str().unwrap_or("?")
         );
     } else {
-        println!("outcome: none recorded (the run did not finish)");
+        println!("outcome: none recorded (a run on a robot, or one that did not finish)");
     }
 }

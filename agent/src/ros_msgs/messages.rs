@@ -1,11 +1,17 @@
 //! The message types, field for field as their ROS 2 definitions.
+//!
+//! The structs are the one description of each layout: `RosMessage::write`/`read` encode them
+//! for MCAP, and their serde derives, in the same field order, are what DDS (RustDDS's CDR
+//! serializer) sends. `embody-ros` tests that both give the same bytes for every message.
+
+use serde::{Deserialize, Serialize};
 
 use super::cdr::{CdrError, CdrReader, CdrWriter};
 use super::definitions as defs;
 use super::RosMessage;
 
 /// builtin_interfaces/Time (also used for Duration).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Time {
     pub sec: i32,
     pub nanosec: u32,
@@ -39,7 +45,7 @@ impl Time {
 }
 
 /// std_msgs/Header
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Header {
     pub stamp: Time,
     pub frame_id: String,
@@ -59,7 +65,7 @@ impl Header {
 }
 
 /// sensor_msgs/JointState
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JointStateMsg {
     pub header: Header,
     pub name: Vec<String>,
@@ -92,7 +98,7 @@ impl RosMessage for JointStateMsg {
 }
 
 /// geometry_msgs/TransformStamped (translation and rotation flattened).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TransformStamped {
     pub header: Header,
     pub child_frame_id: String,
@@ -150,7 +156,7 @@ impl TransformStamped {
 }
 
 /// tf2_msgs/TFMessage
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TfMessage {
     pub transforms: Vec<TransformStamped>,
 }
@@ -177,7 +183,7 @@ impl RosMessage for TfMessage {
 }
 
 /// trajectory_msgs/JointTrajectoryPoint
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JointTrajectoryPoint {
     pub positions: Vec<f64>,
     pub velocities: Vec<f64>,
@@ -187,7 +193,7 @@ pub struct JointTrajectoryPoint {
 }
 
 /// trajectory_msgs/JointTrajectory
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JointTrajectoryMsg {
     pub header: Header,
     pub joint_names: Vec<String>,
@@ -234,7 +240,7 @@ impl RosMessage for JointTrajectoryMsg {
 }
 
 /// control_msgs/GripperCommand
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GripperCommandMsg {
     /// Finger position (m); for the Panda, half the opening.
     pub position: f64,
@@ -259,7 +265,7 @@ impl RosMessage for GripperCommandMsg {
 }
 
 /// sensor_msgs/Image
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageMsg {
     pub header: Header,
     pub height: u32,
@@ -380,5 +386,43 @@ mod tests {
         let n = bad.len();
         bad[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(JointStateMsg::from_cdr(&bad).is_err());
+    }
+}
+
+/// std_msgs/Bool (the e-stop topic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BoolMsg {
+    pub data: bool,
+}
+
+impl RosMessage for BoolMsg {
+    const TYPE: &'static str = "std_msgs/msg/Bool";
+    fn definition() -> &'static str {
+        "bool data\n"
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        w.u8(self.data as u8);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self { data: r.u8()? != 0 })
+    }
+}
+
+/// std_msgs/String (status and plan as JSON).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StringMsg {
+    pub data: String,
+}
+
+impl RosMessage for StringMsg {
+    const TYPE: &'static str = "std_msgs/msg/String";
+    fn definition() -> &'static str {
+        "string data\n"
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        w.string(&self.data);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self { data: r.string()? })
     }
 }

@@ -1,0 +1,68 @@
+//! Every name the bridge uses: topics, controllers, joints. Defaults follow ros2_control and
+//! the Franka description.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RosConfig {
+    /// DDS domain (ROS_DOMAIN_ID).
+    pub domain_id: u16,
+    /// sensor_msgs/JointState in.
+    pub joint_states_topic: String,
+    /// The arm's ros2_control JointTrajectoryController: commands go to
+    /// `/<controller>/joint_trajectory`.
+    pub controller: String,
+    /// The gripper controller: control_msgs/GripperCommand goes to `/<gripper>/command`.
+    pub gripper: String,
+    /// std_msgs/Bool: `true` stops the run and holds the arm (latched until restart).
+    pub estop_topic: String,
+    /// std_msgs/String, JSON: embody's state, plan and result.
+    pub status_topic: String,
+    /// tf2_msgs/TFMessage with one frame per object (`object/<id>` in the base frame), from a
+    /// motion-capture or perception node, or the simulator.
+    pub objects_topic: String,
+    /// std_msgs/String, JSON [`crate::SceneInfo`]: what the objects and containers are.
+    pub scene_topic: String,
+    /// The TF frames the simulator publishes go here.
+    pub tf_topic: String,
+    /// Joint states older than this (s) hold the arm.
+    pub stale_after_s: f64,
+    /// Arm joints, in the order the controller and the URDF use.
+    pub joint_names: Vec<String>,
+    /// Finger joints whose positions add up to the gripper opening.
+    pub finger_joints: Vec<String>,
+    pub base_frame: String,
+    /// `time_from_start` of the single point each control tick sends (s).
+    pub point_horizon_s: f64,
+}
+
+impl Default for RosConfig {
+    fn default() -> Self {
+        Self {
+            domain_id: 0,
+            joint_states_topic: "/joint_states".into(),
+            controller: "panda_arm_controller".into(),
+            gripper: "panda_gripper".into(),
+            estop_topic: "/embody/estop".into(),
+            status_topic: "/embody/status".into(),
+            objects_topic: "/embody/objects".into(),
+            scene_topic: "/embody/scene".into(),
+            tf_topic: "/tf".into(),
+            stale_after_s: 0.1,
+            joint_names: (1..=7).map(|i| format!("panda_joint{i}")).collect(),
+            finger_joints: vec!["panda_finger_joint1".into(), "panda_finger_joint2".into()],
+            base_frame: "panda_link0".into(),
+            point_horizon_s: 0.02,
+        }
+    }
+}
+
+impl RosConfig {
+    pub fn trajectory_topic(&self) -> String {
+        format!("/{}/joint_trajectory", self.controller.trim_matches('/'))
+    }
+
+    pub fn gripper_topic(&self) -> String {
+        format!("/{}/command", self.gripper.trim_matches('/'))
+    }
+}

@@ -1,0 +1,308 @@
+//! `RosRobot`: the agent's `Robot` over ROS 2. Joint states in (held when stale), one-point
+//! joint trajectories out on the controller's topic every control tick, gripper commands when
+//! they change, the e-stop topic wired to the safety filter's e-stop.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use embody_agent::robot::{Robot, RobotError};
+use embody_agent::ros_msgs::{
+    BoolMsg, GripperCommandMsg, Header, JointStateMsg, JointTrajectoryMsg, JointTrajectoryPoint,
+    StringMsg, TfMessage, Time,
+};
+use embody_agent::types::{GripperState, JointCommand, JointState, ObjectPose, Observation};
+use embody_agent::ArmModel;
+use ros2_client::{Publisher, Subscription};
+
+use crate::transport::{default_qos, drain, latched_qos, RosNode};
+use crate::{RosConfig, RosError, SceneInfo};
+
+pub struct RosRobot {
+    cfg: RosConfig,
+    arm: ArmModel,
+    joint_states: Subscription<JointStateMsg>,
+    objects: Subscription<TfMessage>,
+    estop_in: Subscription<BoolMsg>,
+    scene_in: Subscription<StringMsg>,
+    trajectory: Publisher<JointTrajectoryMsg>,
+    gripper: Publisher<GripperCommandMsg>,
+    status: Publisher<StringMsg>,
+    start: Instant,
+    latest: Option<(JointStateMsg, Instant)>,
+    object_poses: Option<Vec<ObjectPose>>,
+    scene: Option<SceneInfo>,
+    estop: Arc<AtomicBool>,
+    last_gripper: Option<(GripperCommandMsg, Instant)>,
+    /// Last: publishers and subscriptions go before their node.
+    _node: RosNode,
+}
+
+impl RosRobot {
+    /// Joins the ROS 2 graph; `arm` gives the end-effector pose from the joint states.
+    pub fn connect(cfg: RosConfig, arm: ArmModel) -> Result<Self, RosError> {
+        let mut node = RosNode::new("embody_agent", cfg.domain_id)?;
+        let q = default_qos();
+        Ok(Self {
+            joint_states: node.subscription(&cfg.joint_states_topic, &q)?,
+            objects: node.subscription(&cfg.objects_topic, &q)?,
+            estop_in: node.subscription(&cfg.estop_topic, &q)?,
+            scene_in: node.subscription(&cfg.scene_topic, &latched_qos())?,
+            trajectory: node.publisher(&cfg.trajectory_topic(), &q)?,
+            gripper: node.publisher(&cfg.gripper_topic(), &q)?,
+            status: node.publisher(&cfg.status_topic, &latched_qos())?,
+            _node: node,
+            cfg,
+            arm,
+            start: Instant::now(),
+            latest: None,
+            object_poses: None,
+            scene: None,
+            estop: Arc::new(AtomicBool::new(false)),
+            last_gripper: None,
+        })
+    }
+
+    /// Set when the e-stop topic says `true`; give it to the safety filter.
+    pub fn estop(&self) -> Arc<AtomicBool> {
+        self.estop.clone()
+    }
+
+    /// Waits until joint states (and, if `scene`, the scene description and object poses)
+    /// have arrived.
+    pub fn wait_ready(&mut self, timeout: Duration, scene: bool) -> Result<(), RosError> {
+        let t0 = Instant::now();
+        loop {
+            self.poll()?;
+            let have_scene = self.scene.is_some() && self.object_poses.is_some();
+            if self.latest.is_some() && (!scene || have_scene) {
+                return Ok(());
+            }
+            if t0.elapsed() > timeout {
+                let (topic, hint) = if self.latest.is_none() {
+                    (
+                        self.cfg.joint_states_topic.clone(),
+                        "is the robot's joint_state_broadcaster (or `embody sim --ros`) running on this ROS_DOMAIN_ID?",
+                    )
+                } else if self.scene.is_none() {
+                    (
+                        self.cfg.scene_topic.clone(),
+                        "embody needs the scene's objects and containers (published by `embody sim --ros`, or by your perception node)",
+                    )
+                } else {
+                    (
+                        self.cfg.objects_topic.clone(),
+                        "embody needs object poses as TF frames `object/<id>`",
+                    )
+                };
+                return Err(RosError::NoData {
+                    topic,
+                    waited_s: timeout.as_secs_f64(),
+                    hint: hint.into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn scene(&self) -> Option<&SceneInfo> {
+        self.scene.as_ref()
+    }
+
+    /// Publishes embody's state (JSON) on the status topic.
+    pub fn publish_status(&self, json: &serde_json::Value) {
+        if let Err(e) = self.status.publish(StringMsg {
+            data: json.to_string(),
+        }) {
+            tracing::warn!(?e, "cannot publish status");
+        }
+    }
+
+    /// Takes what arrived on every subscription.
+    fn poll(&mut self) -> Result<(), RosError> {
+        let now = Instant::now();
+        if let Some(m) = drain(&self.joint_states, &self.cfg.joint_states_topic)?.pop() {
+            self.latest = Some((m, now));
+        }
+        if let Some(tf) = drain(&self.objects, &self.cfg.objects_topic)?.pop() {
+            self.object_poses = Some(
+                tf.transforms
+                    .iter()
+                    .filter_map(|t| {
+                        t.child_frame_id
+                            .strip_prefix("object/")
+                            .map(|id| ObjectPose {
+                                id: id.to_string(),
+                                pose_in_base: t.to_isometry(),
+                            })
+                    })
+                    .collect(),
+            );
+        }
+        let pressed = drain(&self.estop_in, &self.cfg.estop_topic)?
+            .iter()
+            .any(|b| b.data);
+        if pressed && !self.estop.swap(true, Ordering::SeqCst) {
+            tracing::warn!(topic = %self.cfg.estop_topic, "e-stop");
+        }
+        if let Some(s) = drain(&self.scene_in, &self.cfg.scene_topic)?.pop() {
+            let scene: SceneInfo =
+                serde_json::from_str(&s.data).map_err(|e| RosError::BadMessage {
+                    topic: self.cfg.scene_topic.clone(),
+                    message: format!("not a scene description: {e}"),
+                })?;
+            self.scene = Some(scene);
+        }
+        Ok(())
+    }
+
+    /// The configured joints' positions and velocities, in the configured order.
+    fn arm_joints(&self, m: &JointStateMsg) -> Result<(Vec<f64>, Vec<f64>), RobotError> {
+        let mut q = Vec::with_capacity(self.cfg.joint_names.len());
+        let mut dq = Vec::with_capacity(self.cfg.joint_names.len());
+        for name in &self.cfg.joint_names {
+            let i = m.name.iter().position(|n| n == name).ok_or_else(|| {
+                RobotError::Other(format!(
+                    "{} has no joint '{name}' (it has: {})",
+                    self.cfg.joint_states_topic,
+                    m.name.join(", ")
+                ))
+            })?;
+            let p = *m.position.get(i).ok_or_else(|| {
+                RobotError::Other(format!(
+                    "{}: '{name}' has no position",
+                    self.cfg.joint_states_topic
+                ))
+            })?;
+            if !p.is_finite() {
+                return Err(RobotError::Other(format!(
+                    "{}: '{name}' position is {p}",
+                    self.cfg.joint_states_topic
+                )));
+            }
+            q.push(p);
+            dq.push(
+                m.velocity
+                    .get(i)
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(0.0),
+            );
+        }
+        Ok((q, dq))
+    }
+}
+
+impl Robot for RosRobot {
+    fn observe(&mut self) -> Result<Observation, RobotError> {
+        self.poll().map_err(|e| RobotError::Other(e.to_string()))?;
+        let Some((msg, at)) = &self.latest else {
+            return Err(RobotError::Stopped(format!(
+                "no joint states on {}",
+                self.cfg.joint_states_topic
+            )));
+        };
+        let age = at.elapsed().as_secs_f64();
+        if age > self.cfg.stale_after_s {
+            return Err(RobotError::Stopped(format!(
+                "joint states on {} are stale: the last came {:.0} ms ago (limit {:.0} ms)",
+                self.cfg.joint_states_topic,
+                age * 1e3,
+                self.cfg.stale_after_s * 1e3
+            )));
+        }
+        let (position, velocity) = self.arm_joints(msg)?;
+        let width: f64 = self
+            .cfg
+            .finger_joints
+            .iter()
+            .filter_map(|f| msg.name.iter().position(|n| n == f))
+            .filter_map(|i| msg.position.get(i))
+            .sum();
+        let stamp = self.now();
+        let n = position.len();
+        Ok(Observation {
+            stamp,
+            ee_in_base: self.arm.forward(&position),
+            joints: JointState {
+                names: self.cfg.joint_names.clone(),
+                position,
+                velocity,
+                effort: vec![0.0; n],
+                stamp,
+            },
+            gripper: GripperState {
+                width_m: width,
+                force_n: 0.0,
+            },
+            camera: None,
+            privileged: self.object_poses.clone(),
+        })
+    }
+
+    fn command(&mut self, cmd: &JointCommand) -> Result<(), RobotError> {
+        let n = self.cfg.joint_names.len();
+        if cmd.positions.len() != n || cmd.velocities.len() != n {
+            return Err(RobotError::CommandSize {
+                got: cmd.positions.len(),
+                expected: n,
+            });
+        }
+        if let Some(joint) = cmd
+            .positions
+            .iter()
+            .chain(&cmd.velocities)
+            .position(|v| !v.is_finite())
+        {
+            return Err(RobotError::NonFinite { joint: joint % n });
+        }
+        // A zero stamp means "start now" to a JointTrajectoryController, whatever the clocks.
+        let traj = JointTrajectoryMsg {
+            header: Header {
+                stamp: Time::default(),
+                frame_id: String::new(),
+            },
+            joint_names: self.cfg.joint_names.clone(),
+            points: vec![JointTrajectoryPoint {
+                positions: cmd.positions.clone(),
+                velocities: cmd.velocities.clone(),
+                accelerations: vec![],
+                effort: vec![],
+                time_from_start: Time::from_secs_f64(self.cfg.point_horizon_s),
+            }],
+        };
+        self.trajectory
+            .publish(traj)
+            .map_err(|e| RobotError::Other(format!("cannot publish the trajectory: {e:?}")))?;
+        let g = GripperCommandMsg {
+            position: cmd.gripper.width_m / 2.0,
+            max_effort: cmd.gripper.max_force_n,
+        };
+        // Only changes, and a reminder now and then (a lost message must not leave the gripper
+        // stuck).
+        let send = match &self.last_gripper {
+            None => true,
+            Some((last, at)) => {
+                (last.position - g.position).abs() > 1e-4
+                    || (last.max_effort - g.max_effort).abs() > 1e-3
+                    || at.elapsed() > Duration::from_millis(200)
+            }
+        };
+        if send {
+            self.gripper.publish(g).map_err(|e| {
+                RobotError::Other(format!("cannot publish the gripper command: {e:?}"))
+            })?;
+            self.last_gripper = Some((g, Instant::now()));
+        }
+        Ok(())
+    }
+
+    /// Time passes by itself on a real robot; the control stage paces the loop.
+    fn advance(&mut self, _dt_s: f64) -> Result<(), RobotError> {
+        Ok(())
+    }
+
+    fn now(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+}

@@ -1,0 +1,220 @@
+//! One ROS 2 node over DDS, publishers and subscriptions typed by embody's messages, and the
+//! QoS profiles that match ROS 2's defaults (ros2-client's own defaults do not).
+
+use embody_agent::ros_msgs::RosMessage;
+use ros2_client::qos::{Durability, History, WhenFull};
+use ros2_client::{
+    Context, ContextOptions, MessageTypeName, Name, Node, NodeName, NodeOptions, Publisher,
+    QosProfile, Subscription,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::RosError;
+
+/// `rmw_qos_profile_default`: reliable, volatile, keep last 10.
+pub fn default_qos() -> QosProfile {
+    QosProfile::publisher_default()
+        .reliability_reliable(WhenFull::DEFAULT)
+        .durability(Durability::Volatile)
+        .history(History::KeepLast { depth: 10 })
+}
+
+/// Latched: a late subscriber still gets the last message (like `robot_description`).
+pub fn latched_qos() -> QosProfile {
+    QosProfile::publisher_default()
+        .reliability_reliable(WhenFull::DEFAULT)
+        .durability(Durability::TransientLocal)
+        .history(History::KeepLast { depth: 1 })
+}
+
+fn setup(what: impl Into<String>, e: impl std::fmt::Debug) -> RosError {
+    RosError::Setup {
+        what: what.into(),
+        message: format!("{e:?}"),
+    }
+}
+
+/// A ROS 2 node (one DDS participant).
+pub struct RosNode {
+    node: Node,
+}
+
+impl RosNode {
+    pub fn new(name: &str, domain_id: u16) -> Result<Self, RosError> {
+        let ctx = Context::with_options(ContextOptions::new().domain_id(domain_id))
+            .map_err(|e| setup(format!("the DDS participant on domain {domain_id}"), e))?;
+        let node = ctx
+            .new_node(
+                NodeName::new("/embody", name).map_err(|e| setup(format!("node {name}"), e))?,
+                NodeOptions::new().enable_rosout(false),
+            )
+            .map_err(|e| setup(format!("node {name}"), e))?;
+        Ok(Self { node })
+    }
+
+    pub fn publisher<M: RosMessage + Serialize>(
+        &mut self,
+        topic: &str,
+        qos: &QosProfile,
+    ) -> Result<Publisher<M>, RosError> {
+        let t = self
+            .node
+            .create_topic(&topic_name(topic)?, type_name::<M>(), qos)
+            .map_err(|e| setup(format!("topic {topic}"), e))?;
+        self.node
+            .create_publisher::<M>(&t, Some(qos.clone()))
+            .map_err(|e| setup(format!("a publisher on {topic}"), e))
+    }
+
+    pub fn subscription<M: RosMessage + DeserializeOwned + 'static>(
+        &mut self,
+        topic: &str,
+        qos: &QosProfile,
+    ) -> Result<Subscription<M>, RosError> {
+        let t = self
+            .node
+            .create_topic(&topic_name(topic)?, type_name::<M>(), qos)
+            .map_err(|e| setup(format!("topic {topic}"), e))?;
+        self.node
+            .create_subscription::<M>(&t, Some(qos.clone()))
+            .map_err(|e| setup(format!("a subscription to {topic}"), e))
+    }
+}
+
+/// `sensor_msgs/msg/JointState` -> package `sensor_msgs`, type `JointState` (ros2-client
+/// adds the `msg`/`dds_` parts of the DDS type name).
+fn type_name<M: RosMessage>() -> MessageTypeName {
+    let (package, rest) = M::TYPE.split_once('/').unwrap_or(("", M::TYPE));
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    MessageTypeName::new(package, name)
+}
+
+/// `/a/b/c` -> namespace `/a/b`, name `c`.
+pub fn topic_name(topic: &str) -> Result<Name, RosError> {
+    let full = if topic.starts_with('/') {
+        topic.to_string()
+    } else {
+        format!("/{topic}")
+    };
+    let (ns, base) = full.rsplit_once('/').unwrap_or(("", &full));
+    let ns = if ns.is_empty() { "/" } else { ns };
+    Name::new(ns, base).map_err(|e| setup(format!("topic name {topic:?}"), e))
+}
+
+/// Takes every message waiting on `sub`; a message that does not decode is an error naming the
+/// topic, never a panic.
+pub fn drain<M: DeserializeOwned + 'static>(
+    sub: &Subscription<M>,
+    topic: &str,
+) -> Result<Vec<M>, RosError> {
+    let mut out = Vec::new();
+    loop {
+        match sub.take() {
+            Ok(Some((m, _info))) => out.push(m),
+            Ok(None) => return Ok(out),
+            Err(e) => {
+                return Err(RosError::BadMessage {
+                    topic: topic.into(),
+                    message: format!("{e:?}"),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embody_agent::ros_msgs::*;
+
+    #[test]
+    fn topic_names_split_into_namespace_and_name() {
+        assert_eq!(
+            topic_name("/joint_states").unwrap().to_string(),
+            "/joint_states"
+        );
+        assert_eq!(
+            topic_name("/panda_arm_controller/joint_trajectory")
+                .unwrap()
+                .to_string(),
+            "/panda_arm_controller/joint_trajectory"
+        );
+    }
+
+    /// The MCAP encoder and RustDDS's serde CDR must agree on every message, both ways.
+    fn same_bytes<M>(m: M)
+    where
+        M: RosMessage + Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let ours = m.to_cdr();
+        let dds = cdr_encoding::to_vec::<M, byteorder::LittleEndian>(&m).unwrap();
+        assert_eq!(&ours[4..], &dds[..], "{}", M::TYPE);
+        let (back, _) = cdr_encoding::from_bytes::<M, byteorder::LittleEndian>(&ours[4..]).unwrap();
+        assert_eq!(back, m, "{}", M::TYPE);
+        assert_eq!(M::from_cdr(&ours).unwrap(), m, "{}", M::TYPE);
+    }
+
+    fn header() -> Header {
+        Header {
+            stamp: Time {
+                sec: 12,
+                nanosec: 345,
+            },
+            frame_id: "panda_link0".into(),
+        }
+    }
+
+    #[test]
+    fn mcap_and_dds_encode_every_message_the_same() {
+        same_bytes(JointStateMsg {
+            header: header(),
+            name: vec!["panda_joint1".into(), "j2".into()],
+            position: vec![0.1, -0.2],
+            velocity: vec![0.0, 1.5],
+            effort: vec![],
+        });
+        same_bytes(JointTrajectoryMsg {
+            header: header(),
+            joint_names: vec!["a".into(), "bb".into(), "ccc".into()],
+            points: vec![
+                JointTrajectoryPoint {
+                    positions: vec![1.0, 2.0, 3.0],
+                    velocities: vec![0.5; 3],
+                    accelerations: vec![],
+                    effort: vec![],
+                    time_from_start: Time {
+                        sec: 0,
+                        nanosec: 8_000_000,
+                    },
+                };
+                2
+            ],
+        });
+        same_bytes(TfMessage {
+            transforms: vec![TransformStamped {
+                header: header(),
+                child_frame_id: "object/red_cube".into(),
+                translation: [0.4, -0.1, 0.025],
+                rotation: [0.0, 0.0, 0.38, 0.92],
+            }],
+        });
+        same_bytes(GripperCommandMsg {
+            position: 0.04,
+            max_effort: 20.0,
+        });
+        same_bytes(BoolMsg { data: true });
+        same_bytes(StringMsg {
+            data: "{\"state\":\"running\"}".into(),
+        });
+        same_bytes(ImageMsg {
+            header: header(),
+            height: 2,
+            width: 3,
+            encoding: "rgb8".into(),
+            is_bigendian: 0,
+            step: 9,
+            data: (0..18).collect(),
+        });
+    }
+}

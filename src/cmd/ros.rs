@@ -1,0 +1,341 @@
+//! `embody sim --ros`, `embody deploy` and `embody estop`: the ROS 2 side of the CLI.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeObserver, EpisodeParts};
+use embody_agent::log::{McapRecorder, RecorderConfig, ScenarioRecord};
+use embody_agent::{
+    ArmModel, Controller, ControllerConfig, IkConfig, Instruction, Pace, Robot, SafetyConfig,
+    SafetyFilter, SimulatedPerception, WatchdogConfig,
+};
+use embody_ros::sim_node::{serve, SimNodeOptions};
+use embody_ros::{RosConfig, RosRobot};
+use serde_json::json;
+
+use super::common::load_scenario;
+
+/// Names on the ROS 2 graph.
+#[derive(Args, Clone, Debug)]
+pub struct RosArgs {
+    /// DDS domain (default: $ROS_DOMAIN_ID, else 0).
+    #[arg(long)]
+    pub domain_id: Option<u16>,
+    /// The arm's JointTrajectoryController: commands go to /<controller>/joint_trajectory.
+    #[arg(long, default_value = "panda_arm_controller")]
+    pub controller: String,
+    /// The gripper controller: control_msgs/GripperCommand goes to /<gripper>/command.
+    #[arg(long, default_value = "panda_gripper")]
+    pub gripper: String,
+    #[arg(long, default_value = "/joint_states")]
+    pub joint_states_topic: String,
+    /// std_msgs/Bool; true stops the run and holds the arm.
+    #[arg(long, default_value = "/embody/estop")]
+    pub estop_topic: String,
+    /// std_msgs/String with embody's state, plan and result as JSON.
+    #[arg(long, default_value = "/embody/status")]
+    pub status_topic: String,
+}
+
+impl RosArgs {
+    pub fn config(&self) -> RosConfig {
+        let domain_id = self.domain_id.unwrap_or_else(|| {
+            std::env::var("ROS_DOMAIN_ID")
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0)
+        });
+        RosConfig {
+            domain_id,
+            controller: self.controller.clone(),
+            gripper: self.gripper.clone(),
+            joint_states_topic: self.joint_states_topic.clone(),
+            estop_topic: self.estop_topic.clone(),
+            status_topic: self.status_topic.clone(),
+            ..RosConfig::default()
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct SimArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Serve the simulated robot over ROS 2 (the only mode so far).
+    #[arg(long)]
+    pub ros: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub names: RosArgs,
+    /// End once embody reports the run finished, and print the outcome as JSON.
+    #[arg(long)]
+    pub exit_when_done: bool,
+    /// End after this many seconds.
+    #[arg(long)]
+    pub duration_s: Option<f64>,
+    /// Fault injection (tests): stop publishing joint states this many seconds after the first
+    /// trajectory arrives.
+    #[arg(long, hide = true)]
+    pub fault_silence_joint_states_after_s: Option<f64>,
+}
+
+pub fn sim(a: SimArgs) -> Result<ExitCode> {
+    if !a.ros {
+        bail!("`embody sim` serves the simulator as a ROS 2 robot: pass --ros");
+    }
+    let scenario = load_scenario(&a.scenario)?;
+    let opts = SimNodeOptions {
+        cfg: a.names.config(),
+        seed: a.seed,
+        exit_when_done: a.exit_when_done,
+        duration_s: a.duration_s,
+        silence_joint_states_after_s: a.fault_silence_joint_states_after_s,
+    };
+    eprintln!(
+        "simulated {} (seed {}) on ROS 2 domain {}: {} at {} Hz, commands on {} and {}",
+        scenario.name,
+        a.seed,
+        opts.cfg.domain_id,
+        opts.cfg.joint_states_topic,
+        scenario.robot.control_rate_hz,
+        opts.cfg.trajectory_topic(),
+        opts.cfg.gripper_topic()
+    );
+    let stop = AtomicBool::new(false);
+    let outcome = serve(scenario, &opts, &stop)?;
+    println!("{outcome}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct DeployArgs {
+    /// The work cell: robot (URDF, control rate, home posture, limits) and table from a
+    /// scenario file; objects and containers come from the scene topic.
+    #[arg(long, default_value = "scenarios/table_clearing.toml")]
+    pub cell: PathBuf,
+    #[arg(long)]
+    pub instruction: String,
+    #[command(flatten)]
+    pub names: RosArgs,
+    #[command(flatten)]
+    pub policy: super::common::PolicyArgs,
+    #[command(flatten)]
+    pub planner: super::common::PlannerArgs,
+    /// Joint states older than this hold the arm (ms).
+    #[arg(long, default_value_t = 100.0)]
+    pub stale_ms: f64,
+    /// Longest the policy may be late with its next chunk before the watchdog holds the arm (ms).
+    #[arg(long, default_value_t = 200.0)]
+    pub policy_deadline_ms: f64,
+    /// How long to wait for the robot's joint states and the scene (s).
+    #[arg(long, default_value_t = 15.0)]
+    pub wait_s: f64,
+    /// Record the run as MCAP.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON summary line last.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
+    let scenario = load_scenario(&a.cell)?;
+    let mut cfg = a.names.config();
+    cfg.stale_after_s = a.stale_ms / 1e3;
+    let control_dt = 1.0 / scenario.robot.control_rate_hz;
+    cfg.point_horizon_s = control_dt;
+    let arm = ArmModel::from_urdf_file(
+        &scenario.urdf_path(),
+        &scenario.robot.base_link,
+        &scenario.robot.tcp_link,
+    )
+    .context("cannot load the arm's URDF")?;
+    cfg.joint_names = arm.joint_names();
+    let mut robot = RosRobot::connect(cfg.clone(), arm.clone())?;
+    eprintln!(
+        "waiting for {} and the scene on domain {} ...",
+        cfg.joint_states_topic, cfg.domain_id
+    );
+    robot.wait_ready(Duration::from_secs_f64(a.wait_s), true)?;
+    let scene = robot.scene().cloned().context("no scene")?;
+    let obs = robot.observe().context("cannot read the robot's state")?;
+
+    let policies = super::common::PolicyFactory::new(&a.policy)?;
+    let mut policy = policies.make().map_err(anyhow::Error::msg)?;
+    let planner = super::common::make_planner(&a.planner)?;
+    // Object poses arrive as TF frames on the objects topic; this is the same code as the
+    // simulator's perception, without noise.
+    let mut perception = SimulatedPerception::new(
+        scene.objects.clone(),
+        scene.containers.clone(),
+        scene.table_height_m,
+        0.0,
+        0,
+    );
+    let mut controller = Controller::new(
+        arm.clone(),
+        ControllerConfig {
+            dt: control_dt,
+            limit_scale: scenario.robot.limit_scale,
+            grip_force_n: scenario.robot.grip_force_n,
+            rest_posture: scenario.robot.home.clone(),
+            ik: IkConfig {
+                max_iterations: 30,
+                ..IkConfig::default()
+            },
+        },
+        &obs.joints.position,
+        obs.gripper.width_m,
+    );
+    let (lo, hi) = scenario.tcp_workspace();
+    let mut safety = SafetyFilter::new(
+        SafetyConfig::franka_over_table(lo, hi, scene.table_height_m),
+        arm.clone(),
+        control_dt,
+    )
+    .with_estop(robot.estop());
+    let mut recorder = match &a.log {
+        None => None,
+        Some(path) => {
+            let mut r = McapRecorder::create(path, a.force, RecorderConfig::default())?;
+            r.write_scenario(&ScenarioRecord {
+                scenario_text: scenario.text.clone(),
+                scenario_path: scenario.source.display().to_string(),
+                urdf_text: scenario.read_urdf().unwrap_or_default(),
+                seed: 0,
+                instruction: a.instruction.clone(),
+                policy: a.policy.policy.clone(),
+                build: embody_sim::build_info(),
+                physics: json!({"deployed": true, "ros": cfg}),
+            });
+            Some(r)
+        }
+    };
+    robot.publish_status(&json!({"state": "running", "instruction": a.instruction}));
+    let episode = EpisodeConfig {
+        instruction: Instruction::new(a.instruction.clone()),
+        time_limit_s: scenario.time_limit_s,
+        skill_timeout_s: 30.0,
+        max_attempts: 3,
+        max_replans: 1,
+        carry_lift_m: 0.12,
+        pace: Pace::WallClock(WatchdogConfig {
+            policy_deadline_s: a.policy_deadline_ms / 1e3,
+            ..WatchdogConfig::default()
+        }),
+    };
+    let report = run_episode(
+        EpisodeParts {
+            robot: &mut robot,
+            perception: &mut perception,
+            planner: planner.as_ref(),
+            policy: policy.as_mut(),
+            controller: &mut controller,
+            safety: &mut safety,
+            observer: recorder
+                .as_mut()
+                .map(|r| r as &mut (dyn EpisodeObserver + Send)),
+        },
+        &episode,
+    );
+    let log = match recorder {
+        Some(r) => Some(r.finish()?),
+        None => None,
+    };
+    let report = report.context("the agent loop failed")?;
+    let ok = report.plan_error.is_none()
+        && report.stopped.is_none()
+        && report.plan.is_some()
+        && last_attempts_succeeded(&report);
+    let summary = json!({
+        "state": "finished",
+        "instruction": a.instruction,
+        "ok": ok,
+        "plan": report.plan,
+        "plan_error": report.plan_error,
+        "stopped": report.stopped,
+        "skills": report.skills,
+        "duration_s": report.duration_s,
+        "control_timing": report.control_timing,
+        "log": log.as_ref().map(|l| l.path.display().to_string()),
+    });
+    // Latched and repeated: the robot side (or a dashboard) may join late.
+    for _ in 0..5 {
+        robot.publish_status(&summary);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for k in &report.skills {
+        println!(
+            "{:>6.1} s  {:<32} attempt {}  {}",
+            k.end_s,
+            k.skill.to_string(),
+            k.attempt,
+            if k.success {
+                "ok".to_string()
+            } else {
+                k.reason.clone().unwrap_or_default()
+            }
+        );
+    }
+    if let Some(e) = &report.plan_error {
+        println!("plan refused: {e}");
+    }
+    if let Some(s) = &report.stopped {
+        println!("stopped: {s}");
+    }
+    if let Some(t) = &report.control_timing {
+        println!(
+            "control at {:.0} Hz: tick lateness p50 {:.1} us, p99 {:.1} us, max {:.0} us",
+            t.rate_hz, t.late_p50_us, t.late_p99_us, t.late_max_us
+        );
+    }
+    if a.json {
+        println!("{summary}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Every skill's final attempt worked.
+fn last_attempts_succeeded(r: &embody_agent::EpisodeReport) -> bool {
+    let mut last = std::collections::HashMap::new();
+    for k in &r.skills {
+        last.insert(k.skill.clone(), k.success);
+    }
+    !last.is_empty() && last.values().all(|ok| *ok)
+}
+
+#[derive(Args)]
+pub struct EstopArgs {
+    #[command(flatten)]
+    pub names: RosArgs,
+    /// How long to keep publishing (s): DDS discovery takes a moment.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+}
+
+/// A software e-stop button: publishes `true` on the e-stop topic.
+pub fn estop(a: EstopArgs) -> Result<ExitCode> {
+    use embody_agent::ros_msgs::BoolMsg;
+    let cfg = a.names.config();
+    let mut node = embody_ros::RosNode::new("embody_estop", cfg.domain_id)?;
+    let p = node.publisher::<BoolMsg>(&cfg.estop_topic, &embody_ros::transport::default_qos())?;
+    let t0 = std::time::Instant::now();
+    while t0.elapsed().as_secs_f64() < a.seconds {
+        p.publish(BoolMsg { data: true })
+            .map_err(|e| anyhow::anyhow!("cannot publish on {}: {e:?}", cfg.estop_topic))?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("e-stop sent on {}", cfg.estop_topic);
+    Ok(ExitCode::SUCCESS)
+}

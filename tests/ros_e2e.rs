@@ -1,0 +1,142 @@
+//! The ROS 2 deployment path with real DDS traffic: `embody sim --ros` and `embody deploy` as two
+//! processes, inside a private network namespace (`unshare -n`, loopback only, multicast on) so
+//! nothing leaves the machine. Faults: joint states that stop mid-trajectory, an e-stop.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::repo;
+use embody_agent::log::read_log;
+use embody_agent::ros_msgs::{JointTrajectoryMsg, RosMessage};
+
+/// Runs `script` (bash) in a fresh network namespace whose loopback carries multicast, with
+/// `$E` the embody binary.
+pub fn in_private_network(script: &str) -> Output {
+    let setup = "set -e; ip link set lo up multicast on; ip route add 224.0.0.0/4 dev lo; set +e;";
+    Command::new("unshare")
+        .args(["-n", "bash", "-c", &format!("{setup}\n{script}")])
+        .env("E", env!("CARGO_BIN_EXE_embody"))
+        .env_remove("ROS_DOMAIN_ID")
+        .current_dir(repo())
+        .output()
+        .expect("unshare runs (needs root or user namespaces)")
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Runs the simulated robot and `embody deploy` side by side; returns (sim outcome, deploy
+/// summary, everything printed).
+fn sim_and_deploy(
+    sim_args: &str,
+    deploy_args: &str,
+    also: &str,
+) -> (serde_json::Value, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let out = in_private_network(&format!(
+        "$E sim --ros scenarios/table_clearing.toml --exit-when-done --duration-s 150 {sim_args} \
+             > {d}/sim.out 2> {d}/sim.err &
+         SIM=$!
+         {also}
+         $E deploy --json {deploy_args} > {d}/deploy.out 2> {d}/deploy.err
+         echo deploy exit $?
+         wait $SIM
+         echo sim exit $?"
+    ));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default();
+    let all = format!(
+        "{}{}\n--- sim\n{}{}\n--- deploy\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        read("sim.out"),
+        read("sim.err"),
+        read("deploy.out"),
+        read("deploy.err")
+    );
+    let sim = json_lines(&read("sim.out")).pop();
+    let deploy = json_lines(&read("deploy.out")).pop();
+    let (Some(sim), Some(deploy)) = (sim, deploy) else {
+        panic!("no result:\n{all}");
+    };
+    (sim, deploy, all)
+}
+
+#[test]
+fn sim_and_deploy_clear_the_table_over_dds() {
+    let (sim, deploy, all) = sim_and_deploy("", "--instruction 'clear the table'", "");
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert!(deploy["stopped"].is_null(), "{all}");
+    // The simulator judges from its own true state: every object in the bin.
+    assert_eq!(sim["success"], true, "{all}");
+    assert_eq!(sim["objects_cleared"], 5, "{all}");
+    assert_eq!(sim["rejected_trajectories"], 0, "{all}");
+    assert!(all.contains("deploy exit 0"), "{all}");
+}
+
+/// From the stop on, the robot is only told to stay where it is.
+fn only_holds_after(log: &Path, event: &str) {
+    let log = read_log(log).unwrap();
+    let t = log
+        .on("/embody/events")
+        .map(|m| serde_json::from_slice::<serde_json::Value>(&m.data).unwrap())
+        .find(|e| e["kind"] == event)
+        .map(|e| e["t"].as_f64().unwrap())
+        .unwrap_or_else(|| panic!("no {event} event"));
+    let after: Vec<JointTrajectoryMsg> = log
+        .on("/panda_arm_controller/joint_trajectory")
+        .filter(|m| m.time_s() >= t - 1e-9)
+        .map(|m| JointTrajectoryMsg::from_cdr(&m.data).unwrap())
+        .collect();
+    assert!(!after.is_empty(), "no hold command after {event}");
+    for a in &after {
+        assert!(a.points[0].velocities.iter().all(|v| *v == 0.0));
+        assert_eq!(a.points[0].positions, after[0].points[0].positions);
+    }
+}
+
+#[test]
+fn stale_joint_states_hold_the_arm_and_end_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stale.mcap");
+    let (sim, deploy, all) = sim_and_deploy(
+        "--fault-silence-joint-states-after-s 2",
+        &format!(
+            "--instruction 'put the red cube in the bin' --log {}",
+            log.display()
+        ),
+        "",
+    );
+    let stopped = deploy["stopped"].as_str().unwrap_or_default();
+    assert!(
+        stopped.contains("stale") && stopped.contains("/joint_states"),
+        "{all}"
+    );
+    assert_eq!(deploy["ok"], false);
+    assert!(all.contains("deploy exit 1"), "{all}");
+    assert_eq!(sim["embody_finished"], true, "{all}");
+    only_holds_after(&log, "hold");
+}
+
+#[test]
+fn an_estop_holds_the_arm_and_ends_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("estop.mcap");
+    let (_sim, deploy, all) = sim_and_deploy(
+        "",
+        &format!(
+            "--instruction 'put the red cube in the bin' --log {}",
+            log.display()
+        ),
+        "(sleep 5; $E estop --seconds 1) &",
+    );
+    let stopped = deploy["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.contains("e-stop"), "{all}");
+    assert_eq!(deploy["ok"], false);
+    only_holds_after(&log, "hold");
+}
