@@ -140,3 +140,87 @@ fn an_estop_holds_the_arm_and_ends_the_run() {
     assert_eq!(deploy["ok"], false);
     only_holds_after(&log, "hold");
 }
+
+/// Eclipse Cyclone DDS (Python, PyPI) with ROS 2's type names, against embody in both roles.
+#[test]
+fn an_independent_dds_implementation_understands_embody_and_is_understood() {
+    let py = common::python();
+    let py = py.display();
+    // Cyclone as a client of the simulated robot: it decodes embody's JointState and embody
+    // follows its two-point JointTrajectory.
+    let out = in_private_network(&format!(
+        "$E sim --ros scenarios/table_clearing.toml --duration-s 10 > /dev/null 2>&1 &
+         {py} scripts/ros_interop.py client --seconds 7
+         wait"
+    ));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let v = json_lines(&text).pop().unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(v["ok"], true, "{text}");
+    let names: Vec<&str> = v["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &names[..7],
+        &[
+            "panda_joint1",
+            "panda_joint2",
+            "panda_joint3",
+            "panda_joint4",
+            "panda_joint5",
+            "panda_joint6",
+            "panda_joint7"
+        ]
+    );
+    assert!(v["joint_states_received"].as_u64().unwrap() > 300, "{text}");
+    assert!(v["stamp_sec"].as_i64().unwrap() > 1_600_000_000, "{text}");
+    let moved = v["moved_joint1"].as_f64().unwrap();
+    assert!((moved - 0.3).abs() < 0.02, "{text}");
+
+    // Cyclone as the robot: embody decodes its JointState and it decodes embody's trajectories.
+    let out = in_private_network(&format!(
+        "{py} scripts/ros_interop.py robot --seconds 8 &
+         $E deploy --check --wiggle 0.1 --json
+         wait"
+    ));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let lines = json_lines(&text);
+    let embody = lines
+        .iter()
+        .find(|l| l.get("commands_sent").is_some())
+        .unwrap_or_else(|| panic!("{text}"));
+    let cyclone = lines
+        .iter()
+        .find(|l| l.get("trajectories_received").is_some())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(embody["ok"], true, "{text}");
+    assert_eq!(embody["position"][3], -2.356194, "{text}");
+    assert_eq!(embody["gripper_width_m"], 0.08, "{text}");
+    assert!(embody["max_motion_rad"].as_f64().unwrap() > 0.09, "{text}");
+    assert_eq!(cyclone["ok"], true, "{text}");
+    assert_eq!(cyclone["joint_names_ok"], true, "{text}");
+    // Reliable QoS on loopback: (nearly) every trajectory embody sent arrived.
+    let sent = embody["commands_sent"].as_u64().unwrap() as f64;
+    let got = cyclone["trajectories_received"].as_u64().unwrap() as f64;
+    assert!(got >= 0.9 * sent, "{text}");
+}
+
+#[test]
+fn joint_state_latency_bench_runs_over_dds() {
+    let out = in_private_network("$E bench ros --rate 500 --seconds 1 --json");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_lines(&text).pop().unwrap();
+    let r = &v["report"];
+    assert_eq!(r["dds"]["received"], 500, "{text}");
+    assert_eq!(r["channel"]["received"], 500, "{text}");
+    assert!(r["dds"]["p50_us"].as_f64().unwrap() > 0.0, "{text}");
+}

@@ -8,6 +8,7 @@
 //!
 //! Message layouts come from `embody_agent::ros_msgs`, shared with the MCAP logs.
 
+pub mod bench;
 pub mod config;
 pub mod robot;
 pub mod scene;

@@ -30,6 +30,59 @@ pub enum BenchWhat {
     /// Diffusion policy latency: one denoiser call and a DDIM-10 chunk through Rust + ort,
     /// against PyTorch eager and onnxruntime-python on the same weights.
     Policy(super::bench_policy::PolicyBench),
+    /// JointState latency over DDS (two participants, this machine) at a fixed rate, against
+    /// a channel between two threads at the same rate in the same run.
+    Ros(RosBench),
+}
+
+#[derive(Args)]
+pub struct RosBench {
+    /// Publish rate (Hz).
+    #[arg(long, default_value_t = 500.0)]
+    pub rate: f64,
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// DDS domain (default 0; use a free one on a shared network).
+    #[arg(long, default_value_t = 0)]
+    pub domain_id: u16,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn bench_ros(b: RosBench) -> Result<ExitCode> {
+    let r = embody_ros::bench::joint_state_latency(b.rate, b.seconds, b.domain_id)?;
+    println!(
+        "JointState at {} Hz for {} s ({} messages), this machine:",
+        r.rate_hz, r.seconds, r.dds.sent
+    );
+    for (name, l) in [
+        ("DDS (ros2-client)", &r.dds),
+        ("thread channel (reference)", &r.channel),
+    ] {
+        println!(
+            "{name:<28} received {:>5}  latency p50 {:>8.1} us  p99 {:>8.1} us  max {:>8.1} us",
+            l.received, l.p50_us, l.p99_us, l.max_us
+        );
+    }
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    println!(
+        "DDS / channel: p50 {:.1}x, p99 {:.1}x",
+        ratio(r.dds.p50_us, r.channel.p50_us),
+        ratio(r.dds.p99_us, r.channel.p99_us)
+    );
+    if b.json {
+        println!("{}", json!({"bench": "ros", "report": r}));
+    }
+    Ok(if r.dds.received == r.dds.sent {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "{} of {} messages lost",
+            r.dds.sent - r.dds.received,
+            r.dds.sent
+        );
+        ExitCode::from(1)
+    })
 }
 
 #[derive(Args)]
@@ -77,6 +130,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         BenchWhat::Sim(b) => bench_sim(b),
         BenchWhat::Control(b) => bench_control(b),
         BenchWhat::Policy(b) => super::bench_policy::bench_policy(b),
+        BenchWhat::Ros(b) => bench_ros(b),
     }
 }
 

@@ -118,8 +118,15 @@ pub struct DeployArgs {
     /// scenario file; objects and containers come from the scene topic.
     #[arg(long, default_value = "scenarios/table_clearing.toml")]
     pub cell: PathBuf,
+    #[arg(long, required_unless_present = "check")]
+    pub instruction: Option<String>,
+    /// Bring-up check instead of a task: read the joint states, move the last joint out by
+    /// --wiggle and back over 2 s, report what the robot did. Needs no scene.
     #[arg(long)]
-    pub instruction: String,
+    pub check: bool,
+    /// Amplitude of the --check motion (rad).
+    #[arg(long, default_value_t = 0.05)]
+    pub wiggle: f64,
     #[command(flatten)]
     pub names: RosArgs,
     #[command(flatten)]
@@ -159,6 +166,10 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     .context("cannot load the arm's URDF")?;
     cfg.joint_names = arm.joint_names();
     let mut robot = RosRobot::connect(cfg.clone(), arm.clone())?;
+    if a.check {
+        return check(&a, &mut robot, arm, control_dt);
+    }
+    let instruction = a.instruction.clone().unwrap_or_default();
     eprintln!(
         "waiting for {} and the scene on domain {} ...",
         cfg.joint_states_topic, cfg.domain_id
@@ -210,7 +221,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
                 scenario_path: scenario.source.display().to_string(),
                 urdf_text: scenario.read_urdf().unwrap_or_default(),
                 seed: 0,
-                instruction: a.instruction.clone(),
+                instruction: instruction.clone(),
                 policy: a.policy.policy.clone(),
                 build: embody_sim::build_info(),
                 physics: json!({"deployed": true, "ros": cfg}),
@@ -218,9 +229,9 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
             Some(r)
         }
     };
-    robot.publish_status(&json!({"state": "running", "instruction": a.instruction}));
+    robot.publish_status(&json!({"state": "running", "instruction": instruction}));
     let episode = EpisodeConfig {
-        instruction: Instruction::new(a.instruction.clone()),
+        instruction: Instruction::new(instruction.clone()),
         time_limit_s: scenario.time_limit_s,
         skill_timeout_s: 30.0,
         max_attempts: 3,
@@ -256,7 +267,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         && last_attempts_succeeded(&report);
     let summary = json!({
         "state": "finished",
-        "instruction": a.instruction,
+        "instruction": instruction,
         "ok": ok,
         "plan": report.plan,
         "plan_error": report.plan_error,
@@ -296,6 +307,83 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
             t.rate_hz, t.late_p50_us, t.late_p99_us, t.late_max_us
         );
     }
+    if a.json {
+        println!("{summary}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The bring-up check: joint states in, a small smooth motion of the last joint out and back,
+/// through the same safety filter as any run.
+fn check(a: &DeployArgs, robot: &mut RosRobot, arm: ArmModel, control_dt: f64) -> Result<ExitCode> {
+    use embody_agent::clock::WallRate;
+    use embody_agent::{GripperCommand, JointCommand};
+    eprintln!("waiting for {} ...", a.names.joint_states_topic);
+    robot.wait_ready(Duration::from_secs_f64(a.wait_s), false)?;
+    let obs = robot.observe().context("cannot read the robot's state")?;
+    let q0 = obs.joints.position.clone();
+    let last = q0.len() - 1;
+    let mut safety = SafetyFilter::new(
+        SafetyConfig::franka_over_table([-2.0; 3], [2.0; 3], -1.0),
+        arm,
+        control_dt,
+    )
+    .with_estop(robot.estop());
+    let seconds = 2.0;
+    let ticks = (seconds / control_dt).round() as usize;
+    let mut rate = WallRate::new(1.0 / control_dt);
+    let (mut moved, mut worst, mut sent) = (0.0f64, 0.0f64, 0usize);
+    for k in 0..=ticks {
+        rate.wait();
+        let s = k as f64 / ticks as f64;
+        let phase = 2.0 * std::f64::consts::PI * s;
+        let mut q = q0.clone();
+        let mut dq = vec![0.0; q0.len()];
+        q[last] += a.wiggle * 0.5 * (1.0 - phase.cos());
+        dq[last] = a.wiggle * 0.5 * phase.sin() * 2.0 * std::f64::consts::PI / seconds;
+        let mut cmd = JointCommand {
+            stamp: robot.now(),
+            positions: q.clone(),
+            velocities: dq,
+            gripper: GripperCommand {
+                width_m: obs.gripper.width_m,
+                max_force_n: 0.0,
+            },
+        };
+        safety
+            .check_command(&mut cmd)
+            .map_err(|stop| anyhow::anyhow!("safety stop: {}", stop.reason))?;
+        robot.command(&cmd).context("cannot command the robot")?;
+        sent += 1;
+        let now = robot.observe().context("lost the robot's state")?;
+        moved = moved.max((now.joints.position[last] - q0[last]).abs());
+        worst = worst.max((now.joints.position[last] - q[last]).abs());
+    }
+    let ok = moved > 0.5 * a.wiggle.abs();
+    let summary = json!({
+        "ok": ok,
+        "joints": obs.joints.names,
+        "position": q0,
+        "gripper_width_m": obs.gripper.width_m,
+        "commands_sent": sent,
+        "trajectory_topic": a.names.config().trajectory_topic(),
+        "max_motion_rad": moved,
+        "max_tracking_error_rad": worst,
+    });
+    println!(
+        "{} joints read from {}; moved {} by {:.4} rad of {:.4} (largest lag {:.4} rad): {}",
+        obs.joints.names.len(),
+        a.names.joint_states_topic,
+        obs.joints.names[last],
+        moved,
+        a.wiggle,
+        worst,
+        if ok { "ok" } else { "the robot did not follow" }
+    );
     if a.json {
         println!("{summary}");
     }
