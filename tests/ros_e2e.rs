@@ -11,9 +11,14 @@ use common::repo;
 use embody_agent::log::read_log;
 use embody_agent::ros_msgs::{JointTrajectoryMsg, RosMessage};
 
+/// One at a time: these run robots on the wall clock, and two of them at once on a 2-core
+/// machine would be timing each other.
+static WALL_CLOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `script` (bash) in a fresh network namespace whose loopback carries multicast, with
 /// `$E` the embody binary.
 pub fn in_private_network(script: &str) -> Output {
+    let _one = WALL_CLOCK.lock().unwrap_or_else(|e| e.into_inner());
     let setup = "set -e; ip link set lo up multicast on; ip route add 224.0.0.0/4 dev lo; set +e;";
     Command::new("unshare")
         .args(["-n", "bash", "-c", &format!("{setup}\n{script}")])
@@ -67,15 +72,22 @@ fn sim_and_deploy(
     (sim, deploy, all)
 }
 
+/// Arm and gripper through their actions (FollowJointTrajectory, GripperCommand), as
+/// ros2_control's controllers serve them.
 #[test]
 fn sim_and_deploy_clear_the_table_over_dds() {
-    let (sim, deploy, all) = sim_and_deploy("", "--instruction 'clear the table'", "");
+    let (sim, deploy, all) = sim_and_deploy(
+        "",
+        "--instruction 'clear the table' --arm-interface action --gripper-interface action",
+        "",
+    );
     assert_eq!(deploy["ok"], true, "{all}");
     assert!(deploy["stopped"].is_null(), "{all}");
     // The simulator judges from its own true state: every object in the bin.
     assert_eq!(sim["success"], true, "{all}");
     assert_eq!(sim["objects_cleared"], 5, "{all}");
     assert_eq!(sim["rejected_trajectories"], 0, "{all}");
+    assert!(sim["accepted_goals"].as_u64().unwrap() > 1000, "{all}");
     assert!(all.contains("deploy exit 0"), "{all}");
 }
 
@@ -120,6 +132,27 @@ fn stale_joint_states_hold_the_arm_and_end_the_run() {
     assert_eq!(deploy["ok"], false);
     assert!(all.contains("deploy exit 1"), "{all}");
     assert_eq!(sim["embody_finished"], true, "{all}");
+    only_holds_after(&log, "hold");
+}
+
+#[test]
+fn a_rejected_trajectory_goal_holds_the_arm_and_ends_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("rejected.mcap");
+    let (sim, deploy, all) = sim_and_deploy(
+        "--fault-reject-goals-after-s 2",
+        &format!(
+            "--instruction 'put the red cube in the bin' --arm-interface action --log {}",
+            log.display()
+        ),
+        "",
+    );
+    let stopped = deploy["stopped"].as_str().unwrap_or_default();
+    assert!(
+        stopped.contains("panda_arm_controller rejected a trajectory goal"),
+        "{all}"
+    );
+    assert!(sim["rejected_trajectories"].as_u64().unwrap() >= 1, "{all}");
     only_holds_after(&log, "hold");
 }
 

@@ -3,6 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How commands reach a controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interface {
+    /// A topic (the JointTrajectoryController's `joint_trajectory`; `command` for the gripper).
+    Topic,
+    /// The controller's action (`follow_joint_trajectory`; `gripper_cmd`).
+    Action,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RosConfig {
     /// DDS domain (ROS_DOMAIN_ID).
@@ -34,6 +44,12 @@ pub struct RosConfig {
     pub base_frame: String,
     /// `time_from_start` of the single point each control tick sends (s).
     pub point_horizon_s: f64,
+    /// Arm commands: one-point trajectories on the topic every tick (streaming, the default),
+    /// or as FollowJointTrajectory goals, each preempting the last.
+    pub arm_interface: Interface,
+    /// Gripper commands: GripperCommand goals (GripperActionController, the default) or the
+    /// command topic.
+    pub gripper_interface: Interface,
 }
 
 impl Default for RosConfig {
@@ -53,6 +69,8 @@ impl Default for RosConfig {
             finger_joints: vec!["panda_finger_joint1".into(), "panda_finger_joint2".into()],
             base_frame: "panda_link0".into(),
             point_horizon_s: 0.02,
+            arm_interface: Interface::Topic,
+            gripper_interface: Interface::Action,
         }
     }
 }
@@ -60,6 +78,17 @@ impl Default for RosConfig {
 impl RosConfig {
     pub fn trajectory_topic(&self) -> String {
         format!("/{}/joint_trajectory", self.controller.trim_matches('/'))
+    }
+
+    pub fn trajectory_action(&self) -> String {
+        format!(
+            "/{}/follow_joint_trajectory",
+            self.controller.trim_matches('/')
+        )
+    }
+
+    pub fn gripper_action(&self) -> String {
+        format!("/{}/gripper_cmd", self.gripper.trim_matches('/'))
     }
 
     pub fn gripper_topic(&self) -> String {

@@ -8,10 +8,12 @@
 //!
 //! Message layouts come from `embody_agent::ros_msgs`, shared with the MCAP logs.
 
+pub mod actions;
 pub mod bench;
 pub mod config;
 pub mod robot;
 pub mod scene;
+mod sim_actions;
 pub mod sim_node;
 pub mod transport;
 

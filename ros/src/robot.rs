@@ -13,7 +13,17 @@ use embody_agent::ros_msgs::{
 };
 use embody_agent::types::{GripperState, JointCommand, JointState, ObjectPose, Observation};
 use embody_agent::ArmModel;
-use ros2_client::{Publisher, Subscription};
+use ros2_client::action::ActionClient;
+use ros2_client::action_msgs::{GoalId, GoalStatusEnum};
+use ros2_client::{Publisher, RmwRequestId, ServiceMapping, Subscription};
+
+use crate::actions::{
+    client_qos, follow_joint_trajectory_type, gripper_command_type, FollowJointTrajectoryFeedback,
+    FollowJointTrajectoryGoal, FollowJointTrajectoryResult, GripperCommandGoal,
+    GripperCommandState,
+};
+use crate::config::Interface;
+use crate::transport::topic_name;
 
 use crate::transport::{default_qos, drain, latched_qos, RosNode};
 use crate::{RosConfig, RosError, SceneInfo};
@@ -34,6 +44,20 @@ pub struct RosRobot {
     scene: Option<SceneInfo>,
     estop: Arc<AtomicBool>,
     last_gripper: Option<(GripperCommandMsg, Instant)>,
+    arm_action: Option<
+        ActionClient<
+            FollowJointTrajectoryGoal,
+            FollowJointTrajectoryResult,
+            FollowJointTrajectoryFeedback,
+        >,
+    >,
+    gripper_action:
+        Option<ActionClient<GripperCommandGoal, GripperCommandState, GripperCommandState>>,
+    /// Goals sent and not yet answered.
+    pending: Vec<(RmwRequestId, GoalId, Instant)>,
+    latest_goal: Option<GoalId>,
+    /// What the controllers refused or aborted: the body cannot be driven.
+    fault: Option<String>,
     /// Last: publishers and subscriptions go before their node.
     _node: RosNode,
 }
@@ -43,7 +67,44 @@ impl RosRobot {
     pub fn connect(cfg: RosConfig, arm: ArmModel) -> Result<Self, RosError> {
         let mut node = RosNode::new("embody_agent", cfg.domain_id)?;
         let q = default_qos();
+        let arm_action = match cfg.arm_interface {
+            Interface::Topic => None,
+            Interface::Action => Some(
+                node.node_mut()
+                    .create_action_client(
+                        ServiceMapping::Enhanced,
+                        &topic_name(&cfg.trajectory_action())?,
+                        &follow_joint_trajectory_type(),
+                        client_qos(),
+                    )
+                    .map_err(|e| RosError::Setup {
+                        what: cfg.trajectory_action(),
+                        message: format!("{e:?}"),
+                    })?,
+            ),
+        };
+        let gripper_action = match cfg.gripper_interface {
+            Interface::Topic => None,
+            Interface::Action => Some(
+                node.node_mut()
+                    .create_action_client(
+                        ServiceMapping::Enhanced,
+                        &topic_name(&cfg.gripper_action())?,
+                        &gripper_command_type(),
+                        client_qos(),
+                    )
+                    .map_err(|e| RosError::Setup {
+                        what: cfg.gripper_action(),
+                        message: format!("{e:?}"),
+                    })?,
+            ),
+        };
         Ok(Self {
+            arm_action,
+            gripper_action,
+            pending: Vec::new(),
+            latest_goal: None,
+            fault: None,
             joint_states: node.subscription(&cfg.joint_states_topic, &q)?,
             objects: node.subscription(&cfg.objects_topic, &q)?,
             estop_in: node.subscription(&cfg.estop_topic, &q)?,
@@ -145,6 +206,7 @@ impl RosRobot {
         if pressed && !self.estop.swap(true, Ordering::SeqCst) {
             tracing::warn!(topic = %self.cfg.estop_topic, "e-stop");
         }
+        self.poll_actions();
         if let Some(s) = drain(&self.scene_in, &self.cfg.scene_topic)?.pop() {
             let scene: SceneInfo =
                 serde_json::from_str(&s.data).map_err(|e| RosError::BadMessage {
@@ -154,6 +216,35 @@ impl RosRobot {
             self.scene = Some(scene);
         }
         Ok(())
+    }
+
+    /// Answers to trajectory goals and their statuses: a rejected or aborted goal is a fault.
+    fn poll_actions(&mut self) {
+        let Some(client) = &self.arm_action else {
+            return;
+        };
+        let controller = self.cfg.controller.clone();
+        while let Ok(Some((req, resp))) = client.goal_client().receive_response() {
+            if let Some(k) = self.pending.iter().position(|(r, _, _)| *r == req) {
+                self.pending.swap_remove(k);
+                if !resp.accepted && self.fault.is_none() {
+                    self.fault = Some(format!("{controller} rejected a trajectory goal"));
+                }
+            }
+        }
+        // Goals lost before the server was discovered are never answered.
+        self.pending
+            .retain(|(_, _, at)| at.elapsed() < Duration::from_secs(2));
+        while let Ok(Some(statuses)) = client.receive_status() {
+            for s in &statuses.status_list {
+                if Some(s.goal_info.goal_id) == self.latest_goal
+                    && s.status == GoalStatusEnum::Aborted
+                    && self.fault.is_none()
+                {
+                    self.fault = Some(format!("{controller} aborted the trajectory goal"));
+                }
+            }
+        }
     }
 
     /// The configured joints' positions and velocities, in the configured order.
@@ -196,6 +287,9 @@ impl RosRobot {
 impl Robot for RosRobot {
     fn observe(&mut self) -> Result<Observation, RobotError> {
         self.poll().map_err(|e| RobotError::Other(e.to_string()))?;
+        if let Some(f) = &self.fault {
+            return Err(RobotError::Stopped(f.clone()));
+        }
         let Some((msg, at)) = &self.latest else {
             return Err(RobotError::Stopped(format!(
                 "no joint states on {}",
@@ -271,9 +365,24 @@ impl Robot for RosRobot {
                 time_from_start: Time::from_secs_f64(self.cfg.point_horizon_s),
             }],
         };
-        self.trajectory
-            .publish(traj)
-            .map_err(|e| RobotError::Other(format!("cannot publish the trajectory: {e:?}")))?;
+        match &self.arm_action {
+            None => self
+                .trajectory
+                .publish(traj)
+                .map_err(|e| RobotError::Other(format!("cannot publish the trajectory: {e:?}")))?,
+            Some(client) => {
+                // Each tick's goal preempts the last, as a JointTrajectoryController allows.
+                let goal = FollowJointTrajectoryGoal {
+                    trajectory: traj,
+                    ..Default::default()
+                };
+                let (req, id) = client.send_goal(goal).map_err(|e| {
+                    RobotError::Other(format!("cannot send the trajectory goal: {e:?}"))
+                })?;
+                self.pending.push((req, id, Instant::now()));
+                self.latest_goal = Some(id);
+            }
+        }
         let g = GripperCommandMsg {
             position: cmd.gripper.width_m / 2.0,
             max_effort: cmd.gripper.max_force_n,
@@ -289,9 +398,18 @@ impl Robot for RosRobot {
             }
         };
         if send {
-            self.gripper.publish(g).map_err(|e| {
-                RobotError::Other(format!("cannot publish the gripper command: {e:?}"))
-            })?;
+            match &self.gripper_action {
+                None => self.gripper.publish(g).map_err(|e| {
+                    RobotError::Other(format!("cannot publish the gripper command: {e:?}"))
+                })?,
+                Some(client) => {
+                    client
+                        .send_goal(GripperCommandGoal { command: g })
+                        .map_err(|e| {
+                            RobotError::Other(format!("cannot send the gripper goal: {e:?}"))
+                        })?;
+                }
+            }
             self.last_gripper = Some((g, Instant::now()));
         }
         Ok(())

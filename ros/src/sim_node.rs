@@ -17,6 +17,7 @@ use embody_sim::runner::{judge, Judgement};
 use embody_sim::{Scenario, World};
 use serde_json::json;
 
+use crate::sim_actions::{ArmActions, GripperActions};
 use crate::transport::{default_qos, drain, latched_qos, RosNode};
 use crate::{RosConfig, RosError, SceneInfo};
 
@@ -30,6 +31,9 @@ pub struct SimNodeOptions {
     pub duration_s: Option<f64>,
     /// Fault injection: stop publishing joint states this long (s) after the first trajectory.
     pub silence_joint_states_after_s: Option<f64>,
+    /// Fault injection: reject FollowJointTrajectory goals this long (s) after the first
+    /// trajectory.
+    pub reject_goals_after_s: Option<f64>,
 }
 
 /// A trajectory being followed.
@@ -92,6 +96,8 @@ pub fn serve(
     let trajectories = node.subscription::<JointTrajectoryMsg>(&cfg.trajectory_topic(), &q)?;
     let gripper_in = node.subscription::<GripperCommandMsg>(&cfg.gripper_topic(), &q)?;
     let status_in = node.subscription::<StringMsg>(&cfg.status_topic, &latched_qos())?;
+    let mut arm_actions = ArmActions::new(&mut node, &cfg.controller)?;
+    let mut gripper_actions = GripperActions::new(&mut node, &cfg.gripper)?;
 
     let scene = SceneInfo {
         objects: world.object_infos(),
@@ -145,6 +151,23 @@ pub fn serve(
                 }
             }
         }
+        let reject_now = match (opts.reject_goals_after_s, first_command) {
+            (Some(after), Some(t)) => t.elapsed().as_secs_f64() > after,
+            _ => false,
+        };
+        if let Some(f) = arm_actions.poll_goals(|g| {
+            if reject_now {
+                Err("the controller is not accepting goals (fault injection)".into())
+            } else {
+                follow(&g.trajectory, &arm_names, &q_now)
+            }
+        }) {
+            following = Some(f);
+            first_command.get_or_insert_with(Instant::now);
+        }
+        if let Some(g) = gripper_actions.poll_goals(world.max_gripper_width()) {
+            gripper = g;
+        }
         if let Some(g) = drain(&gripper_in, &cfg.gripper_topic())?.pop() {
             if g.position.is_finite() && g.max_effort.is_finite() {
                 gripper = (
@@ -175,6 +198,14 @@ pub fn serve(
             world.step();
         }
 
+        let (q_after, _) = world.arm_state();
+        if arm_actions.service(&arm_names, &q_after, tick % every_tenth_s == 0) {
+            // Canceled: hold where the arm is.
+            following = None;
+            target_q = q_after.clone();
+            target_dq.iter_mut().for_each(|v| *v = 0.0);
+        }
+        gripper_actions.service(world.gripper_width());
         let silenced = match (opts.silence_joint_states_after_s, first_command) {
             (Some(after), Some(t)) => t.elapsed().as_secs_f64() > after,
             _ => false,
@@ -256,7 +287,8 @@ pub fn serve(
         "embody_finished": finished.is_some(),
         "sim_time_s": world.time(),
         "state_hash": format!("{:016x}", world.state_hash()),
-        "rejected_trajectories": rejected,
+        "rejected_trajectories": rejected + arm_actions.rejected,
+        "accepted_goals": arm_actions.accepted,
         "control_rate_hz": hz,
         "tick_late_p50_us": percentile_us(&mut late, 50.0),
         "tick_late_p99_us": percentile_us(&mut late, 99.0),

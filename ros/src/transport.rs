@@ -37,7 +37,7 @@ fn setup(what: impl Into<String>, e: impl std::fmt::Debug) -> RosError {
 
 /// A ROS 2 node (one DDS participant).
 pub struct RosNode {
-    node: Node,
+    pub(crate) node: Node,
 }
 
 impl RosNode {
@@ -51,6 +51,11 @@ impl RosNode {
             )
             .map_err(|e| setup(format!("node {name}"), e))?;
         Ok(Self { node })
+    }
+
+    /// The node itself, for what this wrapper does not cover (actions).
+    pub fn node_mut(&mut self) -> &mut Node {
+        &mut self.node
     }
 
     pub fn publisher<M: RosMessage + Serialize>(

@@ -39,6 +39,30 @@ pub struct RosArgs {
     /// std_msgs/String with embody's state, plan and result as JSON.
     #[arg(long, default_value = "/embody/status")]
     pub status_topic: String,
+    /// Arm commands: `topic` (one-point trajectories on /<controller>/joint_trajectory every
+    /// control tick) or `action` (/<controller>/follow_joint_trajectory goals, each
+    /// preempting the last).
+    #[arg(long, value_enum, default_value_t = InterfaceArg::Topic)]
+    pub arm_interface: InterfaceArg,
+    /// Gripper commands: `action` (/<gripper>/gripper_cmd, GripperCommand) or `topic`
+    /// (/<gripper>/command).
+    #[arg(long, value_enum, default_value_t = InterfaceArg::Action)]
+    pub gripper_interface: InterfaceArg,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum InterfaceArg {
+    Topic,
+    Action,
+}
+
+impl From<InterfaceArg> for embody_ros::config::Interface {
+    fn from(a: InterfaceArg) -> Self {
+        match a {
+            InterfaceArg::Topic => Self::Topic,
+            InterfaceArg::Action => Self::Action,
+        }
+    }
 }
 
 impl RosArgs {
@@ -56,6 +80,8 @@ impl RosArgs {
             joint_states_topic: self.joint_states_topic.clone(),
             estop_topic: self.estop_topic.clone(),
             status_topic: self.status_topic.clone(),
+            arm_interface: self.arm_interface.into(),
+            gripper_interface: self.gripper_interface.into(),
             ..RosConfig::default()
         }
     }
@@ -82,6 +108,10 @@ pub struct SimArgs {
     /// trajectory arrives.
     #[arg(long, hide = true)]
     pub fault_silence_joint_states_after_s: Option<f64>,
+    /// Fault injection (tests): reject trajectory goals this many seconds after the first
+    /// trajectory arrives.
+    #[arg(long, hide = true)]
+    pub fault_reject_goals_after_s: Option<f64>,
 }
 
 pub fn sim(a: SimArgs) -> Result<ExitCode> {
@@ -95,15 +125,18 @@ pub fn sim(a: SimArgs) -> Result<ExitCode> {
         exit_when_done: a.exit_when_done,
         duration_s: a.duration_s,
         silence_joint_states_after_s: a.fault_silence_joint_states_after_s,
+        reject_goals_after_s: a.fault_reject_goals_after_s,
     };
     eprintln!(
-        "simulated {} (seed {}) on ROS 2 domain {}: {} at {} Hz, commands on {} and {}",
+        "simulated {} (seed {}) on ROS 2 domain {}: {} at {} Hz; arm on {} and {}, gripper on {} and {}",
         scenario.name,
         a.seed,
         opts.cfg.domain_id,
         opts.cfg.joint_states_topic,
         scenario.robot.control_rate_hz,
         opts.cfg.trajectory_topic(),
+        opts.cfg.trajectory_action(),
+        opts.cfg.gripper_action(),
         opts.cfg.gripper_topic()
     );
     let stop = AtomicBool::new(false);
