@@ -212,6 +212,27 @@ mod tests {
         same_bytes(StringMsg {
             data: "{\"state\":\"running\"}".into(),
         });
+        same_bytes(CameraInfoMsg {
+            header: header(),
+            height: 240,
+            width: 320,
+            distortion_model: "plumb_bob".into(),
+            d: vec![0.0; 5],
+            k: [300.0, 0.0, 160.0, 0.0, 300.0, 120.0, 0.0, 0.0, 1.0],
+            r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+            p: [
+                300.0, 0.0, 160.0, 0.0, 0.0, 300.0, 120.0, 0.0, 0.0, 0.0, 1.0, 0.0,
+            ],
+            binning_x: 0,
+            binning_y: 0,
+            roi: RegionOfInterest {
+                x_offset: 1,
+                y_offset: 2,
+                height: 3,
+                width: 4,
+                do_rectify: true,
+            },
+        });
         same_bytes(ImageMsg {
             header: header(),
             height: 2,

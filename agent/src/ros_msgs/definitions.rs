@@ -85,6 +85,17 @@ schema!(
     [HEADER, TIME]
 );
 
+const REGION_OF_INTEREST: (&str, &str) = (
+    "sensor_msgs/RegionOfInterest",
+    "uint32 x_offset\nuint32 y_offset\nuint32 height\nuint32 width\nbool do_rectify\n",
+);
+
+schema!(
+    camera_info,
+    "std_msgs/Header header\nuint32 height\nuint32 width\nstring distortion_model\nfloat64[] d\nfloat64[9] k\nfloat64[9] r\nfloat64[12] p\nuint32 binning_x\nuint32 binning_y\nRegionOfInterest roi\n",
+    [HEADER, TIME, REGION_OF_INTEREST]
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

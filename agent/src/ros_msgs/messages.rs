@@ -426,3 +426,105 @@ impl RosMessage for StringMsg {
         Ok(Self { data: r.string()? })
     }
 }
+
+/// sensor_msgs/RegionOfInterest
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionOfInterest {
+    pub x_offset: u32,
+    pub y_offset: u32,
+    pub height: u32,
+    pub width: u32,
+    pub do_rectify: bool,
+}
+
+/// sensor_msgs/CameraInfo (pinhole intrinsics `k`, rectification `r`, projection `p`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CameraInfoMsg {
+    pub header: Header,
+    pub height: u32,
+    pub width: u32,
+    pub distortion_model: String,
+    pub d: Vec<f64>,
+    pub k: [f64; 9],
+    pub r: [f64; 9],
+    pub p: [f64; 12],
+    pub binning_x: u32,
+    pub binning_y: u32,
+    pub roi: RegionOfInterest,
+}
+
+impl RosMessage for CameraInfoMsg {
+    const TYPE: &'static str = "sensor_msgs/msg/CameraInfo";
+    fn definition() -> &'static str {
+        defs::camera_info()
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        self.header.write(w);
+        w.u32(self.height);
+        w.u32(self.width);
+        w.string(&self.distortion_model);
+        w.f64s(&self.d);
+        for v in self.k.iter().chain(&self.r).chain(&self.p) {
+            w.f64(*v);
+        }
+        w.u32(self.binning_x);
+        w.u32(self.binning_y);
+        w.u32(self.roi.x_offset);
+        w.u32(self.roi.y_offset);
+        w.u32(self.roi.height);
+        w.u32(self.roi.width);
+        w.u8(self.roi.do_rectify as u8);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        let header = Header::read(r)?;
+        let height = r.u32()?;
+        let width = r.u32()?;
+        let distortion_model = r.string()?;
+        let d = r.f64s()?;
+        let mut k = [0.0; 9];
+        let mut rr = [0.0; 9];
+        let mut p = [0.0; 12];
+        for v in k.iter_mut().chain(rr.iter_mut()).chain(p.iter_mut()) {
+            *v = r.f64()?;
+        }
+        Ok(Self {
+            header,
+            height,
+            width,
+            distortion_model,
+            d,
+            k,
+            r: rr,
+            p,
+            binning_x: r.u32()?,
+            binning_y: r.u32()?,
+            roi: RegionOfInterest {
+                x_offset: r.u32()?,
+                y_offset: r.u32()?,
+                height: r.u32()?,
+                width: r.u32()?,
+                do_rectify: r.u8()? != 0,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod camera_info_tests {
+    use super::*;
+
+    #[test]
+    fn camera_info_round_trips() {
+        let m = CameraInfoMsg {
+            height: 240,
+            width: 320,
+            k: [1.0; 9],
+            roi: RegionOfInterest {
+                do_rectify: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(CameraInfoMsg::from_cdr(&m.to_cdr()).unwrap(), m);
+    }
+}
