@@ -28,6 +28,8 @@ enum Command {
     Record(cmd::record::RecordArgs),
     /// Turn recorded episodes into training arrays (the policy's features, as .npy).
     Dataset(cmd::train::DatasetArgs),
+    /// Export recorded episodes for other tools (`export lerobot DEMOS OUT`).
+    Export(cmd::train::ExportArgs),
     /// Train the diffusion policy on recorded episodes and export it (policies/train/train.py).
     Train(cmd::train::TrainArgs),
     /// Inspect a log (--summary) or re-simulate it and check it is bit-exact (--verify).
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Record(a) => cmd::record::run(a),
         Command::Dataset(a) => cmd::train::dataset(a),
         Command::Train(a) => cmd::train::train(a),
+        Command::Export(a) => cmd::train::export(a),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Sim(a) => cmd::ros::sim(a),

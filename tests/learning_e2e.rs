@@ -43,6 +43,67 @@ fn record_train_export_and_run_a_learned_policy() {
         "ten skills per episode: {ds}"
     );
 
+    // The same demonstrations in the LeRobot v3.0 layout, checked with pyarrow against what
+    // lerobot 0.4 reads (verified once by loading with lerobot itself; see the README).
+    let lerobot = dir.path().join("lerobot");
+    let out = embody(&[
+        "export",
+        "lerobot",
+        demos.to_str().unwrap(),
+        lerobot.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ex = last_json(&out);
+    assert_eq!(ex["episodes"], 3);
+    assert_eq!(ex["frames"], samples);
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(lerobot.join("meta/info.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["codebase_version"], "v3.0");
+    assert_eq!(info["total_frames"], samples);
+    assert_eq!(info["features"]["observation.state"]["shape"][0], 33);
+    assert_eq!(info["features"]["action"]["shape"][0], 10);
+    let check = std::process::Command::new(common::python())
+        .arg("-c")
+        .arg(
+            r#"
+import json, sys, pyarrow.parquet as pq, pandas as pd
+root = sys.argv[1]
+d = pq.read_table(root + "/data/chunk-000/file-000.parquet")
+import pyarrow as pa
+for c, n in [("observation.state", 33), ("action", 10)]:
+    t = d.schema.field(c).type
+    assert pa.types.is_fixed_size_list(t) and t.list_size == n and t.value_type == pa.float32(), (c, t)
+for c, t in [("timestamp", "float"), ("frame_index", "int64"), ("episode_index", "int64"), ("index", "int64"), ("task_index", "int64")]:
+    assert str(d.schema.field(c).type) == t, (c, d.schema.field(c).type)
+e = pq.read_table(root + "/meta/episodes/chunk-000/file-000.parquet").to_pydict()
+assert e["dataset_from_index"][0] == 0 and e["dataset_to_index"][-1] == d.num_rows
+assert all(a == b for a, b in zip(e["dataset_to_index"][:-1], e["dataset_from_index"][1:]))
+assert sum(e["length"]) == d.num_rows
+assert e["tasks"][0][0].startswith("pick ")
+t = pd.read_parquet(root + "/meta/tasks.parquet")
+assert int(t.loc[e["tasks"][0][0]].task_index) == 0
+s = json.load(open(root + "/meta/stats.json"))
+assert set(s["action"]) == {"min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99"}
+assert s["action"]["count"] == [d.num_rows]
+print("ok")
+"#,
+        )
+        .arg(&lerobot)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
     let model = dir.path().join("toy");
     let out = embody(&[
         "train",

@@ -36,6 +36,9 @@ pub struct DatasetSummary {
     pub obs_fields: Vec<features::Field>,
     pub action_fields: Vec<features::Field>,
     pub sample_period_s: f64,
+    /// What each segment does (`pick red_cube`, `place red_cube in bin`), by segment index: the
+    /// task text of the LeRobot export.
+    pub segment_skills: Vec<String>,
 }
 
 /// Rows of the dataset, one per policy sample.
@@ -45,6 +48,7 @@ struct Rows {
     action: Vec<f32>,
     episode: Vec<i64>,
     segment: Vec<i64>,
+    segment_skills: Vec<String>,
 }
 
 fn log_err(path: &Path, message: impl Into<String>) -> DatasetError {
@@ -87,6 +91,7 @@ fn add_episode(
             .is_some_and(|(skill, t)| *skill == s.skill && s.t - t < 0.15);
         if !continues {
             *next_segment += 1;
+            rows.segment_skills.push(s.skill.to_string());
         }
         last = Some((s.skill.clone(), s.t));
         let obs = Observation {
@@ -196,6 +201,7 @@ pub fn build(logs: &[PathBuf], out: &Path) -> Result<DatasetSummary, DatasetErro
         obs_fields: features::obs_layout(),
         action_fields: features::action_layout(),
         sample_period_s: 0.1,
+        segment_skills: std::mem::take(&mut rows.segment_skills),
     };
     let json = out.join("dataset.json");
     std::fs::write(

@@ -23,6 +23,74 @@ pub struct DatasetArgs {
 }
 
 #[derive(Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub format: ExportFormat,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ExportFormat {
+    /// The LeRobot v3.0 dataset layout (meta/info.json, stats.json, tasks.parquet, episodes
+    /// and data parquet), for LeRobot's policies (policies/train/export_lerobot.py).
+    Lerobot(LerobotArgs),
+}
+
+#[derive(Args)]
+pub struct LerobotArgs {
+    /// Folder of recorded episodes (`embody record --out`).
+    pub logs: PathBuf,
+    /// Output folder (must not exist or be empty).
+    pub out: PathBuf,
+    /// Frames per second of the samples (embody records policy samples at 10 Hz).
+    #[arg(long, default_value_t = 10)]
+    pub fps: u32,
+    #[arg(long, default_value = "franka_panda")]
+    pub robot_type: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn export(a: ExportArgs) -> Result<ExitCode> {
+    let ExportFormat::Lerobot(a) = a.format;
+    // The runtime's own feature code makes the arrays; the script lays them out.
+    let tmp = tempfile::tempdir().context("cannot make a temporary folder")?;
+    build_dataset(&a.logs, tmp.path())?;
+    let script = repo_file("policies/train/export_lerobot.py")?;
+    let py = python()?;
+    let out = Command::new(&py)
+        .arg(&script)
+        .arg(tmp.path())
+        .arg(&a.out)
+        .arg("--fps")
+        .arg(a.fps.to_string())
+        .arg("--robot-type")
+        .arg(&a.robot_type)
+        .output()
+        .with_context(|| format!("cannot run {}", py.display()))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "the LeRobot export failed ({}): {}\n(pyarrow and pandas come with scripts/setup.sh)",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let v: serde_json::Value = serde_json::from_str(line.lines().last().unwrap_or_default())
+        .with_context(|| format!("unexpected output from the exporter: {line}"))?;
+    eprintln!(
+        "LeRobot v3.0 dataset: {} episodes, {} frames, {} tasks -> {}",
+        v["episodes"],
+        v["frames"],
+        v["tasks"],
+        a.out.display()
+    );
+    if a.json {
+        println!("{v}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
 pub struct TrainArgs {
     /// Folder of recorded episodes (`embody record --out`).
     pub logs: PathBuf,
@@ -78,6 +146,7 @@ pub fn dataset(a: DatasetArgs) -> Result<ExitCode> {
         v["out"] = out.display().to_string().into();
         if let Some(o) = v.as_object_mut() {
             o.remove("logs");
+            o.remove("segment_skills");
         }
         println!("{v}");
     }
