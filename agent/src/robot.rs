@@ -30,3 +30,28 @@ pub trait Robot {
     /// Robot time in seconds since the start of the run.
     fn now(&self) -> f64;
 }
+
+impl JointCommand {
+    /// Checks the command fits an arm of `n` joints and holds only finite numbers: what every
+    /// body verifies before acting on it.
+    pub fn check(&self, n: usize) -> Result<(), RobotError> {
+        if self.positions.len() != n || self.velocities.len() != n {
+            return Err(RobotError::CommandSize {
+                got: self.positions.len(),
+                expected: n,
+            });
+        }
+        if let Some(joint) = self
+            .positions
+            .iter()
+            .chain(&self.velocities)
+            .position(|v| !v.is_finite())
+        {
+            return Err(RobotError::NonFinite { joint: joint % n });
+        }
+        if !self.gripper.width_m.is_finite() || !self.gripper.max_force_n.is_finite() {
+            return Err(RobotError::NonFinite { joint: n });
+        }
+        Ok(())
+    }
+}

@@ -205,7 +205,9 @@ def main():
     pq.write_table(pa.table(ep_rows), path, compression="snappy")
 
     # Tasks: a DataFrame indexed by the task text, as lerobot writes and reads it.
-    pd.DataFrame({"task_index": range(len(tasks))}, index=tasks).to_parquet(a.out / "meta/tasks.parquet")
+    pd.DataFrame(
+        {"task_index": np.arange(len(tasks), dtype=np.int64)}, index=pd.Index(tasks, name="task")
+    ).to_parquet(a.out / "meta/tasks.parquet")
 
     stats_json = {k: tolist(merge(per_feature[k])) for k in columns}
     (a.out / "meta/stats.json").write_text(json.dumps(stats_json, indent=2))

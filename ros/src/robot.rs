@@ -335,21 +335,7 @@ impl Robot for RosRobot {
     }
 
     fn command(&mut self, cmd: &JointCommand) -> Result<(), RobotError> {
-        let n = self.cfg.joint_names.len();
-        if cmd.positions.len() != n || cmd.velocities.len() != n {
-            return Err(RobotError::CommandSize {
-                got: cmd.positions.len(),
-                expected: n,
-            });
-        }
-        if let Some(joint) = cmd
-            .positions
-            .iter()
-            .chain(&cmd.velocities)
-            .position(|v| !v.is_finite())
-        {
-            return Err(RobotError::NonFinite { joint: joint % n });
-        }
+        cmd.check(self.cfg.joint_names.len())?;
         // A zero stamp means "start now" to a JointTrajectoryController, whatever the clocks.
         let traj = JointTrajectoryMsg {
             header: Header {

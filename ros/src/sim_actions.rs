@@ -35,6 +35,48 @@ fn setup(what: &str, e: impl std::fmt::Debug) -> RosError {
     }
 }
 
+/// An action server named `name`, with rcl's QoS.
+fn action_server<G, R, F>(
+    node: &mut RosNode,
+    name: &str,
+    kind: &ros2_client::ActionTypeName,
+) -> Result<ActionServer<G, R, F>, RosError>
+where
+    G: ros2_client::Message + Clone + 'static,
+    R: ros2_client::Message + Clone + 'static,
+    F: ros2_client::Message + 'static,
+{
+    node.node_mut()
+        .create_action_server(
+            ServiceMapping::Enhanced,
+            &topic_name(name)?,
+            kind,
+            server_qos(),
+        )
+        .map_err(|e| setup(name, e))
+}
+
+/// Takes result requests and answers those whose goal has ended (the others wait).
+fn answer_results<G, R, F>(server: &ActionServer<G, R, F>, ended: &mut Ended<R>)
+where
+    G: ros2_client::Message + Clone + 'static,
+    R: ros2_client::Message + Clone + 'static,
+    F: ros2_client::Message + 'static,
+{
+    while let Ok(Some((req, r))) = server.receive_result_request() {
+        ended.waiting.push((req, r.goal_id));
+    }
+    let waiting = std::mem::take(&mut ended.waiting);
+    for (req, id) in waiting {
+        match ended.find(&id) {
+            Some((status, result)) => {
+                let _ = server.send_result(req, GetResultResponse { status, result });
+            }
+            None => ended.waiting.push((req, id)),
+        }
+    }
+}
+
 /// Goals that ended, with their results, for late result requests.
 struct Ended<R> {
     done: VecDeque<(GoalInfo, GoalStatusEnum, R)>,
@@ -89,15 +131,7 @@ fn now_stamp() -> RosTime {
 impl ArmActions {
     pub fn new(node: &mut RosNode, controller: &str) -> Result<Self, RosError> {
         let name = format!("/{}/follow_joint_trajectory", controller.trim_matches('/'));
-        let server = node
-            .node_mut()
-            .create_action_server(
-                ServiceMapping::Enhanced,
-                &topic_name(&name)?,
-                &follow_joint_trajectory_type(),
-                server_qos(),
-            )
-            .map_err(|e| setup(&name, e))?;
+        let server = action_server(node, &name, &follow_joint_trajectory_type())?;
         Ok(Self {
             server,
             active: None,
@@ -269,20 +303,7 @@ impl ArmActions {
             };
             let _ = self.server.send_cancel_response(req, response);
         }
-        while let Ok(Some((req, r))) = self.server.receive_result_request() {
-            self.ended.waiting.push((req, r.goal_id));
-        }
-        let waiting = std::mem::take(&mut self.ended.waiting);
-        for (req, id) in waiting {
-            match self.ended.find(&id) {
-                Some((status, result)) => {
-                    let _ = self
-                        .server
-                        .send_result(req, GetResultResponse { status, result });
-                }
-                None => self.ended.waiting.push((req, id)),
-            }
-        }
+        answer_results(&self.server, &mut self.ended);
         if feedback {
             if let Some(a) = &self.active {
                 let actual: Vec<f64> = a
@@ -363,15 +384,7 @@ pub struct GripperActions {
 impl GripperActions {
     pub fn new(node: &mut RosNode, gripper: &str) -> Result<Self, RosError> {
         let name = format!("/{}/gripper_cmd", gripper.trim_matches('/'));
-        let server = node
-            .node_mut()
-            .create_action_server(
-                ServiceMapping::Enhanced,
-                &topic_name(&name)?,
-                &gripper_command_type(),
-                server_qos(),
-            )
-            .map_err(|e| setup(&name, e))?;
+        let server = action_server(node, &name, &gripper_command_type())?;
         Ok(Self {
             server,
             active: None,
@@ -447,19 +460,6 @@ impl GripperActions {
                 self.active = None;
             }
         }
-        while let Ok(Some((req, r))) = self.server.receive_result_request() {
-            self.ended.waiting.push((req, r.goal_id));
-        }
-        let waiting = std::mem::take(&mut self.ended.waiting);
-        for (req, id) in waiting {
-            match self.ended.find(&id) {
-                Some((status, result)) => {
-                    let _ = self
-                        .server
-                        .send_result(req, GetResultResponse { status, result });
-                }
-                None => self.ended.waiting.push((req, id)),
-            }
-        }
+        answer_results(&self.server, &mut self.ended);
     }
 }

@@ -122,6 +122,31 @@ fn perception_for(scenario: &Scenario, world: &World, seed: u64) -> SimulatedPer
     )
 }
 
+/// The IK controller for the scenario's robot (control rate, limits, grip force, rest posture),
+/// starting at `q_now` with the gripper at `gripper_width_m`.
+pub fn controller_for(
+    scenario: &Scenario,
+    arm: embody_agent::ArmModel,
+    q_now: &[f64],
+    gripper_width_m: f64,
+) -> Controller {
+    Controller::new(
+        arm,
+        ControllerConfig {
+            dt: 1.0 / scenario.robot.control_rate_hz,
+            limit_scale: scenario.robot.limit_scale,
+            grip_force_n: scenario.robot.grip_force_n,
+            rest_posture: scenario.robot.home.clone(),
+            ik: IkConfig {
+                max_iterations: 30,
+                ..IkConfig::default()
+            },
+        },
+        q_now,
+        gripper_width_m,
+    )
+}
+
 /// Runs one episode of `scenario` with `seed`.
 pub fn run_sim_episode(
     scenario: &Arc<Scenario>,
@@ -135,18 +160,9 @@ pub fn run_sim_episode(
     let mut perception = perception_for(scenario, &world, seed);
     let arm = world.arm.clone();
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
-    let mut controller = Controller::new(
+    let mut controller = controller_for(
+        scenario,
         arm,
-        ControllerConfig {
-            dt: control_dt,
-            limit_scale: scenario.robot.limit_scale,
-            grip_force_n: scenario.robot.grip_force_n,
-            rest_posture: scenario.robot.home.clone(),
-            ik: IkConfig {
-                max_iterations: 30,
-                ..IkConfig::default()
-            },
-        },
         &scenario.robot.home,
         world.max_gripper_width(),
     );

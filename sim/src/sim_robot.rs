@@ -42,24 +42,7 @@ impl Robot for SimRobot {
     }
 
     fn command(&mut self, cmd: &JointCommand) -> Result<(), RobotError> {
-        let n = self.joint_names.len();
-        if cmd.positions.len() != n || cmd.velocities.len() != n {
-            return Err(RobotError::CommandSize {
-                got: cmd.positions.len(),
-                expected: n,
-            });
-        }
-        if let Some(joint) = cmd
-            .positions
-            .iter()
-            .chain(&cmd.velocities)
-            .position(|v| !v.is_finite())
-        {
-            return Err(RobotError::NonFinite { joint: joint % n });
-        }
-        if !cmd.gripper.width_m.is_finite() || !cmd.gripper.max_force_n.is_finite() {
-            return Err(RobotError::NonFinite { joint: n });
-        }
+        cmd.check(self.joint_names.len())?;
         self.world.set_targets(
             &cmd.positions,
             &cmd.velocities,

@@ -10,8 +10,8 @@ use clap::Args;
 use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeObserver, EpisodeParts};
 use embody_agent::log::{McapRecorder, RecorderConfig, ScenarioRecord};
 use embody_agent::{
-    ArmModel, Controller, ControllerConfig, IkConfig, Instruction, Pace, Robot, SafetyConfig,
-    SafetyFilter, SimulatedPerception, WatchdogConfig,
+    ArmModel, Instruction, Pace, Robot, SafetyConfig, SafetyFilter, SimulatedPerception,
+    WatchdogConfig,
 };
 use embody_ros::sim_node::{serve, SimNodeOptions};
 use embody_ros::{RosConfig, RosRobot};
@@ -223,18 +223,9 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         0.0,
         0,
     );
-    let mut controller = Controller::new(
+    let mut controller = embody_sim::runner::controller_for(
+        &scenario,
         arm.clone(),
-        ControllerConfig {
-            dt: control_dt,
-            limit_scale: scenario.robot.limit_scale,
-            grip_force_n: scenario.robot.grip_force_n,
-            rest_posture: scenario.robot.home.clone(),
-            ik: IkConfig {
-                max_iterations: 30,
-                ..IkConfig::default()
-            },
-        },
         &obs.joints.position,
         obs.gripper.width_m,
     );
