@@ -36,6 +36,8 @@ enum Command {
     Replay(cmd::replay::ReplayArgs),
     /// Benchmarks (simulator speed).
     Bench(cmd::bench::BenchArgs),
+    /// A scenario's camera image, depth and segmentation as PNG, and camera perception's error.
+    Render(cmd::render::RenderArgs),
     /// The simulator as a ROS 2 robot (--ros), on the wall clock.
     Sim(cmd::ros::SimArgs),
     /// Run an instruction on a robot over ROS 2 (ros2_control conventions).
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::train::export(a),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Render(a) => cmd::render::run(a),
         Command::Sim(a) => cmd::ros::sim(a),
         Command::Deploy(a) => cmd::ros::deploy(a),
         Command::Estop(a) => cmd::ros::estop(a),

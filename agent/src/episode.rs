@@ -287,7 +287,7 @@ impl Agent<'_, '_> {
         let scene = self.perception.perceive(&obs);
         let plan = match self
             .planner
-            .plan(&cfg.instruction, &scene, obs.camera.as_ref())
+            .plan(&cfg.instruction, &scene, obs.camera.as_deref())
         {
             Ok(p) => p,
             Err(e @ (PlanError::Refused { .. } | PlanError::Invalid(_))) => {
@@ -382,9 +382,9 @@ impl Agent<'_, '_> {
                         }
                     };
                     let scene = self.perception.perceive(&obs);
-                    let verdict = self
-                        .planner
-                        .plan(&cfg.instruction, &scene, obs.camera.as_ref());
+                    let verdict =
+                        self.planner
+                            .plan(&cfg.instruction, &scene, obs.camera.as_deref());
                     self.event(
                         "replan",
                         None,

@@ -26,7 +26,7 @@ pub use episode::{
     ObjectOutcome, PolicySample, SkillRecord,
 };
 pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelError};
-pub use perception::{ObjectInfo, Perception, SimulatedPerception};
+pub use perception::{CameraPerception, ObjectInfo, Perception, SimulatedPerception};
 pub use planner::{EmbeddedPlanner, Instruction, PlanError, Planner, VlmConfig, VlmPlanner};
 pub use policy::{Policy, PolicyError};
 pub use robot::{Robot, RobotError};

@@ -92,3 +92,102 @@ impl Perception for SimulatedPerception {
         scene
     }
 }
+
+/// Perception from a camera: instance segmentation and depth, back-projected through the
+/// intrinsics and the camera's pose, give each visible object's points in the base frame. The
+/// object's top is its highest points; its position is the middle of the top surface, lowered
+/// by half its height; a box's yaw comes from the top surface's principal axis. Class, colour
+/// and size come from the catalogue by segmentation id (what a detector would report). An
+/// object the camera cannot see keeps its last seen pose.
+pub struct CameraPerception {
+    /// Segmentation id k (1-based) is `objects[k - 1]`.
+    objects: Vec<ObjectInfo>,
+    containers: Vec<Container>,
+    table_height_m: f64,
+    last_seen: std::collections::HashMap<String, Isometry3<f64>>,
+}
+
+impl CameraPerception {
+    pub fn new(objects: Vec<ObjectInfo>, containers: Vec<Container>, table_height_m: f64) -> Self {
+        Self {
+            objects,
+            containers,
+            table_height_m,
+            last_seen: Default::default(),
+        }
+    }
+
+    /// Points of each segmentation id, in the base frame.
+    fn points(frame: &crate::types::CameraFrame, n: usize) -> Vec<Vec<Vector3<f64>>> {
+        let mut out = vec![Vec::new(); n];
+        let [fx, fy, cx, cy] = frame.intrinsics;
+        let w = frame.width as usize;
+        for (i, (&id, &d)) in frame.segmentation.iter().zip(&frame.depth_m).enumerate() {
+            let k = id as usize;
+            if k == 0 || k > n || !d.is_finite() {
+                continue;
+            }
+            let (u, v) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
+            let d = d as f64;
+            let p_cam = nalgebra::Point3::new((u - cx) / fx * d, (v - cy) / fy * d, d);
+            out[k - 1].push((frame.camera_in_base * p_cam).coords);
+        }
+        out
+    }
+}
+
+impl Perception for CameraPerception {
+    fn perceive(&mut self, obs: &Observation) -> SceneGraph {
+        let mut scene = SceneGraph {
+            stamp: obs.stamp,
+            objects: Vec::new(),
+            containers: self.containers.clone(),
+            table_height_m: self.table_height_m,
+        };
+        if let Some(frame) = obs.camera.as_deref() {
+            let clouds = Self::points(frame, self.objects.len());
+            for (info, pts) in self.objects.iter().zip(clouds) {
+                // A few pixels are an edge or a glimpse, not enough to place an object.
+                if pts.len() < 8 {
+                    continue;
+                }
+                let top = pts.iter().map(|p| p.z).fold(f64::MIN, f64::max);
+                let cap: Vec<&Vector3<f64>> = pts.iter().filter(|p| p.z > top - 0.006).collect();
+                let m = cap.len() as f64;
+                let (sx, sy) = cap.iter().fold((0.0, 0.0), |(a, b), p| (a + p.x, b + p.y));
+                let (mx, my) = (sx / m, sy / m);
+                let yaw = if info.shape == ShapeKind::Box && cap.len() >= 8 {
+                    // Principal axis of the top face; a square's is arbitrary, and harmless.
+                    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+                    for p in &cap {
+                        let (dx, dy) = (p.x - mx, p.y - my);
+                        sxx += dx * dx;
+                        syy += dy * dy;
+                        sxy += dx * dy;
+                    }
+                    0.5 * (2.0 * sxy).atan2(sxx - syy)
+                } else {
+                    0.0
+                };
+                let pose = Isometry3::from_parts(
+                    Translation3::new(mx, my, top - info.extents.z / 2.0),
+                    nalgebra::UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw),
+                );
+                self.last_seen.insert(info.id.clone(), pose);
+            }
+        }
+        for info in &self.objects {
+            if let Some(pose) = self.last_seen.get(&info.id) {
+                scene.objects.push(SceneObject {
+                    id: info.id.clone(),
+                    class: info.class.clone(),
+                    color: info.color.clone(),
+                    shape: info.shape,
+                    pose_in_base: *pose,
+                    extents: info.extents,
+                });
+            }
+        }
+        scene
+    }
+}

@@ -38,13 +38,14 @@ pub struct Observation {
     pub joints: JointState,
     pub gripper: GripperState,
     pub ee_in_base: Isometry3<f64>,
-    pub camera: Option<CameraFrame>,
+    /// The latest camera frame (shared: a frame outlives many control ticks).
+    pub camera: Option<std::sync::Arc<CameraFrame>>,
     /// Ground truth, only in simulation: for scripted experts and metrics. Planners and learned
     /// policies work from perception, never from this.
     pub privileged: Option<Vec<ObjectPose>>,
 }
 
-/// One camera image set with its calibration (filled by the camera issue).
+/// One camera image set with its calibration.
 #[derive(Clone, Debug)]
 pub struct CameraFrame {
     pub stamp: f64,

@@ -2,6 +2,7 @@
 //! them and a URDF, and [`SimRobot`], the simulated body the agent drives in lockstep.
 
 pub mod bench;
+pub mod camera;
 mod convert;
 mod groups;
 pub mod replay;

@@ -14,8 +14,8 @@ use embody_agent::log::{
     McapRecorder, OutcomeRecord, RecorderConfig, RecorderStats, ScenarioRecord,
 };
 use embody_agent::{
-    Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome, Planner, Policy,
-    SafetyConfig, SafetyFilter, SimulatedPerception,
+    CameraPerception, Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome,
+    Perception, Planner, Policy, SafetyConfig, SafetyFilter, SimulatedPerception,
 };
 use serde::Serialize;
 
@@ -102,7 +102,7 @@ pub fn initial_scene(
     scenario: &Arc<Scenario>,
     seed: u64,
 ) -> Result<embody_agent::SceneGraph, SimError> {
-    use embody_agent::{Perception, Robot};
+    use embody_agent::Robot;
     let world = World::new(scenario.clone(), seed)?;
     let mut perception = perception_for(scenario, &world, seed);
     let mut robot = SimRobot::new(world);
@@ -112,14 +112,24 @@ pub fn initial_scene(
     Ok(perception.perceive(&obs))
 }
 
-fn perception_for(scenario: &Scenario, world: &World, seed: u64) -> SimulatedPerception {
-    SimulatedPerception::new(
-        world.object_infos(),
-        world.containers.clone(),
-        0.0,
-        scenario.perception.position_noise_m,
-        seed ^ 0x5eed_9e7c_e971_0000,
-    )
+/// Camera perception when the scenario has a camera, else simulated perception (the
+/// simulator's truth plus the scenario's noise).
+fn perception_for(scenario: &Scenario, world: &World, seed: u64) -> Box<dyn Perception> {
+    if scenario.cameras.is_empty() {
+        Box::new(SimulatedPerception::new(
+            world.object_infos(),
+            world.containers.clone(),
+            0.0,
+            scenario.perception.position_noise_m,
+            seed ^ 0x5eed_9e7c_e971_0000,
+        ))
+    } else {
+        Box::new(CameraPerception::new(
+            world.object_infos(),
+            world.containers.clone(),
+            0.0,
+        ))
+    }
 }
 
 /// The IK controller for the scenario's robot (control rate, limits, grip force, rest posture),
@@ -212,7 +222,7 @@ pub fn run_sim_episode(
     let report = run_episode(
         EpisodeParts {
             robot: &mut robot,
-            perception: &mut perception,
+            perception: perception.as_mut(),
             planner,
             policy,
             controller: &mut controller,

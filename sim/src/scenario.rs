@@ -69,6 +69,9 @@ pub struct Scenario {
     pub success: Success,
     #[serde(default)]
     pub perception: PerceptionSection,
+    /// Cameras; with one, perception works from its images instead of the simulator's truth.
+    #[serde(default)]
+    pub cameras: Vec<crate::camera::CameraSpec>,
 
     /// Where the file was read from (for relative paths and error messages).
     #[serde(skip)]
@@ -413,6 +416,31 @@ impl Scenario {
             }
         };
         positive("time_limit_s", self.time_limit_s)?;
+        for c in &self.cameras {
+            if !(1..=4096).contains(&c.width) || !(1..=4096).contains(&c.height) {
+                return Err(self.invalid(
+                    "cameras",
+                    format!("camera '{}': width and height must be 1..4096", c.name),
+                ));
+            }
+            if !(c.fov_deg.is_finite() && c.fov_deg > 1.0 && c.fov_deg < 170.0) {
+                return Err(self.invalid(
+                    "cameras",
+                    format!(
+                        "camera '{}': fov_deg must be in (1, 170), got {}",
+                        c.name, c.fov_deg
+                    ),
+                ));
+            }
+            let d: f64 = (0..3).map(|k| (c.look_at[k] - c.position[k]).powi(2)).sum();
+            let finite = c.position.iter().chain(&c.look_at).all(|v| v.is_finite());
+            if !finite || d.sqrt() <= 1e-6 {
+                return Err(self.invalid(
+                    "cameras",
+                    format!("camera '{}': look_at must differ from position", c.name),
+                ));
+            }
+        }
         positive("physics.dt", self.physics.dt)?;
         if self.physics.dt > 0.02 {
             return Err(self.invalid("physics.dt", "larger than 0.02 s: grasps will not hold"));
@@ -657,6 +685,28 @@ mod tests {
         let again = Scenario::from_str_at(&s.text, &s.source).unwrap();
         assert_eq!(again.physics.dt, s.physics.dt);
         assert_eq!(again.robot.control_rate_hz, 500.0);
+    }
+
+    #[test]
+    fn bad_cameras_are_errors_naming_the_camera() {
+        let base = shipped();
+        let camera = |fov: f64, look_at: &str| {
+            format!(
+                "{}\n[[cameras]]\nname = \"top\"\nposition = [0.5, 0.0, 1.0]\nlook_at = {look_at}\nwidth = 64\nheight = 48\nfov_deg = {fov}\n",
+                base.text
+            )
+        };
+        let ok = Scenario::from_str_at(&camera(50.0, "[0.5, 0.0, 0.0]"), &base.source).unwrap();
+        assert_eq!(ok.cameras.len(), 1);
+        for (text, why) in [
+            (camera(0.5, "[0.5, 0.0, 0.0]"), "fov_deg"),
+            (camera(50.0, "[0.5, 0.0, 1.0]"), "look_at"),
+        ] {
+            let e = Scenario::from_str_at(&text, &base.source)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("camera 'top'") && e.contains(why), "{e}");
+        }
     }
 
     #[test]

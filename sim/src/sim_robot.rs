@@ -4,17 +4,45 @@
 use embody_agent::robot::{Robot, RobotError};
 use embody_agent::types::{GripperState, JointCommand, JointState, Observation};
 
+use std::sync::Arc;
+
+use embody_agent::types::CameraFrame;
+
+use crate::camera::{render, CameraSpec};
 use crate::world::World;
 
 pub struct SimRobot {
     pub world: World,
     joint_names: Vec<String>,
+    /// The scenario's first camera, rendered at `CAMERA_PERIOD_S` of robot time.
+    camera: Option<(CameraSpec, Option<Arc<CameraFrame>>)>,
 }
+
+/// Camera frame period (s of robot time): the policy's rate.
+pub const CAMERA_PERIOD_S: f64 = 0.1;
 
 impl SimRobot {
     pub fn new(world: World) -> Self {
         let joint_names = world.arm.joint_names();
-        Self { world, joint_names }
+        let camera = world.scenario.cameras.first().cloned().map(|c| (c, None));
+        Self {
+            world,
+            joint_names,
+            camera,
+        }
+    }
+
+    /// The current camera frame, rendered again once it is a period old.
+    fn camera_frame(&mut self) -> Option<Arc<CameraFrame>> {
+        let now = self.world.time();
+        let (spec, last) = self.camera.as_mut()?;
+        let fresh = last
+            .as_ref()
+            .is_some_and(|f| now - f.stamp < CAMERA_PERIOD_S - 1e-9);
+        if !fresh {
+            *last = Some(Arc::new(render(&self.world, spec)));
+        }
+        last.clone()
     }
 }
 
@@ -36,7 +64,7 @@ impl Robot for SimRobot {
                 force_n: 0.0,
             },
             ee_in_base: self.world.tcp_pose(),
-            camera: None,
+            camera: self.camera_frame(),
             privileged: Some(self.world.object_poses()),
         })
     }

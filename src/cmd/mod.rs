@@ -5,6 +5,7 @@ pub mod bench_policy;
 pub mod common;
 pub mod plan;
 pub mod record;
+pub mod render;
 pub mod replay;
 pub mod ros;
 pub mod run;

@@ -1,0 +1,125 @@
+//! Cameras rendered by ray casting, and perception from their images: what the camera sees
+//! agrees with the simulator's geometry, camera perception places objects within a few
+//! millimetres, and the scripted expert clears the table with it.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{embody, last_json};
+use embody_agent::ShapeKind;
+use embody_sim::camera::{render, CameraSpec};
+use embody_sim::{Scenario, World};
+use nalgebra::{Point3, Vector3};
+
+fn camera() -> CameraSpec {
+    CameraSpec {
+        name: "front".into(),
+        position: [1.25, 0.0, 0.75],
+        look_at: [0.45, 0.0, 0.0],
+        width: 320,
+        height: 240,
+        fov_deg: 50.0,
+    }
+}
+
+#[test]
+fn every_object_is_where_the_image_says_at_the_depth_it_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario =
+        Arc::new(Scenario::from_file(&root.join("scenarios/table_clearing.toml")).unwrap());
+    let spec = camera();
+    let pose = spec.pose_in_base();
+    let mut checked_depth = 0;
+    for seed in 0..5 {
+        let world = World::new(scenario.clone(), seed).unwrap();
+        let frame = render(&world, &spec);
+        let truth = world.object_poses();
+        for (k, (info, o)) in world.object_infos().iter().zip(&truth).enumerate() {
+            let id = k as u32 + 1;
+            let c = Point3::from(o.pose_in_base.translation.vector);
+            let (u, v) = spec.project(&c).expect("in front of the camera");
+            let i = v as usize * spec.width as usize + u as usize;
+            assert_eq!(
+                frame.segmentation[i], id,
+                "seed {seed}: {}'s centre projects onto id {}",
+                info.id, frame.segmentation[i]
+            );
+            // The middle of the top face, for shapes that have one: the pixel it projects to
+            // must be that far along the optical axis.
+            if info.shape != ShapeKind::Cup {
+                let top = c + Vector3::new(0.0, 0.0, info.extents.z / 2.0);
+                let (u, v) = spec.project(&top).unwrap();
+                let i = v as usize * spec.width as usize + u as usize;
+                let expected = pose.inverse_transform_point(&top).z;
+                let got = frame.depth_m[i] as f64;
+                assert!(
+                    (got - expected).abs() < 0.01,
+                    "seed {seed}: {} depth {got} vs {expected}",
+                    info.id
+                );
+                checked_depth += 1;
+            }
+        }
+    }
+    assert!(checked_depth >= 15);
+}
+
+#[test]
+fn camera_perception_places_objects_within_millimetres() {
+    let out = embody(&[
+        "render",
+        "scenarios/table_clearing_cluttered.toml",
+        "--seeds",
+        "20",
+        "--size",
+        "320",
+        "240",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = last_json(&out);
+    assert_eq!(v["seen"], v["objects"], "{v}");
+    // Measured: mean 3.3 mm, max 6.5 mm on these 20 cluttered scenes.
+    assert!(v["error_mean_mm"].as_f64().unwrap() < 5.0, "{v}");
+    assert!(v["error_max_mm"].as_f64().unwrap() < 10.0, "{v}");
+}
+
+#[test]
+fn the_scripted_expert_clears_the_table_seeing_through_the_camera() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("frame.png");
+    let out = embody(&[
+        "render",
+        "scenarios/table_clearing_camera.toml",
+        "--out",
+        img.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::metadata(&img).unwrap().len() > 1000);
+
+    let out = embody(&[
+        "run",
+        "scenarios/table_clearing_camera.toml",
+        "--episodes",
+        "3",
+        "--quiet",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = last_json(&out);
+    assert_eq!(v["success_rate"], 1.0, "{v}");
+}
