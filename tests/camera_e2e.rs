@@ -21,6 +21,7 @@ fn camera() -> CameraSpec {
         width: 320,
         height: 240,
         fov_deg: 50.0,
+        rate_hz: 10.0,
     }
 }
 

@@ -26,6 +26,13 @@ pub struct CameraSpec {
     pub height: u32,
     /// Vertical field of view (degrees).
     pub fov_deg: f64,
+    /// Frames per second of robot time.
+    #[serde(default = "default_rate_hz")]
+    pub rate_hz: f64,
+}
+
+fn default_rate_hz() -> f64 {
+    10.0
 }
 
 /// Segmentation ids: objects are 1..=N in the world's object order; then these.

@@ -433,6 +433,12 @@ impl Scenario {
                 ));
             }
             let d: f64 = (0..3).map(|k| (c.look_at[k] - c.position[k]).powi(2)).sum();
+            if !(c.rate_hz.is_finite() && c.rate_hz > 0.0) {
+                return Err(self.invalid(
+                    "cameras",
+                    format!("camera '{}': rate_hz must be positive", c.name),
+                ));
+            }
             let finite = c.position.iter().chain(&c.look_at).all(|v| v.is_finite());
             if !finite || d.sqrt() <= 1e-6 {
                 return Err(self.invalid(

@@ -14,12 +14,9 @@ use crate::world::World;
 pub struct SimRobot {
     pub world: World,
     joint_names: Vec<String>,
-    /// The scenario's first camera, rendered at `CAMERA_PERIOD_S` of robot time.
+    /// The scenario's first camera and its latest frame.
     camera: Option<(CameraSpec, Option<Arc<CameraFrame>>)>,
 }
-
-/// Camera frame period (s of robot time): the policy's rate.
-pub const CAMERA_PERIOD_S: f64 = 0.1;
 
 impl SimRobot {
     pub fn new(world: World) -> Self {
@@ -32,13 +29,13 @@ impl SimRobot {
         }
     }
 
-    /// The current camera frame, rendered again once it is a period old.
+    /// The current camera frame, rendered again once it is a period (`rate_hz`) old.
     fn camera_frame(&mut self) -> Option<Arc<CameraFrame>> {
         let now = self.world.time();
         let (spec, last) = self.camera.as_mut()?;
         let fresh = last
             .as_ref()
-            .is_some_and(|f| now - f.stamp < CAMERA_PERIOD_S - 1e-9);
+            .is_some_and(|f| now - f.stamp < 1.0 / spec.rate_hz - 1e-9);
         if !fresh {
             *last = Some(Arc::new(render(&self.world, spec)));
         }

@@ -53,6 +53,7 @@ fn default_camera() -> CameraSpec {
         width: 640,
         height: 480,
         fov_deg: 50.0,
+        rate_hz: 10.0,
     }
 }
 
