@@ -15,13 +15,9 @@ use nalgebra::{Point3, Vector3};
 
 fn camera() -> CameraSpec {
     CameraSpec {
-        name: "front".into(),
-        position: [1.25, 0.0, 0.75],
-        look_at: [0.45, 0.0, 0.0],
         width: 320,
         height: 240,
-        fov_deg: 50.0,
-        rate_hz: 10.0,
+        ..CameraSpec::front_of_table()
     }
 }
 

@@ -41,6 +41,19 @@ pub const SEG_TABLE: u32 = 200;
 pub const SEG_ROBOT: u32 = 300;
 
 impl CameraSpec {
+    /// In front of the table and above it, looking down at the objects: 640x480, 50 degrees.
+    pub fn front_of_table() -> Self {
+        Self {
+            name: "front".into(),
+            position: [1.25, 0.0, 0.75],
+            look_at: [0.45, 0.0, 0.0],
+            width: 640,
+            height: 480,
+            fov_deg: 50.0,
+            rate_hz: default_rate_hz(),
+        }
+    }
+
     /// Camera pose in the base frame, ROS optical convention: z forward, x right, y down.
     pub fn pose_in_base(&self) -> Isometry3<f64> {
         let p = Vector3::from(self.position);

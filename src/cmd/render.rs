@@ -44,19 +44,6 @@ pub struct RenderArgs {
     pub json: bool,
 }
 
-/// Where a camera looks from when the scenario has none: in front of the table, above it.
-fn default_camera() -> CameraSpec {
-    CameraSpec {
-        name: "front".into(),
-        position: [1.25, 0.0, 0.75],
-        look_at: [0.45, 0.0, 0.0],
-        width: 640,
-        height: 480,
-        fov_deg: 50.0,
-        rate_hz: 10.0,
-    }
-}
-
 pub fn run(a: RenderArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.scenario)?;
     let mut spec = match &a.camera {
@@ -70,7 +57,7 @@ pub fn run(a: RenderArgs) -> Result<ExitCode> {
             .cameras
             .first()
             .cloned()
-            .unwrap_or_else(default_camera),
+            .unwrap_or_else(CameraSpec::front_of_table),
     };
     if let Some(s) = &a.size {
         spec.width = s[0];
