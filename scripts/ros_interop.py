@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from cyclonedds.core import Qos, Policy
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.idl import IdlStruct
-from cyclonedds.idl.types import float64, int32, sequence, uint32
+from cyclonedds.idl.types import float64, int32, sequence, uint8, uint32
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
@@ -68,6 +68,17 @@ class JointTrajectory(IdlStruct, typename="trajectory_msgs::msg::dds_::JointTraj
     points: sequence[JointTrajectoryPoint] = field(default_factory=list)
 
 
+@dataclass
+class Image(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
+    header: Header = field(default_factory=Header)
+    height: uint32 = 0
+    width: uint32 = 0
+    encoding: str = ""
+    is_bigendian: uint8 = 0
+    step: uint32 = 0
+    data: sequence[uint8] = field(default_factory=list)
+
+
 # rmw_qos_profile_default
 QOS = Qos(
     Policy.Reliability.Reliable(duration(milliseconds=100)),
@@ -90,6 +101,8 @@ def client(dp, seconds):
     traj = DataWriter(
         dp, Topic(dp, "rt/panda_arm_controller/joint_trajectory", JointTrajectory, qos=QOS), qos=QOS
     )
+    images = DataReader(dp, Topic(dp, "rt/camera/color/image_raw", Image, qos=QOS), qos=QOS)
+    image = None
     t0 = time.time()
     first = None
     while first is None and time.time() - t0 < seconds:
@@ -120,6 +133,8 @@ def client(dp, seconds):
         for s in states.take(N=100):
             received += 1
             last = s
+        for im in images.take(N=10):
+            image = im
         time.sleep(0.02)
     q = dict(zip(last.name, last.position))
     return {
@@ -130,6 +145,16 @@ def client(dp, seconds):
         "stamp_sec": last.header.stamp.sec,
         "moved_joint1": q["panda_joint1"] - start[0],
         "goal_joint1": goal[0],
+        "image": None
+        if image is None
+        else {
+            "width": image.width,
+            "height": image.height,
+            "encoding": image.encoding,
+            "step": image.step,
+            "bytes": len(image.data),
+            "frame_id": image.header.frame_id,
+        },
     }
 
 

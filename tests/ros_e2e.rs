@@ -182,7 +182,7 @@ fn an_independent_dds_implementation_understands_embody_and_is_understood() {
     // Cyclone as a client of the simulated robot: it decodes embody's JointState and embody
     // follows its two-point JointTrajectory.
     let out = in_private_network(&format!(
-        "$E sim --ros scenarios/table_clearing.toml --duration-s 10 > /dev/null 2>&1 &
+        "$E sim --ros scenarios/table_clearing_camera.toml --duration-s 10 > /dev/null 2>&1 &
          {py} scripts/ros_interop.py client --seconds 7
          wait"
     ));
@@ -212,6 +212,13 @@ fn an_independent_dds_implementation_understands_embody_and_is_understood() {
     assert!(v["stamp_sec"].as_i64().unwrap() > 1_600_000_000, "{text}");
     let moved = v["moved_joint1"].as_f64().unwrap();
     assert!((moved - 0.3).abs() < 0.02, "{text}");
+    // The simulated camera, as sensor_msgs/Image.
+    let image = &v["image"];
+    assert_eq!(image["width"], 320, "{text}");
+    assert_eq!(image["height"], 240, "{text}");
+    assert_eq!(image["encoding"], "rgb8", "{text}");
+    assert_eq!(image["bytes"], 320 * 240 * 3, "{text}");
+    assert_eq!(image["frame_id"], "front_optical_frame", "{text}");
 
     // Cyclone as the robot: embody decodes its JointState and it decodes embody's trajectories.
     let out = in_private_network(&format!(

@@ -35,6 +35,9 @@ pub struct RosConfig {
     pub scene_topic: String,
     /// The TF frames the simulator publishes go here.
     pub tf_topic: String,
+    /// The simulator's camera: `<ns>/color/image_raw` (rgb8), `<ns>/depth/image_raw` (32FC1,
+    /// metres), `<ns>/color/camera_info`.
+    pub camera_namespace: String,
     /// Joint states older than this (s) hold the arm.
     pub stale_after_s: f64,
     /// Arm joints, in the order the controller and the URDF use.
@@ -64,6 +67,7 @@ impl Default for RosConfig {
             objects_topic: "/embody/objects".into(),
             scene_topic: "/embody/scene".into(),
             tf_topic: "/tf".into(),
+            camera_namespace: "/camera".into(),
             stale_after_s: 0.1,
             joint_names: (1..=7).map(|i| format!("panda_joint{i}")).collect(),
             finger_joints: vec!["panda_finger_joint1".into(), "panda_finger_joint2".into()],

@@ -9,10 +9,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use embody_agent::clock::{percentile_us, WallRate};
 use embody_agent::ros_msgs::{
-    GripperCommandMsg, Header, JointStateMsg, JointTrajectoryMsg, StringMsg, TfMessage, Time,
-    TransformStamped,
+    CameraInfoMsg, GripperCommandMsg, Header, ImageMsg, JointStateMsg, JointTrajectoryMsg,
+    StringMsg, TfMessage, Time, TransformStamped,
 };
 use embody_agent::Plan;
+use embody_sim::camera::render;
 use embody_sim::runner::{judge, Judgement};
 use embody_sim::{Scenario, World};
 use serde_json::json;
@@ -96,6 +97,20 @@ pub fn serve(
     let trajectories = node.subscription::<JointTrajectoryMsg>(&cfg.trajectory_topic(), &q)?;
     let gripper_in = node.subscription::<GripperCommandMsg>(&cfg.gripper_topic(), &q)?;
     let status_in = node.subscription::<StringMsg>(&cfg.status_topic, &latched_qos())?;
+    // Camera images, when the scenario has a camera (rendered in this loop: a frame costs a few
+    // control ticks of lateness, which the wall-clock schedule catches up).
+    let camera = match scenario.cameras.first() {
+        None => None,
+        Some(spec) => {
+            let ns = cfg.camera_namespace.trim_end_matches('/');
+            Some((
+                spec.clone(),
+                node.publisher::<ImageMsg>(&format!("{ns}/color/image_raw"), &q)?,
+                node.publisher::<ImageMsg>(&format!("{ns}/depth/image_raw"), &q)?,
+                node.publisher::<CameraInfoMsg>(&format!("{ns}/color/camera_info"), &q)?,
+            ))
+        }
+    };
     let mut arm_actions = ArmActions::new(&mut node, &cfg.controller)?;
     let mut gripper_actions = GripperActions::new(&mut node, &cfg.gripper)?;
 
@@ -259,6 +274,46 @@ pub fn serve(
                     })
                     .collect(),
             });
+        }
+        if let Some((spec, color, depth, info)) = &camera {
+            let every = ((hz / spec.rate_hz).round() as u64).max(1);
+            if tick % every == 0 {
+                let frame = render(&world, spec);
+                let header = Header {
+                    stamp,
+                    frame_id: format!("{}_optical_frame", spec.name),
+                };
+                let _ = color.publish(ImageMsg {
+                    header: header.clone(),
+                    height: frame.height,
+                    width: frame.width,
+                    encoding: "rgb8".into(),
+                    is_bigendian: 0,
+                    step: frame.width * 3,
+                    data: frame.rgb.clone(),
+                });
+                let _ = depth.publish(ImageMsg {
+                    header: header.clone(),
+                    height: frame.height,
+                    width: frame.width,
+                    encoding: "32FC1".into(),
+                    is_bigendian: 0,
+                    step: frame.width * 4,
+                    data: frame.depth_m.iter().flat_map(|d| d.to_le_bytes()).collect(),
+                });
+                let [fx, fy, cx, cy] = frame.intrinsics;
+                let _ = info.publish(CameraInfoMsg {
+                    header,
+                    height: frame.height,
+                    width: frame.width,
+                    distortion_model: "plumb_bob".into(),
+                    d: vec![0.0; 5],
+                    k: [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
+                    r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+                    p: [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+                    ..Default::default()
+                });
+            }
         }
         if tick % (every_tenth_s * 10) == 1 {
             let _ = scene_out.publish(StringMsg {
