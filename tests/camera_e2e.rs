@@ -120,3 +120,43 @@ fn the_scripted_expert_clears_the_table_seeing_through_the_camera() {
     let v = last_json(&out);
     assert_eq!(v["success_rate"], 1.0, "{v}");
 }
+
+#[test]
+fn camera_images_are_logged_as_ros_images_and_the_log_still_replays() {
+    use embody_agent::log::read_log;
+    use embody_agent::ros_msgs::{CameraInfoMsg, ImageMsg, RosMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("cam.mcap");
+    let out = embody(&[
+        "run",
+        "scenarios/table_clearing_camera.toml",
+        "--instruction",
+        "put the red cube in the bin",
+        "--log",
+        log.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let l = read_log(&log).unwrap();
+    let images: Vec<ImageMsg> = l
+        .on("/camera/color/image_raw")
+        .map(|m| ImageMsg::from_cdr(&m.data).unwrap())
+        .collect();
+    // 2 Hz over a run of about 8 s.
+    assert!(images.len() >= 10, "{}", images.len());
+    assert_eq!((images[0].width, images[0].height), (320, 240));
+    assert_eq!(images[0].data.len(), 320 * 240 * 3);
+    let info =
+        CameraInfoMsg::from_cdr(&l.on("/camera/color/camera_info").next().unwrap().data).unwrap();
+    assert_eq!(info.k[2], 160.0);
+    let out = embody(&["replay", log.to_str().unwrap(), "--verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -12,8 +12,8 @@ use super::LogError;
 use crate::episode::{EpisodeObserver, Event, PolicySample};
 use crate::planner::Instruction;
 use crate::ros_msgs::{
-    GripperCommandMsg, Header, JointStateMsg, JointTrajectoryMsg, JointTrajectoryPoint, RosMessage,
-    TfMessage, Time, TransformStamped,
+    CameraInfoMsg, GripperCommandMsg, Header, ImageMsg, JointStateMsg, JointTrajectoryMsg,
+    JointTrajectoryPoint, RosMessage, TfMessage, Time, TransformStamped,
 };
 use crate::rotation;
 use crate::types::{ActionChunk, JointCommand, Observation, Plan, Skill};
@@ -34,6 +34,9 @@ pub struct RecorderConfig {
     /// Period of `/embody/policy_sample` records (perception's scene and the policy's
     /// command); `None` records none.
     pub sample_period_s: Option<f64>,
+    /// Period of camera images (`/camera/color/image_raw` and its CameraInfo) when the body has
+    /// a camera; `None` records none. Images dominate a log's size: 2 Hz by default.
+    pub image_period_s: Option<f64>,
 }
 
 impl Default for RecorderConfig {
@@ -46,6 +49,7 @@ impl Default for RecorderConfig {
             flush_every_s: 1.0,
             chunk_size: 512 * 1024,
             sample_period_s: Some(0.1),
+            image_period_s: Some(0.5),
         }
     }
 }
@@ -85,6 +89,9 @@ pub struct McapRecorder {
     last_flush_s: f64,
     /// The first write error; later writes are skipped and `finish` reports it.
     error: Option<String>,
+    /// Image and camera-info channels, made when the first frame arrives.
+    image_channels: Option<(u16, u16)>,
+    last_image_s: Option<f64>,
 }
 
 /// `dir/.name.part` beside `dir/name`: hidden, and never mistaken for a finished log.
@@ -184,6 +191,8 @@ impl McapRecorder {
             sequence: 0,
             last_flush_s: 0.0,
             error: None,
+            image_channels: None,
+            last_image_s: None,
         })
     }
 
@@ -417,10 +426,85 @@ impl EpisodeObserver for McapRecorder {
             ));
         }
         self.write(self.channels.tf, obs.stamp, &tf.to_cdr());
+        if let Some(frame) = obs.camera.as_deref() {
+            self.image(frame);
+        }
         if obs.stamp - self.last_flush_s >= self.cfg.flush_every_s {
             self.last_flush_s = obs.stamp;
             self.flush();
         }
+    }
+}
+
+impl McapRecorder {
+    /// A camera frame as sensor_msgs/Image (rgb8) and CameraInfo, at `image_period_s`.
+    fn image(&mut self, frame: &crate::types::CameraFrame) {
+        let Some(period) = self.cfg.image_period_s else {
+            return;
+        };
+        if self
+            .last_image_s
+            .is_some_and(|t| frame.stamp < t + period - 1e-9)
+        {
+            return;
+        }
+        self.last_image_s = Some(frame.stamp);
+        if self.image_channels.is_none() {
+            let Some(w) = self.writer.as_mut() else {
+                return;
+            };
+            let qos: BTreeMap<String, String> =
+                [("offered_qos_profiles".to_string(), OFFERED_QOS.to_string())].into();
+            let mut channel = |topic: &str, ty: &str, def: &str| {
+                w.add_schema(ty, "ros2msg", def.as_bytes())
+                    .and_then(|s| w.add_channel(s, topic, "cdr", &qos))
+                    .map_err(|e| e.to_string())
+            };
+            match (
+                channel(IMAGE_TOPIC, ImageMsg::TYPE, ImageMsg::definition()),
+                channel(
+                    CAMERA_INFO_TOPIC,
+                    CameraInfoMsg::TYPE,
+                    CameraInfoMsg::definition(),
+                ),
+            ) {
+                (Ok(i), Ok(c)) => self.image_channels = Some((i, c)),
+                (Err(e), _) | (_, Err(e)) => {
+                    self.error.get_or_insert(e);
+                    return;
+                }
+            }
+        }
+        let Some((image, info)) = self.image_channels else {
+            return;
+        };
+        let header = Header {
+            stamp: Time::from_secs_f64(frame.stamp),
+            frame_id: "camera_optical_frame".into(),
+        };
+        let msg = ImageMsg {
+            header: header.clone(),
+            height: frame.height,
+            width: frame.width,
+            encoding: "rgb8".into(),
+            is_bigendian: 0,
+            step: frame.width * 3,
+            data: frame.rgb.clone(),
+        };
+        self.write(image, frame.stamp, &msg.to_cdr());
+        let [fx, fy, cx, cy] = frame.intrinsics;
+        let ci = CameraInfoMsg {
+            header,
+            height: frame.height,
+            width: frame.width,
+            distortion_model: "plumb_bob".into(),
+            d: vec![0.0; 5],
+            k: [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
+            r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+            p: [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+            ..Default::default()
+        };
+        self.write(info, frame.stamp, &ci.to_cdr());
     }
 }
 
