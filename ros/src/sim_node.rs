@@ -283,36 +283,9 @@ pub fn serve(
                     stamp,
                     frame_id: format!("{}_optical_frame", spec.name),
                 };
-                let _ = color.publish(ImageMsg {
-                    header: header.clone(),
-                    height: frame.height,
-                    width: frame.width,
-                    encoding: "rgb8".into(),
-                    is_bigendian: 0,
-                    step: frame.width * 3,
-                    data: frame.rgb.clone(),
-                });
-                let _ = depth.publish(ImageMsg {
-                    header: header.clone(),
-                    height: frame.height,
-                    width: frame.width,
-                    encoding: "32FC1".into(),
-                    is_bigendian: 0,
-                    step: frame.width * 4,
-                    data: frame.depth_m.iter().flat_map(|d| d.to_le_bytes()).collect(),
-                });
-                let [fx, fy, cx, cy] = frame.intrinsics;
-                let _ = info.publish(CameraInfoMsg {
-                    header,
-                    height: frame.height,
-                    width: frame.width,
-                    distortion_model: "plumb_bob".into(),
-                    d: vec![0.0; 5],
-                    k: [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
-                    r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
-                    p: [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
-                    ..Default::default()
-                });
+                let _ = color.publish(ImageMsg::color(&frame, header.clone()));
+                let _ = depth.publish(ImageMsg::depth(&frame, header.clone()));
+                let _ = info.publish(CameraInfoMsg::of(&frame, header));
             }
         }
         if tick % (every_tenth_s * 10) == 1 {

@@ -482,28 +482,9 @@ impl McapRecorder {
             stamp: Time::from_secs_f64(frame.stamp),
             frame_id: "camera_optical_frame".into(),
         };
-        let msg = ImageMsg {
-            header: header.clone(),
-            height: frame.height,
-            width: frame.width,
-            encoding: "rgb8".into(),
-            is_bigendian: 0,
-            step: frame.width * 3,
-            data: frame.rgb.clone(),
-        };
+        let msg = ImageMsg::color(frame, header.clone());
         self.write(image, frame.stamp, &msg.to_cdr());
-        let [fx, fy, cx, cy] = frame.intrinsics;
-        let ci = CameraInfoMsg {
-            header,
-            height: frame.height,
-            width: frame.width,
-            distortion_model: "plumb_bob".into(),
-            d: vec![0.0; 5],
-            k: [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
-            r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
-            p: [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
-            ..Default::default()
-        };
+        let ci = CameraInfoMsg::of(frame, header);
         self.write(info, frame.stamp, &ci.to_cdr());
     }
 }

@@ -528,3 +528,49 @@ mod camera_info_tests {
         assert_eq!(CameraInfoMsg::from_cdr(&m.to_cdr()).unwrap(), m);
     }
 }
+
+impl ImageMsg {
+    /// The frame's colour image (rgb8).
+    pub fn color(frame: &crate::types::CameraFrame, header: Header) -> Self {
+        Self {
+            header,
+            height: frame.height,
+            width: frame.width,
+            encoding: "rgb8".into(),
+            is_bigendian: 0,
+            step: frame.width * 3,
+            data: frame.rgb.clone(),
+        }
+    }
+
+    /// The frame's depth image (32FC1, metres, little-endian; NaN where nothing was hit).
+    pub fn depth(frame: &crate::types::CameraFrame, header: Header) -> Self {
+        Self {
+            header,
+            height: frame.height,
+            width: frame.width,
+            encoding: "32FC1".into(),
+            is_bigendian: 0,
+            step: frame.width * 4,
+            data: frame.depth_m.iter().flat_map(|d| d.to_le_bytes()).collect(),
+        }
+    }
+}
+
+impl CameraInfoMsg {
+    /// The frame's pinhole calibration (no distortion, no rectification).
+    pub fn of(frame: &crate::types::CameraFrame, header: Header) -> Self {
+        let [fx, fy, cx, cy] = frame.intrinsics;
+        Self {
+            header,
+            height: frame.height,
+            width: frame.width,
+            distortion_model: "plumb_bob".into(),
+            d: vec![0.0; 5],
+            k: [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0],
+            r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+            p: [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+            ..Default::default()
+        }
+    }
+}
