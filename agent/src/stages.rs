@@ -570,9 +570,8 @@ impl ControlStage<'_> {
         if self.held {
             return;
         }
+        // The `hold` event records the instant; the agent logs `watchdog` with the skill.
         tracing::warn!(%reason, "watchdog: holding the arm");
-        self.rec
-            .event(self.robot.now(), "watchdog", None, Some(reason.clone()));
         self.stop(FromControl::Watchdog(reason));
     }
 }
