@@ -15,4 +15,23 @@ if ! command -v ip >/dev/null || ! command -v unshare >/dev/null; then
     exit 1
   fi
 fi
-cargo test --workspace "$@"
+# Everything but the Bevy viewer: no Bevy in this build.
+cargo test --workspace --exclude embody-viewer "$@"
+
+# The viewer (`--features viewer`, a long first build) in a real window on a virtual X server,
+# rendering through Mesa's lavapipe. EMBODY_TEST_VIEWER=0 skips it.
+if [ "${EMBODY_TEST_VIEWER:-1}" = 0 ]; then
+  echo "test: viewer skipped (EMBODY_TEST_VIEWER=0)"
+  exit 0
+fi
+viewer_packages="xvfb xauth mesa-vulkan-drivers libvulkan1 libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1"
+missing=$(for p in $viewer_packages; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  else
+    echo "test: the viewer test needs these packages: $missing (or EMBODY_TEST_VIEWER=0)" >&2
+    exit 1
+  fi
+fi
+cargo test --features viewer --test viewer_e2e "$@"

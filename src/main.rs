@@ -44,6 +44,8 @@ enum Command {
     Deploy(cmd::ros::DeployArgs),
     /// Software e-stop: publish `true` on the e-stop topic.
     Estop(cmd::ros::EstopArgs),
+    /// Watch a scenario run live, or play a log with a timeline (Bevy; `--features viewer`).
+    View(cmd::view::ViewArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) | Command::Eval(a) => cmd::run::run(a),
         Command::Plan(a) => cmd::plan::run(a),
+        Command::View(a) => cmd::view::run(a),
         Command::Record(a) => cmd::record::run(a),
         Command::Dataset(a) => cmd::train::dataset(a),
         Command::Train(a) => cmd::train::train(a),

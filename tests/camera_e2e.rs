@@ -160,3 +160,56 @@ fn camera_images_are_logged_as_ros_images_and_the_log_still_replays() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// `embody eval --contact-sheet`: one cell per episode with its first and last image, framed
+/// by the verdict; the last image shows the table cleared, so it differs from the first.
+#[test]
+fn eval_writes_a_contact_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    let out = embody(&[
+        "eval",
+        "scenarios/table_clearing.toml",
+        "--episodes",
+        "2",
+        "--seed",
+        "5",
+        "--contact-sheet",
+        sheet.to_str().unwrap(),
+        "--json",
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(last_json(&out)["success_rate"], 1.0);
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&sheet).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    // Two cells side by side of two 160x120 thumbnails each (front camera at 320x240, halved),
+    // with 3 px frames, a 2 px gap, 6 px margins and a 14 px label row.
+    let cell_w = 2 * 160 + 2 + 2 * 3;
+    assert_eq!(info.width, 6 + 2 * (cell_w + 6));
+    assert_eq!(info.height, 6 + 120 + 2 * 3 + 14 + 6);
+    let px = |x: u32, y: u32| {
+        let i = ((y * info.width + x) * 3) as usize;
+        [rgb[i], rgb[i + 1], rgb[i + 2]]
+    };
+    assert_eq!(px(6, 6 + 14), [60, 200, 90], "green frame for a success");
+    let (y0, x_first, x_last) = (6 + 14 + 3, 6 + 3, 6 + 3 + 160 + 2);
+    let mut differ = 0;
+    for y in y0..y0 + 120 {
+        for x in 0..160 {
+            differ += usize::from(px(x_first + x, y) != px(x_last + x, y));
+        }
+    }
+    assert!(
+        differ > 300,
+        "first and last images barely differ ({differ} px)"
+    );
+}

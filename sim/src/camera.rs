@@ -1,7 +1,7 @@
 //! Cameras of a scenario, rendered by casting one ray per pixel into the rapier world: exact
 //! depth and instance segmentation, and a flat-shaded colour image, deterministic and with no
-//! GPU. (The Bevy front end, when it lands, renders the same cameras for realism; perception
-//! works from these frames either way.)
+//! GPU. Perception works from these frames; the Bevy viewer (`embody-viewer`) draws the same
+//! world for people.
 
 use embody_agent::types::CameraFrame;
 use nalgebra::{Isometry3, Matrix3, Point3, Rotation3, UnitQuaternion, Vector3};
@@ -86,7 +86,7 @@ impl CameraSpec {
     }
 }
 
-/// RGB of the colour names scenarios use.
+/// RGB of the colour names scenarios use (the viewer paints with the same).
 pub fn color_rgb(name: &str) -> [f64; 3] {
     match name {
         "red" => [0.85, 0.12, 0.10],
@@ -104,9 +104,9 @@ pub fn color_rgb(name: &str) -> [f64; 3] {
     }
 }
 
-const TABLE_RGB: [f64; 3] = [0.72, 0.60, 0.45];
-const ROBOT_RGB: [f64; 3] = [0.88, 0.88, 0.90];
-const SKY_RGB: [u8; 3] = [40, 44, 52];
+pub const TABLE_RGB: [f64; 3] = [0.72, 0.60, 0.45];
+pub const ROBOT_RGB: [f64; 3] = [0.88, 0.88, 0.90];
+pub const SKY_RGB: [u8; 3] = [40, 44, 52];
 
 /// Renders `spec` from the world as it is now.
 pub fn render(world: &World, spec: &CameraSpec) -> CameraFrame {

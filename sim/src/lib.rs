@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod camera;
+pub mod contact_sheet;
 mod convert;
 mod groups;
 pub mod replay;
@@ -11,6 +12,7 @@ pub mod runner;
 pub mod sampling;
 pub mod scenario;
 pub mod sim_robot;
+pub mod view;
 pub mod world;
 
 pub use scenario::{Scenario, ScenarioError};

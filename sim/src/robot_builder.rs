@@ -23,6 +23,9 @@ pub struct RobotHandles {
     pub tcp_body: RigidBodyHandle,
     pub tcp_in_body: Isometry3<f64>,
     pub root: RigidBodyHandle,
+    /// Every body of the robot with the link it stands for (links joined by fixed joints share
+    /// their nearest moving ancestor's body), sorted by link name.
+    pub link_bodies: Vec<(String, RigidBodyHandle)>,
 }
 
 fn urdf_pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
@@ -362,11 +365,15 @@ pub fn build_robot(
     let tcp = placed
         .get(&arm.tcp_link)
         .ok_or_else(|| SimError::Robot(format!("no link '{}'", arm.tcp_link)))?;
+    let tcp_body_handle = bodies[&tcp.body_link];
+    let mut link_bodies: Vec<(String, RigidBodyHandle)> = bodies.into_iter().collect();
+    link_bodies.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(RobotHandles {
         arm_joints,
         finger_joints,
-        tcp_body: bodies[&tcp.body_link],
+        tcp_body: tcp_body_handle,
         tcp_in_body: tcp.in_body,
         root,
+        link_bodies,
     })
 }

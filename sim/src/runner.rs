@@ -19,6 +19,8 @@ use embody_agent::{
 };
 use serde::Serialize;
 
+use crate::camera::CameraSpec;
+use crate::contact_sheet::Snapshot;
 use crate::scenario::Scenario;
 use crate::sim_robot::SimRobot;
 use crate::world::World;
@@ -41,6 +43,9 @@ pub struct EpisodeResult {
     pub wall_s: f64,
     /// The MCAP log written for this episode, if asked for.
     pub log: Option<RecorderStats>,
+    /// First and last camera image (RunOptions::snapshots), for contact sheets.
+    #[serde(skip)]
+    pub snapshots: Option<(Snapshot, Snapshot)>,
 }
 
 /// Where episode logs go.
@@ -79,6 +84,8 @@ pub struct RunOptions {
     pub estop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Lockstep (deterministic, as fast as the machine allows) or wall clock (real time).
     pub pace: embody_agent::Pace,
+    /// Render this camera before the episode and after it settles (for contact sheets).
+    pub snapshots: Option<CameraSpec>,
 }
 
 impl Default for RunOptions {
@@ -93,6 +100,7 @@ impl Default for RunOptions {
             policy_name: "scripted".into(),
             estop: None,
             pace: embody_agent::Pace::Lockstep,
+            snapshots: None,
         }
     }
 }
@@ -165,8 +173,31 @@ pub fn run_sim_episode(
     planner: &dyn Planner,
     opts: &RunOptions,
 ) -> Result<EpisodeResult, SimError> {
+    run_sim_episode_watched(scenario, seed, policy, planner, opts, None)
+}
+
+/// [`run_sim_episode`] with one more observer besides the log (a viewer's feed).
+pub fn run_sim_episode_watched(
+    scenario: &Arc<Scenario>,
+    seed: u64,
+    policy: &mut dyn Policy,
+    planner: &dyn Planner,
+    opts: &RunOptions,
+    watcher: Option<&mut (dyn EpisodeObserver + Send)>,
+) -> Result<EpisodeResult, SimError> {
     let wall = Instant::now();
     let world = World::new(scenario.clone(), seed)?;
+    let snapshot = |world: &World| {
+        opts.snapshots.as_ref().map(|spec| {
+            let f = crate::camera::render(world, spec);
+            Snapshot {
+                width: f.width,
+                height: f.height,
+                rgb: f.rgb,
+            }
+        })
+    };
+    let first_snapshot = snapshot(&world);
     let mut perception = perception_for(scenario, &world, seed);
     let arm = world.arm.clone();
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
@@ -219,6 +250,7 @@ pub fn run_sim_episode(
         carry_lift_m: 0.12,
         pace: opts.pace.clone(),
     };
+    let mut tee;
     let report = run_episode(
         EpisodeParts {
             robot: &mut robot,
@@ -227,9 +259,15 @@ pub fn run_sim_episode(
             policy,
             controller: &mut controller,
             safety: &mut safety,
-            observer: recorder
-                .as_mut()
-                .map(|r| r as &mut (dyn EpisodeObserver + Send)),
+            observer: match (recorder.as_mut(), watcher) {
+                (None, None) => None,
+                (Some(r), None) => Some(r as &mut (dyn EpisodeObserver + Send)),
+                (None, Some(w)) => Some(w),
+                (Some(r), Some(w)) => {
+                    tee = Tee(r, w);
+                    Some(&mut tee as &mut (dyn EpisodeObserver + Send))
+                }
+            },
         },
         &cfg,
     )
@@ -240,6 +278,7 @@ pub fn run_sim_episode(
         robot.world.step();
     }
     let world = &robot.world;
+    let snapshots = first_snapshot.zip(snapshot(world));
     let Judgement {
         success,
         cleared,
@@ -284,7 +323,43 @@ pub fn run_sim_episode(
         state_hash,
         wall_s: wall.elapsed().as_secs_f64(),
         log,
+        snapshots,
     })
+}
+
+/// Two observers as one: the first (the log) decides how often policy samples are taken.
+struct Tee<'a>(
+    &'a mut (dyn EpisodeObserver + Send),
+    &'a mut (dyn EpisodeObserver + Send),
+);
+
+impl EpisodeObserver for Tee<'_> {
+    fn plan(&mut self, t: f64, instruction: &Instruction, plan: &embody_agent::Plan) {
+        self.0.plan(t, instruction, plan);
+        self.1.plan(t, instruction, plan);
+    }
+    fn event(&mut self, event: &embody_agent::episode::Event) {
+        self.0.event(event);
+        self.1.event(event);
+    }
+    fn chunk(&mut self, skill: &embody_agent::Skill, chunk: &embody_agent::ActionChunk) {
+        self.0.chunk(skill, chunk);
+        self.1.chunk(skill, chunk);
+    }
+    fn command(&mut self, cmd: &embody_agent::JointCommand) {
+        self.0.command(cmd);
+        self.1.command(cmd);
+    }
+    fn state(&mut self, obs: &embody_agent::Observation) {
+        self.0.state(obs);
+        self.1.state(obs);
+    }
+    fn sample_period(&self) -> Option<f64> {
+        self.0.sample_period()
+    }
+    fn sample(&mut self, sample: &embody_agent::episode::PolicySample<'_>) {
+        self.0.sample(sample);
+    }
 }
 
 /// How an episode ended, judged from the world's true state.

@@ -10,3 +10,4 @@ pub mod replay;
 pub mod ros;
 pub mod run;
 pub mod train;
+pub mod view;

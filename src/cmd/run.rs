@@ -8,6 +8,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use embody_agent::{Pace, WatchdogConfig};
+use embody_sim::camera::CameraSpec;
+use embody_sim::contact_sheet::{self, SheetEntry};
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
 use serde_json::json;
 
@@ -63,6 +65,10 @@ pub struct RunArgs {
     /// (scripts/plot_eval.py, matplotlib from scripts/setup.sh).
     #[arg(long, value_name = "PNG")]
     pub plot: Option<PathBuf>,
+    /// Write a contact sheet: each episode's first and last camera image (the scenario's first
+    /// camera, else one in front of the table), framed green (success) or red, with its seed.
+    #[arg(long, value_name = "PNG")]
+    pub contact_sheet: Option<PathBuf>,
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
@@ -104,6 +110,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         } else {
             Pace::Lockstep
         },
+        snapshots: a.contact_sheet.as_ref().map(|_| sheet_camera(&scenario)),
         ..RunOptions::default()
     };
     let wall = Instant::now();
@@ -140,6 +147,23 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         plot(&summary, png)?;
         eprintln!("plot: {}", png.display());
     }
+    if let Some(png) = &a.contact_sheet {
+        let entries: Vec<SheetEntry> = results
+            .iter()
+            .filter_map(|r| {
+                let (first, last) = r.snapshots.as_ref()?;
+                Some(SheetEntry {
+                    seed: r.seed,
+                    success: r.success,
+                    first: first.downsample(2),
+                    last: last.downsample(2),
+                })
+            })
+            .collect();
+        contact_sheet::write(png, &entries, 6)
+            .with_context(|| format!("cannot write the contact sheet {}", png.display()))?;
+        eprintln!("contact sheet: {}", png.display());
+    }
     if a.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -152,6 +176,20 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The scenario's first camera at 320x240, else one in front of the table.
+fn sheet_camera(scenario: &embody_sim::Scenario) -> CameraSpec {
+    let mut spec = scenario
+        .cameras
+        .first()
+        .cloned()
+        .unwrap_or_else(CameraSpec::front_of_table);
+    // Keep the aspect ratio; thumbnails need no more.
+    let scale = 320.0 / spec.width as f64;
+    spec.width = 320;
+    spec.height = ((spec.height as f64 * scale).round() as u32).max(2);
+    spec
 }
 
 fn plot(summary: &serde_json::Value, png: &std::path::Path) -> Result<()> {
