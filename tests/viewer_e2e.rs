@@ -12,9 +12,14 @@ use std::process::{Command, Output};
 
 use common::{embody, last_json, repo};
 
+/// One X server at a time: `xvfb-run -a` picks a free display number, but two started at the same
+/// instant can pick the same one.
+static XVFB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `embody view ...` under `xvfb-run`, with a generous limit: lavapipe compiles shaders on the
 /// first frames.
 fn view(args: &[&str]) -> Output {
+    let _one_at_a_time = XVFB.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new("timeout")
         .args(["300", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24"])
         .arg(env!("CARGO_BIN_EXE_embody"))
