@@ -238,7 +238,14 @@ fn events(track: Res<Track>, clock: Res<Clock>, mut text: Single<&mut Text, With
         .rev()
         .take(10)
         .rev()
-        .map(|e| format!("{:7.2} s  {}", e.t, describe_event(e)))
+        .map(|e| {
+            // One line per event: long safety reasons are cut rather than wrapped.
+            let mut line = describe_event(e);
+            if line.chars().count() > 48 {
+                line = line.chars().take(45).collect::<String>() + "...";
+            }
+            format!("{:7.2} s  {line}", e.t)
+        })
         .collect::<Vec<_>>()
         .join("\n");
     if text.0 != value {
