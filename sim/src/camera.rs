@@ -222,7 +222,8 @@ pub fn render(world: &World, spec: &CameraSpec) -> CameraFrame {
     }
 }
 
-fn nearest_container(world: &World, p: &Vector3<f64>) -> usize {
+/// Index of the container nearest `p` (base frame, by horizontal distance).
+pub(crate) fn nearest_container(world: &World, p: &Vector3<f64>) -> usize {
     world
         .containers
         .iter()

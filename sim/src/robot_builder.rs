@@ -28,7 +28,7 @@ pub struct RobotHandles {
     pub link_bodies: Vec<(String, RigidBodyHandle)>,
 }
 
-fn urdf_pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
+pub(crate) fn urdf_pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
     let [x, y, z] = p.xyz.0;
     let [r, pi, yw] = p.rpy.0;
     Isometry3::from_parts(

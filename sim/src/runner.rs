@@ -290,28 +290,7 @@ pub fn run_sim_episode_watched(
         report.plan.as_ref(),
         report.plan_error.is_some(),
     );
-    let state_hash = format!("{:016x}", world.state_hash());
-    let log = match recorder {
-        None => None,
-        Some(mut r) => {
-            r.write_outcome(
-                world.time(),
-                &OutcomeRecord {
-                    success,
-                    objects_cleared: cleared,
-                    objects_total: total,
-                    objects: objects.clone(),
-                    sim_time_s: world.time(),
-                    sim_steps: world.steps(),
-                    state_hash: state_hash.clone(),
-                    stopped: report.stopped.clone(),
-                    plan_error: report.plan_error.clone(),
-                },
-            );
-            Some(r.finish()?)
-        }
-    };
-    Ok(EpisodeResult {
+    let mut result = EpisodeResult {
         seed,
         success,
         objects_cleared: cleared,
@@ -320,11 +299,34 @@ pub fn run_sim_episode_watched(
         report,
         sim_time_s: world.time(),
         sim_steps: world.steps(),
-        state_hash,
-        wall_s: wall.elapsed().as_secs_f64(),
-        log,
+        state_hash: format!("{:016x}", world.state_hash()),
+        wall_s: 0.0,
+        log: None,
         snapshots,
-    })
+    };
+    if let Some(mut r) = recorder {
+        r.write_outcome(world.time(), &result.outcome_record());
+        result.log = Some(r.finish()?);
+    }
+    result.wall_s = wall.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+impl EpisodeResult {
+    /// The record a log ends with.
+    pub fn outcome_record(&self) -> OutcomeRecord {
+        OutcomeRecord {
+            success: self.success,
+            objects_cleared: self.objects_cleared,
+            objects_total: self.objects_total,
+            objects: self.objects.clone(),
+            sim_time_s: self.sim_time_s,
+            sim_steps: self.sim_steps,
+            state_hash: self.state_hash.clone(),
+            stopped: self.report.stopped.clone(),
+            plan_error: self.report.plan_error.clone(),
+        }
+    }
 }
 
 /// Two observers as one: the first (the log) decides how often policy samples are taken.

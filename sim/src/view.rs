@@ -25,7 +25,7 @@ use embody_agent::Instruction;
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use serde::Deserialize;
 
-use crate::camera::{color_rgb, CameraSpec, ROBOT_RGB, TABLE_RGB};
+use crate::camera::{color_rgb, nearest_container, ROBOT_RGB, TABLE_RGB};
 use crate::convert::from_rapier;
 use crate::groups;
 use crate::scenario::Scenario;
@@ -95,7 +95,6 @@ pub struct SceneModel {
     pub seed: u64,
     pub instruction: String,
     pub bodies: Vec<BodyModel>,
-    pub cameras: Vec<CameraSpec>,
     /// Centre of the table's top, where a viewer looks first.
     pub focus: [f64; 3],
     kinematics: LinkTree,
@@ -182,7 +181,6 @@ impl SceneModel {
             seed: world.seed,
             instruction: scenario.instruction.clone(),
             bodies,
-            cameras: scenario.cameras.clone(),
             focus: [t.center[0], t.center[1], 0.0],
             kinematics: LinkTree::new(&urdf, &world.arm.base_link),
         })
@@ -227,16 +225,11 @@ impl SceneModel {
 }
 
 fn container_rgb(world: &World, p: &Isometry3<f64>) -> [f64; 3] {
+    let k = nearest_container(world, &p.translation.vector);
     world
         .scenario
         .containers
-        .iter()
-        .min_by(|a, b| {
-            let d = |c: &crate::scenario::ContainerSpec| {
-                (p.translation.x - c.position[0]).hypot(p.translation.y - c.position[1])
-            };
-            d(a).total_cmp(&d(b))
-        })
+        .get(k)
         .map(|c| color_rgb(&c.color))
         .unwrap_or(TABLE_RGB)
 }
@@ -323,16 +316,11 @@ impl LinkTree {
                     urdf_rs::JointType::Prismatic => JointKind::Prismatic,
                     _ => JointKind::Fixed,
                 };
-                let [x, y, z] = j.origin.xyz.0;
-                let [r, p, yaw] = j.origin.rpy.0;
                 joints.push(TreeJoint {
                     name: j.name.clone(),
                     parent: parent.clone(),
                     child: j.child.link.clone(),
-                    origin: Isometry3::from_parts(
-                        Translation3::new(x, y, z),
-                        UnitQuaternion::from_euler_angles(r, p, yaw),
-                    ),
+                    origin: crate::robot_builder::urdf_pose(&j.origin),
                     axis: Vector3::from(j.axis.xyz.0),
                     kind,
                 });
@@ -748,7 +736,7 @@ impl LiveFeed {
                 continue;
             }
             let speed = self.control.speed();
-            let (t0, wall0, s0) = match self.anchor {
+            let (t0, wall0, _) = match self.anchor {
                 Some(a) if a.2 == speed => a,
                 _ => {
                     let a = (t, Instant::now(), speed);
@@ -763,9 +751,6 @@ impl LiveFeed {
             }
             // Short sleeps, so a pause or a change of speed takes effect at once.
             std::thread::sleep((due - now).min(Duration::from_millis(20)));
-            if s0 != self.control.speed() {
-                continue;
-            }
         }
     }
 }

@@ -144,17 +144,7 @@ pub fn run(a: ViewArgs) -> Result<ExitCode> {
                         .map_err(anyhow::Error::from)
                     });
                 let update = match &result {
-                    Ok(r) => ViewUpdate::Outcome(Box::new(embody_agent::log::OutcomeRecord {
-                        success: r.success,
-                        objects_cleared: r.objects_cleared,
-                        objects_total: r.objects_total,
-                        objects: r.objects.clone(),
-                        sim_time_s: r.sim_time_s,
-                        sim_steps: r.sim_steps,
-                        state_hash: r.state_hash.clone(),
-                        stopped: r.report.stopped.clone(),
-                        plan_error: r.report.plan_error.clone(),
-                    })),
+                    Ok(r) => ViewUpdate::Outcome(Box::new(r.outcome_record())),
                     Err(e) => ViewUpdate::Failed(format!("{e:#}")),
                 };
                 let _ = tx.send(update);
