@@ -95,3 +95,25 @@ fn missing_scenario_and_unknown_policy() {
         &["unknown policy 'magic'"],
     );
 }
+
+#[test]
+fn retry_limits_out_of_range() {
+    assert_clean_failure(
+        &[
+            "eval",
+            "scenarios/table_clearing.toml",
+            "--skill-timeout-s",
+            "0",
+        ],
+        &["--skill-timeout-s must be a positive number of seconds, got 0"],
+    );
+    assert_clean_failure(
+        &[
+            "run",
+            "scenarios/table_clearing.toml",
+            "--max-attempts",
+            "0",
+        ],
+        &["--max-attempts must be at least 1"],
+    );
+}

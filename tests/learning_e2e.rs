@@ -6,6 +6,22 @@ mod common;
 
 use common::{embody, last_json};
 
+/// Runs a Python check (the project's environment: numpy, pyarrow, pandas) on `path`.
+fn python_check(script: &str, path: &std::path::Path) {
+    let check = std::process::Command::new(common::python())
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
 #[test]
 fn record_train_export_and_run_a_learned_policy() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,6 +59,38 @@ fn record_train_export_and_run_a_learned_policy() {
         "ten skills per episode: {ds}"
     );
 
+    // What the expert did is what the policy's features said it would: where it closes the
+    // gripper, its target is the grasp frame the observation carries; where it opens it, its
+    // target is over the drop spot. (A pick that nudges its object before closing may leave
+    // the plan made at the skill's start behind; hence percentiles, not every sample.)
+    python_check(
+        r#"
+import sys, numpy as np
+d = sys.argv[1]
+obs, act, seg = (np.load(f"{d}/{n}.npy").astype(np.float64) for n in ("obs", "action", "segment"))
+def rot(v):
+    a = v[:3] / np.linalg.norm(v[:3]); b = v[3:6] - a * (a @ v[3:6]); b /= np.linalg.norm(b)
+    return np.stack([a, b, np.cross(a, b)], axis=1)
+grasp_deg, spot_m = [], []
+for s in np.unique(seg):
+    i = np.flatnonzero(seg == s); o, a = obs[i], act[i]
+    if o[0, 10] == 1:  # pick
+        k = np.flatnonzero(a[:, 9] < 0.04)[0]
+        g = rot(o[k, 15:21]); t = rot(a[k, 3:9])
+        grasp_deg.append(np.degrees(np.arccos(np.clip((np.trace(g.T @ t) - 1) / 2, -1, 1))))
+    else:  # place
+        k = np.flatnonzero(a[:, 9] > 0.04)[0]
+        spot = o[k, 24:27]
+        spot_m.append(np.linalg.norm(spot[:2] - a[k, :2]))
+grasp_deg, spot_m = np.array(grasp_deg), np.array(spot_m)
+assert len(grasp_deg) >= 15 and len(spot_m) >= 15, (len(grasp_deg), len(spot_m))
+assert np.median(grasp_deg) < 1.0 and np.mean(grasp_deg < 3.0) >= 0.9, grasp_deg
+assert np.median(spot_m) < 1e-3 and np.mean(spot_m < 5e-3) >= 0.9, spot_m
+print("ok")
+"#,
+        &demos.join("dataset"),
+    );
+
     // The same demonstrations in the LeRobot v3.0 layout, checked with pyarrow against what
     // lerobot 0.4 reads (verified once by loading with lerobot itself; see the README).
     let lerobot = dir.path().join("lerobot");
@@ -68,10 +116,8 @@ fn record_train_export_and_run_a_learned_policy() {
     assert_eq!(info["total_frames"], samples);
     assert_eq!(info["features"]["observation.state"]["shape"][0], 33);
     assert_eq!(info["features"]["action"]["shape"][0], 10);
-    let check = std::process::Command::new(common::python())
-        .arg("-c")
-        .arg(
-            r#"
+    python_check(
+        r#"
 import json, sys, pyarrow.parquet as pq, pandas as pd
 root = sys.argv[1]
 d = pq.read_table(root + "/data/chunk-000/file-000.parquet")
@@ -93,15 +139,7 @@ assert set(s["action"]) == {"min", "max", "mean", "std", "count", "q01", "q10", 
 assert s["action"]["count"] == [d.num_rows]
 print("ok")
 "#,
-        )
-        .arg(&lerobot)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
+        &lerobot,
     );
 
     let model = dir.path().join("toy");

@@ -563,6 +563,16 @@ pub fn is_held(obs: &Observation, scene: &SceneGraph, object: &str) -> bool {
         && obs.gripper.width_m > 0.005
 }
 
+/// Whether the fingers are closed on `o`: it is between them and the gripper is no wider than
+/// its narrower side plus a margin.
+fn in_fingers(obs: &Observation, o: &crate::types::SceneObject) -> bool {
+    let p = o.pose_in_base.translation.vector;
+    let tcp = obs.ee_in_base.translation.vector;
+    (p.xy() - tcp.xy()).norm() < 0.04
+        && (p.z - tcp.z).abs() < o.extents.z.max(0.05)
+        && obs.gripper.width_m < o.extents.x.min(o.extents.y) + 0.01
+}
+
 /// A pick is over once the object is carried, not at its first centimetres off the table:
 /// a learned policy's next skill starts from where demonstrations start it.
 fn lifted_to_carry(skill: &Skill, scene: &SceneGraph, cfg: &EpisodeConfig) -> bool {
@@ -594,13 +604,86 @@ pub fn check_skill(skill: &Skill, obs: &Observation, scene: &SceneGraph) -> Resu
             let (Some(o), Some(c)) = (scene.object(object), scene.container(into)) else {
                 return Err(format!("'{object}' or '{into}' is no longer seen"));
             };
-            if c.contains(&o.pose_in_base.translation.vector.into(), 0.0, 0.03) {
+            let inside = c.contains(&o.pose_in_base.translation.vector.into(), 0.0, 0.03);
+            if inside && !in_fingers(obs, o) {
                 Ok(())
+            } else if inside {
+                // A place is done once the object is let go: a learned policy's next pick
+                // would otherwise start with it in hand and may carry it back out.
+                Err(format!("'{object}' is in '{into}' but not released"))
             } else if is_held(obs, scene, object) {
                 Err(format!("'{object}' is still in the gripper"))
             } else {
                 Err(format!("dropped: '{object}' is not in '{into}'"))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Container, GripperState, JointState, SceneObject, ShapeKind};
+    use nalgebra::{Isometry3, Vector3};
+
+    fn at(tcp: [f64; 3], width_m: f64) -> Observation {
+        Observation {
+            stamp: 0.0,
+            joints: JointState {
+                names: vec![],
+                position: vec![],
+                velocity: vec![],
+                effort: vec![],
+                stamp: 0.0,
+            },
+            gripper: GripperState {
+                width_m,
+                force_n: 0.0,
+            },
+            ee_in_base: Isometry3::translation(tcp[0], tcp[1], tcp[2]),
+            camera: None,
+            privileged: None,
+        }
+    }
+
+    fn cube_in_bin() -> SceneGraph {
+        SceneGraph {
+            stamp: 0.0,
+            objects: vec![SceneObject {
+                id: "cube".into(),
+                class: "cube".into(),
+                color: "red".into(),
+                shape: ShapeKind::Box,
+                pose_in_base: Isometry3::translation(0.35, -0.45, 0.035),
+                extents: Vector3::new(0.05, 0.05, 0.05),
+            }],
+            containers: vec![Container {
+                id: "bin".into(),
+                class: "bin".into(),
+                pose_in_base: Isometry3::translation(0.35, -0.45, 0.01),
+                inner_extents: Vector3::new(0.28, 0.22, 0.1),
+            }],
+            table_height_m: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_place_is_done_only_once_the_object_is_let_go() {
+        let place = Skill::Place {
+            object: "cube".into(),
+            into: "bin".into(),
+        };
+        let scene = cube_in_bin();
+        // In the bin, fingers still closed on it (a learned policy may get here first).
+        let err = check_skill(&place, &at([0.35, -0.45, 0.04], 0.05), &scene).unwrap_err();
+        assert!(err.contains("not released"), "{err}");
+        // Opened: done, with the hand still beside it or gone.
+        assert!(check_skill(&place, &at([0.35, -0.45, 0.04], 0.08), &scene).is_ok());
+        assert!(check_skill(&place, &at([0.35, -0.45, 0.3], 0.0), &scene).is_ok());
+        // Outside the bin it is a drop whatever the gripper does.
+        let mut out = scene.clone();
+        out.objects[0].pose_in_base = Isometry3::translation(0.5, 0.0, 0.025);
+        let err = check_skill(&place, &at([0.35, -0.45, 0.3], 0.08), &out).unwrap_err();
+        assert!(err.contains("dropped"), "{err}");
     }
 }

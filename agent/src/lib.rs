@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod controller;
 pub mod episode;
+pub mod grasp;
 pub mod kinematics;
 pub mod log;
 pub mod perception;

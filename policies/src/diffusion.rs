@@ -125,6 +125,8 @@ pub struct DiffusionPolicy {
     seed: u64,
     /// Observations since the last chunk was handed out.
     since_chunk: usize,
+    /// Resets so far (skill attempts started): the noise stream of the current attempt.
+    resets: u64,
 }
 
 impl DiffusionPolicy {
@@ -166,6 +168,7 @@ impl DiffusionPolicy {
             rng: ChaCha8Rng::seed_from_u64(opts.seed),
             seed: opts.seed,
             since_chunk: 0,
+            resets: 0,
         })
     }
 
@@ -312,9 +315,12 @@ impl Policy for DiffusionPolicy {
         let _ = self.join_pending();
         self.history.clear();
         self.since_chunk = 0;
-        // Each skill starts from the same noise stream: a skill's chunks do not depend on how
-        // many chunks earlier skills took.
+        // Each skill attempt draws from its own noise stream, numbered by the resets so far: a
+        // skill's chunks do not depend on how many chunks earlier skills took, and a retry
+        // after a stall does not replay the noise that stalled.
+        self.resets += 1;
         self.rng = ChaCha8Rng::seed_from_u64(self.seed);
+        self.rng.set_stream(self.resets);
     }
 
     fn marks_completion(&self) -> bool {

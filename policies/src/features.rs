@@ -2,8 +2,12 @@
 //! that a model's metadata must repeat), the 6-D rotation encoding, and min-max normalization.
 //!
 //! Observations come from perception's scene graph and the robot's own state, never from the
-//! simulator's privileged object poses.
+//! simulator's privileged object poses. The grasp frame and the drop spot are computed from the
+//! scene graph by `embody_agent::grasp`, the functions the scripted expert chooses with, so what
+//! the demonstrations do is a function of what the policy sees.
 
+use embody_agent::grasp;
+use embody_agent::rotation::top_down;
 use embody_agent::{Action, Observation, SceneGraph, Skill};
 use nalgebra::{Isometry3, Matrix3, Rotation3, Translation3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
@@ -32,11 +36,11 @@ pub fn obs_layout() -> Vec<Field> {
         ("ee_rot6d_in_base", 6),
         ("gripper_width", 1),
         ("skill_onehot", 2),
-        ("object_pos_in_ee", 3),
-        ("object_rot6d_in_ee", 6),
+        ("object_pos_in_base", 3),
+        ("grasp_rot6d_in_base", 6),
         ("object_extents", 3),
-        ("container_pos_in_ee", 3),
-        ("container_rot6d_in_ee", 6),
+        ("place_spot_pos_in_base", 3),
+        ("container_rot6d_in_base", 6),
     ])
 }
 
@@ -95,15 +99,36 @@ pub fn observation_features(
     let object = scene
         .object(skill.object())
         .ok_or_else(|| format!("perception does not see '{}'", skill.object()))?;
-    let ee_inv = obs.ee_in_base.inverse();
-    push_pose(&mut out, &(ee_inv * object.pose_in_base));
+    // Goals are in the base frame, like the actions: a target is then a linear function of
+    // them, which the network fits to the millimetre; in the end effector's frame it is a
+    // product with the hand's rotation, which it fitted about a centimetre off.
+    out.extend(
+        object
+            .pose_in_base
+            .translation
+            .vector
+            .iter()
+            .map(|v| *v as f32),
+    );
+    // The grasp the expert would take (pick only: a held object's symmetric yaw can flip).
+    match skill {
+        Skill::Pick { object: id } => {
+            let yaw = grasp::grasp_yaw(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M)
+                .ok_or_else(|| format!("perception does not see '{id}'"))?;
+            out.extend(rot6d(&top_down(yaw)).iter().map(|v| *v as f32));
+        }
+        Skill::Place { .. } => out.extend([0.0; 6]),
+    }
     out.extend(object.extents.iter().map(|v| *v as f32));
     match skill {
-        Skill::Place { into, .. } => {
+        Skill::Place { object: id, into } => {
             let c = scene
                 .container(into)
                 .ok_or_else(|| format!("perception does not see container '{into}'"))?;
-            push_pose(&mut out, &(ee_inv * c.pose_in_base));
+            let spot = grasp::place_spot(scene, id, into)
+                .ok_or_else(|| format!("perception does not see container '{into}'"))?;
+            out.extend(spot.coords.iter().map(|v| *v as f32));
+            out.extend(rot6d(&c.pose_in_base.rotation).iter().map(|v| *v as f32));
         }
         Skill::Pick { .. } => out.extend([0.0; 9]),
     }

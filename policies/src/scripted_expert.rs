@@ -1,11 +1,14 @@
 //! A scripted expert for `Pick` and `Place` that uses privileged object poses: approach, hover,
 //! descend, grasp, lift; carry, descend, release, retreat. It produces demonstrations and is the
-//! ceiling learned policies are measured against.
+//! ceiling learned policies are measured against. Its choices (the grasp yaw, the drop spot)
+//! come from the scene graph through `embody_agent::grasp`, as the learned policy's features
+//! do, so a demonstration never depends on something the policy cannot see.
 
-use embody_agent::rotation::{top_down, wrap_angle, yaw_of};
-use embody_agent::types::{Action, ActionChunk, Observation, SceneGraph, ShapeKind, Skill};
+use embody_agent::grasp::{grasp_yaw, place_spot, DEFAULT_MIN_FINGER_CLEARANCE_M};
+use embody_agent::rotation::top_down;
+use embody_agent::types::{Action, ActionChunk, Observation, SceneGraph, Skill};
 use embody_agent::{Policy, PolicyError};
-use nalgebra::{Isometry3, Point3, Translation3, Vector3};
+use nalgebra::{Isometry3, Translation3};
 
 use crate::trajectory::Trajectory;
 
@@ -57,9 +60,6 @@ impl Default for ExpertConfig {
 pub struct ScriptedExpert {
     cfg: ExpertConfig,
     trajectory: Option<Trajectory>,
-    /// Gripper yaw at the start of the episode: grasps turn the wrist at most a quarter turn
-    /// from it, so joint 7 never winds up against its limit over many picks.
-    neutral_yaw: Option<f64>,
 }
 
 impl ScriptedExpert {
@@ -67,7 +67,6 @@ impl ScriptedExpert {
         Self {
             cfg,
             trajectory: None,
-            neutral_yaw: None,
         }
     }
 
@@ -102,59 +101,8 @@ impl ScriptedExpert {
             });
         }
         let here = obs.ee_in_base;
-        let neutral = self.neutral_yaw.unwrap_or_else(|| yaw_of(&here.rotation));
-        // Candidate wrist yaws: boxes close across their narrower side (either side of a
-        // near-square box), round objects at any yaw. The gripper is symmetric, so each is
-        // taken nearest the neutral yaw; the one whose fingers land farthest from the
-        // neighbours wins.
-        let candidates: Vec<f64> = match info.shape {
-            ShapeKind::Cylinder | ShapeKind::Cup => (-5..=6)
-                .map(|k| neutral + k as f64 * std::f64::consts::PI / 12.0)
-                .collect(),
-            ShapeKind::Box => {
-                let object_yaw = yaw_of(&truth.rotation);
-                let across_x = object_yaw + std::f64::consts::FRAC_PI_2;
-                let mut c = vec![if e.x <= e.y { across_x } else { object_yaw }];
-                if (e.x - e.y).abs() < 0.01 {
-                    c.push(if e.x <= e.y { object_yaw } else { across_x });
-                }
-                c.into_iter()
-                    .map(|g| neutral + wrap_angle_half(g - neutral))
-                    .collect()
-            }
-        };
-        // Where the finger pads land: just outside the side they close across.
-        let across = if info.shape == ShapeKind::Box {
-            e.x.min(e.y)
-        } else {
-            e.x
-        };
-        let half_span = 0.5 * across + 0.015;
-        let finger_clearance = |yaw: f64| -> f64 {
-            // Hand y (the closing axis) of top_down(yaw) in the base frame.
-            let axis = nalgebra::Vector2::new(yaw.sin(), -yaw.cos());
-            let fingers = [p.xy() + axis * half_span, p.xy() - axis * half_span];
-            scene
-                .objects
-                .iter()
-                .filter(|o| o.id != object)
-                .flat_map(|o| {
-                    let c = o.pose_in_base.translation.vector.xy();
-                    let r = 0.5 * o.extents.x.hypot(o.extents.y);
-                    fingers.map(|f| (f - c).norm() - r)
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
-        let yaw = candidates
-            .iter()
-            .copied()
-            .map(|y| (y, finger_clearance(y).min(0.05), -(y - neutral).abs()))
-            .fold(None, |best: Option<(f64, f64, f64)>, c| match best {
-                Some(b) if (b.1, b.2) >= (c.1, c.2) => Some(b),
-                _ => Some(c),
-            })
-            .map(|(y, _, _)| y)
-            .unwrap_or(neutral);
+        let yaw = grasp_yaw(scene, object, DEFAULT_MIN_FINGER_CLEARANCE_M)
+            .ok_or_else(|| PolicyError::MissingInput(format!("'{object}' in the scene graph")))?;
         let rot = top_down(yaw);
         let table = scene.table_height_m;
         let bottom = p.z - e.z / 2.0;
@@ -209,7 +157,9 @@ impl ScriptedExpert {
         let here = obs.ee_in_base;
         // How far the TCP is above the held object's bottom.
         let tcp_above_bottom = here.translation.z - (truth.translation.z - info.extents.z / 2.0);
-        let spot = self.free_spot(obs, scene, object, into);
+        let spot = place_spot(scene, object, into).ok_or_else(|| {
+            PolicyError::MissingInput(format!("container '{into}' in the scene graph"))
+        })?;
         let floor = bin.pose_in_base.translation.z;
         let rot = here.rotation;
         let above_z = floor + bin.inner_extents.z + 0.04 + tcp_above_bottom;
@@ -246,54 +196,6 @@ impl ScriptedExpert {
         );
         Ok(t)
     }
-
-    /// The drop spot in the container farthest from the objects already in it (3 x 2 grid).
-    fn free_spot(
-        &self,
-        obs: &Observation,
-        scene: &SceneGraph,
-        held: &str,
-        into: &str,
-    ) -> Point3<f64> {
-        let bin = scene.container(into).expect("checked by the caller");
-        let inside: Vec<Vector3<f64>> = obs
-            .privileged
-            .iter()
-            .flatten()
-            .filter(|o| o.id != held)
-            .map(|o| o.pose_in_base.translation.vector)
-            .filter(|p| bin.contains(&Point3::from(*p), 0.0, 0.1))
-            .collect();
-        let (hx, hy) = (bin.inner_extents.x / 2.0, bin.inner_extents.y / 2.0);
-        let mut best = (f64::NEG_INFINITY, bin.pose_in_base * Point3::origin());
-        for fx in [-0.6, 0.0, 0.6] {
-            for fy in [-0.5, 0.5] {
-                let local = Point3::new(fx * hx, fy * hy, 0.0);
-                let p = bin.pose_in_base * local;
-                let clearance = inside
-                    .iter()
-                    .map(|o| (o.xy() - p.coords.xy()).norm())
-                    .fold(f64::INFINITY, f64::min);
-                // Prefer the centre line slightly: ties resolve deterministically by order.
-                if clearance > best.0 + 1e-9 {
-                    best = (clearance, p);
-                }
-            }
-        }
-        best.1
-    }
-}
-
-/// Wraps an angle into (-pi/2, pi/2]: the two finger orders of a parallel gripper are the same.
-fn wrap_angle_half(a: f64) -> f64 {
-    let a = wrap_angle(a);
-    if a > std::f64::consts::FRAC_PI_2 {
-        a - std::f64::consts::PI
-    } else if a <= -std::f64::consts::FRAC_PI_2 {
-        a + std::f64::consts::PI
-    } else {
-        a
-    }
 }
 
 fn privileged_pose(obs: &Observation, object: &str) -> Result<Isometry3<f64>, PolicyError> {
@@ -321,9 +223,6 @@ impl Policy for ScriptedExpert {
         scene: &SceneGraph,
         skill: &Skill,
     ) -> Result<ActionChunk, PolicyError> {
-        if self.neutral_yaw.is_none() {
-            self.neutral_yaw = Some(yaw_of(&obs.ee_in_base.rotation));
-        }
         if self.trajectory.is_none() {
             self.trajectory = Some(match skill {
                 Skill::Pick { object } => self.plan_pick(obs, scene, object)?,

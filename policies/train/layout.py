@@ -9,11 +9,11 @@ OBS_FIELDS = [
     ("ee_rot6d_in_base", 6),
     ("gripper_width", 1),
     ("skill_onehot", 2),  # pick, place
-    ("object_pos_in_ee", 3),
-    ("object_rot6d_in_ee", 6),
+    ("object_pos_in_base", 3),
+    ("grasp_rot6d_in_base", 6),  # zeros for place
     ("object_extents", 3),
-    ("container_pos_in_ee", 3),  # zeros for pick
-    ("container_rot6d_in_ee", 6),  # zeros for pick
+    ("place_spot_pos_in_base", 3),  # zeros for pick
+    ("container_rot6d_in_base", 6),  # zeros for pick
 ]
 ACTION_FIELDS = [
     ("ee_target_pos_in_base", 3),
@@ -32,11 +32,11 @@ _DEFAULT_RANGES = {
     "ee_rot6d_in_base": ([-1.0] * 6, [1.0] * 6),
     "gripper_width": ([0.0], [0.08]),
     "skill_onehot": ([0.0, 0.0], [1.0, 1.0]),
-    "object_pos_in_ee": ([-0.6] * 3, [0.6] * 3),
-    "object_rot6d_in_ee": ([-1.0] * 6, [1.0] * 6),
+    "object_pos_in_base": ([0.2, -0.5, 0.0], [0.8, 0.5, 0.3]),
+    "grasp_rot6d_in_base": ([-1.0] * 6, [1.0] * 6),
     "object_extents": ([0.0] * 3, [0.1] * 3),
-    "container_pos_in_ee": ([-0.8] * 3, [0.8] * 3),
-    "container_rot6d_in_ee": ([-1.0] * 6, [1.0] * 6),
+    "place_spot_pos_in_base": ([0.2, -0.6, 0.0], [0.8, 0.5, 0.1]),
+    "container_rot6d_in_base": ([-1.0] * 6, [1.0] * 6),
     "ee_target_pos_in_base": ([0.2, -0.5, 0.0], [0.8, 0.5, 0.7]),
     "ee_target_rot6d_in_base": ([-1.0] * 6, [1.0] * 6),
 }

@@ -69,9 +69,24 @@ pub struct RunArgs {
     /// camera, else one in front of the table), framed green (success) or red, with its seed.
     #[arg(long, value_name = "PNG")]
     pub contact_sheet: Option<PathBuf>,
+    /// Longest one skill attempt may take before it is given up and retried (s, robot clock).
+    #[arg(long, value_name = "S", default_value_t = RunOptions::default().skill_timeout_s)]
+    pub skill_timeout_s: f64,
+    /// Attempts per skill before its object is given up.
+    #[arg(long, value_name = "N", default_value_t = RunOptions::default().max_attempts)]
+    pub max_attempts: usize,
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
+    if !(a.skill_timeout_s.is_finite() && a.skill_timeout_s > 0.0) {
+        anyhow::bail!(
+            "--skill-timeout-s must be a positive number of seconds, got {}",
+            a.skill_timeout_s
+        );
+    }
+    if a.max_attempts == 0 {
+        anyhow::bail!("--max-attempts must be at least 1");
+    }
     let mut scenario = load_scenario(&a.scenario)?;
     if let Some(hz) = a.control_hz {
         scenario = std::sync::Arc::new(scenario.with_control_rate(hz)?);
@@ -111,6 +126,8 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             Pace::Lockstep
         },
         snapshots: a.contact_sheet.as_ref().map(|_| sheet_camera(&scenario)),
+        skill_timeout_s: a.skill_timeout_s,
+        max_attempts: a.max_attempts,
         ..RunOptions::default()
     };
     let wall = Instant::now();

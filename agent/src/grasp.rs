@@ -1,0 +1,250 @@
+//! Where a top-down grasp closes and where a placed object goes, from the scene graph alone.
+//!
+//! The scripted expert plans with these and the learned policy's observation carries their
+//! results, so every choice in a demonstration is a function of what the policy sees. (When the
+//! expert chose from things the policy could not see, such as objects already in the bin, or
+//! from a raw object yaw whose symmetry the policy had to work out, the learned policy dithered
+//! between the choices.)
+
+use nalgebra::{Point3, Vector2, Vector3};
+
+use crate::rotation::wrap_angle;
+use crate::types::{SceneGraph, SceneObject, ShapeKind};
+
+/// The wrist yaw (about the base z axis) that grasps start from and return to: the Panda hand's
+/// yaw at its home pose. Grasps stay within a quarter turn of it, so joint 7 never winds up
+/// against its limit over many picks.
+pub const NEUTRAL_GRASP_YAW: f64 = 0.0;
+
+/// Boxes whose sides differ by less than this may be grasped across either side (m).
+const NEAR_SQUARE_M: f64 = 0.01;
+
+/// How far outside the side they close across the finger pads land (m).
+const FINGER_OUTSIDE_M: f64 = 0.015;
+
+/// Candidate grasp yaws of an object, most preferred first: boxes close across their narrower
+/// side (either side of a near-square box), round objects at any yaw in 15 degree steps. The
+/// gripper is symmetric, so each is taken within a quarter turn of [`NEUTRAL_GRASP_YAW`] and
+/// candidates nearer it come first.
+pub fn grasp_yaw_candidates(object: &SceneObject) -> Vec<f64> {
+    let neutral = NEUTRAL_GRASP_YAW;
+    let e = object.extents;
+    let mut c: Vec<f64> = match object.shape {
+        ShapeKind::Cylinder | ShapeKind::Cup => (-5..=6)
+            .map(|k| neutral + k as f64 * std::f64::consts::PI / 12.0)
+            .collect(),
+        ShapeKind::Box => {
+            let object_yaw = crate::rotation::yaw_of(&object.pose_in_base.rotation);
+            let across_x = object_yaw + std::f64::consts::FRAC_PI_2;
+            let mut c = vec![if e.x <= e.y { across_x } else { object_yaw }];
+            if (e.x - e.y).abs() < NEAR_SQUARE_M {
+                c.push(if e.x <= e.y { object_yaw } else { across_x });
+            }
+            c.into_iter()
+                .map(|g| neutral + wrap_angle_half(g - neutral))
+                .collect()
+        }
+    };
+    c.sort_by(|a, b| (a - neutral).abs().total_cmp(&(b - neutral).abs()));
+    c
+}
+
+/// Clearance (m) between the finger pads of a grasp at `yaw` and the nearest other object's
+/// bounding circle; infinite when the object is alone.
+pub fn finger_clearance(scene: &SceneGraph, object: &SceneObject, yaw: f64) -> f64 {
+    let e = object.extents;
+    let across = if object.shape == ShapeKind::Box {
+        e.x.min(e.y)
+    } else {
+        e.x
+    };
+    let half_span = 0.5 * across + FINGER_OUTSIDE_M;
+    let p = object.pose_in_base.translation.vector.xy();
+    // The hand's y axis (the closing axis) of a top-down grasp at `yaw`, in the base frame.
+    let axis = Vector2::new(yaw.sin(), -yaw.cos());
+    let fingers = [p + axis * half_span, p - axis * half_span];
+    scene
+        .objects
+        .iter()
+        .filter(|o| o.id != object.id)
+        .flat_map(|o| {
+            let c = o.pose_in_base.translation.vector.xy();
+            let r = 0.5 * o.extents.x.hypot(o.extents.y);
+            fingers.map(|f| (f - c).norm() - r)
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The grasp yaw for `object`: the most preferred candidate whose finger pads clear every other
+/// object by `min_clearance_m`, else the candidate with the most clearance. `None` when the
+/// scene has no such object.
+pub fn grasp_yaw(scene: &SceneGraph, object: &str, min_clearance_m: f64) -> Option<f64> {
+    let o = scene.object(object)?;
+    let candidates = grasp_yaw_candidates(o);
+    let scored: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|&y| (y, finger_clearance(scene, o, y)))
+        .collect();
+    scored
+        .iter()
+        .find(|(_, c)| *c >= min_clearance_m)
+        .or_else(|| scored.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
+        .map(|(y, _)| *y)
+}
+
+/// The finger clearance grasps ask for by default (m).
+pub const DEFAULT_MIN_FINGER_CLEARANCE_M: f64 = 0.05;
+
+/// Where to drop `held` into `into` (base frame, on the container's floor): of a 3 x 2 grid of
+/// spots, the one farthest from the objects already inside; the first spot when it is empty.
+/// `None` when the scene has no such container.
+pub fn place_spot(scene: &SceneGraph, held: &str, into: &str) -> Option<Point3<f64>> {
+    let bin = scene.container(into)?;
+    let inside: Vec<Vector3<f64>> = scene
+        .objects
+        .iter()
+        .filter(|o| o.id != held)
+        .map(|o| o.pose_in_base.translation.vector)
+        .filter(|p| bin.contains(&Point3::from(*p), 0.0, 0.1))
+        .collect();
+    let (hx, hy) = (bin.inner_extents.x / 2.0, bin.inner_extents.y / 2.0);
+    let mut best = (f64::NEG_INFINITY, bin.pose_in_base * Point3::origin());
+    for fx in [-0.6, 0.0, 0.6] {
+        for fy in [-0.5, 0.5] {
+            let p = bin.pose_in_base * Point3::new(fx * hx, fy * hy, 0.0);
+            let clearance = inside
+                .iter()
+                .map(|o| (o.xy() - p.coords.xy()).norm())
+                .fold(f64::INFINITY, f64::min);
+            // Strictly better only: ties keep the earlier spot, so the choice is deterministic.
+            if clearance > best.0 + 1e-9 {
+                best = (clearance, p);
+            }
+        }
+    }
+    Some(best.1)
+}
+
+/// Wraps an angle into (-pi/2, pi/2]: the two finger orders of a parallel gripper are the same.
+pub fn wrap_angle_half(a: f64) -> f64 {
+    let a = wrap_angle(a);
+    if a > std::f64::consts::FRAC_PI_2 {
+        a - std::f64::consts::PI
+    } else if a <= -std::f64::consts::FRAC_PI_2 {
+        a + std::f64::consts::PI
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Container;
+    use nalgebra::{Isometry3, Translation3, UnitQuaternion};
+
+    fn object(id: &str, shape: ShapeKind, xy: (f64, f64), yaw: f64, e: [f64; 3]) -> SceneObject {
+        SceneObject {
+            id: id.into(),
+            class: id.into(),
+            color: "red".into(),
+            shape,
+            pose_in_base: Isometry3::from_parts(
+                Translation3::new(xy.0, xy.1, 0.025),
+                UnitQuaternion::from_euler_angles(0.0, 0.0, yaw),
+            ),
+            extents: Vector3::from(e),
+        }
+    }
+
+    fn scene(objects: Vec<SceneObject>) -> SceneGraph {
+        SceneGraph {
+            stamp: 0.0,
+            objects,
+            containers: vec![Container {
+                id: "bin".into(),
+                class: "bin".into(),
+                pose_in_base: Isometry3::translation(0.35, -0.45, 0.0),
+                inner_extents: Vector3::new(0.28, 0.22, 0.1),
+            }],
+            table_height_m: 0.0,
+        }
+    }
+
+    #[test]
+    fn boxes_close_across_the_narrow_side_within_a_quarter_turn_of_neutral() {
+        // A 4 x 6 cm box yawed by 2.8 rad: across its x side is yaw 2.8 + pi/2, which is
+        // 1.23 rad from neutral after the half turn of symmetry.
+        let b = object("b", ShapeKind::Box, (0.5, 0.0), 2.8, [0.04, 0.06, 0.05]);
+        let c = grasp_yaw_candidates(&b);
+        assert_eq!(c.len(), 1);
+        assert!((c[0] - wrap_angle_half(2.8 + std::f64::consts::FRAC_PI_2)).abs() < 1e-12);
+        assert!(c[0].abs() <= std::f64::consts::FRAC_PI_2);
+        // A cube has two, nearest neutral first, both within a quarter turn.
+        let cube = object("c", ShapeKind::Box, (0.5, 0.0), 1.0, [0.05, 0.05, 0.05]);
+        let c = grasp_yaw_candidates(&cube);
+        assert_eq!(c.len(), 2);
+        assert!(c[0].abs() <= c[1].abs());
+        assert!((c[0] - (1.0 - std::f64::consts::FRAC_PI_2)).abs() < 1e-12);
+        // Round objects: neutral first.
+        let can = object(
+            "n",
+            ShapeKind::Cylinder,
+            (0.5, 0.0),
+            2.0,
+            [0.05, 0.05, 0.06],
+        );
+        assert_eq!(grasp_yaw_candidates(&can)[0], NEUTRAL_GRASP_YAW);
+    }
+
+    #[test]
+    fn a_neighbour_in_the_way_turns_the_grasp() {
+        let can = object(
+            "n",
+            ShapeKind::Cylinder,
+            (0.5, 0.0),
+            0.0,
+            [0.05, 0.05, 0.06],
+        );
+        let alone = scene(vec![can.clone()]);
+        let min = DEFAULT_MIN_FINGER_CLEARANCE_M;
+        assert_eq!(grasp_yaw(&alone, "n", min), Some(NEUTRAL_GRASP_YAW));
+        // At yaw 0 the fingers close along base y: a cube 9 cm to the side crowds one of them.
+        let cube = object("c", ShapeKind::Box, (0.5, 0.09), 0.0, [0.05, 0.05, 0.05]);
+        let crowded = scene(vec![can.clone(), cube]);
+        assert!(finger_clearance(&crowded, &can, NEUTRAL_GRASP_YAW) < min);
+        let y = grasp_yaw(&crowded, "n", min).unwrap();
+        assert_ne!(y, NEUTRAL_GRASP_YAW);
+        assert!(finger_clearance(&crowded, &can, y) >= min);
+        assert_eq!(grasp_yaw(&crowded, "missing", min), None);
+    }
+
+    #[test]
+    fn place_spots_spread_over_the_bin() {
+        let empty = scene(vec![object(
+            "h",
+            ShapeKind::Box,
+            (0.5, 0.0),
+            0.0,
+            [0.05; 3],
+        )]);
+        let first = place_spot(&empty, "h", "bin").unwrap();
+        let bin = empty.container("bin").unwrap();
+        assert!(bin.contains(&first, 0.0, 0.1));
+        // With something at the first spot, the next goes elsewhere, and far from it.
+        let mut full = empty.clone();
+        full.objects.push(object(
+            "in",
+            ShapeKind::Box,
+            (first.x, first.y),
+            0.0,
+            [0.05; 3],
+        ));
+        let second = place_spot(&full, "h", "bin").unwrap();
+        assert!((second - first).norm() > 0.1);
+        // The held object itself never counts as in the way.
+        let third = place_spot(&full, "in", "bin").unwrap();
+        assert_eq!(third, first);
+        assert!(place_spot(&full, "h", "crate").is_none());
+    }
+}
