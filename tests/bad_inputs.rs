@@ -117,3 +117,22 @@ fn retry_limits_out_of_range() {
         &["--max-attempts must be at least 1"],
     );
 }
+
+#[test]
+fn a_scenario_default_policy_that_cannot_load_names_the_scenario() {
+    let text = shipped_scenario().replace(
+        "policy = \"diffusion:../policies/models/table_clearing.json\"",
+        "policy = \"diffusion:../policies/models/gone.json\"",
+    );
+    assert!(text.contains("gone.json"));
+    let (_d, path) = variant("gone_policy.toml", &text);
+    assert_clean_failure(
+        &["run", &path],
+        &[
+            "default policy of",
+            "gone_policy.toml",
+            "gone.json",
+            "--policy",
+        ],
+    );
+}

@@ -170,6 +170,8 @@ fn eval_writes_a_contact_sheet() {
     let out = embody(&[
         "eval",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--episodes",
         "2",
         "--seed",

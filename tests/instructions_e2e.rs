@@ -10,6 +10,8 @@ fn run(instruction: &str, seed: &str) -> (serde_json::Value, serde_json::Value) 
     let out = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--seed",
         seed,
         "--instruction",

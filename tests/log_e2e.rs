@@ -15,6 +15,8 @@ fn record_one(dir: &Path, seed: u64) -> PathBuf {
     let out = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--episodes",
         "1",
         "--seed",
@@ -88,6 +90,8 @@ fn round_trip_through_both_readers() {
     let again = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--log",
         path.to_str().unwrap(),
         "--quiet",
@@ -97,6 +101,8 @@ fn round_trip_through_both_readers() {
     let forced = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--log",
         path.to_str().unwrap(),
         "--force",

@@ -26,6 +26,8 @@ fn a_realtime_run_at_500_hz_reaches_its_goal_and_replays_bit_exactly() {
     let out = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--realtime",
         "--control-hz",
         "500",

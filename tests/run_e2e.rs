@@ -24,6 +24,8 @@ fn scripted_expert_clears_the_table_deterministically() {
     let two = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--episodes",
         "20",
         "--seed",
@@ -55,6 +57,8 @@ fn scripted_expert_clears_the_table_deterministically() {
     let one = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--episodes",
         "20",
         "--seed",
@@ -80,6 +84,8 @@ fn the_table_prints_before_the_json_line() {
     let out = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--episodes",
         "1",
         "--seed",

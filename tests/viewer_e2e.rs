@@ -72,6 +72,8 @@ fn plays_a_log_to_the_end_and_screenshots_the_scene() {
     let out = embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--seed",
         "1",
         "--log",
@@ -133,6 +135,8 @@ fn plays_a_log_to_the_end_and_screenshots_the_scene() {
 fn watches_a_live_episode_to_its_end() {
     let out = view(&[
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--seed",
         "2",
         "--speed",

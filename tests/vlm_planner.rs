@@ -193,6 +193,8 @@ fn the_cli_plans_and_runs_with_the_remote_planner() {
     let out = common::embody(&[
         "run",
         "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
         "--seed",
         "3",
         "--planner",

@@ -56,6 +56,11 @@ pub struct Scenario {
     pub name: String,
     #[serde(default = "default_instruction")]
     pub instruction: String,
+    /// The policy `embody run`, `eval` and `view` use when none is given: `scripted`, or
+    /// `diffusion:<model>` with the model's path relative to this file. The scripted expert
+    /// when absent.
+    #[serde(default)]
+    pub policy: Option<String>,
     /// Episode time limit on the simulation clock (s).
     pub time_limit_s: f64,
     #[serde(default)]
@@ -362,6 +367,19 @@ impl Scenario {
     }
 
     /// Absolute path of the robot's URDF.
+    /// The scenario's default policy with a model path made relative to the working directory
+    /// (`None` when the scenario names none).
+    pub fn default_policy(&self) -> Option<String> {
+        let spec = self.policy.as_ref()?;
+        let dir = self.source.parent().unwrap_or(Path::new("."));
+        Some(match spec.split_once(':') {
+            Some((kind, model)) if !model.is_empty() => {
+                format!("{kind}:{}", dir.join(model).display())
+            }
+            _ => spec.clone(),
+        })
+    }
+
     pub fn urdf_path(&self) -> PathBuf {
         let dir = self.source.parent().unwrap_or(Path::new("."));
         dir.join(&self.robot.urdf)
@@ -680,6 +698,19 @@ mod tests {
     fn shipped() -> Scenario {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/table_clearing.toml");
         Scenario::from_file(&path).unwrap()
+    }
+
+    #[test]
+    fn a_default_policy_model_is_found_relative_to_the_scenario_file() {
+        let s = shipped();
+        let spec = s.default_policy().unwrap();
+        let model = spec.strip_prefix("diffusion:").unwrap();
+        assert!(Path::new(model).is_file(), "{spec}");
+        let mut none = s.clone();
+        none.policy = None;
+        assert_eq!(none.default_policy(), None);
+        none.policy = Some("scripted".into());
+        assert_eq!(none.default_policy().as_deref(), Some("scripted"));
     }
 
     #[test]

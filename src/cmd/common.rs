@@ -23,8 +23,10 @@ pub fn load_scenario(path: &Path) -> Result<Arc<Scenario>> {
 #[derive(clap::Args, Clone, Debug)]
 pub struct PolicyArgs {
     /// `scripted` (the scripted expert) or `diffusion:<model>` (a model's .json or .onnx).
-    #[arg(long, default_value = "scripted")]
-    pub policy: String,
+    /// Default: the scenario's `policy` (the shipped learned model for
+    /// `table_clearing.toml`), else the scripted expert.
+    #[arg(long)]
+    pub policy: Option<String>,
     /// ONNX Runtime library (default: $ORT_DYLIB_PATH, then the onnxruntime wheel in .venv).
     #[arg(long, value_name = "PATH")]
     pub ort_lib: Option<PathBuf>,
@@ -49,13 +51,33 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     pub fn scripted() -> Self {
         Self {
-            policy: "scripted".into(),
+            policy: Some("scripted".into()),
             ort_lib: None,
             sampler: None,
             denoise_steps: None,
             device: Device::Cpu,
             intra_threads: 1,
             no_pipeline: false,
+        }
+    }
+
+    /// The policy to run (`--policy`, else the scenario's, else the scripted expert) and its
+    /// factory; an error names the scenario when the spec came from it.
+    pub fn resolve(&self, scenario: Option<&Scenario>) -> Result<(String, PolicyFactory)> {
+        if let Some(spec) = &self.policy {
+            return Ok((spec.clone(), PolicyFactory::new(self, spec)?));
+        }
+        match scenario.and_then(|s| s.default_policy().map(|p| (s, p))) {
+            Some((s, spec)) => {
+                let f = PolicyFactory::new(self, &spec).with_context(|| {
+                    format!(
+                        "the default policy of {} (`policy` key; --policy overrides it)",
+                        s.source.display()
+                    )
+                })?;
+                Ok((spec, f))
+            }
+            None => Ok(("scripted".into(), PolicyFactory::Scripted)),
         }
     }
 
@@ -84,10 +106,11 @@ pub enum PolicyFactory {
 }
 
 impl PolicyFactory {
-    /// Checks the spec; a model is loaded once here so that a bad one fails before any work.
-    pub fn new(a: &PolicyArgs) -> Result<Self> {
-        match a.policy.split_once(':') {
-            None if matches!(a.policy.as_str(), "scripted" | "expert") => Ok(Self::Scripted),
+    /// Checks `spec` (see [`PolicyArgs::spec`]); a model is loaded once here so that a bad one
+    /// fails before any work.
+    pub fn new(a: &PolicyArgs, spec: &str) -> Result<Self> {
+        match spec.split_once(':') {
+            None if matches!(spec, "scripted" | "expert") => Ok(Self::Scripted),
             Some(("diffusion", model)) if !model.is_empty() => {
                 let options = a.diffusion_options();
                 let model = PathBuf::from(model);
@@ -96,10 +119,7 @@ impl PolicyFactory {
                 })?;
                 Ok(Self::Diffusion { model, options })
             }
-            _ => bail!(
-                "unknown policy '{}': available: scripted, diffusion:<model.json>",
-                a.policy
-            ),
+            _ => bail!("unknown policy '{spec}': available: scripted, diffusion:<model.json>"),
         }
     }
 

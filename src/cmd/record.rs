@@ -38,7 +38,7 @@ pub struct RecordArgs {
 
 pub fn run(a: RecordArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.scenario)?;
-    let policies = PolicyFactory::new(&PolicyArgs::scripted())?;
+    let policies = PolicyFactory::new(&PolicyArgs::scripted(), "scripted")?;
     let threads = threads_or_all(a.threads);
     let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
     std::fs::create_dir_all(&a.out)

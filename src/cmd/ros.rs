@@ -211,7 +211,8 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     let scene = robot.scene().cloned().context("no scene")?;
     let obs = robot.observe().context("cannot read the robot's state")?;
 
-    let policies = super::common::PolicyFactory::new(&a.policy)?;
+    // A deployment's scenario describes the robot, not the task: no default policy from it.
+    let (policy_spec, policies) = a.policy.resolve(None)?;
     let mut policy = policies.make().map_err(anyhow::Error::msg)?;
     let planner = super::common::make_planner(&a.planner)?;
     // Object poses arrive as TF frames on the objects topic; this is the same code as the
@@ -246,7 +247,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
                 urdf_text: scenario.read_urdf().unwrap_or_default(),
                 seed: 0,
                 instruction: instruction.clone(),
-                policy: a.policy.policy.clone(),
+                policy: policy_spec.clone(),
                 build: embody_sim::build_info(),
                 physics: json!({"deployed": true, "ros": cfg}),
             });

@@ -13,7 +13,7 @@ use embody_sim::contact_sheet::{self, SheetEntry};
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
 use serde_json::json;
 
-use super::common::{load_scenario, progress, threads_or_all, PolicyFactory};
+use super::common::{load_scenario, progress, threads_or_all};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -91,7 +91,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     if let Some(hz) = a.control_hz {
         scenario = std::sync::Arc::new(scenario.with_control_rate(hz)?);
     }
-    let policies = PolicyFactory::new(&a.policy)?;
+    let (policy, policies) = a.policy.resolve(Some(&scenario))?;
     let planner = super::common::make_planner(&a.planner)?;
     let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
     // Real-time episodes side by side would only compete for the cores they are timed on.
@@ -116,7 +116,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         instruction: a.instruction.clone(),
         log,
         overwrite_logs: a.force,
-        policy_name: a.policy.policy.clone(),
+        policy_name: policy.clone(),
         pace: if a.realtime {
             Pace::WallClock(WatchdogConfig {
                 policy_deadline_s: a.policy_deadline_ms / 1e3,
@@ -159,7 +159,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         }
     }
     print_timing(&results);
-    let summary = summarize(&scenario.name, &a.policy.policy, &results, wall_s, threads);
+    let summary = summarize(&scenario.name, &policy, &results, wall_s, threads);
     if let Some(png) = &a.plot {
         plot(&summary, png)?;
         eprintln!("plot: {}", png.display());

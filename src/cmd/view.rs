@@ -107,7 +107,7 @@ pub fn run(a: ViewArgs) -> Result<ExitCode> {
         )
     } else {
         let scenario = super::common::load_scenario(&a.target)?;
-        let policies = super::common::PolicyFactory::new(&a.policy)?;
+        let (policy, policies) = a.policy.resolve(Some(&scenario))?;
         let planner = super::common::make_planner(&a.planner)?;
         let world = embody_sim::World::new(scenario.clone(), a.seed)?;
         let mut scene = SceneModel::from_world(&world)?;
@@ -119,7 +119,7 @@ pub fn run(a: ViewArgs) -> Result<ExitCode> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let run_opts = RunOptions {
             instruction: a.instruction.clone(),
-            policy_name: a.policy.policy.clone(),
+            policy_name: policy,
             ..RunOptions::default()
         };
         let seed = a.seed;
