@@ -102,7 +102,7 @@ fn each_skill_attempt_draws_its_own_noise_and_runs_repeat_exactly() {
 
 #[test]
 fn embody_run_uses_the_shipped_model_for_table_clearing_by_default() {
-    let out = common::embody(&[
+    let r = common::embody_json(&[
         "run",
         "scenarios/table_clearing.toml",
         "--seed",
@@ -110,12 +110,6 @@ fn embody_run_uses_the_shipped_model_for_table_clearing_by_default() {
         "--json",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r = common::last_json(&out);
     let policy = r["policy"].as_str().unwrap();
     assert!(
         policy.starts_with("diffusion:") && policy.ends_with("policies/models/table_clearing.json"),

@@ -29,6 +29,17 @@ pub fn last_json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// Runs `embody`, requires success and returns its JSON line.
+pub fn embody_json(args: &[&str]) -> serde_json::Value {
+    let out = embody(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    last_json(&out)
+}
+
 /// Writes `text` as a scenario next to the shipped ones' relative URDF path.
 pub fn scenario_variant(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
