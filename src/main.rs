@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod home;
 
 #[derive(Parser)]
 #[command(name = "embody", version, about = "Control stack for embodied agents")]

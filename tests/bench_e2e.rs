@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{embody, last_json};
+use common::embody_json;
 
 #[test]
 fn bench_sim_reports_both_simulators_and_the_ratio() {
-    let out = embody(&[
+    let v = embody_json(&[
         "bench",
         "sim",
         "--steps",
@@ -20,12 +20,6 @@ fn bench_sim_reports_both_simulators_and_the_ratio() {
         "mujoco",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = last_json(&out);
     let ours = v["embody"]["scene_steps_per_s"]["median"].as_f64().unwrap();
     let theirs = v["reference"]["scene_steps_per_s"]["median"]
         .as_f64()
@@ -38,7 +32,7 @@ fn bench_sim_reports_both_simulators_and_the_ratio() {
 
 #[test]
 fn bench_control_reports_jitter_against_a_bare_loop() {
-    let out = embody(&[
+    let v = embody_json(&[
         "bench",
         "control",
         "--rate",
@@ -47,17 +41,12 @@ fn bench_control_reports_jitter_against_a_bare_loop() {
         "0.3",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = last_json(&out);
+    // Both loops were measured, each within the 0.3 s it was given (150 ticks at 500 Hz): a
+    // loop whose lateness reached the whole run would mean nothing was measured.
     for k in ["reference", "controller"] {
-        assert!(
-            v[k]["p99_us"].as_f64().unwrap() >= v[k]["p50_us"].as_f64().unwrap(),
-            "{v}"
-        );
+        let max = v[k]["max_us"].as_f64().unwrap();
+        assert!(max.is_finite() && max < 300_000.0, "{v}");
+        assert!(v[k]["missed"].as_u64().unwrap() < 150, "{v}");
     }
     assert!(v["controller_tick_us"].as_f64().unwrap() > 0.0);
 }

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{embody, last_json};
+use common::{embody, embody_json, embody_ok, last_json};
 use embody_agent::ShapeKind;
 use embody_sim::camera::{render, CameraSpec};
 use embody_sim::{Scenario, World};
@@ -65,7 +65,7 @@ fn every_object_is_where_the_image_says_at_the_depth_it_says() {
 
 #[test]
 fn camera_perception_places_objects_within_millimetres() {
-    let out = embody(&[
+    let v = embody_json(&[
         "render",
         "scenarios/table_clearing_cluttered.toml",
         "--seeds",
@@ -75,12 +75,6 @@ fn camera_perception_places_objects_within_millimetres() {
         "240",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = last_json(&out);
     assert_eq!(v["seen"], v["objects"], "{v}");
     // Measured: mean 3.3 mm, max 6.5 mm on these 20 cluttered scenes.
     assert!(v["error_mean_mm"].as_f64().unwrap() < 5.0, "{v}");
@@ -91,20 +85,15 @@ fn camera_perception_places_objects_within_millimetres() {
 fn the_scripted_expert_clears_the_table_seeing_through_the_camera() {
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("frame.png");
-    let out = embody(&[
+    embody_ok(&[
         "render",
         "scenarios/table_clearing_camera.toml",
         "--out",
         img.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(std::fs::metadata(&img).unwrap().len() > 1000);
 
-    let out = embody(&[
+    let v = embody_json(&[
         "run",
         "scenarios/table_clearing_camera.toml",
         "--episodes",
@@ -112,12 +101,6 @@ fn the_scripted_expert_clears_the_table_seeing_through_the_camera() {
         "--quiet",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = last_json(&out);
     assert_eq!(v["success_rate"], 1.0, "{v}");
 }
 
@@ -127,7 +110,7 @@ fn camera_images_are_logged_as_ros_images_and_the_log_still_replays() {
     use embody_agent::ros_msgs::{CameraInfoMsg, ImageMsg, RosMessage};
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("cam.mcap");
-    let out = embody(&[
+    embody_ok(&[
         "run",
         "scenarios/table_clearing_camera.toml",
         "--instruction",
@@ -136,11 +119,6 @@ fn camera_images_are_logged_as_ros_images_and_the_log_still_replays() {
         log.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let l = read_log(&log).unwrap();
     let images: Vec<ImageMsg> = l
         .on("/camera/color/image_raw")
@@ -167,7 +145,7 @@ fn camera_images_are_logged_as_ros_images_and_the_log_still_replays() {
 fn eval_writes_a_contact_sheet() {
     let dir = tempfile::tempdir().unwrap();
     let sheet = dir.path().join("sheet.png");
-    let out = embody(&[
+    let out = embody_ok(&[
         "eval",
         "scenarios/table_clearing.toml",
         "--policy",
@@ -181,11 +159,6 @@ fn eval_writes_a_contact_sheet() {
         "--json",
         "-q",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(last_json(&out)["success_rate"], 1.0);
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&sheet).unwrap(),

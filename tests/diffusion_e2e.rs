@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{embody, last_json, repo, scenario_variant, shipped_scenario};
+use common::{embody, embody_ok, last_json, repo, scenario_variant, shipped_scenario};
 use embody_agent::log::{read_log, CHUNK_TOPIC};
 use embody_agent::Robot;
 
@@ -62,12 +62,7 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
             log.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        let out = embody(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = embody_ok(&args);
         last_json(&out)
     };
     let a = run_with(&dir.path().join("a.mcap"), &[]);
@@ -129,23 +124,18 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
         "{events} events"
     );
 
-    let out = embody(&[
+    let out = embody_ok(&[
         "replay",
         dir.path().join("a.mcap").to_str().unwrap(),
         "--verify",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(last_json(&out)["verify"]["bit_exact"], true);
 }
 
 #[test]
 fn untrained_noise_is_stopped_by_the_safety_filter_not_executed() {
-    let out = embody(&[
+    let out = embody_ok(&[
         "run",
         "scenarios/table_clearing.toml",
         "--policy",
@@ -153,11 +143,6 @@ fn untrained_noise_is_stopped_by_the_safety_filter_not_executed() {
         "--json",
         "-q",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("safety stop"), "{stdout}");
     assert_eq!(last_json(&out)["success_rate"], 0.0);

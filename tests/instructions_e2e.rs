@@ -2,12 +2,12 @@
 
 mod common;
 
-use common::{embody, last_json};
+use common::{embody_ok, last_json};
 
 fn run(instruction: &str, seed: &str) -> (serde_json::Value, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let out = embody(&[
+    let out = embody_ok(&[
         "run",
         "scenarios/table_clearing.toml",
         "--policy",
@@ -21,11 +21,6 @@ fn run(instruction: &str, seed: &str) -> (serde_json::Value, serde_json::Value) 
         "--report",
         report.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
     (last_json(&out), r[0].clone())
@@ -59,7 +54,7 @@ fn three_instructions_reach_their_goal() {
             } else {
                 assert_eq!(o["cleared"], false);
                 assert!(
-                    o["reason"].is_null(),
+                    o["failure"].is_null(),
                     "{instruction}: {id} should stay put: {o}"
                 );
             }
@@ -71,13 +66,14 @@ fn three_instructions_reach_their_goal() {
 fn a_refused_instruction_moves_nothing() {
     let (summary, episode) = run("throw the cup into the bin", "3");
     assert_eq!(summary["success_rate"], 0.0);
-    assert!(episode["report"]["plan_error"]
+    assert_eq!(episode["report"]["plan_error"]["kind"], "plan_refused");
+    assert!(episode["report"]["plan_error"]["detail"]
         .as_str()
         .unwrap()
         .contains("throwing objects is unsafe"));
     assert!(episode["report"]["skills"].as_array().unwrap().is_empty());
     for o in episode["objects"].as_array().unwrap() {
-        assert!(o["reason"].is_null(), "nothing may move: {o}");
+        assert!(o["failure"].is_null(), "nothing may move: {o}");
     }
     // Bit-identical to a world that was only left to settle: the same hash as another refusal.
     let (_, other) = run("hit the red cube", "3");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{embody, last_json};
+use common::{embody, embody_json, embody_ok};
 
 /// Runs a Python check (the project's environment: numpy, pyarrow, pandas) on `path`.
 fn python_check(script: &str, path: &std::path::Path) {
@@ -26,7 +26,7 @@ fn python_check(script: &str, path: &std::path::Path) {
 fn record_train_export_and_run_a_learned_policy() {
     let dir = tempfile::tempdir().unwrap();
     let demos = dir.path().join("demos");
-    let out = embody(&[
+    embody_ok(&[
         "record",
         "scenarios/table_clearing.toml",
         "--episodes",
@@ -37,19 +37,8 @@ fn record_train_export_and_run_a_learned_policy() {
         "--out",
         demos.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 
-    let out = embody(&["dataset", demos.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ds = last_json(&out);
+    let ds = embody_json(&["dataset", demos.to_str().unwrap(), "--json"]);
     assert_eq!(ds["episodes"], 3);
     // ~36 s of skills per episode at 10 Hz.
     let samples = ds["samples"].as_u64().unwrap();
@@ -94,19 +83,13 @@ print("ok")
     // The same demonstrations in the LeRobot v3.0 layout, checked with pyarrow against what
     // lerobot 0.4 reads (verified once by loading with lerobot itself; see the README).
     let lerobot = dir.path().join("lerobot");
-    let out = embody(&[
+    let ex = embody_json(&[
         "export",
         "lerobot",
         demos.to_str().unwrap(),
         lerobot.to_str().unwrap(),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ex = last_json(&out);
     assert_eq!(ex["episodes"], 3);
     assert_eq!(ex["frames"], samples);
     let info: serde_json::Value =
@@ -184,7 +167,7 @@ print("ok")
     assert_ne!(meta["normalization"]["action"]["max"][2], 0.7);
 
     let spec = format!("diffusion:{}", dir.path().join("toy.json").display());
-    let out = embody(&[
+    let v = embody_json(&[
         "eval",
         "scenarios/table_clearing.toml",
         "--policy",
@@ -196,12 +179,6 @@ print("ok")
         "--plot",
         dir.path().join("eval.png").to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = last_json(&out);
     assert_eq!(v["episodes"], 1);
     assert!(v["failed_attempts_by_kind"].is_object(), "{v}");
     assert!(

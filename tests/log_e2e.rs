@@ -6,13 +6,13 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{embody, last_json, python};
+use common::{embody, embody_ok, last_json, python};
 use embody_agent::log::read_log;
 use embody_agent::ros_msgs::{JointStateMsg, JointTrajectoryMsg, RosMessage, TfMessage};
 
 fn record_one(dir: &Path, seed: u64) -> PathBuf {
     let path = dir.join(format!("ep{seed}.mcap"));
-    let out = embody(&[
+    embody_ok(&[
         "run",
         "scenarios/table_clearing.toml",
         "--policy",
@@ -25,11 +25,6 @@ fn record_one(dir: &Path, seed: u64) -> PathBuf {
         path.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     path
 }
 
@@ -114,7 +109,7 @@ fn round_trip_through_both_readers() {
 #[test]
 fn replay_is_bit_exact_and_catches_a_changed_command() {
     let dir = tempfile::tempdir().unwrap();
-    let out = embody(&[
+    let out = embody_ok(&[
         "record",
         "scenarios/table_clearing.toml",
         "--episodes",
@@ -126,11 +121,6 @@ fn replay_is_bit_exact_and_catches_a_changed_command() {
         "--quiet",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let index: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("index.json")).unwrap())
             .unwrap();

@@ -8,12 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{embody, last_json};
+use common::{embody, embody_json};
 use embody_agent::log::read_log;
 use embody_agent::ros_msgs::{JointTrajectoryMsg, RosMessage};
 use embody_agent::{
-    ActionChunk, EmbeddedPlanner, Observation, Pace, Policy, PolicyError, SceneGraph, Skill,
-    WatchdogConfig,
+    ActionChunk, EmbeddedPlanner, FailureKind, Observation, Pace, Policy, PolicyError, SceneGraph,
+    Skill, WatchdogConfig,
 };
 use embody_policies::{ExpertConfig, ScriptedExpert};
 use embody_sim::runner::{run_sim_episode, LogTarget, RunOptions};
@@ -23,7 +23,7 @@ use embody_sim::Scenario;
 fn a_realtime_run_at_500_hz_reaches_its_goal_and_replays_bit_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("rt.mcap");
-    let out = embody(&[
+    let v = embody_json(&[
         "run",
         "scenarios/table_clearing.toml",
         "--policy",
@@ -37,18 +37,11 @@ fn a_realtime_run_at_500_hz_reaches_its_goal_and_replays_bit_exactly() {
         log.to_str().unwrap(),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = last_json(&out);
     assert_eq!(v["success_rate"], 1.0, "{v}");
     let t = &v["control_timing"][0]["timing"];
     assert_eq!(t["rate_hz"], 500.0, "{v}");
     // The episode takes several seconds of robot time, all of it ticked on the wall clock.
     assert!(t["ticks"].as_u64().unwrap() > 2000, "{t}");
-    assert!(t["late_p50_us"].as_f64().unwrap() >= 0.0, "{t}");
     // Wall time tracks robot time: a lockstep run of this would take a fraction of it.
     let sim_s = v["mean_episode_sim_s"].as_f64().unwrap();
     assert!(v["wall_s"].as_f64().unwrap() > 0.9 * (sim_s - 0.5), "{v}");
@@ -121,9 +114,10 @@ fn a_policy_that_misses_its_deadline_gets_the_arm_held() {
         &opts,
     )
     .unwrap();
-    let stopped = r.report.stopped.clone().unwrap_or_default();
+    let stopped = r.report.stopped.clone().expect("a stop");
+    assert_eq!(stopped.kind, FailureKind::Watchdog, "{stopped}");
     assert!(
-        stopped.contains("watchdog") && stopped.contains("no chunk from the policy"),
+        stopped.detail.contains("no chunk from the policy"),
         "{stopped}"
     );
     assert!(!r.success);

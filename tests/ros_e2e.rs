@@ -124,7 +124,8 @@ fn stale_joint_states_hold_the_arm_and_end_the_run() {
         ),
         "",
     );
-    let stopped = deploy["stopped"].as_str().unwrap_or_default();
+    assert_eq!(deploy["stopped"]["kind"], "robot_error", "{all}");
+    let stopped = deploy["stopped"]["detail"].as_str().unwrap_or_default();
     assert!(
         stopped.contains("stale") && stopped.contains("/joint_states"),
         "{all}"
@@ -147,7 +148,8 @@ fn a_rejected_trajectory_goal_holds_the_arm_and_ends_the_run() {
         ),
         "",
     );
-    let stopped = deploy["stopped"].as_str().unwrap_or_default();
+    assert_eq!(deploy["stopped"]["kind"], "robot_error", "{all}");
+    let stopped = deploy["stopped"]["detail"].as_str().unwrap_or_default();
     assert!(
         stopped.contains("panda_arm_controller rejected a trajectory goal"),
         "{all}"
@@ -168,7 +170,8 @@ fn an_estop_holds_the_arm_and_ends_the_run() {
         ),
         "(sleep 5; $E estop --seconds 1) &",
     );
-    let stopped = deploy["stopped"].as_str().unwrap_or_default();
+    assert_eq!(deploy["stopped"]["kind"], "safety_stop", "{all}");
+    let stopped = deploy["stopped"]["detail"].as_str().unwrap_or_default();
     assert!(stopped.contains("e-stop"), "{all}");
     assert_eq!(deploy["ok"], false);
     only_holds_after(&log, "hold");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{embody, last_json};
+use common::{embody, embody_json, last_json};
 
 fn hashes(v: &serde_json::Value) -> Vec<(u64, String)> {
     v["state_hash"]
@@ -102,4 +102,143 @@ fn the_table_prints_before_the_json_line() {
     );
     assert!(lines[1].trim_start().starts_with('4'), "{stdout}");
     last_json(&out);
+}
+
+/// Width and height of a PNG file (checks it decodes).
+fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    (info.width, info.height)
+}
+
+#[test]
+fn eval_runs_several_families_against_a_baseline_on_the_same_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("eval.png");
+    let v = embody_json(&[
+        "eval",
+        "scenarios/table_clearing.toml",
+        "scenarios/table_clearing_varied.toml",
+        "--policy",
+        "scripted",
+        "--baseline",
+        "scripted",
+        "--episodes",
+        "2",
+        "--seed",
+        "40",
+        "--plot",
+        png.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    let families = v["families"].as_array().expect("families");
+    assert_eq!(families.len(), 2, "{v}");
+    assert_eq!(families[0]["scenario"], "table_clearing");
+    assert_eq!(families[1]["scenario"], "table_clearing_varied");
+    let results = v["results"].as_array().unwrap();
+    let baselines = v["baseline_results"].as_array().unwrap();
+    for (i, f) in families.iter().enumerate() {
+        // The same policy as its own baseline: the same seeds give the same bits.
+        assert_eq!(results[i]["state_hash"], baselines[i]["state_hash"], "{v}");
+        let (s, b) = (
+            f["success_rate"].as_f64().unwrap(),
+            f["baseline_success_rate"].as_f64().unwrap(),
+        );
+        match f["success_ratio"].as_f64() {
+            Some(r) => assert!((r - s / b).abs() < 1e-12, "{f}"),
+            None => assert_eq!(b, 0.0, "{f}"),
+        }
+        assert_eq!(results[i]["episodes"], 2);
+    }
+    // Drawn in Rust: no Python involved.
+    assert_eq!(png_size(&png), (1300, 460));
+}
+
+#[test]
+fn an_installed_binary_runs_the_learned_policy_from_any_folder() {
+    // `cargo install` puts the binary somewhere else: no source tree, no .venv near it or the
+    // working folder. ONNX Runtime then comes into the cache folder on first use.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    let work = dir.path().join("work");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    let exe = bin.join("embody");
+    std::fs::copy(env!("CARGO_BIN_EXE_embody"), &exe).unwrap();
+    let scenario = common::repo().join("scenarios/table_clearing.toml");
+    let run = || {
+        std::process::Command::new(&exe)
+            .args([
+                "run",
+                scenario.to_str().unwrap(),
+                "--episodes",
+                "1",
+                "--seed",
+                "3",
+                "--plot",
+                "eval.png",
+                "--json",
+                "--quiet",
+            ])
+            .current_dir(&work)
+            .env("EMBODY_CACHE_DIR", &cache)
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("ORT_DYLIB_PATH")
+            .env_remove("EMBODY_PYTHON")
+            .env_remove("EMBODY_NO_INSTALL")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(stderr.contains("installing onnxruntime=="), "{stderr}");
+    let v = last_json(&first);
+    assert!(
+        v["policy"].as_str().unwrap().starts_with("diffusion:"),
+        "{v}"
+    );
+    assert!(cache.join("venv").is_dir());
+    assert_eq!(png_size(&work.join("eval.png")), (1300, 460));
+    // Once installed it is found, not installed again.
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(!stderr.contains("installing"), "{stderr}");
+    assert_eq!(last_json(&second)["state_hash"], v["state_hash"]);
+}
+
+#[test]
+fn without_install_a_missing_runtime_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("embody");
+    std::fs::copy(env!("CARGO_BIN_EXE_embody"), &exe).unwrap();
+    let out = std::process::Command::new(&exe)
+        .args([
+            "run",
+            common::repo()
+                .join("scenarios/table_clearing.toml")
+                .to_str()
+                .unwrap(),
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("EMBODY_CACHE_DIR", dir.path().join("cache"))
+        .env("EMBODY_NO_INSTALL", "1")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("ORT_DYLIB_PATH")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("EMBODY_NO_INSTALL=1") && stderr.contains("no ONNX Runtime library found"),
+        "{stderr}"
+    );
 }

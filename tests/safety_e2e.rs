@@ -9,7 +9,8 @@ use std::sync::Arc;
 use embody_agent::log::read_log;
 use embody_agent::ros_msgs::{JointTrajectoryMsg, RosMessage};
 use embody_agent::{
-    ActionChunk, ArmModel, EmbeddedPlanner, Observation, Policy, PolicyError, SceneGraph, Skill,
+    ActionChunk, ArmModel, EmbeddedPlanner, FailureKind, Observation, Policy, PolicyError,
+    SceneGraph, Skill,
 };
 use embody_policies::{ExpertConfig, ScriptedExpert};
 use embody_sim::runner::{run_sim_episode, LogTarget, RunOptions};
@@ -94,11 +95,9 @@ fn faults_stop_the_run_and_nothing_unsafe_reaches_the_robot() {
             &opts,
         )
         .unwrap();
-        let stopped = r.report.stopped.clone().unwrap_or_default();
-        assert!(
-            stopped.contains("safety stop") && stopped.contains(expect),
-            "{expect}: {stopped}"
-        );
+        let stopped = r.report.stopped.clone().expect("a stop");
+        assert_eq!(stopped.kind, FailureKind::SafetyStop, "{expect}: {stopped}");
+        assert!(stopped.detail.contains(expect), "{expect}: {stopped}");
         assert!(!r.success);
 
         // Every command the robot received: finite, inside the joint position and velocity

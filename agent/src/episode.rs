@@ -6,13 +6,14 @@
 
 use std::time::Duration;
 
-use nalgebra::Isometry3;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::controller::Controller;
+use crate::observer::{EpisodeObserver, Event, EventKind};
+use crate::outcome::{Failure, FailureKind};
 use crate::perception::Perception;
-use crate::planner::{Instruction, PlanError, Planner};
+use crate::planner::{validate, Instruction, Planner};
 use crate::policy::{Policy, PolicyError};
 use crate::robot::{Robot, RobotError};
 use crate::safety::SafetyFilter;
@@ -20,7 +21,7 @@ use crate::stages::{
     control_stage, recorder_stage, ControlLink, ControlParts, ControlTiming, FromControl,
     LinkError, Pace, Record, RecordLink, ToControl,
 };
-use crate::types::{ActionChunk, JointCommand, Observation, Plan, SceneGraph, Skill};
+use crate::types::{Observation, SceneGraph, Skill};
 
 #[derive(Clone, Debug)]
 pub struct EpisodeConfig {
@@ -63,74 +64,22 @@ pub struct SkillRecord {
     pub end_s: f64,
     pub success: bool,
     /// Why it failed, when it did.
-    pub reason: Option<String>,
-}
-
-/// What happened to one object by the end of the episode (filled by the body that knows the
-/// truth, e.g. the simulator).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ObjectOutcome {
-    pub id: String,
-    pub cleared: bool,
-    /// Why it is not cleared, when it is not.
-    pub reason: Option<String>,
+    pub failure: Option<Failure>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EpisodeReport {
-    pub plan: Option<Plan>,
-    /// Set when the planner refused or produced an invalid plan; nothing moved then.
-    pub plan_error: Option<String>,
+    pub plan: Option<crate::types::Plan>,
+    /// Set when the planner refused, produced an invalid plan or could not be asked; nothing
+    /// moved then.
+    pub plan_error: Option<Failure>,
     pub skills: Vec<SkillRecord>,
     pub duration_s: f64,
     /// Why the episode stopped early, if it did (time limit, a safety stop, the watchdog).
-    pub stopped: Option<String>,
+    pub stopped: Option<Failure>,
     /// How late control ticks started, when the loop ran on the wall clock.
     #[serde(default)]
     pub control_timing: Option<ControlTiming>,
-}
-
-/// Something that happened during an episode, as the log and reports record it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Event {
-    /// Robot time (s).
-    pub t: f64,
-    /// `plan`, `plan_refused`, `skill_start`, `skill_end`, `stopped`.
-    pub kind: String,
-    pub skill: Option<Skill>,
-    pub attempt: Option<usize>,
-    pub success: Option<bool>,
-    pub detail: Option<String>,
-}
-
-/// Taps on the episode loop (the MCAP recorder is one). Called in the loop's own order, so an
-/// observer sees every command before the state it leads to.
-pub trait EpisodeObserver {
-    fn plan(&mut self, t: f64, instruction: &Instruction, plan: &Plan);
-    fn event(&mut self, event: &Event);
-    fn chunk(&mut self, skill: &Skill, chunk: &ActionChunk);
-    fn command(&mut self, cmd: &JointCommand);
-    /// The body's state after each control tick.
-    fn state(&mut self, obs: &Observation);
-    /// How often (s) the observer wants a [`PolicySample`] while a skill runs; `None`: never.
-    /// Asking makes the loop call perception at that rate.
-    fn sample_period(&self) -> Option<f64> {
-        None
-    }
-    fn sample(&mut self, _sample: &PolicySample<'_>) {}
-}
-
-/// What a learned policy would see at one instant, and what the running policy commanded:
-/// the pairs demonstrations are made of.
-pub struct PolicySample<'a> {
-    pub t: f64,
-    pub skill: &'a Skill,
-    pub obs: &'a Observation,
-    pub scene: &'a SceneGraph,
-    /// The controller's end-effector target at `t` (the policy's action, interpolated).
-    pub target_in_base: Isometry3<f64>,
-    /// The commanded gripper opening (m).
-    pub gripper_command_m: f64,
 }
 
 /// Everything an episode runs with.
@@ -244,20 +193,35 @@ struct Agent<'a, 'c> {
 impl Agent<'_, '_> {
     fn event(
         &self,
-        kind: &str,
+        kind: EventKind,
         skill: Option<&Skill>,
         attempt: Option<usize>,
         success: Option<bool>,
+        failure: Option<&Failure>,
         detail: Option<String>,
     ) {
         self.rec.send(Record::Event(Event {
             t: self.link.now,
-            kind: kind.into(),
+            kind,
             skill: skill.cloned(),
             attempt,
             success,
-            detail,
+            failure: failure.map(|f| f.kind),
+            detail: detail.or_else(|| failure.map(|f| f.detail.clone())),
         }));
+    }
+
+    /// Records that the episode stops with `failure` (the arm is held by then).
+    fn stop(&self, report: &mut EpisodeReport, skill: Option<&Skill>, failure: Failure) {
+        self.event(
+            EventKind::for_stop(failure.kind),
+            skill,
+            None,
+            Some(false),
+            Some(&failure),
+            None,
+        );
+        report.stopped = Some(failure);
     }
 
     fn observe(&mut self) -> Result<Observation, LinkError> {
@@ -277,22 +241,31 @@ impl Agent<'_, '_> {
         let obs = match self.observe() {
             Ok(o) => o,
             Err(e) => {
-                let (kind, why) = e.describe();
-                self.event(kind, None, None, Some(false), Some(why.clone()));
-                report.stopped = Some(why);
+                self.stop(&mut report, None, e.failure());
                 return Ok(report);
             }
         };
         let t0 = obs.stamp;
         let scene = self.perception.perceive(&obs);
+        // Every plan is validated here, whichever planner made it: a third-party planner
+        // cannot skip the rules.
         let plan = match self
             .planner
             .plan(&cfg.instruction, &scene, obs.camera.as_deref())
+            .and_then(|p| validate(&p, &scene).map(|_| p))
         {
             Ok(p) => p,
-            Err(e @ (PlanError::Refused { .. } | PlanError::Invalid(_))) => {
-                report.plan_error = Some(e.to_string());
-                self.event("plan_refused", None, None, Some(false), Some(e.to_string()));
+            Err(e) => {
+                let failure = e.failure();
+                self.event(
+                    EventKind::PlanRefused,
+                    None,
+                    None,
+                    Some(false),
+                    Some(&failure),
+                    None,
+                );
+                report.plan_error = Some(failure);
                 return Ok(report);
             }
         };
@@ -310,8 +283,7 @@ impl Agent<'_, '_> {
         while let Some(skill) = queue.pop_front() {
             if self.link.now - t0 >= cfg.time_limit_s {
                 let why = format!("time limit of {} s reached", cfg.time_limit_s);
-                self.event("stopped", None, None, None, Some(why.clone()));
-                report.stopped = Some(why);
+                self.stop(&mut report, None, Failure::new(FailureKind::TimeLimit, why));
                 break;
             }
             let attempt = {
@@ -320,40 +292,41 @@ impl Agent<'_, '_> {
                 *a
             };
             let start = self.link.now;
-            self.event("skill_start", Some(&skill), Some(attempt), None, None);
+            self.event(
+                EventKind::SkillStart,
+                Some(&skill),
+                Some(attempt),
+                None,
+                None,
+                None,
+            );
             let outcome = match self.run_skill(&skill, t0) {
                 Ok(o) => o,
                 Err(e) => {
-                    let (kind, why) = e.describe();
+                    let failure = e.failure();
                     report.skills.push(SkillRecord {
                         skill: skill.clone(),
                         attempt,
                         start_s: start - t0,
                         end_s: self.link.now - t0,
                         success: false,
-                        reason: Some(why.clone()),
+                        failure: Some(failure.clone()),
                     });
-                    self.event(
-                        kind,
-                        Some(&skill),
-                        Some(attempt),
-                        Some(false),
-                        Some(e.detail()),
-                    );
-                    report.stopped = Some(why);
+                    self.stop(&mut report, Some(&skill), failure);
                     break;
                 }
             };
             // The arm rests on its last target while the agent decides what comes next.
             self.link
                 .send(ToControl::Idle)
-                .map_err(|e| EpisodeError::Stage(e.describe().1))?;
+                .map_err(|e| EpisodeError::Stage(e.failure().detail))?;
             self.event(
-                "skill_end",
+                EventKind::SkillEnd,
                 Some(&skill),
                 Some(attempt),
                 Some(outcome.is_ok()),
-                outcome.as_ref().err().cloned(),
+                outcome.as_ref().err(),
+                None,
             );
             report.skills.push(SkillRecord {
                 skill: skill.clone(),
@@ -361,7 +334,7 @@ impl Agent<'_, '_> {
                 start_s: start - t0,
                 end_s: self.link.now - t0,
                 success: outcome.is_ok(),
-                reason: outcome.as_ref().err().cloned(),
+                failure: outcome.as_ref().err().cloned(),
             });
             if outcome.is_ok() {
                 continue;
@@ -377,23 +350,26 @@ impl Agent<'_, '_> {
                     let obs = match self.observe() {
                         Ok(o) => o,
                         Err(e) => {
-                            report.stopped = Some(e.describe().1);
+                            self.stop(&mut report, None, e.failure());
                             break;
                         }
                     };
                     let scene = self.perception.perceive(&obs);
-                    let verdict =
-                        self.planner
-                            .plan(&cfg.instruction, &scene, obs.camera.as_deref());
+                    let verdict = self
+                        .planner
+                        .plan(&cfg.instruction, &scene, obs.camera.as_deref())
+                        .and_then(|p| validate(&p, &scene).map(|_| p));
+                    let failure = verdict.as_ref().err().map(|e| e.failure());
                     self.event(
-                        "replan",
+                        EventKind::Replan,
                         None,
                         Some(replans),
                         Some(verdict.is_ok()),
-                        Some(match &verdict {
-                            Ok(p) => format!("{} steps", p.steps.len()),
-                            Err(e) => e.to_string(),
-                        }),
+                        failure.as_ref(),
+                        verdict
+                            .as_ref()
+                            .ok()
+                            .map(|p| format!("{} steps", p.steps.len())),
                     );
                     if let Ok(p) = verdict {
                         attempts.clear();
@@ -410,7 +386,7 @@ impl Agent<'_, '_> {
                     let obs = match self.observe() {
                         Ok(o) => o,
                         Err(e) => {
-                            report.stopped = Some(e.describe().1);
+                            self.stop(&mut report, Some(&skill), e.failure());
                             break;
                         }
                     };
@@ -430,7 +406,7 @@ impl Agent<'_, '_> {
 
     /// Executes one skill attempt; `Ok(Err(reason))` when perception says it did not work,
     /// `Err` when the episode must stop (the arm is held then).
-    fn run_skill(&mut self, skill: &Skill, t0: f64) -> Result<Result<(), String>, LinkError> {
+    fn run_skill(&mut self, skill: &Skill, t0: f64) -> Result<Result<(), Failure>, LinkError> {
         let cfg = self.cfg;
         self.policy.reset();
         let start = self.link.now;
@@ -442,15 +418,21 @@ impl Agent<'_, '_> {
         loop {
             let scene = self.perception.perceive(&obs);
             if self.link.now - start > cfg.skill_timeout_s {
-                return Ok(Err(format!("timed out after {} s", cfg.skill_timeout_s)));
+                return Ok(Err(Failure::new(
+                    FailureKind::Timeout,
+                    format!("timed out after {} s", cfg.skill_timeout_s),
+                )));
             }
             if self.link.now - t0 >= cfg.time_limit_s {
-                return Ok(Err("episode time limit reached".into()));
+                return Ok(Err(Failure::new(
+                    FailureKind::TimeLimit,
+                    "episode time limit reached",
+                )));
             }
             let chunk = match self.policy.act(&obs, &scene, skill) {
                 Ok(c) => c,
                 // The skill fails with the policy's reason; the episode goes on with the others.
-                Err(e) => return Ok(Err(e.to_string())),
+                Err(e) => return Ok(Err(Failure::new(FailureKind::Policy, e.to_string()))),
             };
             let steps = if chunk.completes_skill {
                 chunk.actions.len()
@@ -529,48 +511,27 @@ impl Agent<'_, '_> {
     }
 }
 
-impl LinkError {
-    /// The event kind and the reason the episode stopped with.
-    fn describe(&self) -> (&'static str, String) {
-        match self {
-            LinkError::SafetyStop(r) => ("safety_stop", format!("safety stop: {r}")),
-            LinkError::Watchdog(r) => ("watchdog", format!("watchdog: {r}")),
-            LinkError::Robot(e) => ("robot_error", format!("robot: {e}")),
-            LinkError::Stalled(r) => ("stalled", format!("stalled: {r}")),
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            LinkError::SafetyStop(r) | LinkError::Watchdog(r) | LinkError::Stalled(r) => r.clone(),
-            LinkError::Robot(e) => e.to_string(),
-        }
-    }
+/// Whether `o` sits between the fingers: near the TCP horizontally, within its height of it.
+fn between_fingers(obs: &Observation, o: &crate::types::SceneObject) -> bool {
+    let p = o.pose_in_base.translation.vector;
+    let tcp = obs.ee_in_base.translation.vector;
+    (p.xy() - tcp.xy()).norm() < 0.04 && (p.z - tcp.z).abs() < o.extents.z.max(0.05)
 }
 
-/// Whether the gripper holds `object`: near the TCP, off the table, fingers not closed on air.
+/// Whether the gripper holds `object`: between the fingers, off the table, fingers not closed
+/// on air.
 pub fn is_held(obs: &Observation, scene: &SceneGraph, object: &str) -> bool {
     let Some(o) = scene.object(object) else {
         return false;
     };
-    let p = o.pose_in_base.translation.vector;
-    let tcp = obs.ee_in_base.translation.vector;
-    let horizontal = (p.xy() - tcp.xy()).norm();
-    let lifted = p.z - scene.table_height_m > o.extents.z / 2.0 + 0.02;
-    horizontal < 0.04
-        && (p.z - tcp.z).abs() < o.extents.z.max(0.05)
-        && lifted
-        && obs.gripper.width_m > 0.005
+    let lifted = o.pose_in_base.translation.z - scene.table_height_m > o.extents.z / 2.0 + 0.02;
+    between_fingers(obs, o) && lifted && obs.gripper.width_m > 0.005
 }
 
 /// Whether the fingers are closed on `o`: it is between them and the gripper is no wider than
 /// its narrower side plus a margin.
 fn in_fingers(obs: &Observation, o: &crate::types::SceneObject) -> bool {
-    let p = o.pose_in_base.translation.vector;
-    let tcp = obs.ee_in_base.translation.vector;
-    (p.xy() - tcp.xy()).norm() < 0.04
-        && (p.z - tcp.z).abs() < o.extents.z.max(0.05)
-        && obs.gripper.width_m < o.extents.x.min(o.extents.y) + 0.01
+    between_fingers(obs, o) && obs.gripper.width_m < o.extents.x.min(o.extents.y) + 0.01
 }
 
 /// A pick is over once the object is carried, not at its first centimetres off the table:
@@ -586,23 +547,36 @@ fn lifted_to_carry(skill: &Skill, scene: &SceneGraph, cfg: &EpisodeConfig) -> bo
 }
 
 /// Perception's verdict on a finished skill.
-pub fn check_skill(skill: &Skill, obs: &Observation, scene: &SceneGraph) -> Result<(), String> {
+pub fn check_skill(skill: &Skill, obs: &Observation, scene: &SceneGraph) -> Result<(), Failure> {
+    use FailureKind::*;
     match skill {
         Skill::Pick { object } => {
             if scene.object(object).is_none() {
-                return Err(format!("'{object}' is no longer seen"));
+                return Err(Failure::new(
+                    LostObject,
+                    format!("'{object}' is no longer seen"),
+                ));
             }
             if is_held(obs, scene, object) {
                 Ok(())
             } else if obs.gripper.width_m <= 0.005 {
-                Err("missed grasp: the gripper closed on nothing".into())
+                Err(Failure::new(
+                    MissedGrasp,
+                    "missed grasp: the gripper closed on nothing",
+                ))
             } else {
-                Err("missed grasp: the object is not in the gripper".into())
+                Err(Failure::new(
+                    MissedGrasp,
+                    "missed grasp: the object is not in the gripper",
+                ))
             }
         }
         Skill::Place { object, into } => {
             let (Some(o), Some(c)) = (scene.object(object), scene.container(into)) else {
-                return Err(format!("'{object}' or '{into}' is no longer seen"));
+                return Err(Failure::new(
+                    LostObject,
+                    format!("'{object}' or '{into}' is no longer seen"),
+                ));
             };
             let inside = c.contains(&o.pose_in_base.translation.vector.into(), 0.0, 0.03);
             if inside && !in_fingers(obs, o) {
@@ -610,11 +584,20 @@ pub fn check_skill(skill: &Skill, obs: &Observation, scene: &SceneGraph) -> Resu
             } else if inside {
                 // A place is done once the object is let go: a learned policy's next pick
                 // would otherwise start with it in hand and may carry it back out.
-                Err(format!("'{object}' is in '{into}' but not released"))
+                Err(Failure::new(
+                    NotReleased,
+                    format!("'{object}' is in '{into}' but not released"),
+                ))
             } else if is_held(obs, scene, object) {
-                Err(format!("'{object}' is still in the gripper"))
+                Err(Failure::new(
+                    NotReleased,
+                    format!("'{object}' is still in the gripper"),
+                ))
             } else {
-                Err(format!("dropped: '{object}' is not in '{into}'"))
+                Err(Failure::new(
+                    Dropped,
+                    format!("dropped: '{object}' is not in '{into}'"),
+                ))
             }
         }
     }
@@ -676,7 +659,7 @@ mod tests {
         let scene = cube_in_bin();
         // In the bin, fingers still closed on it (a learned policy may get here first).
         let err = check_skill(&place, &at([0.35, -0.45, 0.04], 0.05), &scene).unwrap_err();
-        assert!(err.contains("not released"), "{err}");
+        assert_eq!(err.kind, FailureKind::NotReleased, "{err}");
         // Opened: done, with the hand still beside it or gone.
         assert!(check_skill(&place, &at([0.35, -0.45, 0.04], 0.08), &scene).is_ok());
         assert!(check_skill(&place, &at([0.35, -0.45, 0.3], 0.0), &scene).is_ok());
@@ -684,6 +667,6 @@ mod tests {
         let mut out = scene.clone();
         out.objects[0].pose_in_base = Isometry3::translation(0.5, 0.0, 0.025);
         let err = check_skill(&place, &at([0.35, -0.45, 0.3], 0.08), &out).unwrap_err();
-        assert!(err.contains("dropped"), "{err}");
+        assert_eq!(err.kind, FailureKind::Dropped, "{err}");
     }
 }

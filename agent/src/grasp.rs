@@ -75,22 +75,105 @@ pub fn finger_clearance(scene: &SceneGraph, object: &SceneObject, yaw: f64) -> f
         .fold(f64::INFINITY, f64::min)
 }
 
-/// The grasp yaw for `object`: the most preferred candidate whose finger pads clear every other
-/// object by `min_clearance_m`, else the candidate with the most clearance. `None` when the
+/// Half the hand's length along its closing axis and half its width across (m): the Panda
+/// hand body (0.2 x 0.06 m) sits 4-10 cm above the TCP, below a bin's walls (0.11 m) when a low
+/// object is grasped beside one.
+const HAND_HALF_LENGTH_M: f64 = 0.1;
+const HAND_HALF_WIDTH_M: f64 = 0.03;
+/// Containers list inner extents; their walls are taken this thick (m).
+const WALL_M: f64 = 0.01;
+/// The widest side a grasp may close across (m): the gripper opens 8 cm.
+const WIDEST_GRASP_M: f64 = 0.07;
+
+/// How far the hand's footprint of a grasp at `yaw` stays outside every container's walls (m;
+/// negative when it would come down on a wall); infinite without containers.
+pub fn hand_wall_clearance(scene: &SceneGraph, object: &SceneObject, yaw: f64) -> f64 {
+    let p = object.pose_in_base.translation.vector.xy();
+    let axis = Vector2::new(yaw.sin(), -yaw.cos());
+    let across = Vector2::new(yaw.cos(), yaw.sin());
+    let mut clearance = f64::INFINITY;
+    for c in &scene.containers {
+        let hx = c.inner_extents.x / 2.0 + WALL_M;
+        let hy = c.inner_extents.y / 2.0 + WALL_M;
+        for i in -10..=10 {
+            for j in [-1.0, 0.0, 1.0] {
+                let q = p
+                    + axis * (HAND_HALF_LENGTH_M * i as f64 / 10.0)
+                    + across * (HAND_HALF_WIDTH_M * j);
+                let local = c.pose_in_base.inverse_transform_point(&Point3::new(
+                    q.x,
+                    q.y,
+                    c.pose_in_base.translation.z,
+                ));
+                let (dx, dy) = (local.x.abs() - hx, local.y.abs() - hy);
+                let outside = dx.max(0.0).hypot(dy.max(0.0));
+                let inside = dx.max(dy).min(0.0);
+                clearance = clearance.min(outside + inside);
+            }
+        }
+    }
+    clearance
+}
+
+/// Yaws to fall back on when no preferred one keeps the hand off a container's walls: a box's
+/// wider side, when the gripper can close across it.
+fn fallback_yaw_candidates(object: &SceneObject) -> Vec<f64> {
+    if object.shape != ShapeKind::Box {
+        return Vec::new();
+    }
+    let e = object.extents;
+    if e.x.max(e.y) > WIDEST_GRASP_M {
+        return Vec::new();
+    }
+    let object_yaw = crate::rotation::yaw_of(&object.pose_in_base.rotation);
+    let preferred = grasp_yaw_candidates(object);
+    [object_yaw, object_yaw + std::f64::consts::FRAC_PI_2]
+        .into_iter()
+        .map(|g| NEUTRAL_GRASP_YAW + wrap_angle_half(g - NEUTRAL_GRASP_YAW))
+        .filter(|g| preferred.iter().all(|p| (p - g).abs() > 1e-9))
+        .collect()
+}
+
+/// The grasp yaw for `object`. In order: the most preferred candidate whose hand clears every
+/// container's walls and whose finger pads clear every other object by `min_clearance_m`; else
+/// the preferred one with the most finger clearance among those clear of walls; else a
+/// fallback (a box's wider side) clear of walls; else the yaw with the most wall clearance.
+/// Where no container is near, this is the choice by finger clearance alone. `None` when the
 /// scene has no such object.
 pub fn grasp_yaw(scene: &SceneGraph, object: &str, min_clearance_m: f64) -> Option<f64> {
     let o = scene.object(object)?;
-    let candidates = grasp_yaw_candidates(o);
-    let scored: Vec<(f64, f64)> = candidates
+    let score = |ys: Vec<f64>| -> Vec<(f64, f64, f64)> {
+        ys.into_iter()
+            .map(|y| {
+                (
+                    y,
+                    finger_clearance(scene, o, y),
+                    hand_wall_clearance(scene, o, y),
+                )
+            })
+            .collect()
+    };
+    let preferred = score(grasp_yaw_candidates(o));
+    let fallback = score(fallback_yaw_candidates(o));
+    let clear = |c: &&(f64, f64, f64)| c.2 >= MIN_HAND_WALL_CLEARANCE_M;
+    let most_fingers = |a: &&(f64, f64, f64), b: &&(f64, f64, f64)| a.1.total_cmp(&b.1);
+    preferred
         .iter()
-        .map(|&y| (y, finger_clearance(scene, o, y)))
-        .collect();
-    scored
-        .iter()
-        .find(|(_, c)| *c >= min_clearance_m)
-        .or_else(|| scored.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
-        .map(|(y, _)| *y)
+        .filter(clear)
+        .find(|(_, f, _)| *f >= min_clearance_m)
+        .or_else(|| preferred.iter().filter(clear).max_by(most_fingers))
+        .or_else(|| fallback.iter().filter(clear).max_by(most_fingers))
+        .or_else(|| {
+            preferred
+                .iter()
+                .chain(&fallback)
+                .max_by(|a, b| a.2.total_cmp(&b.2))
+        })
+        .map(|(y, _, _)| *y)
 }
+
+/// How far a grasp's hand must stay from container walls (m).
+pub const MIN_HAND_WALL_CLEARANCE_M: f64 = 0.005;
 
 /// The finger clearance grasps ask for by default (m).
 pub const DEFAULT_MIN_FINGER_CLEARANCE_M: f64 = 0.05;
@@ -217,6 +300,45 @@ mod tests {
         assert_ne!(y, NEUTRAL_GRASP_YAW);
         assert!(finger_clearance(&crowded, &can, y) >= min);
         assert_eq!(grasp_yaw(&crowded, "missing", min), None);
+    }
+
+    #[test]
+    fn a_bin_wall_beside_the_object_turns_the_hand_along_it() {
+        let min = DEFAULT_MIN_FINGER_CLEARANCE_M;
+        // The bin (outer 0.30 x 0.24 m) at (0.35, -0.45): its wall runs along x at y = -0.33.
+        // A can 5 cm from that wall: at neutral yaw the hand (closing along base y, 10 cm each
+        // way) would come down on the wall; the grasp turns until it clears.
+        let can = object(
+            "n",
+            ShapeKind::Cylinder,
+            (0.35, -0.28),
+            0.0,
+            [0.05, 0.05, 0.06],
+        );
+        let s = scene(vec![can.clone()]);
+        assert!(hand_wall_clearance(&s, &can, NEUTRAL_GRASP_YAW) < 0.0);
+        let y = grasp_yaw(&s, "n", min).unwrap();
+        assert!(
+            hand_wall_clearance(&s, &can, y) >= MIN_HAND_WALL_CLEARANCE_M,
+            "yaw {y}"
+        );
+        // A 4 x 6 cm box there, narrow side across y: its wide side (6 cm) turns the hand
+        // along the wall instead.
+        let b = object("b", ShapeKind::Box, (0.35, -0.28), 0.0, [0.06, 0.04, 0.05]);
+        let s = scene(vec![b.clone()]);
+        let preferred = grasp_yaw_candidates(&b);
+        assert!(preferred
+            .iter()
+            .all(|y| hand_wall_clearance(&s, &b, *y) < 0.0));
+        let y = grasp_yaw(&s, "b", min).unwrap();
+        assert!(
+            hand_wall_clearance(&s, &b, y) >= MIN_HAND_WALL_CLEARANCE_M,
+            "yaw {y}"
+        );
+        // Far from the bin nothing changes: the preferred yaw.
+        let far = object("f", ShapeKind::Box, (0.55, 0.1), 0.0, [0.06, 0.04, 0.05]);
+        let s = scene(vec![far.clone()]);
+        assert_eq!(grasp_yaw(&s, "f", min), Some(grasp_yaw_candidates(&far)[0]));
     }
 
     #[test]

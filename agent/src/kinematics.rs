@@ -507,9 +507,7 @@ mod tests {
         let arm = panda();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let cfg = IkConfig::default();
-        let mut reached = 0;
-        let n = 300;
-        for _ in 0..n {
+        for _ in 0..300 {
             let x = rng.random_range(0.3..0.7);
             let y = rng.random_range(-0.45..0.35);
             let z = rng.random_range(0.02..0.45);
@@ -526,9 +524,7 @@ mod tests {
             let got = arm.forward(&sol.q);
             assert!((got.translation.vector - target.translation.vector).norm() <= 1e-3);
             assert!(rotation_error(&got.rotation, &target.rotation).norm() <= 0.01);
-            reached += 1;
         }
-        assert_eq!(reached, n);
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod episode;
 pub mod grasp;
 pub mod kinematics;
 pub mod log;
+pub mod observer;
+pub mod outcome;
 pub mod perception;
 pub mod planner;
 pub mod policy;
@@ -23,10 +25,11 @@ pub mod types;
 
 pub use controller::{Controller, ControllerConfig};
 pub use episode::{
-    run_episode, EpisodeConfig, EpisodeError, EpisodeObserver, EpisodeParts, EpisodeReport,
-    ObjectOutcome, PolicySample, SkillRecord,
+    run_episode, EpisodeConfig, EpisodeError, EpisodeParts, EpisodeReport, SkillRecord,
 };
 pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelError};
+pub use observer::{EpisodeObserver, Event, EventKind, PolicySample};
+pub use outcome::{Failure, FailureKind, ObjectOutcome};
 pub use perception::{CameraPerception, ObjectInfo, Perception, SimulatedPerception};
 pub use planner::{EmbeddedPlanner, Instruction, PlanError, Planner, VlmConfig, VlmPlanner};
 pub use policy::{Policy, PolicyError};

@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{percentile_us, WallRate};
 use crate::controller::Controller;
-use crate::episode::{EpisodeObserver, Event, PolicySample};
+use crate::observer::{EpisodeObserver, Event, EventKind, PolicySample};
+use crate::outcome::{Failure, FailureKind};
 use crate::planner::Instruction;
 use crate::robot::{Robot, RobotError};
 use crate::safety::{Intervention, SafetyFilter};
@@ -150,13 +151,14 @@ impl RecordLink {
         }
     }
 
-    pub fn event(&self, t: f64, kind: &str, skill: Option<&Skill>, detail: Option<String>) {
+    pub fn event(&self, t: f64, kind: EventKind, skill: Option<&Skill>, detail: Option<String>) {
         self.send(Record::Event(Event {
             t,
-            kind: kind.into(),
+            kind,
             skill: skill.cloned(),
             attempt: None,
             success: None,
+            failure: None,
             detail,
         }));
     }
@@ -463,7 +465,7 @@ impl ControlStage<'_> {
         let last = !past_executed && r.ticks_left == 0;
         // On the robot clock's grid, so samples line up across skills.
         let grid = (self.robot.now() / self.dt).round() as u64;
-        let sample = !past_executed && r.sample_every.is_some_and(|n| grid % n == 0);
+        let sample = !past_executed && r.sample_every.is_some_and(|n| grid.is_multiple_of(n));
         // The state at the chunk's end goes to the next `act` instead.
         let observe =
             !last && !past_executed && r.observe_every.is_some_and(|n| r.ticks_done % n == 0);
@@ -521,8 +523,12 @@ impl ControlStage<'_> {
 
     fn report(&self, skill: &Skill, interventions: Vec<Intervention>) {
         for i in interventions {
-            self.rec
-                .event(self.robot.now(), "safety", Some(skill), Some(i.reason));
+            self.rec.event(
+                self.robot.now(),
+                EventKind::SafetyIntervention,
+                Some(skill),
+                Some(i.reason),
+            );
         }
     }
 
@@ -561,7 +567,7 @@ impl ControlStage<'_> {
                 FromControl::Failed(e) => e.to_string(),
                 _ => String::new(),
             };
-            self.rec.event(t, "hold", None, Some(reason));
+            self.rec.event(t, EventKind::Hold, None, Some(reason));
             let _ = self.tx.send(why);
         }
     }
@@ -607,6 +613,20 @@ pub(crate) enum LinkError {
     Watchdog(String),
     /// The control stage did not answer in time or is gone.
     Stalled(String),
+}
+
+impl LinkError {
+    /// The failure the episode stops with.
+    pub fn failure(&self) -> Failure {
+        match self {
+            LinkError::SafetyStop(r) => {
+                Failure::new(FailureKind::SafetyStop, format!("safety stop: {r}"))
+            }
+            LinkError::Watchdog(r) => Failure::new(FailureKind::Watchdog, format!("watchdog: {r}")),
+            LinkError::Robot(e) => Failure::new(FailureKind::RobotError, format!("robot: {e}")),
+            LinkError::Stalled(r) => Failure::new(FailureKind::Stalled, format!("stalled: {r}")),
+        }
+    }
 }
 
 impl ControlLink {

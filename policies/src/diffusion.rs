@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::error::LoadError;
+use crate::error::{LoadError, MetaError};
 use crate::features::{self, Normalizer};
 use crate::meta::ModelMeta;
 use crate::onnx::{Denoiser, RuntimeOptions};
@@ -61,7 +61,7 @@ impl ChunkSampler {
         let eps = self
             .denoiser
             .predict(sample, timesteps, cond)
-            .map_err(PolicyError::Other)?;
+            .map_err(|e| PolicyError::Other(e.to_string()))?;
         if let Some(i) = eps.iter().position(|v| !v.is_finite()) {
             return Err(PolicyError::InvalidOutput(format!(
                 "the network returned {} at index {i} of noise_pred",
@@ -134,9 +134,9 @@ impl DiffusionPolicy {
     pub fn load(path: &Path, opts: DiffusionOptions) -> Result<Self, LoadError> {
         let (meta, onnx) = ModelMeta::load(path)?;
         let shown = path.display().to_string();
-        let meta_err = |message: String| LoadError::Metadata {
+        let meta_err = |problem: MetaError| LoadError::Metadata {
             path: shown.clone(),
-            message,
+            problem,
         };
         let denoiser = Denoiser::load(
             &onnx,
@@ -144,14 +144,19 @@ impl DiffusionPolicy {
             &meta.output_ports(),
             &opts.runtime,
         )?;
-        let schedule = NoiseSchedule::new(&meta.scheduler).map_err(meta_err)?;
+        let schedule =
+            NoiseSchedule::new(&meta.scheduler).map_err(|e| meta_err(MetaError::Scheduler(e)))?;
         let kind = opts.sampler.unwrap_or(meta.scheduler.kind);
         let steps = opts.steps.unwrap_or(meta.scheduler.num_inference_steps);
-        let timesteps = schedule.timesteps(steps).map_err(meta_err)?;
-        let obs_norm = Normalizer::new(&meta.normalization.obs, meta.obs.dim)
-            .map_err(|m| meta_err(format!("normalization.obs: {m}")))?;
-        let action_norm = Normalizer::new(&meta.normalization.action, meta.action.dim)
-            .map_err(|m| meta_err(format!("normalization.action: {m}")))?;
+        let timesteps = schedule
+            .timesteps(steps)
+            .map_err(|e| meta_err(MetaError::Scheduler(e)))?;
+        let normalizer = |which, stats, dim| {
+            Normalizer::new(stats, dim)
+                .map_err(|problem| meta_err(MetaError::Normalization { which, problem }))
+        };
+        let obs_norm = normalizer("obs", &meta.normalization.obs, meta.obs.dim)?;
+        let action_norm = normalizer("action", &meta.normalization.action, meta.action.dim)?;
         Ok(Self {
             meta,
             sampler: Some(ChunkSampler {
@@ -237,8 +242,8 @@ impl DiffusionPolicy {
         scene: &SceneGraph,
         skill: &Skill,
     ) -> Result<(), PolicyError> {
-        let mut f =
-            features::observation_features(obs, scene, skill).map_err(PolicyError::MissingInput)?;
+        let mut f = features::observation_features(obs, scene, skill)
+            .map_err(|e| PolicyError::MissingInput(e.to_string()))?;
         self.obs_norm.normalize(&mut f);
         self.history.push_back(f);
         while self.history.len() > self.meta.obs.horizon {
@@ -294,7 +299,7 @@ impl DiffusionPolicy {
             .chunks(self.meta.action.dim)
             .map(features::decode_action)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(PolicyError::InvalidOutput)?;
+            .map_err(|e| PolicyError::InvalidOutput(e.to_string()))?;
         // With To observations, the first To - 1 predicted actions belong to the past (Chi et
         // al.): the chunk handed out starts at the newest observation's step.
         let skip = (self.meta.obs.horizon - 1).min(actions.len() - 1);

@@ -12,6 +12,8 @@ use embody_agent::{Action, Observation, SceneGraph, Skill};
 use nalgebra::{Isometry3, Matrix3, Rotation3, Translation3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
 
+use crate::error::FeatureError;
+
 /// One named slice of a feature vector.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,7 +89,7 @@ pub fn observation_features(
     obs: &Observation,
     scene: &SceneGraph,
     skill: &Skill,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, FeatureError> {
     let mut out = Vec::with_capacity(OBS_DIM);
     push_pose(&mut out, &obs.ee_in_base);
     out.push(obs.gripper.width_m as f32);
@@ -98,7 +100,7 @@ pub fn observation_features(
     out.extend([pick, place]);
     let object = scene
         .object(skill.object())
-        .ok_or_else(|| format!("perception does not see '{}'", skill.object()))?;
+        .ok_or_else(|| FeatureError::MissingObject(skill.object().to_string()))?;
     // Goals are in the base frame, like the actions: a target is then a linear function of
     // them, which the network fits to the millimetre; in the end effector's frame it is a
     // product with the hand's rotation, which it fitted about a centimetre off.
@@ -114,7 +116,7 @@ pub fn observation_features(
     match skill {
         Skill::Pick { object: id } => {
             let yaw = grasp::grasp_yaw(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M)
-                .ok_or_else(|| format!("perception does not see '{id}'"))?;
+                .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
             out.extend(rot6d(&top_down(yaw)).iter().map(|v| *v as f32));
         }
         Skill::Place { .. } => out.extend([0.0; 6]),
@@ -122,11 +124,9 @@ pub fn observation_features(
     out.extend(object.extents.iter().map(|v| *v as f32));
     match skill {
         Skill::Place { object: id, into } => {
-            let c = scene
-                .container(into)
-                .ok_or_else(|| format!("perception does not see container '{into}'"))?;
-            let spot = grasp::place_spot(scene, id, into)
-                .ok_or_else(|| format!("perception does not see container '{into}'"))?;
+            let missing = || FeatureError::MissingContainer(into.clone());
+            let c = scene.container(into).ok_or_else(missing)?;
+            let spot = grasp::place_spot(scene, id, into).ok_or_else(missing)?;
             out.extend(spot.coords.iter().map(|v| *v as f32));
             out.extend(rot6d(&c.pose_in_base.rotation).iter().map(|v| *v as f32));
         }
@@ -137,13 +137,13 @@ pub fn observation_features(
 }
 
 /// One action from its features; `Err` when they do not describe a pose.
-pub fn decode_action(v: &[f32]) -> Result<Action, String> {
+pub fn decode_action(v: &[f32]) -> Result<Action, FeatureError> {
     let f: Vec<f64> = v.iter().map(|x| *x as f64).collect();
     if f.iter().any(|x| !x.is_finite()) {
-        return Err(format!("non-finite action {f:?}"));
+        return Err(FeatureError::NonFinite(f));
     }
     let rotation = rotation_from_6d(&f[3..9])
-        .ok_or_else(|| format!("degenerate 6-D rotation {:?}", &f[3..9]))?;
+        .ok_or_else(|| FeatureError::DegenerateRotation(f[3..9].to_vec()))?;
     Ok(Action {
         ee_target_in_base: Isometry3::from_parts(Translation3::new(f[0], f[1], f[2]), rotation),
         gripper_width_m: f[9].max(0.0),
@@ -174,21 +174,23 @@ pub struct Normalizer {
 }
 
 impl Normalizer {
-    pub fn new(stats: &Stats, dim: usize) -> Result<Self, String> {
+    pub fn new(stats: &Stats, dim: usize) -> Result<Self, FeatureError> {
         if stats.min.len() != dim || stats.max.len() != dim {
-            return Err(format!(
-                "statistics have {} min and {} max values for {dim} features",
-                stats.min.len(),
-                stats.max.len()
-            ));
+            return Err(FeatureError::StatsLength {
+                min: stats.min.len(),
+                max: stats.max.len(),
+                dim,
+            });
         }
         let mut scale = Vec::with_capacity(dim);
         let mut offset = Vec::with_capacity(dim);
         for (i, (lo, hi)) in stats.min.iter().zip(&stats.max).enumerate() {
             if !(lo.is_finite() && hi.is_finite()) || hi < lo {
-                return Err(format!(
-                    "feature {i}: min {lo} and max {hi} are not a range"
-                ));
+                return Err(FeatureError::StatsRange {
+                    index: i,
+                    min: *lo,
+                    max: *hi,
+                });
             }
             let range = hi - lo;
             if range < 1e-4 {

@@ -5,12 +5,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::LoadError;
-use crate::features::{self, Field, Stats};
+use crate::error::{LoadError, MetaError};
+use crate::features::{self, Field, Normalizer, Stats};
 use crate::onnx::Port;
 use crate::schedule::SchedulerConfig;
 
 pub const FORMAT: &str = "embody-diffusion-policy/1";
+
+/// The longest observation history a model may ask for.
+pub const MAX_OBS_HORIZON: usize = 64;
+/// The longest chunk a model may predict.
+pub const MAX_PRED_HORIZON: usize = 1024;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,19 +76,20 @@ pub struct Normalization {
     pub action: Stats,
 }
 
-fn layout_mismatch(what: &str, got: &[Field], want: &[Field]) -> Option<String> {
-    (got != want).then(|| {
-        let show = |f: &[Field]| {
-            f.iter()
-                .map(|f| format!("{}:{}", f.name, f.size))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        format!(
-            "{what} layout is [{}]; this runtime builds [{}]",
-            show(got),
-            show(want)
-        )
+fn layout_mismatch(what: &'static str, got: &[Field], want: &[Field]) -> Result<(), MetaError> {
+    if got == want {
+        return Ok(());
+    }
+    let show = |f: &[Field]| {
+        f.iter()
+            .map(|f| format!("{}:{}", f.name, f.size))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(MetaError::Layout {
+        what,
+        got: show(got),
+        want: show(want),
     })
 }
 
@@ -96,57 +102,71 @@ impl ModelMeta {
             path.to_path_buf()
         };
         let shown = json.display().to_string();
-        let err = |message: String| LoadError::Metadata {
+        let err = |problem: MetaError| LoadError::Metadata {
             path: shown.clone(),
-            message,
+            problem,
         };
         let text = std::fs::read_to_string(&json).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 LoadError::Missing(shown.clone())
             } else {
-                err(e.to_string())
+                err(MetaError::Read(e.to_string()))
             }
         })?;
-        let meta: ModelMeta = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let meta: ModelMeta =
+            serde_json::from_str(&text).map_err(|e| err(MetaError::Json(e.to_string())))?;
         meta.check().map_err(err)?;
         let onnx = json.with_file_name(&meta.onnx);
         Ok((meta, onnx))
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), MetaError> {
         if self.format != FORMAT {
-            return Err(format!("format is '{}'; expected '{FORMAT}'", self.format));
+            return Err(MetaError::Format {
+                got: self.format.clone(),
+                expected: FORMAT,
+            });
         }
         if self.opset < 17 {
-            return Err(format!("opset {} is older than 17", self.opset));
+            return Err(MetaError::Opset(self.opset.into()));
         }
-        if let Some(m) = layout_mismatch("observation", &self.obs.fields, &features::obs_layout()) {
-            return Err(m);
-        }
-        if let Some(m) = layout_mismatch("action", &self.action.fields, &features::action_layout())
-        {
-            return Err(m);
-        }
+        layout_mismatch("observation", &self.obs.fields, &features::obs_layout())?;
+        layout_mismatch("action", &self.action.fields, &features::action_layout())?;
         if self.obs.dim != features::OBS_DIM || self.action.dim != features::ACTION_DIM {
-            return Err(format!(
-                "dims obs {} / action {} disagree with the layout ({} / {})",
-                self.obs.dim,
-                self.action.dim,
-                features::OBS_DIM,
-                features::ACTION_DIM
-            ));
+            return Err(MetaError::Dims {
+                obs: self.obs.dim,
+                action: self.action.dim,
+                want_obs: features::OBS_DIM,
+                want_action: features::ACTION_DIM,
+            });
         }
         let a = &self.action;
-        if self.obs.horizon == 0 || a.exec_horizon == 0 || a.exec_horizon > a.pred_horizon {
-            return Err(format!(
-                "horizons obs {} / predicted {} / executed {} are not 1 <= Ta <= Tp",
+        // Caps keep a crafted file from sizing buffers: real models use a few steps of
+        // history and tens of actions per chunk.
+        if self.obs.horizon == 0
+            || self.obs.horizon > MAX_OBS_HORIZON
+            || a.exec_horizon == 0
+            || a.exec_horizon > a.pred_horizon
+            || a.pred_horizon > MAX_PRED_HORIZON
+        {
+            return Err(MetaError::Horizons(format!(
+                "horizons obs {} / predicted {} / executed {} are not 1 <= To <= {MAX_OBS_HORIZON}, \
+                 1 <= Ta <= Tp <= {MAX_PRED_HORIZON}",
                 self.obs.horizon, a.pred_horizon, a.exec_horizon
-            ));
+            )));
         }
-        if !(a.dt.is_finite() && a.dt > 0.0) {
-            return Err(format!("action.dt {} is not a positive period", a.dt));
+        if !(a.dt.is_finite() && a.dt > 0.0 && a.dt <= 10.0) {
+            return Err(MetaError::Period(a.dt));
         }
-        self.scheduler.check()
+        self.scheduler.check()?;
+        for (which, stats, dim) in [
+            ("obs", &self.normalization.obs, self.obs.dim),
+            ("action", &self.normalization.action, self.action.dim),
+        ] {
+            Normalizer::new(stats, dim)
+                .map_err(|problem| MetaError::Normalization { which, problem })?;
+        }
+        Ok(())
     }
 
     /// What the ONNX graph must take.

@@ -12,7 +12,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::error::LoadError;
+use crate::error::{InferenceError, LoadError};
 
 /// The environment variable ort itself reads; honoured here with a checked path instead.
 pub const ORT_DYLIB_ENV: &str = "ORT_DYLIB_PATH";
@@ -20,7 +20,27 @@ pub const ORT_DYLIB_ENV: &str = "ORT_DYLIB_PATH";
 /// Where the ONNX Runtime library is looked for, in order.
 pub const SEARCH_ORDER: &str = "the --ort-lib flag, then $ORT_DYLIB_PATH, then the onnxruntime \
 wheel in $VIRTUAL_ENV, then in a .venv beside the working directory or the executable (or any \
-folder above them)";
+folder above them), then in embody's cache (venv in $EMBODY_CACHE_DIR, else \
+$XDG_CACHE_HOME/embody, else ~/.cache/embody)";
+
+/// embody's cache folder: `$EMBODY_CACHE_DIR`, else `$XDG_CACHE_HOME/embody`, else
+/// `~/.cache/embody`; `None` when none of them is set.
+pub fn cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("EMBODY_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("embody")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("embody")))
+}
+
+/// The virtual environment in embody's cache that holds the onnxruntime wheel when embody
+/// installed it itself.
+pub fn cache_venv() -> Option<PathBuf> {
+    cache_dir().map(|d| d.join("venv"))
+}
 
 /// Which device runs the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,12 +52,12 @@ pub enum Device {
 }
 
 impl std::str::FromStr for Device {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::error::UnknownDevice;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "cpu" => Ok(Self::Cpu),
             "cuda" => Ok(Self::Cuda),
-            _ => Err(format!("unknown device '{s}' (cpu or cuda)")),
+            _ => Err(crate::error::UnknownDevice(s.to_string())),
         }
     }
 }
@@ -130,15 +150,16 @@ pub fn find_library(explicit: Option<&Path>) -> Result<PathBuf, LoadError> {
     for s in starts {
         venvs.extend(s.ancestors().map(|a| a.join(".venv")));
     }
+    venvs.extend(cache_venv());
     for v in &venvs {
         if let Some(lib) = in_venv(v) {
             return Ok(lib);
         }
     }
     Err(LoadError::RuntimeMissing(format!(
-        "no ONNX Runtime library found; looked at {SEARCH_ORDER}. Run scripts/setup.sh (it \
-         installs the onnxruntime wheel into .venv) or point {ORT_DYLIB_ENV} at \
-         libonnxruntime.so"
+        "no ONNX Runtime library found; looked at {SEARCH_ORDER}. embody installs the \
+         onnxruntime wheel into its cache when it runs a model (unless EMBODY_NO_INSTALL=1); \
+         scripts/setup.sh installs it into .venv; or point {ORT_DYLIB_ENV} at libonnxruntime.so"
     )))
 }
 
@@ -277,14 +298,14 @@ impl Denoiser {
         sample: &[f32],
         timesteps: &[i64],
         cond: &[f32],
-    ) -> Result<Vec<f32>, String> {
+    ) -> Result<Vec<f32>, InferenceError> {
         let batch = timesteps.len();
         if sample.len() != batch * self.sample_len || cond.len() != batch * self.cond_len {
-            return Err(format!(
-                "input sizes {} and {} do not fit a batch of {batch}",
-                sample.len(),
-                cond.len()
-            ));
+            return Err(InferenceError::InputSize {
+                sample: sample.len(),
+                cond: cond.len(),
+                batch,
+            });
         }
         let mut run = || -> ort::Result<Vec<f32>> {
             let outputs = self.session.run(ort::inputs![
@@ -295,14 +316,16 @@ impl Denoiser {
             let (_, data) = outputs["noise_pred"].try_extract_tensor::<f32>()?;
             Ok(data.to_vec())
         };
-        let out = run().map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let out = run().map_err(|e| InferenceError::Runtime {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
         if out.len() != sample.len() {
-            return Err(format!(
-                "{}: noise_pred has {} values for a sample of {}",
-                self.path.display(),
-                out.len(),
-                sample.len()
-            ));
+            return Err(InferenceError::OutputSize {
+                path: self.path.display().to_string(),
+                got: out.len(),
+                want: sample.len(),
+            });
         }
         Ok(out)
     }

@@ -3,6 +3,34 @@
 //! x0, "leading" timestep spacing), computed in f32 as they are.
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The most training timesteps a schedule may have: diffusers' models use 100 to 1000; the cap
+/// keeps a crafted file from making the loader allocate and compute for minutes.
+pub const MAX_TRAIN_TIMESTEPS: usize = 100_000;
+
+/// A scheduler setting this runtime cannot run, named by its metadata field.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum ScheduleError {
+    #[error("scheduler.{field} is '{got}'; this runtime supports '{supported}'")]
+    Unsupported {
+        field: &'static str,
+        got: String,
+        supported: &'static str,
+    },
+    #[error("scheduler.{field}: {why}")]
+    OutOfRange { field: &'static str, why: String },
+    #[error(
+        "{steps} inference steps: must be between 1 and the {train} training timesteps{extra}"
+    )]
+    Steps {
+        steps: usize,
+        train: usize,
+        extra: String,
+    },
+    #[error("unknown sampler '{0}' (ddim or ddpm)")]
+    UnknownSampler(String),
+}
 
 /// Scheduler settings as a model's metadata records them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,19 +58,19 @@ pub enum SamplerKind {
 }
 
 impl std::str::FromStr for SamplerKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ScheduleError;
+    fn from_str(s: &str) -> Result<Self, ScheduleError> {
         match s {
             "ddim" => Ok(Self::Ddim),
             "ddpm" => Ok(Self::Ddpm),
-            _ => Err(format!("unknown sampler '{s}' (ddim or ddpm)")),
+            _ => Err(ScheduleError::UnknownSampler(s.to_string())),
         }
     }
 }
 
 impl SchedulerConfig {
     /// The settings this runtime implements; anything else is refused with the field named.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ScheduleError> {
         let want = [
             (
                 "beta_schedule",
@@ -59,13 +87,62 @@ impl SchedulerConfig {
         ];
         for (field, got, supported) in want {
             if got != supported {
-                return Err(format!(
-                    "scheduler.{field} is '{got}'; this runtime supports '{supported}'"
-                ));
+                return Err(ScheduleError::Unsupported {
+                    field,
+                    got: got.to_string(),
+                    supported,
+                });
             }
         }
-        if self.num_train_timesteps == 0 {
-            return Err("scheduler.num_train_timesteps must be positive".into());
+        let range = |field, why: String| Err(ScheduleError::OutOfRange { field, why });
+        let n = self.num_train_timesteps;
+        if !(1..=MAX_TRAIN_TIMESTEPS).contains(&n) {
+            return range(
+                "num_train_timesteps",
+                format!("{n}: must be between 1 and {MAX_TRAIN_TIMESTEPS}"),
+            );
+        }
+        if self.steps_offset >= n {
+            return range(
+                "steps_offset",
+                format!(
+                    "{}: must be below num_train_timesteps ({n})",
+                    self.steps_offset
+                ),
+            );
+        }
+        if !(self.clip_sample_range.is_finite() && self.clip_sample_range > 0.0) {
+            return range(
+                "clip_sample_range",
+                format!("{}: must be positive and finite", self.clip_sample_range),
+            );
+        }
+        // The default step count must be one the schedule can run.
+        self.check_steps(self.num_inference_steps)
+            .map_err(|e| ScheduleError::OutOfRange {
+                field: "num_inference_steps",
+                why: e.to_string(),
+            })
+    }
+
+    /// Whether a sampler can take `steps` steps: at least one, no more than the training
+    /// timesteps, and the last visited timestep (offset included) inside the schedule.
+    pub fn check_steps(&self, steps: usize) -> Result<(), ScheduleError> {
+        let n = self.num_train_timesteps;
+        let err = |extra: String| ScheduleError::Steps {
+            steps,
+            train: n,
+            extra,
+        };
+        if steps == 0 || steps > n {
+            return Err(err(String::new()));
+        }
+        let last = (steps - 1) * (n / steps) + self.steps_offset;
+        if last >= n {
+            return Err(err(format!(
+                " (with steps_offset {} the first timestep would be {last})",
+                self.steps_offset
+            )));
         }
         Ok(())
     }
@@ -96,7 +173,7 @@ fn cosine_betas(n: usize) -> Vec<f32> {
 }
 
 impl NoiseSchedule {
-    pub fn new(cfg: &SchedulerConfig) -> Result<Self, String> {
+    pub fn new(cfg: &SchedulerConfig) -> Result<Self, ScheduleError> {
         cfg.check()?;
         let betas = cosine_betas(cfg.num_train_timesteps);
         let mut alphas_cumprod = Vec::with_capacity(betas.len());
@@ -122,13 +199,8 @@ impl NoiseSchedule {
     }
 
     /// The timesteps a sampler visits, from noisiest to clean ("leading" spacing).
-    pub fn timesteps(&self, steps: usize) -> Result<Vec<usize>, String> {
-        let n = self.cfg.num_train_timesteps;
-        if steps == 0 || steps > n {
-            return Err(format!(
-                "{steps} inference steps: must be between 1 and the {n} training timesteps"
-            ));
-        }
+    pub fn timesteps(&self, steps: usize) -> Result<Vec<usize>, ScheduleError> {
+        self.cfg.check_steps(steps)?;
         let ratio = self.step_ratio(steps);
         Ok((0..steps)
             .rev()
@@ -290,14 +362,52 @@ mod tests {
     #[test]
     fn bad_step_counts_and_unsupported_settings_are_refused() {
         let s = NoiseSchedule::new(&default_config()).unwrap();
-        assert!(s.timesteps(0).is_err());
-        assert!(s.timesteps(101).is_err());
+        assert!(matches!(
+            s.timesteps(0),
+            Err(ScheduleError::Steps { steps: 0, .. })
+        ));
+        assert!(matches!(
+            s.timesteps(101),
+            Err(ScheduleError::Steps { steps: 101, .. })
+        ));
         let mut c = default_config();
         c.prediction_type = "v_prediction".into();
         let e = NoiseSchedule::new(&c).unwrap_err();
         assert!(
-            e.contains("prediction_type") && e.contains("v_prediction"),
+            matches!(&e, ScheduleError::Unsupported { field: "prediction_type", got, .. } if got == "v_prediction"),
             "{e}"
         );
+        // Crafted values: each is refused by name, none panics or runs for long.
+        for (field, edit) in [
+            (
+                "steps_offset",
+                (|c: &mut SchedulerConfig| c.steps_offset = 100_000) as fn(&mut _),
+            ),
+            ("clip_sample_range", |c| c.clip_sample_range = -1.0),
+            ("clip_sample_range", |c| c.clip_sample_range = f32::NAN),
+            ("num_train_timesteps", |c| {
+                c.num_train_timesteps = 2_000_000_000
+            }),
+            ("num_train_timesteps", |c| c.num_train_timesteps = 0),
+            ("num_inference_steps", |c| c.num_inference_steps = 0),
+        ] {
+            let mut c = default_config();
+            edit(&mut c);
+            match NoiseSchedule::new(&c) {
+                Err(ScheduleError::OutOfRange { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        // An offset that pushes the first timestep past the schedule for this step count.
+        // One step from timestep 50 is fine; ten would start at 140 of 100.
+        let mut c = default_config();
+        c.steps_offset = 50;
+        c.num_inference_steps = 1;
+        let s = NoiseSchedule::new(&c).unwrap();
+        assert_eq!(s.timesteps(1).unwrap(), vec![50]);
+        assert!(matches!(
+            s.timesteps(10),
+            Err(ScheduleError::Steps { steps: 10, .. })
+        ));
     }
 }

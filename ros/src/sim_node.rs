@@ -214,7 +214,7 @@ pub fn serve(
         }
 
         let (q_after, _) = world.arm_state();
-        if arm_actions.service(&arm_names, &q_after, tick % every_tenth_s == 0) {
+        if arm_actions.service(&arm_names, &q_after, tick.is_multiple_of(every_tenth_s)) {
             // Canceled: hold where the arm is.
             following = None;
             target_q = q_after.clone();
@@ -249,7 +249,7 @@ pub fn serve(
                 effort: vec![0.0; n],
             });
         }
-        if tick % every_tenth_s == 0 {
+        if tick.is_multiple_of(every_tenth_s) {
             let header = Header {
                 stamp,
                 frame_id: cfg.base_frame.clone(),
@@ -277,7 +277,7 @@ pub fn serve(
         }
         if let Some((spec, color, depth, info)) = &camera {
             let every = ((hz / spec.rate_hz).round() as u64).max(1);
-            if tick % every == 0 {
+            if tick.is_multiple_of(every) {
                 let frame = render(&world, spec);
                 let header = Header {
                     stamp,

@@ -94,8 +94,8 @@ pub fn scene_description(
         "arm_stiffness": scenario.robot.arm_stiffness,
         "arm_damping": scenario.robot.arm_damping,
         "table": {"size": scenario.table.size, "center": scenario.table.center},
-        "containers": scenario.containers.iter().map(|c| serde_json::json!({
-            "position": c.position, "yaw": c.yaw, "inner_size": c.inner_size, "wall_thickness": c.wall_thickness,
+        "containers": world.container_specs.iter().map(|c| serde_json::json!({
+            "position": c.center(), "yaw": c.yaw, "inner_size": c.inner_size, "wall_thickness": c.wall_thickness,
         })).collect::<Vec<_>>(),
         "objects": objects,
     }))

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod camera;
+pub mod camera_spec;
 pub mod contact_sheet;
 mod convert;
 mod groups;
@@ -23,11 +24,15 @@ use thiserror::Error;
 
 /// What a log must match to be replayed bit-exactly by this build.
 pub fn build_info() -> embody_agent::log::BuildInfo {
+    let commit = env!("EMBODY_GIT_COMMIT");
     embody_agent::log::BuildInfo {
         embody_version: env!("CARGO_PKG_VERSION").to_string(),
-        physics_engine: "rapier3d 0.36.1 (f32, dim3)".to_string(),
-        // rapier features that change trajectories (e.g. enhanced-determinism) would be listed.
-        features: Vec::new(),
+        // The physics crates' versions as Cargo.lock resolved them (sim/build.rs).
+        physics_engine: env!("EMBODY_PHYSICS").to_string(),
+        // What changes trajectories: the target (float code generation) and rapier features
+        // (none are enabled; `enhanced-determinism` or `simd-*` would be listed here).
+        features: vec![format!("target={}", env!("EMBODY_TARGET"))],
+        commit: (!commit.is_empty()).then(|| commit.to_string()),
     }
 }
 

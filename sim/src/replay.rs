@@ -64,6 +64,9 @@ pub struct VerifyReport {
     pub replayed_state_hash: Option<String>,
     /// Set when the log was damaged: the replay covered what could be read.
     pub log_lost: Option<String>,
+    /// The commits that recorded and replayed the log, when they differ (same physics; any
+    /// divergence may come from the code between them).
+    pub other_commit: Option<(Option<String>, Option<String>)>,
 }
 
 /// The `/embody/scenario` record of a log.
@@ -127,7 +130,7 @@ pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport
         });
     }
     let current = crate::build_info();
-    if rec.build != current {
+    if !rec.build.same_physics(&current) {
         return Err(ReplayError::BuildMismatch {
             path: log.path.clone(),
             recorded: format!("{:?}", rec.build),
@@ -288,5 +291,7 @@ pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport
         recorded_state_hash: recorded_hash,
         replayed_state_hash: replayed_hash,
         log_lost: log.lost.clone(),
+        other_commit: (rec.build.commit != current.commit)
+            .then(|| (rec.build.commit.clone(), current.commit.clone())),
     })
 }

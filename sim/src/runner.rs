@@ -7,12 +7,11 @@ use std::time::Instant;
 
 use std::path::PathBuf;
 
-use embody_agent::episode::{
-    run_episode, EpisodeConfig, EpisodeObserver, EpisodeParts, EpisodeReport,
-};
+use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeParts, EpisodeReport};
 use embody_agent::log::{
     McapRecorder, OutcomeRecord, RecorderConfig, RecorderStats, ScenarioRecord,
 };
+use embody_agent::observer::EpisodeObserver;
 use embody_agent::{
     CameraPerception, Controller, ControllerConfig, IkConfig, Instruction, ObjectOutcome,
     Perception, Planner, Policy, SafetyConfig, SafetyFilter, SimulatedPerception,
@@ -340,7 +339,7 @@ impl EpisodeObserver for Tee<'_> {
         self.0.plan(t, instruction, plan);
         self.1.plan(t, instruction, plan);
     }
-    fn event(&mut self, event: &embody_agent::episode::Event) {
+    fn event(&mut self, event: &embody_agent::observer::Event) {
         self.0.event(event);
         self.1.event(event);
     }
@@ -359,7 +358,7 @@ impl EpisodeObserver for Tee<'_> {
     fn sample_period(&self) -> Option<f64> {
         self.0.sample_period()
     }
-    fn sample(&mut self, sample: &embody_agent::episode::PolicySample<'_>) {
+    fn sample(&mut self, sample: &embody_agent::observer::PolicySample<'_>) {
         self.0.sample(sample);
     }
 }
@@ -386,7 +385,7 @@ pub fn judge(
     let total = goal.len();
     let collateral = objects
         .iter()
-        .any(|o| !goal.contains_key(&o.id) && o.reason.is_some());
+        .any(|o| !goal.contains_key(&o.id) && o.failure.is_some());
     let success = !plan_refused
         && !collateral
         && total > 0
@@ -429,7 +428,7 @@ pub fn run_batch<P, F>(
     on_done: F,
 ) -> Result<Vec<EpisodeResult>, SimError>
 where
-    P: Fn() -> Result<Box<dyn Policy>, String> + Sync,
+    P: Fn() -> Result<Box<dyn Policy>, embody_agent::PolicyError> + Sync,
     F: Fn(&EpisodeResult) + Sync,
 {
     use rayon::prelude::*;

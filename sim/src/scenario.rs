@@ -27,6 +27,9 @@ pub enum ScenarioError {
     Placement { path: String, message: String },
 }
 
+/// The most objects a scene may hold (a bound on what a file can make the simulator build).
+pub const MAX_OBJECTS: usize = 64;
+
 /// A number or an inclusive `[low, high]` range sampled uniformly per episode.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -76,7 +79,7 @@ pub struct Scenario {
     pub perception: PerceptionSection,
     /// Cameras; with one, perception works from its images instead of the simulator's truth.
     #[serde(default)]
-    pub cameras: Vec<crate::camera::CameraSpec>,
+    pub cameras: Vec<crate::camera_spec::CameraSpec>,
 
     /// Where the file was read from (for relative paths and error messages).
     #[serde(skip)]
@@ -159,7 +162,7 @@ fn default_floor() -> f64 {
     0.75
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerSpec {
     pub id: String,
@@ -167,15 +170,65 @@ pub struct ContainerSpec {
     pub class: String,
     #[serde(default = "default_bin_color")]
     pub color: String,
-    /// x, y of the container's centre on the table.
-    pub position: [f64; 2],
-    /// Rotation about z (rad).
+    /// x, y of the container's centre on the table (a fixed placement; or give `placements`).
+    #[serde(default)]
+    pub position: Option<[f64; 2]>,
+    /// Rotation about z (rad), with `position`.
     #[serde(default)]
     pub yaw: f64,
+    /// A scene family's placements: each episode draws one region (uniformly), then x, y and
+    /// yaw uniformly inside it, until the container lies on the table, within reach and clear
+    /// of the other containers.
+    #[serde(default)]
+    pub placements: Vec<PlacementRegion>,
     /// Inner x, y size and wall height (m).
     pub inner_size: [f64; 3],
     #[serde(default = "default_wall")]
     pub wall_thickness: f64,
+}
+
+/// A region a container's centre is drawn from, with its yaw range (rad).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementRegion {
+    pub x: [f64; 2],
+    pub y: [f64; 2],
+    #[serde(default)]
+    pub yaw: [f64; 2],
+}
+
+impl ContainerSpec {
+    /// The fixed centre; `[0, 0]` for a container drawn from `placements` before sampling
+    /// (a sampled scene's containers always have one).
+    pub fn center(&self) -> [f64; 2] {
+        self.position.unwrap_or_default()
+    }
+
+    /// The same container at one placement.
+    pub fn placed(&self, x: f64, y: f64, yaw: f64) -> Self {
+        Self {
+            position: Some([x, y]),
+            yaw,
+            placements: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// Half the outer footprint (m), x and y in the container's frame.
+    pub fn outer_half_extents(&self) -> [f64; 2] {
+        [
+            self.inner_size[0] / 2.0 + self.wall_thickness,
+            self.inner_size[1] / 2.0 + self.wall_thickness,
+        ]
+    }
+
+    /// The outer footprint's corners at (x, y, yaw).
+    pub fn corners_at(&self, x: f64, y: f64, yaw: f64) -> [[f64; 2]; 4] {
+        let [hx, hy] = self.outer_half_extents();
+        let (c, s) = (yaw.cos(), yaw.sin());
+        [(hx, hy), (hx, -hy), (-hx, hy), (-hx, -hy)]
+            .map(|(lx, ly)| [x + c * lx - s * ly, y + s * lx + c * ly])
+    }
 }
 
 fn default_bin_class() -> String {
@@ -204,6 +257,11 @@ pub struct Spawn {
     pub max_reach: f64,
     #[serde(default = "default_min_reach")]
     pub min_reach: f64,
+    /// How many objects in all, `[low, high]` drawn per episode: each kind first gets its
+    /// `count` low, then random kinds with room left (below their `count` high) get one more
+    /// until the total is reached. Without it every kind draws its own count.
+    #[serde(default)]
+    pub total: Option<[usize; 2]>,
 }
 
 fn default_yaw() -> [f64; 2] {
@@ -233,9 +291,13 @@ pub struct ObjectSpec {
     pub color: String,
     /// Box: x, y, z; cylinder and cup: diameter, height (m).
     pub size: Vec<f64>,
-    /// Relative size variation per episode (0.1 = +-10 %).
+    /// Relative size variation per episode (0.1 = +-10 %), each dimension on its own.
     #[serde(default)]
     pub size_jitter: f64,
+    /// A whole-object scale factor `[low, high]` drawn per episode (proportions kept), applied
+    /// before the jitter.
+    #[serde(default)]
+    pub scale: Option<[f64; 2]>,
     pub mass: Range,
     /// How many of this object: a number, or `[low, high]` drawn per episode.
     #[serde(default = "default_count")]
@@ -524,10 +586,52 @@ impl Scenario {
                 positive(&format!("containers[{i}].inner_size[{k}]"), *v)?;
             }
             positive(&format!("containers[{i}].wall_thickness"), c.wall_thickness)?;
-            if !self.on_table(c.position[0], c.position[1], 0.0) {
-                return Err(
-                    self.invalid(&format!("containers[{i}].position"), "is not on the table")
-                );
+            match (c.position, c.placements.is_empty()) {
+                (Some(p), true) => {
+                    if !(p.iter().all(|v| v.is_finite()) && c.yaw.is_finite()) {
+                        return Err(self.invalid(
+                            &format!("containers[{i}].position"),
+                            "must be finite numbers",
+                        ));
+                    }
+                    if !self.on_table(p[0], p[1], 0.0) {
+                        return Err(self
+                            .invalid(&format!("containers[{i}].position"), "is not on the table"));
+                    }
+                }
+                (None, true) => {
+                    return Err(self.invalid(
+                        &format!("containers[{i}]"),
+                        "needs a `position` or a list of `placements`",
+                    ))
+                }
+                (Some(_), false) => {
+                    return Err(self.invalid(
+                        &format!("containers[{i}].placements"),
+                        "give either `position` or `placements`, not both",
+                    ))
+                }
+                (None, false) => {
+                    if c.placements.len() > 64 {
+                        return Err(self.invalid(
+                            &format!("containers[{i}].placements"),
+                            "at most 64 regions",
+                        ));
+                    }
+                    for (k, r) in c.placements.iter().enumerate() {
+                        let key = |f: &str| format!("containers[{i}].placements[{k}].{f}");
+                        range(&key("x"), r.x)?;
+                        range(&key("y"), r.y)?;
+                        range(&key("yaw"), r.yaw)?;
+                        let (cx, cy) = ((r.x[0] + r.x[1]) / 2.0, (r.y[0] + r.y[1]) / 2.0);
+                        if !self.on_table(cx, cy, 0.0) {
+                            return Err(self.invalid(
+                                &key("x"),
+                                format!("the region's centre ({cx}, {cy}) is not on the table"),
+                            ));
+                        }
+                    }
+                }
             }
         }
         if let Some(id) = &self.success.container {
@@ -588,11 +692,21 @@ impl Scenario {
             if !(0.0..0.5).contains(&o.size_jitter) {
                 return Err(self.invalid(&key("size_jitter"), "must be in [0, 0.5)"));
             }
+            let scale_high = match o.scale {
+                None => 1.0,
+                Some(s) => {
+                    range(&key("scale"), s)?;
+                    if !(s[0] > 0.0 && s[1] <= 2.0) {
+                        return Err(self.invalid(&key("scale"), "must be within (0, 2]"));
+                    }
+                    s[1]
+                }
+            };
             let narrowest = match o.shape {
                 Shape::Box => o.size[0].min(o.size[1]),
                 Shape::Cylinder | Shape::Cup => o.size[0],
             };
-            let grip = narrowest * (1.0 + o.size_jitter);
+            let grip = narrowest * scale_high * (1.0 + o.size_jitter);
             if grip > 0.075 {
                 return Err(self.invalid(
                     &key("size"),
@@ -606,9 +720,42 @@ impl Scenario {
                     format!("must be positive (and low <= high), got {:?}", o.mass),
                 ));
             }
-            if o.count.low() == 0 && o.count.high() == 0 || o.count.low() > o.count.high() {
-                return Err(self.invalid(&key("count"), "must be at least 1 (and low <= high)"));
+            let floor = usize::from(self.spawn.total.is_none());
+            if o.count.high() < floor.max(1)
+                || o.count.low() < floor
+                || o.count.low() > o.count.high()
+            {
+                let why = if floor == 1 {
+                    "must be at least 1 (and low <= high)"
+                } else {
+                    "must allow at least 1 (low <= high; low may be 0 with spawn.total)"
+                };
+                return Err(self.invalid(&key("count"), why));
             }
+            if o.count.high() > MAX_OBJECTS {
+                return Err(self.invalid(&key("count"), format!("at most {MAX_OBJECTS}")));
+            }
+        }
+        let lows: usize = self.objects.iter().map(|o| o.count.low()).sum();
+        let highs: usize = self.objects.iter().map(|o| o.count.high()).sum();
+        if let Some([lo, hi]) = self.spawn.total {
+            if lo == 0 || lo > hi || hi > MAX_OBJECTS {
+                return Err(self.invalid(
+                    "spawn.total",
+                    format!("must be [low, high] with 1 <= low <= high <= {MAX_OBJECTS}"),
+                ));
+            }
+            // Every total in the range must be reachable from the counts.
+            if lows > lo || highs < hi {
+                return Err(self.invalid(
+                    "spawn.total",
+                    format!(
+                        "[{lo}, {hi}] cannot be met by the objects' counts (together {lows} to {highs})"
+                    ),
+                ));
+            }
+        } else if highs > MAX_OBJECTS {
+            return Err(self.invalid("objects", format!("at most {MAX_OBJECTS} objects in all")));
         }
         Ok(())
     }

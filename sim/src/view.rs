@@ -13,17 +13,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use embody_agent::episode::{EpisodeObserver, Event};
 use embody_agent::log::{
-    read_log, OutcomeRecord, RecorderConfig, CHUNK_TOPIC, EVENTS_TOPIC, JOINT_STATES_TOPIC,
-    OUTCOME_TOPIC, PLAN_TOPIC, TF_TOPIC,
+    read_log, ChunkRecord, OutcomeRecord, PlanRecord, RecorderConfig, CHUNK_TOPIC, EVENTS_TOPIC,
+    JOINT_STATES_TOPIC, OUTCOME_TOPIC, PLAN_TOPIC, TF_TOPIC,
 };
+use embody_agent::observer::{EpisodeObserver, Event, EventKind};
 use embody_agent::ros_msgs::RosMessage;
 use embody_agent::ros_msgs::{JointStateMsg, TfMessage};
 use embody_agent::types::{ActionChunk, JointCommand, Observation, Plan, Skill};
 use embody_agent::Instruction;
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
-use serde::Deserialize;
 
 use crate::camera::{color_rgb, nearest_container, ROBOT_RGB, TABLE_RGB};
 use crate::convert::from_rapier;
@@ -459,9 +458,12 @@ impl Timeline {
     pub fn skill_at(&self, t: f64) -> Option<(&Skill, usize)> {
         let mut current = None;
         for e in self.events.iter().take_while(|e| e.t <= t) {
-            match e.kind.as_str() {
-                "skill_start" => current = e.skill.as_ref().map(|s| (s, e.attempt.unwrap_or(1))),
-                "skill_end" | "stopped" => current = None,
+            match e.kind {
+                EventKind::SkillStart => {
+                    current = e.skill.as_ref().map(|s| (s, e.attempt.unwrap_or(1)))
+                }
+                EventKind::SkillEnd => current = None,
+                k if k.ends_episode() => current = None,
                 _ => {}
             }
         }
@@ -477,7 +479,10 @@ impl Timeline {
             .events
             .iter()
             .filter(|e| {
-                e.t >= plan.t && e.t <= t && e.kind == "skill_end" && e.success == Some(true)
+                e.t >= plan.t
+                    && e.t <= t
+                    && e.kind == EventKind::SkillEnd
+                    && e.success == Some(true)
             })
             .filter(|e| e.skill.as_ref() == Some(skill))
             .count();
@@ -495,7 +500,7 @@ impl Timeline {
         self.events
             .iter()
             .filter(|e| {
-                e.t >= since && e.t <= t && e.kind == "skill_end" && e.success == Some(true)
+                e.t >= since && e.t <= t && e.kind == EventKind::SkillEnd && e.success == Some(true)
             })
             .count()
     }
@@ -519,39 +524,32 @@ impl Timeline {
 pub fn describe_event(e: &Event) -> String {
     let skill = e.skill.as_ref().map(|s| s.to_string()).unwrap_or_default();
     let detail = e.detail.as_deref().unwrap_or("");
-    match e.kind.as_str() {
-        "skill_start" => match e.attempt {
+    let failure = e.failure.map(|k| format!(" [{k}]")).unwrap_or_default();
+    match e.kind {
+        EventKind::SkillStart => match e.attempt {
             Some(n) if n > 1 => format!("start {skill} (attempt {n})"),
             _ => format!("start {skill}"),
         },
-        "skill_end" if e.success == Some(true) => format!("done  {skill}"),
-        "skill_end" => format!("FAILED {skill}: {detail}"),
-        "stopped" => format!("STOPPED: {detail}"),
-        "plan_refused" => format!("plan refused: {detail}"),
-        other if detail.is_empty() => format!("{other} {skill}"),
-        other => format!("{other} {skill}: {detail}"),
+        EventKind::SkillEnd if e.success == Some(true) => format!("done  {skill}"),
+        EventKind::SkillEnd => format!("FAILED {skill}{failure}: {detail}"),
+        EventKind::PlanRefused => format!("plan refused{failure}: {detail}"),
+        EventKind::Stopped
+        | EventKind::SafetyStop
+        | EventKind::Watchdog
+        | EventKind::RobotError
+        | EventKind::Stalled => format!("STOPPED{failure}: {detail}"),
+        EventKind::Replan | EventKind::SafetyIntervention | EventKind::Hold => {
+            let name = serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            if detail.is_empty() {
+                format!("{name} {skill}")
+            } else {
+                format!("{name} {skill}: {detail}")
+            }
+        }
     }
-}
-
-#[derive(Deserialize)]
-struct PlanRecordIn {
-    t: f64,
-    instruction: String,
-    steps: Vec<Skill>,
-}
-
-#[derive(Deserialize)]
-struct ActionIn {
-    position: [f64; 3],
-}
-
-#[derive(Deserialize)]
-struct ChunkRecordIn {
-    skill: Skill,
-    start: f64,
-    dt: f64,
-    execute: usize,
-    actions: Vec<ActionIn>,
 }
 
 /// A recorded log as a scene and its timeline: the scene from the log's scenario record, poses
@@ -616,7 +614,7 @@ pub fn load_log(path: &Path) -> Result<(SceneModel, Timeline, Option<String>), V
                 timeline.push(ViewUpdate::Frame(frame));
             }
             PLAN_TOPIC => {
-                let p: PlanRecordIn =
+                let p: PlanRecord =
                     serde_json::from_slice(&m.data).map_err(|e| bad(&m.topic, t, &e))?;
                 timeline.push(ViewUpdate::Plan(PlanView {
                     t: p.t,
@@ -629,7 +627,7 @@ pub fn load_log(path: &Path) -> Result<(SceneModel, Timeline, Option<String>), V
                 timeline.push(ViewUpdate::Event(e));
             }
             CHUNK_TOPIC => {
-                let c: ChunkRecordIn =
+                let c: ChunkRecord =
                     serde_json::from_slice(&m.data).map_err(|e| bad(&m.topic, t, &e))?;
                 timeline.push(ViewUpdate::Chunk(ChunkView {
                     t: c.start,
@@ -889,12 +887,13 @@ mod tests {
     #[test]
     fn timeline_finds_current_step() {
         let skill = |o: &str| Skill::Pick { object: o.into() };
-        let ev = |t, kind: &str, s: &str, ok: Option<bool>| Event {
+        let ev = |t, kind: EventKind, s: &str, ok: Option<bool>| Event {
             t,
-            kind: kind.into(),
+            kind,
             skill: Some(skill(s)),
             attempt: Some(1),
             success: ok,
+            failure: None,
             detail: None,
         };
         let mut tl = Timeline::default();
@@ -904,11 +903,11 @@ mod tests {
             steps: vec![skill("a"), skill("b"), skill("a")],
         }));
         for e in [
-            ev(1.0, "skill_start", "a", None),
-            ev(2.0, "skill_end", "a", Some(true)),
-            ev(3.0, "skill_start", "b", None),
-            ev(4.0, "skill_end", "b", Some(true)),
-            ev(5.0, "skill_start", "a", None),
+            ev(1.0, EventKind::SkillStart, "a", None),
+            ev(2.0, EventKind::SkillEnd, "a", Some(true)),
+            ev(3.0, EventKind::SkillStart, "b", None),
+            ev(4.0, EventKind::SkillEnd, "b", Some(true)),
+            ev(5.0, EventKind::SkillStart, "a", None),
         ] {
             tl.push(ViewUpdate::Event(e));
         }

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use embody_agent::kinematics::ArmModel;
 use embody_agent::types::{Container, ObjectPose};
-use embody_agent::{ObjectInfo, ObjectOutcome};
+use embody_agent::{Failure, FailureKind, ObjectInfo, ObjectOutcome};
 use nalgebra::{Isometry3, Point3, UnitQuaternion, Vector3};
 use rapier3d::prelude::*;
 
 use crate::convert::{from_rapier, to_rapier};
 use crate::groups;
 use crate::robot_builder::{build_robot, RobotHandles};
-use crate::sampling::sample_objects;
+use crate::sampling::{sample_scene, SceneSample};
 use crate::scenario::{ObjectInstance, Scenario, Shape};
 use crate::SimError;
 
@@ -30,6 +30,8 @@ pub struct World {
     pub robot: RobotHandles,
     pub objects: Vec<SimObject>,
     pub containers: Vec<Container>,
+    /// The containers as placed for this seed (a scene family draws them).
+    pub container_specs: Vec<crate::scenario::ContainerSpec>,
     /// The robot description the world was built from (logs keep it for replay).
     pub urdf_text: String,
     steps: u64,
@@ -73,7 +75,10 @@ impl World {
                 scenario.source.display()
             )));
         }
-        let instances = sample_objects(&scenario, seed)?;
+        let SceneSample {
+            containers: container_specs,
+            objects: instances,
+        } = sample_scene(&scenario, seed)?;
 
         let mut physics = PhysicsWorld::new();
         physics.gravity = Vector::new(0.0, 0.0, scenario.physics.gravity as f32);
@@ -84,8 +89,7 @@ impl World {
 
         let friction = scenario.physics.friction as f32;
         add_table(&mut physics, &scenario, friction);
-        let containers = scenario
-            .containers
+        let containers = container_specs
             .iter()
             .map(|c| add_container(&mut physics, c, friction))
             .collect();
@@ -106,6 +110,7 @@ impl World {
             robot,
             objects,
             containers,
+            container_specs,
             urdf_text: urdf_text.to_string(),
             steps: 0,
             dt,
@@ -279,8 +284,8 @@ impl World {
             ] {
                 h.write(&v.to_bits().to_le_bytes());
             }
-            let v = b.linvel();
-            for c in [v.x, v.y, v.z] {
+            let (v, w) = (b.linvel(), b.angvel());
+            for c in [v.x, v.y, v.z, w.x, w.y, w.z] {
                 h.write(&c.to_bits().to_le_bytes());
             }
         }
@@ -318,25 +323,34 @@ impl World {
             .iter()
             .map(|o| {
                 let at = self.location(o);
-                let (cleared, reason) = match goal(&o.instance.id) {
+                let (cleared, failure) = match goal(&o.instance.id) {
                     Some(Some(container)) if at == Location::In(container.clone()) => (true, None),
-                    Some(Some(container)) => (false, Some(at.describe(Some(&container)))),
+                    Some(Some(container)) => (false, Some(at.failure(Some(&container)))),
                     Some(None) if at == Location::Gripper => (true, None),
-                    Some(None) => (
-                        false,
-                        Some(format!("should be held, but is {}", at.describe(None))),
-                    ),
+                    Some(None) => {
+                        let f = at.failure(None);
+                        (
+                            false,
+                            Some(Failure::new(
+                                FailureKind::NotHeld,
+                                format!("should be held, but is {}", f.detail),
+                            )),
+                        )
+                    }
                     // Not to be moved: anything but the table (or the gripper, mid-task) is a failure.
                     None if matches!(at, Location::Table) => (false, None),
                     None => (
                         false,
-                        Some(format!("was not to be moved, but {}", at.describe(None))),
+                        Some(Failure::new(
+                            FailureKind::Disturbed,
+                            format!("was not to be moved, but {}", at.failure(None).detail),
+                        )),
                     ),
                 };
                 ObjectOutcome {
                     id: o.instance.id.clone(),
                     cleared,
-                    reason,
+                    failure,
                 }
             })
             .collect()
@@ -354,14 +368,20 @@ pub enum Location {
 }
 
 impl Location {
-    fn describe(&self, goal: Option<&str>) -> String {
+    /// Why an object here is not at its goal (`goal`: the container it should be in).
+    fn failure(&self, goal: Option<&str>) -> Failure {
+        use FailureKind::*;
         match self {
-            Location::In(c) if goal.is_some() => format!("in the wrong container ({c})"),
-            Location::In(c) => format!("in {c}"),
-            Location::Table => "still on the table".into(),
-            Location::Gripper => "still in the gripper".into(),
-            Location::Floor => "fell to the floor".into(),
-            Location::OffTable => "left the table".into(),
+            Location::In(c) if goal.is_some() => {
+                Failure::new(WrongContainer, format!("in the wrong container ({c})"))
+            }
+            Location::In(c) => Failure::new(Disturbed, format!("in {c}")),
+            // No attempt failed, yet the object stayed: its skills were given up or never
+            // reached.
+            Location::Table => Failure::new(LeftOnTable, "still on the table"),
+            Location::Gripper => Failure::new(NotReleased, "still in the gripper"),
+            Location::Floor => Failure::new(FellOffTable, "fell to the floor"),
+            Location::OffTable => Failure::new(FellOffTable, "left the table"),
         }
     }
 }
@@ -415,7 +435,7 @@ fn add_container(
     let [ix, iy, h] = c.inner_size;
     let t = c.wall_thickness;
     let pose = Isometry3::from_parts(
-        nalgebra::Translation3::new(c.position[0], c.position[1], 0.0),
+        nalgebra::Translation3::new(c.center()[0], c.center()[1], 0.0),
         UnitQuaternion::from_axis_angle(&Vector3::z_axis(), c.yaw),
     );
     let body = w

@@ -18,7 +18,12 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 #[test]
 fn the_shipped_scenarios_parse() {
-    for name in ["table_clearing.toml", "table_clearing_cluttered.toml"] {
+    for name in [
+        "table_clearing.toml",
+        "table_clearing_cluttered.toml",
+        "table_clearing_camera.toml",
+        "table_clearing_varied.toml",
+    ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../scenarios")
             .join(name);
@@ -124,4 +129,53 @@ fn impossible_values_are_rejected() {
 fn missing_file_is_an_error() {
     let err = Scenario::from_file(Path::new("/nonexistent/scene.toml")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/scene.toml"));
+}
+
+fn varied() -> (String, PathBuf) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/table_clearing_varied.toml");
+    (std::fs::read_to_string(&path).unwrap(), path)
+}
+
+fn invalid_key(err: ScenarioError) -> (String, usize) {
+    match err {
+        ScenarioError::Invalid { key, line, .. } => (key, line),
+        other => panic!("expected an invalid key, got: {other}"),
+    }
+}
+
+#[test]
+fn scene_family_keys_are_checked_by_name() {
+    let (text, path) = varied();
+    // A container with both a fixed position and placements, and one with neither.
+    let both = text.replace(
+        "wall_thickness = 0.01\nplacements",
+        "wall_thickness = 0.01\nposition = [0.3, -0.4]\nplacements",
+    );
+    let (key, _) = invalid_key(Scenario::from_str_at(&both, &path).unwrap_err());
+    assert_eq!(key, "containers[0].placements");
+    let start = text.find("placements = [").unwrap();
+    let end = start + text[start..].find("\n]\n").unwrap() + 3;
+    let neither = format!("{}{}", &text[..start], &text[end..]);
+    let (key, _) = invalid_key(Scenario::from_str_at(&neither, &path).unwrap_err());
+    assert_eq!(key, "containers[0]");
+    // A region whose range runs backwards, and one off the table.
+    let backwards = text.replacen("x = [0.15, 0.60]", "x = [0.60, 0.15]", 1);
+    let (key, line) = invalid_key(Scenario::from_str_at(&backwards, &path).unwrap_err());
+    assert_eq!(key, "containers[0].placements[0].x");
+    assert_eq!(line, line_of(&backwards, "x = [0.60, 0.15]"));
+    let off = text.replacen("x = [0.60, 0.74]", "x = [3.0, 3.5]", 1);
+    let (key, _) = invalid_key(Scenario::from_str_at(&off, &path).unwrap_err());
+    assert_eq!(key, "containers[0].placements[2].x");
+    // A total the counts cannot reach, and a scale the gripper cannot take.
+    let total = text.replace("total = [3, 10]", "total = [3, 40]");
+    let (key, _) = invalid_key(Scenario::from_str_at(&total, &path).unwrap_err());
+    assert_eq!(key, "spawn.total");
+    let scale = text.replacen("scale = [0.7, 1.3]", "scale = [0.7, 1.9]", 1);
+    let (key, _) = invalid_key(Scenario::from_str_at(&scale, &path).unwrap_err());
+    assert_eq!(key, "objects[0].size");
+    // Count 0 is only allowed when a total draws the objects.
+    let zero = varied().0.replace("total = [3, 10]\n", "");
+    let (key, _) = invalid_key(Scenario::from_str_at(&zero, &path).unwrap_err());
+    assert_eq!(key, "objects[0].count");
 }

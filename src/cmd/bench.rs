@@ -1,6 +1,6 @@
 //! `embody bench`: speed figures, each with its reference measured in the same run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -324,7 +324,7 @@ fn mujoco_reference(
     std::fs::create_dir_all(&dir)?;
     let scene_path = dir.join("scene.json");
     std::fs::write(&scene_path, serde_json::to_string(&scene)?)?;
-    let script = repo_file("scripts/bench_mujoco.py")?;
+    let script = crate::home::script("scripts/bench_mujoco.py")?;
     let py = python()?;
     let out = Command::new(&py)
         .arg(&script)
@@ -362,19 +362,4 @@ fn mujoco_reference(
         version: v["version"].as_str().unwrap_or("?").to_string(),
         steps_per_s: Rate::of(rates),
     })
-}
-
-/// A file of the repository: next to the current directory, or the source tree the binary
-/// was built from.
-pub(super) fn repo_file(rel: &str) -> Result<PathBuf> {
-    for base in [
-        Path::new(".").to_path_buf(),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-    ] {
-        let p = base.join(rel);
-        if p.exists() {
-            return Ok(p);
-        }
-    }
-    bail!("cannot find {rel}: run embody from the repository root")
 }

@@ -13,7 +13,6 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::{json, Value};
 
-use super::bench::repo_file;
 use super::common::python;
 
 #[derive(Args)]
@@ -75,7 +74,7 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
         bail!("--runs and --threads must be at least 1");
     }
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let script = repo_file("policies/train/bench_reference.py")?;
+    let script = crate::home::script("policies/train/bench_reference.py")?;
     let py = python()?;
     eprintln!("bench policy: exporting the model and timing PyTorch and onnxruntime-python ...");
     let out = Command::new(&py)

@@ -114,6 +114,14 @@ impl PolicyFactory {
             Some(("diffusion", model)) if !model.is_empty() => {
                 let options = a.diffusion_options();
                 let model = PathBuf::from(model);
+                // A missing model is named before anything is installed for it.
+                if !model.exists() {
+                    bail!(
+                        "cannot load the diffusion policy: model file {} does not exist",
+                        model.display()
+                    );
+                }
+                crate::home::ensure_onnx_runtime(a.ort_lib.as_deref())?;
                 DiffusionPolicy::load(&model, options.clone()).with_context(|| {
                     format!("cannot load the diffusion policy {}", model.display())
                 })?;
@@ -123,12 +131,12 @@ impl PolicyFactory {
         }
     }
 
-    pub fn make(&self) -> Result<Box<dyn Policy>, String> {
+    pub fn make(&self) -> Result<Box<dyn Policy>, embody_agent::PolicyError> {
         match self {
             Self::Scripted => Ok(Box::new(ScriptedExpert::new(ExpertConfig::default()))),
             Self::Diffusion { model, options } => DiffusionPolicy::load(model, options.clone())
                 .map(|p| Box::new(p) as Box<dyn Policy>)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| embody_agent::PolicyError::Other(e.to_string())),
         }
     }
 }
@@ -157,22 +165,40 @@ pub fn threads_or_all(threads: Option<usize>) -> usize {
     })
 }
 
-/// The Python interpreter of the project's environment: `EMBODY_PYTHON`, else `.venv/bin/python`
-/// in the current directory or the source tree, else `python3` on PATH.
-pub fn python() -> Result<std::path::PathBuf> {
-    if let Ok(p) = std::env::var("EMBODY_PYTHON") {
-        return Ok(p.into());
+pub use crate::home::python;
+
+/// Which seeds a batch of episodes runs, on how many threads: the flags `run`, `eval` and
+/// `record` share.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BatchArgs {
+    /// Number of episodes; seeds are seed, seed+1, ... (default: 1; `record`: 10).
+    #[arg(long)]
+    pub episodes: Option<u64>,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl BatchArgs {
+    pub fn episodes_or(&self, default: u64) -> u64 {
+        self.episodes.unwrap_or(default)
     }
-    for base in [
-        Path::new(".").to_path_buf(),
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-    ] {
-        let p = base.join(".venv/bin/python");
-        if p.exists() {
-            return Ok(p);
-        }
+
+    /// The seeds, in order.
+    pub fn seeds(&self, default_episodes: u64) -> Result<Vec<u64>> {
+        let n = self.episodes_or(default_episodes);
+        let end = self
+            .seed
+            .checked_add(n)
+            .with_context(|| format!("--seed {} plus --episodes {n} overflows", self.seed))?;
+        Ok((self.seed..end).collect())
     }
-    Ok("python3".into())
 }
 
 /// How plans are made.
@@ -210,7 +236,9 @@ pub fn make_planner(a: &PlannerArgs) -> Result<Box<dyn embody_agent::Planner>> {
                 embody_agent::VlmConfig {
                     url: a.planner_url.clone().unwrap_or(defaults.url),
                     model: a.planner_model.clone().unwrap_or(defaults.model),
-                    api_key_env: a.planner_api_key_env.clone(),
+                    api_key: std::env::var(&a.planner_api_key_env)
+                        .ok()
+                        .filter(|k| !k.is_empty()),
                     timeout: std::time::Duration::from_secs_f64(a.planner_timeout_s),
                     max_retries: a.planner_retries,
                 },

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_policy;
 pub mod common;
 pub mod plan;
+pub mod plot;
 pub mod record;
 pub mod render;
 pub mod replay;

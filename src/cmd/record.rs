@@ -16,31 +16,24 @@ use super::common::{load_scenario, progress, threads_or_all, PolicyArgs, PolicyF
 pub struct RecordArgs {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// Number of episodes; seeds are seed, seed+1, ...
-    #[arg(long, default_value_t = 10)]
-    pub episodes: u64,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub batch: super::common::BatchArgs,
     /// Output folder: one MCAP per episode and index.json.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Overwrite existing logs in the folder.
     #[arg(long)]
     pub force: bool,
     /// Print one JSON line last.
     #[arg(long)]
     pub json: bool,
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 pub fn run(a: RecordArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.scenario)?;
     let policies = PolicyFactory::new(&PolicyArgs::scripted(), "scripted")?;
-    let threads = threads_or_all(a.threads);
-    let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
+    let threads = threads_or_all(a.batch.threads);
+    let seeds = a.batch.seeds(10)?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     let index_path = a.out.join("index.json");
@@ -59,7 +52,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode> {
     let bar = progress(
         seeds.len() as u64,
         &format!("recording {} ({threads} threads)", scenario.name),
-        a.quiet,
+        a.batch.quiet,
     );
     let wall = Instant::now();
     let results = run_batch(

@@ -46,6 +46,15 @@ pub fn run(a: ReplayArgs) -> Result<ExitCode> {
     }
     if a.verify {
         let report = verify(&log, &RecorderConfig::default())?;
+        if let Some((recorded, now)) = &report.other_commit {
+            let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "unknown".into());
+            eprintln!(
+                "note: recorded by commit {}, replayed by {} (same physics; a divergence may \
+                 come from the code between them)",
+                show(recorded),
+                show(now)
+            );
+        }
         if report.bit_exact {
             println!(
                 "bit-exact: {} commands re-applied, {} states ({} values) and the final state hash match",

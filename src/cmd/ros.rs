@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeObserver, EpisodeParts};
+use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeParts};
 use embody_agent::log::{McapRecorder, RecorderConfig, ScenarioRecord};
+use embody_agent::observer::EpisodeObserver;
 use embody_agent::{
     ArmModel, Instruction, Pace, Robot, SafetyConfig, SafetyFilter, SimulatedPerception,
     WatchdogConfig,
@@ -316,7 +317,10 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
             if k.success {
                 "ok".to_string()
             } else {
-                k.reason.clone().unwrap_or_default()
+                k.failure
+                    .as_ref()
+                    .map(|f| f.to_string())
+                    .unwrap_or_default()
             }
         );
     }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use embody_agent::{Pace, WatchdogConfig};
+use embody_agent::{FailureKind, Pace, WatchdogConfig};
 use embody_sim::camera::CameraSpec;
 use embody_sim::contact_sheet::{self, SheetEntry};
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
@@ -17,14 +17,15 @@ use super::common::{load_scenario, progress, threads_or_all};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML).
-    pub scenario: PathBuf,
-    /// Number of episodes; seeds are seed, seed+1, ...
-    #[arg(long, default_value_t = 1)]
-    pub episodes: u64,
-    /// First seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Scenario files (TOML): one, or several scene families evaluated on the same seeds.
+    #[arg(required = true, num_args = 1..)]
+    pub scenarios: Vec<PathBuf>,
+    /// Also run this policy (e.g. `scripted`, the expert) on the same seeds, and report each
+    /// family's learned/baseline ratios.
+    #[arg(long, value_name = "POLICY")]
+    pub baseline: Option<String>,
+    #[command(flatten)]
+    pub batch: super::common::BatchArgs,
     #[command(flatten)]
     pub policy: super::common::PolicyArgs,
     /// Instruction (default: the scenario's).
@@ -32,9 +33,6 @@ pub struct RunArgs {
     pub instruction: Option<String>,
     #[command(flatten)]
     pub planner: super::common::PlannerArgs,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Print one JSON summary line last.
     #[arg(long)]
     pub json: bool,
@@ -47,9 +45,6 @@ pub struct RunArgs {
     /// Write every episode's full result (plan, skill attempts, object outcomes) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
     /// Run on the wall clock, as on a real robot: the control stage ticks in real time with
     /// its watchdog armed, and the tick jitter is reported. One episode at a time.
     #[arg(long)]
@@ -61,8 +56,7 @@ pub struct RunArgs {
     /// holds the arm (ms).
     #[arg(long, value_name = "MS", default_value_t = 200.0)]
     pub policy_deadline_ms: f64,
-    /// Write a PNG of the results: success, objects cleared, failures by cause
-    /// (scripts/plot_eval.py, matplotlib from scripts/setup.sh).
+    /// Write a PNG of the results: success per family (and the baseline's), failures by cause.
     #[arg(long, value_name = "PNG")]
     pub plot: Option<PathBuf>,
     /// Write a contact sheet: each episode's first and last camera image (the scenario's first
@@ -87,26 +81,156 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     if a.max_attempts == 0 {
         anyhow::bail!("--max-attempts must be at least 1");
     }
-    let mut scenario = load_scenario(&a.scenario)?;
+    if a.log.is_some() && (a.scenarios.len() > 1 || a.baseline.is_some()) {
+        anyhow::bail!("--log records one scenario's run: drop --baseline or the other scenarios");
+    }
+    let mut families = Vec::new();
+    for path in &a.scenarios {
+        let runs = run_family(&a, path)?;
+        families.push(runs);
+    }
+    let compared = families.len() > 1 || a.baseline.is_some();
+    if !compared {
+        let family = families.remove(0);
+        if let Some(png) = &a.plot {
+            super::plot::eval_png(png, std::slice::from_ref(&family.summary), &[])?;
+            eprintln!("plot: {}", png.display());
+        }
+        if a.json {
+            println!("{}", serde_json::to_string(&family.summary)?);
+        } else {
+            print_line(&family.summary);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summaries: Vec<serde_json::Value> = families.iter().map(|f| f.summary.clone()).collect();
+    let baselines: Vec<serde_json::Value> =
+        families.iter().filter_map(|f| f.baseline.clone()).collect();
+    let rows: Vec<serde_json::Value> = families
+        .iter()
+        .map(|f| compare(&f.summary, f.baseline.as_ref()))
+        .collect();
+    println!();
+    println!(
+        "{:<28} {:>8} {:>8} {:>8} {:>9} {:>9}  failed episodes",
+        "family", "success", "baseline", "ratio", "s/object", "ratio"
+    );
+    for r in &rows {
+        let num = |k: &str| {
+            r[k].as_f64()
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or("-".into())
+        };
+        println!(
+            "{:<28} {:>8} {:>8} {:>8} {:>9} {:>9}  {}",
+            r["scenario"].as_str().unwrap_or_default(),
+            num("success_rate"),
+            num("baseline_success_rate"),
+            num("success_ratio"),
+            r["time_per_object_s"]
+                .as_f64()
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or("-".into()),
+            num("time_per_object_ratio"),
+            r["failed_episodes_by_kind"]
+        );
+    }
+    if let Some(png) = &a.plot {
+        super::plot::eval_png(png, &summaries, &baselines)?;
+        eprintln!("plot: {}", png.display());
+    }
+    if a.json {
+        let out = json!({
+            "policy": summaries.first().map(|s| s["policy"].clone()),
+            "baseline": a.baseline,
+            "families": rows,
+            "results": summaries,
+            "baseline_results": baselines,
+        });
+        println!("{}", serde_json::to_string(&out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One scene family's run: the policy's summary and, with `--baseline`, the baseline's on the
+/// same seeds.
+struct FamilyRun {
+    summary: serde_json::Value,
+    baseline: Option<serde_json::Value>,
+}
+
+fn run_family(a: &RunArgs, path: &std::path::Path) -> Result<FamilyRun> {
+    let mut scenario = load_scenario(path)?;
     if let Some(hz) = a.control_hz {
         scenario = std::sync::Arc::new(scenario.with_control_rate(hz)?);
     }
-    let (policy, policies) = a.policy.resolve(Some(&scenario))?;
+    let summary = run_policy(a, &scenario, &a.policy, false)?;
+    let baseline = match &a.baseline {
+        None => None,
+        Some(spec) => {
+            let mut args = a.policy.clone();
+            args.policy = Some(spec.clone());
+            Some(run_policy(a, &scenario, &args, true)?)
+        }
+    };
+    Ok(FamilyRun { summary, baseline })
+}
+
+/// A family's row: the policy's figures, the baseline's, and their ratios.
+fn compare(summary: &serde_json::Value, baseline: Option<&serde_json::Value>) -> serde_json::Value {
+    let ratio = |k: &str| {
+        let b = baseline?[k].as_f64()?;
+        let v = summary[k].as_f64()?;
+        (b > 0.0).then_some(v / b)
+    };
+    json!({
+        "scenario": summary["scenario"],
+        "episodes": summary["episodes"],
+        "success_rate": summary["success_rate"],
+        "objects_cleared_rate": summary["objects_cleared_rate"],
+        "time_per_object_s": summary["time_per_object_s"],
+        "failed_episodes_by_kind": summary["failed_episodes_by_kind"],
+        "baseline_success_rate": baseline.map(|b| b["success_rate"].clone()),
+        "baseline_objects_cleared_rate": baseline.map(|b| b["objects_cleared_rate"].clone()),
+        "baseline_time_per_object_s": baseline.map(|b| b["time_per_object_s"].clone()),
+        "success_ratio": ratio("success_rate"),
+        "time_per_object_ratio": ratio("time_per_object_s"),
+    })
+}
+
+fn print_line(summary: &serde_json::Value) {
+    println!(
+        "success {:.3}, objects cleared {:.3}, {:.0} steps/s wall, {:.1}x real time",
+        summary["success_rate"].as_f64().unwrap_or(0.0),
+        summary["objects_cleared_rate"].as_f64().unwrap_or(0.0),
+        summary["sim_steps_per_s"].as_f64().unwrap_or(0.0),
+        summary["realtime_factor"].as_f64().unwrap_or(0.0),
+    );
+}
+
+/// Runs the seeds of one scenario with one policy; prints its table; the summary.
+fn run_policy(
+    a: &RunArgs,
+    scenario: &std::sync::Arc<embody_sim::Scenario>,
+    policy_args: &super::common::PolicyArgs,
+    is_baseline: bool,
+) -> Result<serde_json::Value> {
+    let (policy, policies) = policy_args.resolve(Some(scenario))?;
     let planner = super::common::make_planner(&a.planner)?;
-    let seeds: Vec<u64> = (a.seed..a.seed + a.episodes).collect();
+    let seeds = a.batch.seeds(1)?;
     // Real-time episodes side by side would only compete for the cores they are timed on.
     let threads = if a.realtime {
-        a.threads.unwrap_or(1)
+        a.batch.threads.unwrap_or(1)
     } else {
-        threads_or_all(a.threads)
+        threads_or_all(a.batch.threads)
     };
     let bar = progress(
         seeds.len() as u64,
-        &format!("{} ({} threads)", scenario.name, threads),
-        a.quiet,
+        &format!("{} {} ({} threads)", scenario.name, policy, threads),
+        a.batch.quiet,
     );
     let log = a.log.as_ref().map(|p| {
-        if a.episodes == 1 && p.extension().is_some_and(|e| e == "mcap") {
+        if seeds.len() == 1 && p.extension().is_some_and(|e| e == "mcap") {
             LogTarget::File(p.clone())
         } else {
             LogTarget::Dir(p.clone())
@@ -125,14 +249,14 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         } else {
             Pace::Lockstep
         },
-        snapshots: a.contact_sheet.as_ref().map(|_| sheet_camera(&scenario)),
+        snapshots: a.contact_sheet.as_ref().map(|_| sheet_camera(scenario)),
         skill_timeout_s: a.skill_timeout_s,
         max_attempts: a.max_attempts,
         ..RunOptions::default()
     };
     let wall = Instant::now();
     let results = run_batch(
-        &scenario,
+        scenario,
         &seeds,
         threads,
         || policies.make(),
@@ -144,8 +268,12 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
 
     if let Some(path) = &a.report {
-        std::fs::write(path, serde_json::to_string_pretty(&results)?)
+        let path = per_family(path, a, &scenario.name, is_baseline);
+        std::fs::write(&path, serde_json::to_string_pretty(&results)?)
             .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    if a.scenarios.len() > 1 || a.baseline.is_some() {
+        println!("{} with {policy}:", scenario.name);
     }
     print_table(&results);
     for r in &results {
@@ -159,12 +287,8 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         }
     }
     print_timing(&results);
-    let summary = summarize(&scenario.name, &policy, &results, wall_s, threads);
-    if let Some(png) = &a.plot {
-        plot(&summary, png)?;
-        eprintln!("plot: {}", png.display());
-    }
     if let Some(png) = &a.contact_sheet {
+        let png = per_family(png, a, &scenario.name, is_baseline);
         let entries: Vec<SheetEntry> = results
             .iter()
             .filter_map(|r| {
@@ -177,22 +301,35 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
                 })
             })
             .collect();
-        contact_sheet::write(png, &entries, 6)
+        contact_sheet::write(&png, &entries, 6)
             .with_context(|| format!("cannot write the contact sheet {}", png.display()))?;
         eprintln!("contact sheet: {}", png.display());
     }
-    if a.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        println!(
-            "success {:.3}, objects cleared {:.3}, {:.0} steps/s wall, {:.1}x real time",
-            summary["success_rate"].as_f64().unwrap_or(0.0),
-            summary["objects_cleared_rate"].as_f64().unwrap_or(0.0),
-            summary["sim_steps_per_s"].as_f64().unwrap_or(0.0),
-            summary["realtime_factor"].as_f64().unwrap_or(0.0),
-        );
+    Ok(summarize(
+        &scenario.name,
+        &policy,
+        &results,
+        wall_s,
+        threads,
+    ))
+}
+
+/// `path` for a one-scenario run; with several families or a baseline, one file each:
+/// `NAME.<scenario>[.baseline].EXT`.
+fn per_family(path: &std::path::Path, a: &RunArgs, scenario: &str, is_baseline: bool) -> PathBuf {
+    if a.scenarios.len() == 1 && a.baseline.is_none() {
+        return path.to_path_buf();
     }
-    Ok(ExitCode::SUCCESS)
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let tag = if is_baseline { ".baseline" } else { "" };
+    path.with_file_name(format!("{stem}.{scenario}{tag}{ext}"))
 }
 
 /// The scenario's first camera at 320x240, else one in front of the table.
@@ -207,28 +344,6 @@ fn sheet_camera(scenario: &embody_sim::Scenario) -> CameraSpec {
     spec.width = 320;
     spec.height = ((spec.height as f64 * scale).round() as u32).max(2);
     spec
-}
-
-fn plot(summary: &serde_json::Value, png: &std::path::Path) -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let json = dir.path().join("summary.json");
-    std::fs::write(&json, serde_json::to_string(summary)?)?;
-    let py = super::common::python()?;
-    let script = super::bench::repo_file("scripts/plot_eval.py")?;
-    let out = std::process::Command::new(&py)
-        .arg(&script)
-        .arg(&json)
-        .arg(png)
-        .output()
-        .with_context(|| format!("cannot run {}", py.display()))?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "plotting failed ({}): {}\nmatplotlib comes with scripts/setup.sh",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
 }
 
 /// The control stage's wall-clock timing, for runs that had one.
@@ -261,9 +376,9 @@ fn print_table(results: &[EpisodeResult]) {
         let notes: Vec<String> = r
             .objects
             .iter()
-            .filter_map(|o| o.reason.as_ref().map(|why| format!("{}: {why}", o.id)))
-            .chain(r.report.plan_error.clone())
-            .chain(r.report.stopped.clone())
+            .filter_map(|o| o.failure.as_ref().map(|why| format!("{}: {why}", o.id)))
+            .chain(r.report.plan_error.as_ref().map(|f| f.to_string()))
+            .chain(r.report.stopped.as_ref().map(|f| f.to_string()))
             .collect();
         println!(
             "{:>6}  {:>7}  {:>3}/{:<3}  {:>7.1}  {:<16}  {}",
@@ -278,35 +393,23 @@ fn print_table(results: &[EpisodeResult]) {
     }
 }
 
-/// The kind of a failure reason, for breakdowns.
-pub fn failure_kind(reason: &str) -> &'static str {
-    let r = reason.to_lowercase();
-    if r.contains("safety stop") {
-        "safety_stop"
-    } else if r.contains("watchdog") {
-        "watchdog"
-    } else if r.starts_with("robot:") || r.starts_with("stalled:") {
-        "robot_error"
-    } else if r.contains("missed grasp") {
-        "missed_grasp"
-    } else if r.contains("dropped") {
-        "drop"
-    } else if r.contains("timed out") || r.contains("time limit") {
-        "timeout"
-    } else if r.contains("still in the gripper") {
-        "not_released"
-    } else if r.contains("still on the table") {
-        // No attempt failed, yet the object stayed: its skills were given up or never reached.
-        "left_on_table"
-    } else if r.contains("fell") {
-        "fell_off_table"
-    } else if r.contains("no longer seen") || r.contains("does not see") {
-        "lost_object"
-    } else if r.contains("plan") {
-        "plan"
-    } else {
-        "other"
+/// What a failed episode failed of: its stop, or else its plan error, its last failed attempt,
+/// or the first object not where the goal wants it. `None` for a success.
+pub fn episode_failure(r: &EpisodeResult) -> Option<FailureKind> {
+    if r.success {
+        return None;
     }
+    let report = &r.report;
+    report
+        .stopped
+        .as_ref()
+        .or(report.plan_error.as_ref())
+        .or_else(|| report.skills.iter().rev().find_map(|k| k.failure.as_ref()))
+        .or_else(|| r.objects.iter().find_map(|o| o.failure.as_ref()))
+        .map(|f| f.kind)
+        // Judged a failure with no object out of place and no error: only an empty plan (no
+        // goal at all) gets here.
+        .or(Some(FailureKind::PlanInvalid))
 }
 
 pub fn summarize(
@@ -325,34 +428,24 @@ pub fn summarize(
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
     for r in results {
         for o in &r.objects {
-            if let Some(why) = &o.reason {
-                *failures.entry(why.clone()).or_default() += 1;
+            if let Some(why) = &o.failure {
+                *failures.entry(why.detail.clone()).or_default() += 1;
             }
         }
         if let Some(e) = &r.report.plan_error {
-            *failures.entry(format!("plan: {e}")).or_default() += 1;
+            *failures.entry(e.detail.clone()).or_default() += 1;
         }
     }
-    let mut attempts: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut episode_failures: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut attempts: BTreeMap<FailureKind, usize> = BTreeMap::new();
+    let mut episode_failures: BTreeMap<FailureKind, usize> = BTreeMap::new();
     for r in results {
         for k in &r.report.skills {
-            if let Some(why) = &k.reason {
-                *attempts.entry(failure_kind(why)).or_default() += 1;
+            if let Some(why) = &k.failure {
+                *attempts.entry(why.kind).or_default() += 1;
             }
         }
-        if !r.success {
-            // The episode's failure is its stop, or else its last failed attempt.
-            let why = r
-                .report
-                .stopped
-                .clone()
-                .or_else(|| r.report.plan_error.clone())
-                .or_else(|| r.report.skills.iter().rev().find_map(|k| k.reason.clone()))
-                .or_else(|| r.objects.iter().find_map(|o| o.reason.clone()));
-            *episode_failures
-                .entry(why.as_deref().map(failure_kind).unwrap_or("other"))
-                .or_default() += 1;
+        if let Some(kind) = episode_failure(r) {
+            *episode_failures.entry(kind).or_default() += 1;
         }
     }
     let per_object: Vec<f64> = results

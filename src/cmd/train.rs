@@ -8,7 +8,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use embody_policies::dataset;
 
-use super::bench::repo_file;
 use super::common::python;
 
 #[derive(Args)]
@@ -55,7 +54,7 @@ pub fn export(a: ExportArgs) -> Result<ExitCode> {
     // The runtime's own feature code makes the arrays; the script lays them out.
     let tmp = tempfile::tempdir().context("cannot make a temporary folder")?;
     build_dataset(&a.logs, tmp.path())?;
-    let script = repo_file("policies/train/export_lerobot.py")?;
+    let script = crate::home::script("policies/train/export_lerobot.py")?;
     let py = python()?;
     let out = Command::new(&py)
         .arg(&script)
@@ -156,7 +155,7 @@ pub fn dataset(a: DatasetArgs) -> Result<ExitCode> {
 pub fn train(a: TrainArgs) -> Result<ExitCode> {
     let data = a.logs.join("dataset");
     build_dataset(&a.logs, &data)?;
-    let script = repo_file("policies/train/train.py")?;
+    let script = crate::home::script("policies/train/train.py")?;
     let py = python()?;
     let status = Command::new(&py)
         .arg(&script)

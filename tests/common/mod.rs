@@ -17,6 +17,17 @@ pub fn embody(args: &[&str]) -> Output {
         .expect("the embody binary starts")
 }
 
+/// Runs `embody` and requires success; the output (stderr is shown when it failed).
+pub fn embody_ok(args: &[&str]) -> Output {
+    let out = embody(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The last line of stdout, parsed as JSON.
 pub fn last_json(out: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);

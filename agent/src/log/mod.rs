@@ -5,11 +5,11 @@
 
 mod reader;
 mod recorder;
-mod topics;
+mod schema;
 
 pub use reader::{read_log, LogMessage, RecoveredLog};
 pub use recorder::{McapRecorder, RecorderConfig, RecorderStats};
-pub use topics::*;
+pub use schema::*;
 
 use thiserror::Error;
 

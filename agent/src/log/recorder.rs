@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::topics::*;
+use super::schema::*;
 use super::LogError;
-use crate::episode::{EpisodeObserver, Event, PolicySample};
+use crate::observer::{EpisodeObserver, Event, PolicySample};
 use crate::planner::Instruction;
 use crate::ros_msgs::{
     CameraInfoMsg, GripperCommandMsg, Header, ImageMsg, JointStateMsg, JointTrajectoryMsg,
     JointTrajectoryPoint, RosMessage, TfMessage, Time, TransformStamped,
 };
-use crate::rotation;
 use crate::types::{ActionChunk, JointCommand, Observation, Plan, Skill};
 
 #[derive(Clone, Debug)]
@@ -284,31 +283,6 @@ impl McapRecorder {
     }
 }
 
-#[derive(Serialize)]
-struct PlanRecord<'a> {
-    t: f64,
-    instruction: &'a str,
-    steps: &'a [Skill],
-}
-
-#[derive(Serialize)]
-struct ActionRecord {
-    position: [f64; 3],
-    rotation_xyzw: [f64; 4],
-    rotation_6d: [f64; 6],
-    gripper_width_m: f64,
-}
-
-#[derive(Serialize)]
-struct ChunkRecord<'a> {
-    skill: &'a Skill,
-    start: f64,
-    dt: f64,
-    execute: usize,
-    completes_skill: bool,
-    actions: Vec<ActionRecord>,
-}
-
 impl EpisodeObserver for McapRecorder {
     fn sample_period(&self) -> Option<f64> {
         self.cfg.sample_period_s
@@ -330,8 +304,8 @@ impl EpisodeObserver for McapRecorder {
     fn plan(&mut self, t: f64, instruction: &Instruction, plan: &Plan) {
         let r = PlanRecord {
             t,
-            instruction: &instruction.text,
-            steps: &plan.steps,
+            instruction: instruction.text.clone(),
+            steps: plan.steps.clone(),
         };
         self.write_json(self.channels.plan, t, &r);
     }
@@ -341,29 +315,11 @@ impl EpisodeObserver for McapRecorder {
     }
 
     fn chunk(&mut self, skill: &Skill, chunk: &ActionChunk) {
-        let actions = chunk
-            .actions
-            .iter()
-            .map(|a| {
-                let p = a.ee_target_in_base.translation.vector;
-                let q = a.ee_target_in_base.rotation.quaternion();
-                ActionRecord {
-                    position: [p.x, p.y, p.z],
-                    rotation_xyzw: [q.i, q.j, q.k, q.w],
-                    rotation_6d: rotation::to_6d(&a.ee_target_in_base.rotation),
-                    gripper_width_m: a.gripper_width_m,
-                }
-            })
-            .collect();
-        let r = ChunkRecord {
-            skill,
-            start: chunk.start,
-            dt: chunk.dt,
-            execute: chunk.execute,
-            completes_skill: chunk.completes_skill,
-            actions,
-        };
-        self.write_json(self.channels.chunk, chunk.start, &r);
+        self.write_json(
+            self.channels.chunk,
+            chunk.start,
+            &ChunkRecord::new(skill, chunk),
+        );
     }
 
     fn command(&mut self, cmd: &JointCommand) {
@@ -525,6 +481,7 @@ mod tests {
                 embody_version: "0".into(),
                 physics_engine: "rapier".into(),
                 features: vec![],
+                commit: None,
             },
             physics: serde_json::Value::Null,
         });

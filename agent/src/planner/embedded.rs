@@ -27,7 +27,7 @@ impl Default for EmbeddedPlanner {
 
 impl EmbeddedPlanner {
     /// A planner with another grammar (same format as the built-in `grammar.toml`).
-    pub fn with_grammar(text: &str) -> Result<Self, String> {
+    pub fn with_grammar(text: &str) -> Result<Self, super::GrammarError> {
         Ok(Self {
             grammar: Grammar::parse(text)?,
         })

@@ -77,10 +77,21 @@ pub struct Grammar {
     pub lexicon: Lexicon,
 }
 
+/// A planner grammar that cannot be used, with the part at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum GrammarError {
+    #[error("planner grammar: {0}")]
+    Toml(String),
+    #[error("planner grammar: unknown intent '{0}'")]
+    UnknownIntent(String),
+    #[error("planner grammar: pattern {pattern:?}: {message}")]
+    Pattern { pattern: String, message: String },
+}
+
 impl Grammar {
     /// Parses and compiles a grammar; errors name the pattern at fault.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let g: GrammarFile = toml::from_str(text).map_err(|e| format!("planner grammar: {e}"))?;
+    pub fn parse(text: &str) -> Result<Self, GrammarError> {
+        let g: GrammarFile = toml::from_str(text).map_err(|e| GrammarError::Toml(e.to_string()))?;
         // A container slot only matches container words, so "next to the can in the bin" cannot
         // be read as a container "the can in the bin".
         let mut container_words: Vec<&String> = g.lexicon.containers.keys().collect();
@@ -100,15 +111,17 @@ impl Grammar {
                 "clear" => Intent::Clear,
                 "put" => Intent::Put,
                 "pick" => Intent::Pick,
-                other => return Err(format!("planner grammar: unknown intent '{other}'")),
+                other => return Err(GrammarError::UnknownIntent(other.to_string())),
             };
             for p in &i.patterns {
                 let re = p
                     .replace("{objects}", "(?P<objects>.+?)")
                     .replace("{except}", "(?P<except>.+?)")
                     .replace("{container}", &container_slot);
-                let regex =
-                    Regex::new(&re).map_err(|e| format!("planner grammar: pattern {p:?}: {e}"))?;
+                let regex = Regex::new(&re).map_err(|e| GrammarError::Pattern {
+                    pattern: p.to_string(),
+                    message: e.to_string(),
+                })?;
                 patterns.push(Pattern { intent, regex });
             }
         }

@@ -9,6 +9,7 @@ mod refs;
 mod vlm;
 
 pub use embedded::EmbeddedPlanner;
+pub use grammar::GrammarError;
 pub use vlm::{VlmConfig, VlmPlanner};
 
 use std::collections::HashSet;
@@ -32,10 +33,29 @@ impl Instruction {
 
 #[derive(Debug, Error, PartialEq)]
 pub enum PlanError {
+    /// The planner will not do it: unsafe, impossible, or not groundable in the scene.
     #[error("cannot plan '{instruction}': {reason}")]
     Refused { instruction: String, reason: String },
+    /// The plan breaks a rule every plan must keep ([`validate`]).
     #[error("invalid plan: {0}")]
     Invalid(String),
+    /// The planner could not be asked (a planner server down, an answer that never came or
+    /// could not be read). Not a refusal: the same instruction may plan later.
+    #[error("planner unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl PlanError {
+    /// The failure an episode that could not plan ends with.
+    pub fn failure(&self) -> crate::outcome::Failure {
+        use crate::outcome::{Failure, FailureKind};
+        let kind = match self {
+            PlanError::Refused { .. } => FailureKind::PlanRefused,
+            PlanError::Invalid(_) => FailureKind::PlanInvalid,
+            PlanError::Unavailable(_) => FailureKind::PlannerUnavailable,
+        };
+        Failure::new(kind, self.to_string())
+    }
 }
 
 pub trait Planner: Send + Sync {
@@ -145,11 +165,18 @@ mod tests {
         on_top.id = "d".into();
         on_top.pose_in_base = Isometry3::translation(0.4, 0.0, 0.075);
         s.objects.push(on_top);
+        let mut free = s.objects[0].clone();
+        free.id = "e".into();
+        free.pose_in_base = Isometry3::translation(0.5, 0.3, 0.025);
+        s.objects.push(free);
         let plan = EmbeddedPlanner::default()
             .plan(&Instruction::new("clear the table"), &s, None)
             .unwrap();
         let order: Vec<&str> = plan.steps.iter().step_by(2).map(|s| s.object()).collect();
         let pos = |id| order.iter().position(|o| *o == id).unwrap();
+        // The lone object first; the crowded pair (a, c: 1 cm apart) only after it.
+        assert_eq!(order[0], "e", "{order:?}");
+        assert!(pos("a") > pos("e") && pos("c") > pos("e"), "{order:?}");
         assert!(pos("d") < pos("b"), "{order:?}");
     }
 

@@ -19,8 +19,10 @@ pub struct VlmConfig {
     /// Base URL, e.g. `http://localhost:11434/v1`; `/chat/completions` is appended.
     pub url: String,
     pub model: String,
-    /// Environment variable holding the API key (sent as a bearer token; never logged).
-    pub api_key_env: String,
+    /// The API key, sent as a bearer token; never logged or printed. The caller reads it (the
+    /// CLI from the variable `--planner-api-key-env` names), so the library reads no
+    /// environment.
+    pub api_key: Option<String>,
     /// Limit on every request, connection to last byte.
     pub timeout: Duration,
     /// Re-asks after an invalid answer.
@@ -32,7 +34,7 @@ impl std::fmt::Debug for VlmConfig {
         f.debug_struct("VlmConfig")
             .field("url", &self.url)
             .field("model", &self.model)
-            .field("api_key_env", &self.api_key_env)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .finish()
@@ -44,7 +46,7 @@ impl Default for VlmConfig {
         Self {
             url: "http://localhost:11434/v1".into(),
             model: "qwen2.5-vl".into(),
-            api_key_env: "EMBODY_PLANNER_API_KEY".into(),
+            api_key: None,
             timeout: Duration::from_secs(60),
             max_retries: 2,
         }
@@ -122,7 +124,9 @@ impl VlmPlanner {
         s
     }
 
-    fn ask(&self, messages: &[serde_json::Value]) -> Result<String, String> {
+    /// One chat-completions request; the answer's content. Any error here is the server's or
+    /// the network's: [`PlanError::Unavailable`], never a refusal.
+    fn ask(&self, messages: &[serde_json::Value]) -> Result<String, PlanError> {
         let body = json!({
             "model": self.cfg.model,
             "messages": messages,
@@ -134,31 +138,36 @@ impl VlmPlanner {
             .agent
             .post(&url)
             .header("Content-Type", "application/json");
-        let key = std::env::var(&self.cfg.api_key_env)
-            .ok()
-            .filter(|k| !k.is_empty());
-        if let Some(k) = &key {
+        if let Some(k) = self.cfg.api_key.as_ref().filter(|k| !k.is_empty()) {
             req = req.header("Authorization", &format!("Bearer {k}"));
         }
+        let unavailable = PlanError::Unavailable;
         let mut resp = req
             .send_json(&body)
-            .map_err(|e| format!("planner server {url}: {e}"))?;
+            .map_err(|e| unavailable(format!("planner server {url}: {e}")))?;
         let status = resp.status();
         let text = resp
             .body_mut()
             .read_to_string()
-            .map_err(|e| format!("planner server {url}: reading the answer: {e}"))?;
+            .map_err(|e| unavailable(format!("planner server {url}: reading the answer: {e}")))?;
         if !status.is_success() {
             let shown: String = text.chars().take(200).collect();
-            return Err(format!("planner server {url} answered {status}: {shown}"));
+            return Err(unavailable(format!(
+                "planner server {url} answered {status}: {shown}"
+            )));
         }
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("planner server {url}: not a chat-completions answer: {e}"))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            unavailable(format!(
+                "planner server {url}: not a chat-completions answer: {e}"
+            ))
+        })?;
         v["choices"][0]["message"]["content"]
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| {
-                format!("planner server {url}: the answer has no choices[0].message.content")
+                unavailable(format!(
+                    "planner server {url}: the answer has no choices[0].message.content"
+                ))
             })
     }
 }
@@ -210,26 +219,31 @@ impl Planner for VlmPlanner {
         ];
         let mut last_error = String::new();
         for attempt in 0..=self.cfg.max_retries {
-            let content = self.ask(&messages).map_err(refuse)?;
-            let verdict = serde_json::from_str::<Answer>(content.trim())
-                .map_err(|e| format!("the answer is not a plan in the required JSON form: {e}"))
-                .and_then(|a| match a.refuse {
-                    Some(reason) if a.steps.is_empty() => {
-                        Err(format!("refused by the model: {reason}"))
-                    }
-                    _ => {
-                        let plan = Plan { steps: a.steps };
-                        if plan.steps.is_empty() {
-                            return Err("the plan has no steps".into());
-                        }
+            let content = self.ask(&messages)?;
+            let verdict = match serde_json::from_str::<Answer>(content.trim()) {
+                Err(e) => Err(format!(
+                    "the answer is not a plan in the required JSON form: {e}"
+                )),
+                // The model's own refusal is final: asking again would only shop for a yes.
+                Ok(Answer {
+                    refuse: Some(reason),
+                    steps,
+                }) if steps.is_empty() => {
+                    return Err(refuse(format!("refused by the model: {reason}")));
+                }
+                Ok(a) => {
+                    let plan = Plan { steps: a.steps };
+                    if plan.steps.is_empty() {
+                        Err("the plan has no steps".to_string())
+                    } else {
                         validate(&plan, scene)
                             .map(|_| plan)
                             .map_err(|e| e.to_string())
                     }
-                });
+                }
+            };
             match verdict {
                 Ok(plan) => return Ok(plan),
-                Err(e) if e.starts_with("refused by the model") => return Err(refuse(e)),
                 Err(e) => {
                     tracing::info!(attempt, error = %e, "planner answer rejected");
                     last_error = e.clone();
@@ -238,7 +252,7 @@ impl Planner for VlmPlanner {
                 }
             }
         }
-        Err(refuse(format!(
+        Err(PlanError::Invalid(format!(
             "no valid plan from the model after {} attempts; last problem: {last_error}",
             self.cfg.max_retries + 1
         )))

@@ -283,8 +283,8 @@ fn status(
         (Some(o), _) if at_end => {
             let why = o
                 .stopped
-                .as_deref()
-                .or(o.plan_error.as_deref())
+                .as_ref()
+                .or(o.plan_error.as_ref())
                 .map(|w| format!(" ({w})"))
                 .unwrap_or_default();
             if o.success {

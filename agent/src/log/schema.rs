@@ -1,6 +1,11 @@
-//! The channels of an embody log and the JSON records on embody's own channels.
+//! The log schema: the channels of an embody log and the JSON records on embody's own
+//! channels. The recorder writes these types and every reader (replay, the viewer, the
+//! dataset builder) decodes them; there is no second declaration anywhere.
 
 use serde::{Deserialize, Serialize};
+
+use crate::outcome::{Failure, ObjectOutcome};
+use crate::types::{ActionChunk, Skill};
 
 pub const SCENARIO_TOPIC: &str = "/embody/scenario";
 pub const PLAN_TOPIC: &str = "/embody/plan";
@@ -45,12 +50,78 @@ pub struct ScenarioRecord {
     pub physics: serde_json::Value,
 }
 
-/// What must match for a bit-exact replay.
+/// What must match for a bit-exact replay, and the commit that recorded the log.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BuildInfo {
     pub embody_version: String,
     pub physics_engine: String,
     pub features: Vec<String>,
+    /// The git commit of the build (absent when it was not built from a git checkout).
+    #[serde(default)]
+    pub commit: Option<String>,
+}
+
+impl BuildInfo {
+    /// Whether a log recorded by `self` replays bit-exactly on `other`: same physics and
+    /// features. The commit may differ (a change elsewhere keeps the physics); replay reports it.
+    pub fn same_physics(&self, other: &BuildInfo) -> bool {
+        self.physics_engine == other.physics_engine && self.features == other.features
+    }
+}
+
+/// `/embody/plan`: the plan the agent runs, when it was made.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PlanRecord {
+    pub t: f64,
+    pub instruction: String,
+    pub steps: Vec<Skill>,
+}
+
+/// One action of a recorded chunk: the end-effector target in the base frame and the gripper.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ActionRecord {
+    pub position: [f64; 3],
+    pub rotation_xyzw: [f64; 4],
+    pub rotation_6d: [f64; 6],
+    pub gripper_width_m: f64,
+}
+
+/// `/embody/action_chunk`: a chunk the policy sent, as it sent it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ChunkRecord {
+    pub skill: Skill,
+    pub start: f64,
+    pub dt: f64,
+    pub execute: usize,
+    pub completes_skill: bool,
+    pub actions: Vec<ActionRecord>,
+}
+
+impl ChunkRecord {
+    pub fn new(skill: &Skill, chunk: &ActionChunk) -> Self {
+        let actions = chunk
+            .actions
+            .iter()
+            .map(|a| {
+                let p = a.ee_target_in_base.translation.vector;
+                let q = a.ee_target_in_base.rotation.quaternion();
+                ActionRecord {
+                    position: [p.x, p.y, p.z],
+                    rotation_xyzw: [q.i, q.j, q.k, q.w],
+                    rotation_6d: crate::rotation::to_6d(&a.ee_target_in_base.rotation),
+                    gripper_width_m: a.gripper_width_m,
+                }
+            })
+            .collect();
+        Self {
+            skill: skill.clone(),
+            start: chunk.start,
+            dt: chunk.dt,
+            execute: chunk.execute,
+            completes_skill: chunk.completes_skill,
+            actions,
+        }
+    }
 }
 
 /// Last record of every log.
@@ -59,12 +130,12 @@ pub struct OutcomeRecord {
     pub success: bool,
     pub objects_cleared: usize,
     pub objects_total: usize,
-    pub objects: Vec<crate::episode::ObjectOutcome>,
+    pub objects: Vec<ObjectOutcome>,
     pub sim_time_s: f64,
     pub sim_steps: u64,
     pub state_hash: String,
-    pub stopped: Option<String>,
-    pub plan_error: Option<String>,
+    pub stopped: Option<Failure>,
+    pub plan_error: Option<Failure>,
 }
 
 /// JSON Schemas of the embody channels (the `jsonschema` encoding of MCAP).
@@ -80,10 +151,10 @@ pub fn json_schema(topic: &str) -> &'static str {
             r#"{"title":"embody action chunk","type":"object","required":["start","dt","actions"],"properties":{"skill":{"type":"object"},"start":{"type":"number"},"dt":{"type":"number"},"execute":{"type":"integer"},"completes_skill":{"type":"boolean"},"actions":{"type":"array","items":{"type":"object","properties":{"position":{"type":"array"},"rotation_xyzw":{"type":"array"},"gripper_width_m":{"type":"number"}}}}}}"#
         }
         EVENTS_TOPIC => {
-            r#"{"title":"embody event","type":"object","required":["t","kind"],"properties":{"t":{"type":"number"},"kind":{"type":"string"},"skill":{"type":["object","null"]},"attempt":{"type":["integer","null"]},"success":{"type":["boolean","null"]},"detail":{"type":["string","null"]}}}"#
+            r#"{"title":"embody event","type":"object","required":["t","kind"],"properties":{"t":{"type":"number"},"kind":{"enum":["plan_refused","skill_start","skill_end","replan","stopped","safety_stop","watchdog","robot_error","stalled","safety","hold"]},"skill":{"type":["object","null"]},"attempt":{"type":["integer","null"]},"success":{"type":["boolean","null"]},"failure":{"type":["string","null"]},"detail":{"type":["string","null"]}}}"#
         }
         OUTCOME_TOPIC => {
-            r#"{"title":"embody outcome","type":"object","required":["success","state_hash"],"properties":{"success":{"type":"boolean"},"objects_cleared":{"type":"integer"},"objects_total":{"type":"integer"},"objects":{"type":"array"},"sim_time_s":{"type":"number"},"sim_steps":{"type":"integer"},"state_hash":{"type":"string"}}}"#
+            r#"{"title":"embody outcome","type":"object","required":["success","state_hash"],"properties":{"success":{"type":"boolean"},"objects_cleared":{"type":"integer"},"objects_total":{"type":"integer"},"objects":{"type":"array"},"sim_time_s":{"type":"number"},"sim_steps":{"type":"integer"},"state_hash":{"type":"string"},"stopped":{"type":["object","null"],"properties":{"kind":{"type":"string"},"detail":{"type":"string"}}},"plan_error":{"type":["object","null"],"properties":{"kind":{"type":"string"},"detail":{"type":"string"}}}}}"#
         }
         SAMPLE_TOPIC => {
             r#"{"title":"embody policy sample","type":"object","required":["t","skill","ee_in_base","scene","target_in_base"],"properties":{"t":{"type":"number"},"skill":{"type":"object"},"ee_in_base":{"type":"object"},"gripper_width_m":{"type":"number"},"scene":{"type":"object"},"target_in_base":{"type":"object"},"gripper_command_m":{"type":"number"}}}"#
