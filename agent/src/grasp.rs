@@ -178,11 +178,19 @@ pub const MIN_HAND_WALL_CLEARANCE_M: f64 = 0.005;
 /// The finger clearance grasps ask for by default (m).
 pub const DEFAULT_MIN_FINGER_CLEARANCE_M: f64 = 0.05;
 
+/// How far inside the container's inner walls a dropped object's footprint stays (m).
+const DROP_WALL_MARGIN_M: f64 = 0.015;
+
 /// Where to drop `held` into `into` (base frame, on the container's floor): of a 3 x 2 grid of
 /// spots, the one farthest from the objects already inside; the first spot when it is empty.
-/// `None` when the scene has no such container.
+/// Spots are pulled in so the held object's footprint stays clear of the walls (a large object
+/// dropped at the grid's edge lands on the rim). `None` when the scene has no such container.
 pub fn place_spot(scene: &SceneGraph, held: &str, into: &str) -> Option<Point3<f64>> {
     let bin = scene.container(into)?;
+    let radius = scene.object(held).map_or(0.0, |o| match o.shape {
+        ShapeKind::Box => 0.5 * o.extents.x.hypot(o.extents.y),
+        ShapeKind::Cylinder | ShapeKind::Cup => 0.5 * o.extents.x,
+    });
     let inside: Vec<Vector3<f64>> = scene
         .objects
         .iter()
@@ -191,10 +199,16 @@ pub fn place_spot(scene: &SceneGraph, held: &str, into: &str) -> Option<Point3<f
         .filter(|p| bin.contains(&Point3::from(*p), 0.0, 0.1))
         .collect();
     let (hx, hy) = (bin.inner_extents.x / 2.0, bin.inner_extents.y / 2.0);
+    let room = |h: f64| (h - radius - DROP_WALL_MARGIN_M).max(0.0);
     let mut best = (f64::NEG_INFINITY, bin.pose_in_base * Point3::origin());
     for fx in [-0.6, 0.0, 0.6] {
         for fy in [-0.5, 0.5] {
-            let p = bin.pose_in_base * Point3::new(fx * hx, fy * hy, 0.0);
+            let local = Point3::new(
+                (fx * hx).clamp(-room(hx), room(hx)),
+                (fy * hy).clamp(-room(hy), room(hy)),
+                0.0,
+            );
+            let p = bin.pose_in_base * local;
             let clearance = inside
                 .iter()
                 .map(|o| (o.xy() - p.coords.xy()).norm())

@@ -34,6 +34,14 @@ pub struct ExpertConfig {
     /// Objects nearer or farther than this from the base axis are not attempted (m).
     pub min_reach_m: f64,
     pub max_reach_m: f64,
+    /// How close the hand must be to the pose above an object (or above the drop spot) before
+    /// it descends: horizontally and vertically (m) and in rotation (rad). A long move, near the
+    /// base most of all, lags its targets, and a descent started off to the side knocks the
+    /// object away. The position motors leave ~5 mm horizontal and ~1 cm vertical sag at rest,
+    /// so the tolerances sit above that.
+    pub gate_tolerance_xy_m: f64,
+    pub gate_tolerance_z_m: f64,
+    pub gate_tolerance_rad: f64,
 }
 
 impl Default for ExpertConfig {
@@ -53,21 +61,37 @@ impl Default for ExpertConfig {
             open_width: 0.08,
             min_reach_m: 0.15,
             max_reach_m: 0.8,
+            gate_tolerance_xy_m: 0.012,
+            gate_tolerance_z_m: 0.03,
+            gate_tolerance_rad: 0.06,
         }
     }
 }
 
+/// A pose the hand must have reached before the trajectory goes on past time `t`.
+#[derive(Clone, Copy, Debug)]
+struct Gate {
+    t: f64,
+    pose: Isometry3<f64>,
+}
+
+/// A skill's trajectory, its gates, and how long it has waited at them.
+#[derive(Clone, Debug)]
+struct Planned {
+    trajectory: Trajectory,
+    gates: std::collections::VecDeque<Gate>,
+    /// Robot time minus trajectory time: the waiting so far (s).
+    delay: f64,
+}
+
 pub struct ScriptedExpert {
     cfg: ExpertConfig,
-    trajectory: Option<Trajectory>,
+    planned: Option<Planned>,
 }
 
 impl ScriptedExpert {
     pub fn new(cfg: ExpertConfig) -> Self {
-        Self {
-            cfg,
-            trajectory: None,
-        }
+        Self { cfg, planned: None }
     }
 
     fn move_time(&self, from: &Isometry3<f64>, to: &Isometry3<f64>, speed: f64) -> f64 {
@@ -81,7 +105,7 @@ impl ScriptedExpert {
         obs: &Observation,
         scene: &SceneGraph,
         object: &str,
-    ) -> Result<Trajectory, PolicyError> {
+    ) -> Result<Planned, PolicyError> {
         let truth = privileged_pose(obs, object)?;
         let info = scene
             .object(object)
@@ -124,8 +148,13 @@ impl ScriptedExpert {
             pre,
             open,
         )
-        .hold(self.cfg.hover_s, open)
-        .then(
+        .hold(self.cfg.hover_s, open);
+        // Descend only from right above the object.
+        let gate = Gate {
+            t: t.end(),
+            pose: pre,
+        };
+        t.then(
             self.move_time(&pre, &grasp, self.cfg.approach_speed),
             grasp,
             open,
@@ -137,7 +166,7 @@ impl ScriptedExpert {
             lift,
             0.0,
         );
-        Ok(t)
+        Ok(Planned::new(t, vec![gate]))
     }
 
     fn plan_place(
@@ -146,7 +175,7 @@ impl ScriptedExpert {
         scene: &SceneGraph,
         object: &str,
         into: &str,
-    ) -> Result<Trajectory, PolicyError> {
+    ) -> Result<Planned, PolicyError> {
         let truth = privileged_pose(obs, object)?;
         let info = scene
             .object(object)
@@ -182,8 +211,13 @@ impl ScriptedExpert {
             self.move_time(&here, &above, self.cfg.travel_speed),
             above,
             0.0,
-        )
-        .then(
+        );
+        // Lower into the bin only from right above the drop spot.
+        let gate = Gate {
+            t: t.end(),
+            pose: above,
+        };
+        t.then(
             self.move_time(&above, &release, self.cfg.approach_speed * 2.0),
             release,
             0.0,
@@ -194,7 +228,36 @@ impl ScriptedExpert {
             retreat,
             open,
         );
-        Ok(t)
+        Ok(Planned::new(t, vec![gate]))
+    }
+}
+
+impl Planned {
+    fn new(trajectory: Trajectory, gates: Vec<Gate>) -> Self {
+        Self {
+            trajectory,
+            gates: gates.into(),
+            delay: 0.0,
+        }
+    }
+
+    /// The trajectory time to continue from at robot time `now`, having observed the hand at
+    /// `ee`: at a gate, the trajectory waits (holding the gate's pose) until the hand is within
+    /// tolerance of it, then goes on from there.
+    fn advance(&mut self, now: f64, ee: &Isometry3<f64>, cfg: &ExpertConfig) -> f64 {
+        if let Some(g) = self.gates.front().copied() {
+            if now - self.delay >= g.t - 1e-9 {
+                self.delay = now - g.t;
+                let d = ee.translation.vector - g.pose.translation.vector;
+                let reached = d.xy().norm() <= cfg.gate_tolerance_xy_m
+                    && d.z.abs() <= cfg.gate_tolerance_z_m
+                    && ee.rotation.angle_to(&g.pose.rotation) <= cfg.gate_tolerance_rad;
+                if reached {
+                    self.gates.pop_front();
+                }
+            }
+        }
+        now - self.delay
     }
 }
 
@@ -214,7 +277,7 @@ fn privileged_pose(obs: &Observation, object: &str) -> Result<Isometry3<f64>, Po
 
 impl Policy for ScriptedExpert {
     fn reset(&mut self) {
-        self.trajectory = None;
+        self.planned = None;
     }
 
     fn act(
@@ -223,17 +286,20 @@ impl Policy for ScriptedExpert {
         scene: &SceneGraph,
         skill: &Skill,
     ) -> Result<ActionChunk, PolicyError> {
-        if self.trajectory.is_none() {
-            self.trajectory = Some(match skill {
+        if self.planned.is_none() {
+            self.planned = Some(match skill {
                 Skill::Pick { object } => self.plan_pick(obs, scene, object)?,
                 Skill::Place { object, into } => self.plan_place(obs, scene, object, into)?,
             });
         }
-        let traj = self.trajectory.as_ref().expect("set above");
+        let planned = self.planned.as_mut().expect("set above");
+        let t0 = planned.advance(obs.stamp, &obs.ee_in_base, &self.cfg);
+        // Actions stop at the next gate: the hand holds there until it has arrived.
+        let gate = planned.gates.front().map(|g| g.t);
+        let traj = &planned.trajectory;
         let dt = self.cfg.action_dt;
-        let t0 = obs.stamp;
         let remaining = traj.end() - t0;
-        let completes = remaining <= self.cfg.execute as f64 * dt + 1e-9;
+        let completes = gate.is_none() && remaining <= self.cfg.execute as f64 * dt + 1e-9;
         let n = if completes {
             ((remaining / dt).ceil() as usize).max(1)
         } else {
@@ -241,7 +307,8 @@ impl Policy for ScriptedExpert {
         };
         let actions = (0..n)
             .map(|i| {
-                let (pose, g) = traj.sample(t0 + (i + 1) as f64 * dt);
+                let t = t0 + (i + 1) as f64 * dt;
+                let (pose, g) = traj.sample(gate.map_or(t, |g| t.min(g)));
                 Action {
                     ee_target_in_base: pose,
                     gripper_width_m: g,
@@ -249,7 +316,7 @@ impl Policy for ScriptedExpert {
             })
             .collect();
         Ok(ActionChunk {
-            start: t0,
+            start: obs.stamp,
             dt,
             actions,
             execute: self.cfg.execute,
