@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use embody_policies::onnx::{cache_dir, cache_venv, find_library};
+use embody_policies::onnx::{cache_dir, cache_venv, find_library, venv_search_order};
 
 /// The onnxruntime wheel embody installs when none is found; the same pin as
 /// `scripts/requirements.txt` (a test checks they agree).
@@ -86,28 +86,14 @@ pub fn script(rel: &str) -> Result<PathBuf> {
     Ok(base.join(rel))
 }
 
-/// The Python interpreter of the project's environment: `EMBODY_PYTHON`, else a `.venv` in the
-/// working directory or beside the executable (or a folder above them), else the cache's venv,
-/// else `python3` on PATH.
+/// The Python interpreter of the project's environment: `EMBODY_PYTHON`, else the first venv
+/// of `venv_search_order` that has one (`$VIRTUAL_ENV`, a `.venv` near the working directory or
+/// the executable, the cache's), else `python3` on PATH.
 pub fn python() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("EMBODY_PYTHON").filter(|v| !v.is_empty()) {
         return Ok(p.into());
     }
-    let mut starts: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        starts.push(cwd);
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        starts.push(dir);
-    }
-    let mut venvs: Vec<PathBuf> = starts
-        .iter()
-        .flat_map(|s| s.ancestors().map(|a| a.join(".venv")))
-        .collect();
-    venvs.extend(cache_venv());
+    let venvs = venv_search_order();
     for v in venvs {
         let p = v.join("bin/python");
         if p.exists() {

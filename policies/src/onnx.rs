@@ -115,6 +115,30 @@ fn in_venv(venv: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The virtual environments embody looks in, in order: `$VIRTUAL_ENV`, a `.venv` in the working
+/// directory or beside the executable (or any folder above them), then embody's cache.
+pub fn venv_search_order() -> Vec<PathBuf> {
+    let mut venvs: Vec<PathBuf> = Vec::new();
+    if let Some(v) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
+        venvs.push(PathBuf::from(v));
+    }
+    let mut starts = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        starts.push(cwd);
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        starts.push(dir);
+    }
+    for s in starts {
+        venvs.extend(s.ancestors().map(|a| a.join(".venv")));
+    }
+    venvs.extend(cache_venv());
+    venvs
+}
+
 /// Finds the ONNX Runtime library; the error says where it looked and how to get it.
 pub fn find_library(explicit: Option<&Path>) -> Result<PathBuf, LoadError> {
     let checked = |p: PathBuf, from: &str| {
@@ -133,24 +157,7 @@ pub fn find_library(explicit: Option<&Path>) -> Result<PathBuf, LoadError> {
     if let Some(p) = std::env::var_os(ORT_DYLIB_ENV).filter(|v| !v.is_empty()) {
         return checked(PathBuf::from(p), ORT_DYLIB_ENV);
     }
-    let mut venvs: Vec<PathBuf> = Vec::new();
-    if let Some(v) = std::env::var_os("VIRTUAL_ENV") {
-        venvs.push(PathBuf::from(v));
-    }
-    let mut starts = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        starts.push(cwd);
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        starts.push(dir);
-    }
-    for s in starts {
-        venvs.extend(s.ancestors().map(|a| a.join(".venv")));
-    }
-    venvs.extend(cache_venv());
+    let venvs = venv_search_order();
     for v in &venvs {
         if let Some(lib) = in_venv(v) {
             return Ok(lib);

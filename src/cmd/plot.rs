@@ -103,7 +103,8 @@ where
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(40)
-        .build_cartesian_2d(0.0..n, 0.0..1.05)?;
+        // Headroom above 1.0 for the legend.
+        .build_cartesian_2d(0.0..n, 0.0..1.3)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -111,7 +112,11 @@ where
         .x_label_formatter(&|x| {
             let i = x.floor() as usize;
             if (x - x.floor() - 0.5).abs() < 1e-6 && i < names.len() {
-                names[i].trim_start_matches("table_clearing").to_string()
+                // `table_clearing_varied` reads `varied` under its bars.
+                match names[i].rsplit_once("table_clearing_") {
+                    Some((_, short)) if !short.is_empty() => short.to_string(),
+                    _ => names[i].clone(),
+                }
             } else {
                 String::new()
             }
@@ -171,7 +176,7 @@ where
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], BASELINE_RGB.filled()));
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font((FAMILY, 12))
