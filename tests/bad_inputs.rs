@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{embody, repo, scenario_variant, shipped_scenario};
+use common::{embody, scenario_in_temp, shipped_scenario};
 
 fn assert_clean_failure(args: &[&str], expect: &[&str]) {
     let out = embody(args);
@@ -16,13 +16,7 @@ fn assert_clean_failure(args: &[&str], expect: &[&str]) {
 }
 
 fn variant(name: &str, text: &str) -> (tempfile::TempDir, String) {
-    // Keep the URDF path valid: write next to the shipped scenarios' relative layout.
-    let dir = tempfile::tempdir().unwrap();
-    let scen = dir.path().join("scenarios");
-    std::fs::create_dir(&scen).unwrap();
-    let urdf = repo().join("assets");
-    std::os::unix::fs::symlink(urdf, dir.path().join("assets")).unwrap();
-    let path = scenario_variant(&scen, name, text);
+    let (dir, path) = scenario_in_temp(name, text);
     (dir, path.display().to_string())
 }
 

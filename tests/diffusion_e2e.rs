@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{embody, embody_ok, last_json, repo, scenario_variant, shipped_scenario};
+use common::{embody, embody_ok, last_json, repo, scenario_in_temp, shipped_scenario};
 use embody_agent::log::{read_log, CHUNK_TOPIC};
 use embody_agent::Robot;
 
@@ -47,7 +47,7 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
     let dir = tempfile::tempdir().unwrap();
     let text = shipped_scenario().replace("time_limit_s = 90.0", "time_limit_s = 6.0");
     assert!(text.contains("time_limit_s = 6.0"));
-    let scenario = scenario_variant(&repo().join("scenarios"), ".diffusion_e2e.toml", &text);
+    let (_scenario_dir, scenario) = scenario_in_temp("diffusion_e2e.toml", &text);
     let model = tame_model(dir.path(), &scenario);
     let spec = format!("diffusion:{}", model.display());
     let run_with = |log: &Path, extra: &[&str]| {
@@ -68,7 +68,6 @@ fn diffusion_policy_runs_chunks_in_the_loop_deterministically_and_replays() {
     let a = run_with(&dir.path().join("a.mcap"), &[]);
     let b = run_with(&dir.path().join("b.mcap"), &[]);
     let sync = run_with(&dir.path().join("sync.mcap"), &["--no-pipeline"]);
-    let _ = std::fs::remove_file(&scenario);
     assert_eq!(a["policy"], spec.as_str());
     assert_eq!(a["state_hash"], b["state_hash"], "same seed, same run");
     let sim_s = a["mean_episode_sim_s"].as_f64().unwrap();

@@ -58,6 +58,18 @@ pub fn scenario_variant(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// Writes `text` as `DIR/scenarios/NAME` in a new temporary folder whose `assets` links to the
+/// repository's, so the shipped scenarios' relative URDF path still resolves. Tests never write
+/// into the repository's `scenarios/`.
+pub fn scenario_in_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let scen = dir.path().join("scenarios");
+    std::fs::create_dir(&scen).unwrap();
+    std::os::unix::fs::symlink(repo().join("assets"), dir.path().join("assets")).unwrap();
+    let path = scenario_variant(&scen, name, text);
+    (dir, path)
+}
+
 pub fn shipped_scenario() -> String {
     std::fs::read_to_string(repo().join("scenarios/table_clearing.toml")).unwrap()
 }
