@@ -130,3 +130,107 @@ fn a_scenario_default_policy_that_cannot_load_names_the_scenario() {
         ],
     );
 }
+
+#[test]
+fn render_size_beyond_the_cap_is_an_error_naming_the_flag() {
+    // This used to abort on a 110 GB allocation.
+    for (size, why) in [
+        (
+            ["100000", "100000"],
+            "width must be 1..=8192 pixels, got 100000",
+        ),
+        (["8192", "8192"], "8192x8192 is more than"),
+        (["4096", "0"], "height must be 1..=8192 pixels, got 0"),
+        (["4096", "16"], "at most 16 times the other"),
+    ] {
+        assert_clean_failure(
+            &[
+                "render",
+                "scenarios/table_clearing.toml",
+                "--size",
+                size[0],
+                size[1],
+            ],
+            &[&format!("--size {} {}", size[0], size[1]), why],
+        );
+    }
+}
+
+#[test]
+fn a_scenario_camera_beyond_the_cap_is_an_error_naming_the_key() {
+    let text = format!(
+        "{}\n[[cameras]]\nname = \"huge\"\nposition = [1.2, 0.0, 0.7]\nlook_at = [0.4, 0.0, 0.0]\nwidth = 64\nheight = 100000\nfov_deg = 50.0\n",
+        shipped_scenario()
+    );
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("height = 100000"))
+        .unwrap()
+        + 1;
+    let (_d, path) = variant("huge_camera.toml", &text);
+    assert_clean_failure(
+        &["render", &path],
+        &[
+            &format!("huge_camera.toml:{line}"),
+            "cameras[0].height",
+            "camera 'huge'",
+            "height must be 1..=8192 pixels, got 100000",
+        ],
+    );
+}
+
+#[test]
+fn a_urdf_whose_joints_form_a_cycle_is_an_error_not_a_hang() {
+    // The base link made the right finger's child: the chain from the TCP up to the base is
+    // intact, and building the robot from the base down used to loop for ever.
+    let urdf = std::fs::read_to_string(common::repo().join("assets/robots/panda/panda.urdf"))
+        .unwrap()
+        .replacen(
+            r#"<child link="panda_rightfinger"/>"#,
+            r#"<child link="panda_link0"/>"#,
+            1,
+        );
+    assert!(urdf.contains(r#"<child link="panda_link0"/>"#));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cyclic.urdf"), urdf).unwrap();
+    let text = shipped_scenario().replace("../assets/robots/panda/panda.urdf", "cyclic.urdf");
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    // Spawned and killed on a deadline, so that a hang fails the test and leaves no process.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_embody"))
+        .args(["run", path.to_str().unwrap(), "--policy", "scripted"])
+        .current_dir(common::repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("embody run did not end on a URDF whose joints form a cycle");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for want in ["cyclic.urdf", "cycle", "panda_finger_joint2", "panda_link0"] {
+        assert!(stderr.contains(want), "'{want}' missing from: {stderr}");
+    }
+}
+
+#[test]
+fn render_seeds_past_the_last_seed_are_an_error_not_an_overflow() {
+    assert_clean_failure(
+        &[
+            "render",
+            "scenarios/table_clearing.toml",
+            "--seed",
+            "18446744073709551615",
+        ],
+        &["--seed 18446744073709551615 --seeds 1", "run past"],
+    );
+}

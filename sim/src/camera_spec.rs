@@ -3,6 +3,49 @@
 
 use nalgebra::{Isometry3, Matrix3, Point3, Rotation3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The widest or tallest image a camera may have (pixels).
+pub const MAX_SIDE: u32 = 8192;
+/// The most pixels one image may have: 4096 x 4096. A frame holds 11 bytes a pixel (colour 3,
+/// depth 4, segmentation 4), so about 185 MB, and rendering casts one ray per pixel; a size
+/// from a flag or a file must not make the renderer allocate more than that (100000 x 100000
+/// asked for 110 GB and aborted).
+pub const MAX_PIXELS: u64 = 4096 * 4096;
+/// The most one side may exceed the other by. Real cameras are at most a few times wider than
+/// tall; the bound keeps sizes derived from a camera's aspect ratio (a thumbnail of fixed
+/// width) bounded as well.
+pub const MAX_ASPECT: u32 = 16;
+
+/// Why an image size is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum SizeError {
+    #[error("{side} must be 1..={MAX_SIDE} pixels, got {got}")]
+    Side { side: &'static str, got: u32 },
+    #[error("{width}x{height} is more than {MAX_PIXELS} pixels (4096x4096)")]
+    Pixels { width: u32, height: u32 },
+    #[error("{width}x{height}: one side may be at most {MAX_ASPECT} times the other")]
+    Aspect { width: u32, height: u32 },
+}
+
+/// Whether `width` x `height` is an image size a camera may have. Every place a size enters (a
+/// scenario's `[[cameras]]`, `embody render --size`) checks with this before anything is
+/// allocated.
+pub fn check_size(width: u32, height: u32) -> Result<(), SizeError> {
+    for (side, got) in [("width", width), ("height", height)] {
+        if !(1..=MAX_SIDE).contains(&got) {
+            return Err(SizeError::Side { side, got });
+        }
+    }
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(SizeError::Pixels { width, height });
+    }
+    // Both sides are at most MAX_SIDE here, so the product cannot overflow.
+    if width.max(height) > width.min(height) * MAX_ASPECT {
+        return Err(SizeError::Aspect { width, height });
+    }
+    Ok(())
+}
 
 /// A pinhole camera fixed in the base frame.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

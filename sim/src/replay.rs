@@ -38,7 +38,24 @@ pub enum ReplayError {
     Deployed { path: String },
     #[error("{path}: the recorded scenario no longer loads: {source}")]
     Scenario { path: String, source: SimError },
+    #[error("{path}: {topic} record (message {index} of the log) is at {t:.3} s of simulated time, past the end of any episode of its scenario: a replay stops at {limit_s:.1} s (twice the recorded scenario's time_limit_s of {time_limit_s} s, plus {REPLAY_MARGIN_S} s); the log is damaged or not an embody log")]
+    PastTheEnd {
+        path: String,
+        topic: String,
+        /// 1-based position among the log's messages.
+        index: usize,
+        t: f64,
+        limit_s: f64,
+        time_limit_s: f64,
+    },
 }
+
+/// Time a replay may run past twice the recorded scenario's time limit (s). An episode stops
+/// at its time limit at most one action chunk late, then settles for half a second; twice the
+/// limit plus this covers that with room, and still bounds what a damaged or crafted stamp can
+/// make the replay simulate to a few times a real episode (the scenario caps its time limit
+/// and physics step, so this is a bounded number of steps).
+pub const REPLAY_MARGIN_S: f64 = 60.0;
 
 /// Where a replay first differed from the log.
 #[derive(Clone, Debug, Serialize)]
@@ -152,6 +169,11 @@ pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport
         })?;
     let dt = world.dt();
     let step_of = |m: &LogMessage| (m.time_s() / dt).round() as u64;
+    // Every stamp is a number of steps to simulate: none may lie past the end of any episode
+    // the recorded scenario can run, or a bad one would step the physics for ever.
+    let time_limit_s = world.scenario.time_limit_s;
+    let limit_s = 2.0 * time_limit_s + REPLAY_MARGIN_S;
+    let limit_steps = (limit_s / dt).ceil() as u64;
     let mut cmp = Comparer {
         divergence: None,
         values: 0,
@@ -164,7 +186,7 @@ pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport
     let (mut commands, mut states) = (0, 0);
     let mut recorded_hash = None;
     let mut replayed_hash = None;
-    for m in &log.messages {
+    for (index, m) in log.messages.iter().enumerate() {
         if cmp.divergence.is_some() {
             break;
         }
@@ -181,6 +203,16 @@ pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport
         } else {
             step_of(m)
         };
+        if target > limit_steps {
+            return Err(ReplayError::PastTheEnd {
+                path: log.path.clone(),
+                topic: m.topic.clone(),
+                index: index + 1,
+                t: target as f64 * dt,
+                limit_s,
+                time_limit_s,
+            });
+        }
         if world.steps() > target {
             return Err(bad(
                 log,

@@ -114,6 +114,10 @@ pub fn build_robot(
     scenario: &Scenario,
 ) -> Result<RobotHandles, SimError> {
     let robot = &scenario.robot;
+    // The walks below follow the joint graph from the base: a cycle would never end them, a
+    // link with two parents would be placed twice. `ArmModel::from_urdf` checked the same, but
+    // this is a public entry point of its own.
+    embody_agent::kinematics::check_joint_tree(urdf, &scenario.urdf_path().display().to_string())?;
     let friction = scenario.physics.friction as f32;
     let link_by_name: HashMap<&str, &urdf_rs::Link> =
         urdf.links.iter().map(|l| (l.name.as_str(), l)).collect();
@@ -137,6 +141,15 @@ pub fn build_robot(
     let mut frontier = vec![arm.base_link.clone()];
     while let Some(parent) = frontier.pop() {
         for j in urdf.joints.iter().filter(|j| j.parent.link == parent) {
+            // In a tree every joint is reached once; more means the check above was bypassed.
+            if order.len() >= urdf.joints.len() || placed.contains_key(&j.child.link) {
+                return Err(SimError::Robot(format!(
+                    "{}: joint '{}' reaches link '{}' a second time (the joints are not a tree)",
+                    scenario.urdf_path().display(),
+                    j.name,
+                    j.child.link
+                )));
+            }
             let p = &placed[&parent];
             let origin = urdf_pose(&j.origin);
             let in_world = p.in_world * origin;
@@ -297,8 +310,21 @@ pub fn build_robot(
         link_ids.insert(j.name.clone(), link_id);
     }
 
-    let arm_joints: Vec<MultibodyJointHandle> =
-        arm.joints.iter().map(|j| joint_handles[&j.name]).collect();
+    // A moving joint off the tree under the base link was never built: an error, not a panic.
+    let handle_of = |name: &str| {
+        joint_handles.get(name).copied().ok_or_else(|| {
+            SimError::Robot(format!(
+                "{}: joint '{name}' is not connected to the base link '{}'",
+                scenario.urdf_path().display(),
+                arm.base_link
+            ))
+        })
+    };
+    let arm_joints: Vec<MultibodyJointHandle> = arm
+        .joints
+        .iter()
+        .map(|j| handle_of(&j.name))
+        .collect::<Result<_, _>>()?;
     let mut finger_joints = Vec::new();
     for j in urdf
         .joints
@@ -306,9 +332,9 @@ pub fn build_robot(
         .filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic))
     {
         if j.mimic.is_none() {
-            finger_joints.insert(0, joint_handles[&j.name]);
+            finger_joints.insert(0, handle_of(&j.name)?);
         } else {
-            finger_joints.push(joint_handles[&j.name]);
+            finger_joints.push(handle_of(&j.name)?);
         }
     }
     let root = bodies[&arm.base_link];

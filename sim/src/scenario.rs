@@ -30,6 +30,14 @@ pub enum ScenarioError {
 /// The most objects a scene may hold (a bound on what a file can make the simulator build).
 pub const MAX_OBJECTS: usize = 64;
 
+/// The longest episode time limit (s). Episodes take minutes; with [`MIN_DT`] this bounds the
+/// physics steps an episode, and the replay of its log (which trusts no stamp past the time
+/// limit), can take.
+pub const MAX_TIME_LIMIT_S: f64 = 3600.0;
+
+/// The smallest physics step (s): 10 kHz, ten times finer than any controller here needs.
+pub const MIN_DT: f64 = 1e-4;
+
 /// A number or an inclusive `[low, high]` range sampled uniformly per episode.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -496,11 +504,22 @@ impl Scenario {
             }
         };
         positive("time_limit_s", self.time_limit_s)?;
-        for c in &self.cameras {
-            if !(1..=4096).contains(&c.width) || !(1..=4096).contains(&c.height) {
+        if self.time_limit_s > MAX_TIME_LIMIT_S {
+            return Err(self.invalid(
+                "time_limit_s",
+                format!("at most {MAX_TIME_LIMIT_S} s, got {}", self.time_limit_s),
+            ));
+        }
+        for (i, c) in self.cameras.iter().enumerate() {
+            if let Err(why) = crate::camera_spec::check_size(c.width, c.height) {
+                // Name the key at fault: the side out of range, else `width`.
+                let key = match why {
+                    crate::camera_spec::SizeError::Side { side, .. } => side,
+                    _ => "width",
+                };
                 return Err(self.invalid(
-                    "cameras",
-                    format!("camera '{}': width and height must be 1..4096", c.name),
+                    &format!("cameras[{i}].{key}"),
+                    format!("camera '{}': {why}", c.name),
                 ));
             }
             if !(c.fov_deg.is_finite() && c.fov_deg > 1.0 && c.fov_deg < 170.0) {
@@ -530,6 +549,14 @@ impl Scenario {
         positive("physics.dt", self.physics.dt)?;
         if self.physics.dt > 0.02 {
             return Err(self.invalid("physics.dt", "larger than 0.02 s: grasps will not hold"));
+        }
+        if self.physics.dt < MIN_DT {
+            return Err(self.invalid(
+                "physics.dt",
+                format!(
+                    "smaller than {MIN_DT} s: an episode would take too many steps to simulate"
+                ),
+            ));
         }
         if self.physics.solver_iterations == 0 {
             return Err(self.invalid("physics.solver_iterations", "must be at least 1"));

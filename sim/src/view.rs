@@ -306,8 +306,14 @@ impl LinkTree {
     fn new(urdf: &urdf_rs::Robot, base_link: &str) -> Self {
         let mut joints = Vec::new();
         let mut frontier = vec![base_link.to_string()];
+        // The world checked the URDF is a tree; still, each link is entered once at most, so
+        // the walk ends (after at most one step per joint) whatever the URDF holds.
+        let mut reached = std::collections::HashSet::from([base_link.to_string()]);
         while let Some(parent) = frontier.pop() {
             for j in urdf.joints.iter().filter(|j| j.parent.link == parent) {
+                if !reached.insert(j.child.link.clone()) {
+                    continue;
+                }
                 let kind = match j.joint_type {
                     urdf_rs::JointType::Revolute | urdf_rs::JointType::Continuous => {
                         JointKind::Revolute

@@ -60,11 +60,22 @@ pub fn run(a: RenderArgs) -> Result<ExitCode> {
             .unwrap_or_else(CameraSpec::front_of_table),
     };
     if let Some(s) = &a.size {
+        // The renderer allocates and casts rays for every pixel: an unchecked size aborts.
+        embody_sim::camera_spec::check_size(s[0], s[1])
+            .with_context(|| format!("--size {} {}", s[0], s[1]))?;
         spec.width = s[0];
         spec.height = s[1];
     }
     let (mut errors, mut seen, mut total, mut render_s) = (Vec::new(), 0usize, 0usize, 0.0);
-    for seed in a.seed..a.seed + a.seeds.max(1) {
+    let end = a.seed.checked_add(a.seeds.max(1)).with_context(|| {
+        format!(
+            "--seed {} --seeds {}: the seeds run past {}",
+            a.seed,
+            a.seeds,
+            u64::MAX
+        )
+    })?;
+    for seed in a.seed..end {
         let world = World::new(Arc::new((*scenario).clone()), seed)?;
         let t = Instant::now();
         let frame = render(&world, &spec);
