@@ -3,8 +3,9 @@
 # GPU: installs the CUDA build of ONNX Runtime (onnxruntime-gpu 1.31.1 with its CUDA 13 and
 # cuDNN 9 libraries from PyPI) into .venv-gpu, builds embody with `--features cuda`, runs the
 # golden tests on the CUDA execution provider (registered with error_on_failure: no silent CPU
-# fallback), then `embody bench policy` on cuda and on cpu. Prints the figures; exits non-zero on
-# the first failure.
+# fallback), then `embody bench policy` on cuda and on cpu, and a short `embody train --device
+# cuda` (the same network and export as on the CPU). Prints the figures; exits non-zero on the
+# first failure.
 #
 #   scripts/gpu-check.sh            # on the GPU machine, from the repository root
 set -euo pipefail
@@ -25,4 +26,10 @@ cargo build --release --features cuda
 cargo test --release --features cuda -p embody-policies --test runtime
 ./target/release/embody bench policy --device cuda --json
 ./target/release/embody bench policy --device cpu --json
+# Training on the GPU: a few demonstrations, 300 steps, exported and run once.
+gpu_tmp=$(mktemp -d)
+./target/release/embody record scenarios/table_clearing.toml --episodes 4 --seed 100000 --quiet --out "$gpu_tmp/demos"
+./target/release/embody train "$gpu_tmp/demos" --out "$gpu_tmp/cuda_model" --device cuda --steps 300 --down-dims 32,64,128
+grep -q '"device": "cuda"' "$gpu_tmp/cuda_model.json"
+./target/release/embody run scenarios/table_clearing.toml --policy "diffusion:$gpu_tmp/cuda_model.json" --device cuda --json -q
 echo "gpu-check: done"

@@ -25,7 +25,8 @@ enum Command {
     Eval(cmd::run::RunArgs),
     /// Plan an instruction in a seeded scene and print the plan (or the refusal); no motion.
     Plan(cmd::plan::PlanArgs),
-    /// Record scripted-expert demonstrations: one MCAP log per seeded episode, plus an index.
+    /// Record episodes, one MCAP log per seed plus an index: scripted-expert demonstrations, or a
+    /// learned --policy with the expert taking over (a correction round).
     Record(cmd::record::RecordArgs),
     /// Turn recorded episodes into training arrays (the policy's features, as .npy).
     Dataset(cmd::train::DatasetArgs),

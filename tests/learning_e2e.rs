@@ -187,4 +187,91 @@ print("ok")
             .len()
             > 1000
     );
+
+    // A correction round: the shipped policy drives, the expert takes over (before each chunk
+    // with probability 0.3); only the expert's chunks of successful attempts become rows.
+    let round = dir.path().join("rounds/round1");
+    let rec = embody_json(&[
+        "record",
+        "scenarios/table_clearing.toml",
+        "--policy",
+        "diffusion:policies/models/table_clearing.json",
+        "--takeover",
+        "0.3",
+        "--episodes",
+        "2",
+        "--seed",
+        "900",
+        "--quiet",
+        "--json",
+        "--out",
+        round.to_str().unwrap(),
+    ]);
+    assert_eq!(rec["takeover"], 0.3, "{rec}");
+    let rd = embody_json(&["dataset", round.to_str().unwrap(), "--json"]);
+    let corrections = rd["correction_samples"].as_u64().unwrap();
+    assert!(corrections > 100, "{rd}");
+    assert_eq!(rd["samples"].as_u64().unwrap(), corrections, "{rd}");
+    // Demonstrations and rounds in subfolders of one data folder train one policy.
+    let all = embody_json(&["dataset", dir.path().to_str().unwrap(), "--json"]);
+    assert_eq!(
+        all["samples"].as_u64().unwrap(),
+        samples + corrections,
+        "{all}"
+    );
+
+    // A killed or time-limited training goes on from its checkpoint.
+    let out = embody(&[
+        "train",
+        demos.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--steps",
+        "300",
+        "--resume",
+        "--",
+        "--eval-every",
+        "100",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("resuming") && stdout.contains("step 300/300"),
+        "{stdout}"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("toy.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["training"]["steps"], 300, "{}", meta["training"]);
+    assert_eq!(meta["training"]["runs"], 2, "{}", meta["training"]);
+    // The shape is the checkpoint's (the command line's default widths are not used).
+    assert_eq!(meta["network"]["down_dims"], serde_json::json!([16, 32]));
+
+    // The next round goes on from this model's checkpoint into a model of its own.
+    let next = dir.path().join("toy_round1");
+    embody_ok(&[
+        "train",
+        dir.path().to_str().unwrap(),
+        "--out",
+        next.to_str().unwrap(),
+        "--steps",
+        "350",
+        "--from",
+        dir.path().join("toy.pt").to_str().unwrap(),
+    ]);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("toy_round1.json")).unwrap())
+            .unwrap();
+    let t = &meta["training"];
+    assert_eq!(t["steps"], 350, "{t}");
+    assert_eq!(t["runs"], 3, "{t}");
+    assert_eq!(t["commands"].as_array().unwrap().len(), 3, "{t}");
+    // Where the data came from: episodes per folder (family or round) and the corrections.
+    assert_eq!(t["correction_samples"], corrections, "{t}");
+    assert_eq!(t["sources"]["demos"], 3, "{t}");
+    assert_eq!(t["sources"]["rounds/round1"], rd["episodes"], "{t}");
 }

@@ -441,6 +441,7 @@ impl Agent<'_, '_> {
             };
             let ticks = ((steps as f64 * chunk.dt) / self.control_dt).round() as usize;
             let completes = chunk.completes_skill;
+            let source = chunk.source;
             self.link.send(ToControl::Execute {
                 skill: skill.clone(),
                 chunk,
@@ -467,6 +468,7 @@ impl Agent<'_, '_> {
                                 scene,
                                 target,
                                 gripper_cmd_m,
+                                source,
                             });
                         }
                         if observe {

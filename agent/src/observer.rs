@@ -122,4 +122,6 @@ pub struct PolicySample<'a> {
     pub target_in_base: Isometry3<f64>,
     /// The commanded gripper opening (m).
     pub gripper_command_m: f64,
+    /// Who made the chunk being executed.
+    pub source: crate::types::ChunkSource,
 }

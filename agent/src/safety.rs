@@ -336,6 +336,7 @@ mod tests {
                 .collect(),
             execute: points.len(),
             completes_skill: false,
+            source: Default::default(),
         }
     }
 

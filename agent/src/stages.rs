@@ -29,7 +29,7 @@ use crate::planner::Instruction;
 use crate::robot::{Robot, RobotError};
 use crate::safety::{Intervention, SafetyFilter};
 use crate::types::{
-    ActionChunk, GripperCommand, JointCommand, Observation, Plan, SceneGraph, Skill,
+    ActionChunk, ChunkSource, GripperCommand, JointCommand, Observation, Plan, SceneGraph, Skill,
 };
 
 /// How the stages keep time.
@@ -136,6 +136,7 @@ pub(crate) enum Record {
         scene: SceneGraph,
         target: Isometry3<f64>,
         gripper_cmd_m: f64,
+        source: ChunkSource,
     },
 }
 
@@ -184,6 +185,7 @@ pub(crate) fn recorder_stage(observer: &mut (dyn EpisodeObserver + Send), rx: Re
                 scene,
                 target,
                 gripper_cmd_m,
+                source,
             } => observer.sample(&PolicySample {
                 t,
                 skill: &skill,
@@ -191,6 +193,7 @@ pub(crate) fn recorder_stage(observer: &mut (dyn EpisodeObserver + Send), rx: Re
                 scene: &scene,
                 target_in_base: target,
                 gripper_command_m: gripper_cmd_m,
+                source,
             }),
         }
     }

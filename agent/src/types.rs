@@ -179,6 +179,26 @@ pub struct ActionChunk {
     /// The policy believes the skill is complete once these actions are executed
     /// (a scripted expert knows; a learned policy leaves it `false`).
     pub completes_skill: bool,
+    /// Who made the chunk (logged with it and with the samples taken while it runs).
+    #[serde(default, skip_serializing_if = "ChunkSource::is_policy")]
+    pub source: ChunkSource,
+}
+
+/// Who made a chunk: the policy the agent runs, or an expert that took over from it to
+/// correct it. Corrections are DAgger-style training data: the expert's actions from states
+/// the learned policy reached (`embody record --policy MODEL --takeover P`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChunkSource {
+    #[default]
+    Policy,
+    Correction,
+}
+
+impl ChunkSource {
+    pub fn is_policy(&self) -> bool {
+        *self == Self::Policy
+    }
 }
 
 /// Command from the gripper's side of the controller.

@@ -5,8 +5,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use embody_agent::log::{read_log, SampleRecord, OUTCOME_TOPIC, SAMPLE_TOPIC};
-use embody_agent::{Action, GripperState, JointState, Observation};
+use embody_agent::log::{read_log, SampleRecord, EVENTS_TOPIC, OUTCOME_TOPIC, SAMPLE_TOPIC};
+use embody_agent::{
+    Action, ChunkSource, Event, EventKind, GripperState, JointState, Observation, Skill,
+};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -31,6 +33,8 @@ pub struct DatasetSummary {
     pub episodes: usize,
     pub skipped_failed: usize,
     pub samples: usize,
+    /// Of the samples, how many are expert corrections (from correction rounds' logs).
+    pub correction_samples: usize,
     pub segments: usize,
     pub logs: Vec<String>,
     pub obs_fields: Vec<features::Field>,
@@ -49,6 +53,8 @@ struct Rows {
     episode: Vec<i64>,
     segment: Vec<i64>,
     segment_skills: Vec<String>,
+    /// How many rows are expert corrections.
+    corrections: usize,
 }
 
 fn log_err(path: &Path, message: impl Into<String>) -> DatasetError {
@@ -58,7 +64,13 @@ fn log_err(path: &Path, message: impl Into<String>) -> DatasetError {
     }
 }
 
-/// Adds one episode's samples; `Ok(false)` when the episode failed and is left out.
+/// Adds one episode's samples; `Ok(false)` when nothing of it is used.
+///
+/// A demonstration (every chunk from the policy that was recorded, the scripted expert) counts
+/// only when the episode succeeded. A correction round's log (a learned policy with the expert
+/// taking over, see [`crate::correction`]) contributes the expert's corrections only, each when
+/// the skill attempt it finished succeeded: the learned policy's own chunks are not
+/// demonstrations.
 fn add_episode(
     rows: &mut Rows,
     path: &Path,
@@ -72,74 +84,149 @@ fn add_episode(
         .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.data).ok())
         .and_then(|v| v["success"].as_bool())
         .unwrap_or(false);
-    if !success {
+    let samples = log
+        .on(SAMPLE_TOPIC)
+        .map(|m| {
+            serde_json::from_slice::<SampleRecord>(&m.data).map_err(|e| {
+                log_err(
+                    path,
+                    format!("a policy sample at {} ns: {e}", m.log_time_ns),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // A failed episode may end before its first sample (a stop at the first chunk).
+    if samples.is_empty() && !success {
         return Ok(false);
     }
-    let mut last: Option<(embody_agent::Skill, f64)> = None;
-    let mut any = false;
-    for m in log.on(SAMPLE_TOPIC) {
-        let s: SampleRecord = serde_json::from_slice(&m.data).map_err(|e| {
-            log_err(
-                path,
-                format!("a policy sample at {} ns: {e}", m.log_time_ns),
-            )
-        })?;
-        // A new skill, or a gap (a retry after a pause), starts a new segment: windows never
-        // straddle two.
-        let continues = last
-            .as_ref()
-            .is_some_and(|(skill, t)| *skill == s.skill && s.t - t < 0.15);
-        if !continues {
-            *next_segment += 1;
-            rows.segment_skills.push(s.skill.to_string());
-        }
-        last = Some((s.skill.clone(), s.t));
-        let obs = Observation {
-            stamp: s.t,
-            joints: JointState {
-                names: Vec::new(),
-                position: Vec::new(),
-                velocity: Vec::new(),
-                effort: Vec::new(),
-                stamp: s.t,
-            },
-            gripper: GripperState {
-                width_m: s.gripper_width_m,
-                force_n: 0.0,
-            },
-            ee_in_base: s.ee_in_base,
-            camera: None,
-            privileged: None,
-        };
-        let f = features::observation_features(&obs, &s.scene, &s.skill)
-            .map_err(|e| log_err(path, format!("sample at t = {}: {e}", s.t)))?;
-        rows.obs.extend(f);
-        rows.action.extend(features::action_features(&Action {
-            ee_target_in_base: s.target_in_base,
-            gripper_width_m: s.gripper_command_m,
-        }));
-        rows.episode.push(episode);
-        rows.segment.push(*next_segment);
-        any = true;
-    }
-    if !any {
+    if samples.is_empty() {
         return Err(log_err(
             path,
             "has no /embody/policy_sample records (recorded before they existed, or with sampling off)",
         ));
     }
-    Ok(true)
+    let corrections = samples.iter().any(|s| s.source == ChunkSource::Correction);
+    if !corrections && !success {
+        return Ok(false);
+    }
+    let skill_ends = if corrections {
+        log.on(EVENTS_TOPIC)
+            .filter_map(|m| serde_json::from_slice::<Event>(&m.data).ok())
+            .filter(|e| e.kind == EventKind::SkillEnd)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut used = false;
+    for segment in segments(&samples) {
+        if corrections {
+            let first = &samples[segment.start];
+            let last = &samples[segment.end - 1];
+            if first.source != ChunkSource::Correction
+                || !attempt_succeeded(&skill_ends, &last.skill, last.t)
+            {
+                continue;
+            }
+        }
+        *next_segment += 1;
+        rows.segment_skills
+            .push(samples[segment.start].skill.to_string());
+        for s in &samples[segment] {
+            add_sample(rows, s, episode, *next_segment)
+                .map_err(|e| log_err(path, format!("sample at t = {}: {e}", s.t)))?;
+        }
+        used = true;
+    }
+    Ok(used)
 }
 
-/// The `.mcap` files of a folder, sorted.
+/// The samples' segments, as index ranges: a new skill, a gap (a retry after a pause) or a
+/// change of who made the chunks starts a new one. Windows never straddle two.
+fn segments(samples: &[SampleRecord]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        let continues = i > 0 && {
+            let p = &samples[i - 1];
+            p.skill == s.skill && s.t - p.t < 0.15 && p.source == s.source
+        };
+        match out.last_mut() {
+            Some(r) if continues => r.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
+/// Whether the attempt at `skill` that was running at `t` ended in success: the first end of
+/// that skill at or after `t`.
+fn attempt_succeeded(ends: &[Event], skill: &Skill, t: f64) -> bool {
+    ends.iter()
+        .find(|e| e.t >= t - 1e-6 && e.skill.as_ref() == Some(skill))
+        .is_some_and(|e| e.success == Some(true))
+}
+
+fn add_sample(
+    rows: &mut Rows,
+    s: &SampleRecord,
+    episode: i64,
+    segment: i64,
+) -> Result<(), crate::error::FeatureError> {
+    let obs = Observation {
+        stamp: s.t,
+        joints: JointState {
+            names: Vec::new(),
+            position: Vec::new(),
+            velocity: Vec::new(),
+            effort: Vec::new(),
+            stamp: s.t,
+        },
+        gripper: GripperState {
+            width_m: s.gripper_width_m,
+            force_n: 0.0,
+        },
+        ee_in_base: s.ee_in_base,
+        camera: None,
+        privileged: None,
+    };
+    let f = features::observation_features(&obs, &s.scene, &s.skill)?;
+    rows.obs.extend(f);
+    rows.action.extend(features::action_features(&Action {
+        ee_target_in_base: s.target_in_base,
+        gripper_width_m: s.gripper_command_m,
+    }));
+    rows.episode.push(episode);
+    rows.segment.push(segment);
+    if s.source == ChunkSource::Correction {
+        rows.corrections += 1;
+    }
+    Ok(())
+}
+
+/// The `.mcap` files of a folder and of the folders inside it (one per scene family or DAgger
+/// round, say), sorted by path so the dataset's row order does not depend on the file system.
 pub fn logs_in(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| log_err(dir, e.to_string()))?;
-    let mut logs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "mcap"))
-        .collect();
+    let mut logs = Vec::new();
+    collect_logs(dir, &mut logs, 0)?;
     logs.sort();
     Ok(logs)
+}
+
+/// How deep `logs_in` looks: a family folder inside a data folder, a round inside that.
+const MAX_LOG_DEPTH: usize = 4;
+
+fn collect_logs(dir: &Path, logs: &mut Vec<PathBuf>, depth: usize) -> Result<(), DatasetError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| log_err(dir, e.to_string()))?;
+    for e in entries.filter_map(|e| e.ok()) {
+        let path = e.path();
+        // `file_type` does not follow links: a link loop cannot make this recurse forever.
+        let Ok(kind) = e.file_type() else { continue };
+        if kind.is_dir() && depth < MAX_LOG_DEPTH {
+            collect_logs(&path, logs, depth + 1)?;
+        } else if path.extension().is_some_and(|x| x == "mcap") {
+            logs.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Builds `out/{obs,action,episode,segment}.npy` and `out/dataset.json` from the logs.
@@ -196,6 +283,7 @@ pub fn build(logs: &[PathBuf], out: &Path) -> Result<DatasetSummary, DatasetErro
         episodes: used.len(),
         skipped_failed: skipped,
         samples: n,
+        correction_samples: rows.corrections,
         segments: (segment + 1) as usize,
         logs: used,
         obs_fields: features::obs_layout(),

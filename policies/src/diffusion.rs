@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::thread::JoinHandle;
 
+use embody_agent::types::ChunkSource;
 use embody_agent::{ActionChunk, Observation, Policy, PolicyError, SceneGraph, Skill};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -310,6 +311,7 @@ impl DiffusionPolicy {
             execute: self.meta.action.exec_horizon.min(actions.len()),
             actions,
             completes_skill: false,
+            source: ChunkSource::Policy,
         })
     }
 }

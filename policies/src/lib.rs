@@ -1,6 +1,7 @@
 //! Brains for skills: the scripted expert that produces demonstrations, and the diffusion policy
 //! runtime (ONNX Runtime through `ort`, DDIM/DDPM sampling, receding-horizon chunks).
 
+pub mod correction;
 pub mod dataset;
 pub mod diffusion;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod schedule;
 pub mod scripted_expert;
 pub mod trajectory;
 
+pub use correction::ExpertTakeover;
 pub use diffusion::{DiffusionOptions, DiffusionPolicy};
 pub use error::LoadError;
 pub use meta::ModelMeta;

@@ -6,7 +6,7 @@
 
 use embody_agent::grasp::{grasp_yaw, place_spot, DEFAULT_MIN_FINGER_CLEARANCE_M};
 use embody_agent::rotation::top_down;
-use embody_agent::types::{Action, ActionChunk, Observation, SceneGraph, Skill};
+use embody_agent::types::{Action, ActionChunk, ChunkSource, Observation, SceneGraph, Skill};
 use embody_agent::{Policy, PolicyError};
 use nalgebra::{Isometry3, Translation3};
 
@@ -321,6 +321,7 @@ impl Policy for ScriptedExpert {
             actions,
             execute: self.cfg.execute,
             completes_skill: completes,
+            source: ChunkSource::Policy,
         })
     }
 }

@@ -101,6 +101,8 @@ def main():
     p.add_argument("--resume", help="continue from a checkpoint (<out>.pt, kept by every run) up to --steps")
     p.add_argument("--command", help="the command that started training, for provenance (default: this one)")
     p.add_argument("--max-minutes", type=float, default=0, help="stop early after this long (0: no limit)")
+    p.add_argument("--checkpoint-minutes", type=float, default=10,
+                   help="also write <out>.pt this often, so a killed run loses at most this much (0: only at the end)")
     a = p.parse_args()
     t0 = time.time()
     torch.manual_seed(a.seed)
@@ -108,6 +110,18 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
+    this_command = a.command or " ".join(sys.argv)
+    resume = torch.load(a.resume, map_location="cpu", weights_only=False) if a.resume else None
+    if resume:
+        # The network's shape is the checkpoint's, whatever this command line says.
+        shape = resume["network"]
+        a.down_dims = ",".join(str(d) for d in shape["down_dims"])
+        a.step_embed_dim, a.obs_horizon = shape["step_embed_dim"], shape["obs_horizon"]
+        a.pred_horizon, a.action_horizon = shape["pred_horizon"], shape["action_horizon"]
+        # The optimizer's settings are the checkpoint's too (its schedule restores the base
+        # learning rate), and provenance keeps the command that started the training.
+        a.lr, a.batch = resume["training"]["lr"], resume["training"]["batch"]
+        a.command = resume["training"]["command"]
     data = pathlib.Path(a.data)
     obs = np.load(data / "obs.npy")
     act = np.load(data / "action.npy")
@@ -116,6 +130,16 @@ def main():
     meta = json.loads((data / "dataset.json").read_text())
     if [f["name"] for f in meta["obs_fields"]] != [n for n, _ in layout.OBS_FIELDS]:
         sys.exit(f"{data}: observation layout differs from policies/train/layout.py")
+
+    # Episodes per folder under the data root (a scene family, a correction round).
+    sources = {}
+    for log in meta.get("logs", []):
+        folder = pathlib.Path(log).parent
+        try:
+            name = str(folder.resolve().relative_to(data.parent.resolve()))
+        except ValueError:
+            name = str(folder)
+        sources[name] = sources.get(name, 0) + 1
 
     # Split by episode: validation episodes are never seen in training.
     episodes = np.unique(episode)
@@ -126,7 +150,6 @@ def main():
     obs_idx, act_idx = windows(segment, a.obs_horizon, a.pred_horizon)
     train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
-    resume = torch.load(a.resume, map_location="cpu", weights_only=False) if a.resume else None
     # A resumed run keeps its normalization: the network's inputs must not change under it.
     norm = resume["normalization"] if resume else {"obs": stats(obs[~is_val]), "action": stats(act[~is_val])}
     nobs = torch.from_numpy(normalizer(norm["obs"])(obs)).to(dev)
@@ -165,11 +188,59 @@ def main():
         noisy = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
         return torch.nn.functional.mse_loss(model(noisy, t, cond), noise)
 
+    out = pathlib.Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out.with_name(out.name + ".pt")
+    # Time already spent in earlier runs of a resumed training counts in its wall time.
+    earlier_minutes = resume["training"]["wall_minutes"] if resume else 0.0
+
+    def save_checkpoint(step, wall_s):
+        """Writes <out>.pt (atomically: a run killed while saving keeps the previous one)."""
+        training = {
+            "data_hash": data_hash(data),
+            "data": str(data),
+            "episodes": int(len(episodes)),
+            "sources": sources,
+            "correction_samples": int(meta.get("correction_samples", 0)),
+            "validation_episodes": int(n_val),
+            "windows": int(len(train_rows)),
+            "steps": step,
+            "batch": a.batch,
+            "lr": a.lr,
+            "seed": a.seed,
+            "final_train_loss": running,
+            "final_validation_loss": history["val"][-1] if history["val"] else None,
+            "wall_minutes": earlier_minutes + wall_s / 60,
+            "device": a.device,
+            "command": a.command or " ".join(sys.argv),
+            "commit": git_commit(),
+            "runs": (resume["training"].get("runs", 1) + 1) if resume else 1,
+            # Every command that trained this model, the first one (`command`) included.
+            "commands": (resume["training"].get("commands", [resume["training"]["command"]]) if resume else [])
+            + [this_command],
+        }
+        tmp = ckpt_path.with_name(ckpt_path.name + ".tmp")
+        torch.save({
+            "network": {"down_dims": down_dims, "kernel_size": 5, "n_groups": 8, "step_embed_dim": a.step_embed_dim,
+                        "obs_horizon": a.obs_horizon, "pred_horizon": a.pred_horizon,
+                        "action_horizon": a.action_horizon},
+            "weights": {k: v.cpu() for k, v in ema.state_dict().items()},
+            "normalization": norm,
+            "training": training,
+            "model": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "lr_schedule": sched.state_dict(),
+            "history": history,
+        }, tmp)
+        tmp.replace(ckpt_path)
+        return training, ckpt_path
+
     print(f"train: {len(train_rows)} windows from {len(episodes) - n_val} episodes, {len(val_rows)} validation "
           f"windows from {n_val}; {parameter_count(net)} parameters; {a.steps} steps of {a.batch}", flush=True)
     gen = torch.Generator(device="cpu").manual_seed(a.seed + first_step - 1)
-    running = None
+    running = resume["training"]["final_train_loss"] if resume else None
     step = first_step - 1
+    last_save = time.time()
     for step in range(first_step, a.steps + 1):
         rows = torch.from_numpy(train_rows[torch.randint(0, len(train_rows), (a.batch,), generator=gen).numpy()]).to(dev)
         loss = batch_loss(net, rows)
@@ -203,43 +274,15 @@ def main():
             eta = el / (step - first_step + 1) * (a.steps - step)
             print(f"train: step {step}/{a.steps} loss {running:.4f}{msg}, {el / 60:.1f} min, eta {eta / 60:.1f} min",
                   flush=True)
+        if a.checkpoint_minutes and time.time() - last_save > a.checkpoint_minutes * 60 and step < a.steps:
+            save_checkpoint(step, time.time() - t0)
+            last_save = time.time()
+            print(f"train: checkpoint at step {step} -> {ckpt_path}", flush=True)
         if a.max_minutes and time.time() - t0 > a.max_minutes * 60:
             print(f"train: stopping at step {step}: --max-minutes {a.max_minutes} reached", flush=True)
             break
 
-    out = pathlib.Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wall = time.time() - t0
-    training = {
-        "data_hash": data_hash(data),
-        "data": str(data),
-        "episodes": int(len(episodes)),
-        "validation_episodes": int(n_val),
-        "windows": int(len(train_rows)),
-        "steps": step,
-        "batch": a.batch,
-        "lr": a.lr,
-        "seed": a.seed,
-        "final_train_loss": running,
-        "final_validation_loss": history["val"][-1] if history["val"] else None,
-        "wall_minutes": wall / 60,
-        "device": a.device,
-        "command": a.command or " ".join(sys.argv),
-        "commit": git_commit(),
-    }
-    ckpt = out.with_name(out.name + ".pt")
-    torch.save({
-        "network": {"down_dims": down_dims, "kernel_size": 5, "n_groups": 8, "step_embed_dim": a.step_embed_dim,
-                    "obs_horizon": a.obs_horizon, "pred_horizon": a.pred_horizon,
-                    "action_horizon": a.action_horizon},
-        "weights": {k: v.cpu() for k, v in ema.state_dict().items()},
-        "normalization": norm,
-        "training": training,
-        "model": net.state_dict(),
-        "optimizer": opt.state_dict(),
-        "lr_schedule": sched.state_dict(),
-        "history": history,
-    }, ckpt)
+    training, ckpt = save_checkpoint(step, time.time() - t0)
     subprocess.run([sys.executable, str(HERE / "export.py"), "--out", str(out), "--checkpoint", str(ckpt)],
                    check=True)
     (out.with_name(out.name + ".train.json")).write_text(json.dumps({"training": training, "history": history}) + "\n")
@@ -254,7 +297,7 @@ def main():
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("noise MSE")
-        ax.set_title(f"{out.name}: {len(episodes)} demos, {wall / 60:.0f} min")
+        ax.set_title(f"{out.name}: {len(episodes)} demos, {training['wall_minutes']:.0f} min")
         ax.legend()
         fig.tight_layout()
         fig.savefig(out.with_name(out.name + ".loss.png"), dpi=100)

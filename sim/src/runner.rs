@@ -417,7 +417,8 @@ fn plan_goal(
 }
 
 /// Runs the episodes for `seeds` on `threads` worker threads (0 = all cores), calling
-/// `on_done` as each finishes. Results come back in seed order.
+/// `on_done` as each finishes. Results come back in seed order. `make_policy` gets the
+/// episode's seed (for a policy's own random draws).
 pub fn run_batch<P, F>(
     scenario: &Arc<Scenario>,
     seeds: &[u64],
@@ -428,7 +429,7 @@ pub fn run_batch<P, F>(
     on_done: F,
 ) -> Result<Vec<EpisodeResult>, SimError>
 where
-    P: Fn() -> Result<Box<dyn Policy>, embody_agent::PolicyError> + Sync,
+    P: Fn(u64) -> Result<Box<dyn Policy>, embody_agent::PolicyError> + Sync,
     F: Fn(&EpisodeResult) + Sync,
 {
     use rayon::prelude::*;
@@ -440,7 +441,7 @@ where
         seeds
             .par_iter()
             .map(|seed| {
-                let mut policy = make_policy()
+                let mut policy = make_policy(*seed)
                     .map_err(|e| SimError::Episode(format!("cannot create the policy: {e}")))?;
                 let r = run_sim_episode(scenario, *seed, policy.as_mut(), planner, opts)?;
                 on_done(&r);

@@ -252,6 +252,7 @@ fn bench_control(b: ControlBench) -> Result<ExitCode> {
             actions,
             execute: 200,
             completes_skill: false,
+            source: Default::default(),
         });
         let mut rate = WallRate::new(b.rate);
         let mut late = Vec::with_capacity(ticks);

@@ -24,7 +24,8 @@ pub fn load_scenario(path: &Path) -> Result<Arc<Scenario>> {
 pub struct PolicyArgs {
     /// `scripted` (the scripted expert) or `diffusion:<model>` (a model's .json or .onnx).
     /// Default: the scenario's `policy` (the shipped learned model for
-    /// `table_clearing.toml`), else the scripted expert.
+    /// `table_clearing.toml`), else the scripted expert; `record` records the expert unless
+    /// told otherwise.
     #[arg(long)]
     pub policy: Option<String>,
     /// ONNX Runtime library (default: $ORT_DYLIB_PATH, then the onnxruntime wheel in .venv).
@@ -49,18 +50,6 @@ pub struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    pub fn scripted() -> Self {
-        Self {
-            policy: Some("scripted".into()),
-            ort_lib: None,
-            sampler: None,
-            denoise_steps: None,
-            device: Device::Cpu,
-            intra_threads: 1,
-            no_pipeline: false,
-        }
-    }
-
     /// The policy to run (`--policy`, else the scenario's, else the scripted expert) and its
     /// factory; an error names the scenario when the spec came from it.
     pub fn resolve(&self, scenario: Option<&Scenario>) -> Result<(String, PolicyFactory)> {

@@ -1,4 +1,5 @@
-//! `embody record`: scripted-expert demonstrations, one MCAP per seeded episode, and an index.
+//! `embody record`: scripted-expert demonstrations, one MCAP per seeded episode, and an index;
+//! with a learned `--policy`, its runs with the expert's corrections (DAgger-style rounds).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +7,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use embody_agent::EmbeddedPlanner;
+use embody_agent::{EmbeddedPlanner, Policy};
+use embody_policies::{ExpertConfig, ExpertTakeover, ScriptedExpert};
 use embody_sim::runner::{run_batch, LogTarget, RunOptions};
 use serde_json::json;
 
@@ -21,6 +23,16 @@ pub struct RecordArgs {
     /// Output folder: one MCAP per episode and index.json.
     #[arg(long)]
     pub out: PathBuf,
+    /// Here the policy defaults to the scripted expert (demonstrations). A learned policy
+    /// (`--policy diffusion:MODEL`) records a correction round: it drives, the expert takes
+    /// over (see --takeover), and training uses the expert's chunks from the states reached.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// With a learned --policy: the probability, before each of its chunks, that the scripted
+    /// expert takes over for the rest of the skill. 0.2 lets it drive ~4 chunks (~3 s) on
+    /// average before a correction.
+    #[arg(long, default_value_t = 0.2)]
+    pub takeover: f64,
     /// Overwrite existing logs in the folder.
     #[arg(long)]
     pub force: bool,
@@ -31,7 +43,29 @@ pub struct RecordArgs {
 
 pub fn run(a: RecordArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.scenario)?;
-    let policies = PolicyFactory::new(&PolicyArgs::scripted(), "scripted")?;
+    let spec = a.policy.policy.clone().unwrap_or_else(|| "scripted".into());
+    let policies = PolicyFactory::new(&a.policy, &spec)?;
+    let learned = !matches!(policies, PolicyFactory::Scripted);
+    if !(0.0..=1.0).contains(&a.takeover) {
+        anyhow::bail!("--takeover {} is not a probability in [0, 1]", a.takeover);
+    }
+    let make = |seed: u64| -> Result<Box<dyn Policy>, embody_agent::PolicyError> {
+        let p = policies.make()?;
+        if !learned {
+            return Ok(p);
+        }
+        Ok(Box::new(ExpertTakeover::new(
+            p,
+            ScriptedExpert::new(ExpertConfig::default()),
+            a.takeover,
+            seed,
+        )))
+    };
+    let policy_name = if learned {
+        format!("{spec} with expert takeover {}", a.takeover)
+    } else {
+        spec.clone()
+    };
     let threads = threads_or_all(a.batch.threads);
     let seeds = a.batch.seeds(10)?;
     std::fs::create_dir_all(&a.out)
@@ -46,7 +80,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode> {
     let opts = RunOptions {
         log: Some(LogTarget::Dir(a.out.clone())),
         overwrite_logs: a.force,
-        policy_name: "scripted".into(),
+        policy_name: policy_name.clone(),
         ..RunOptions::default()
     };
     let bar = progress(
@@ -59,7 +93,7 @@ pub fn run(a: RecordArgs) -> Result<ExitCode> {
         &scenario,
         &seeds,
         threads,
-        || policies.make(),
+        make,
         &EmbeddedPlanner::default(),
         &opts,
         |_| bar.inc(1),
@@ -96,7 +130,8 @@ pub fn run(a: RecordArgs) -> Result<ExitCode> {
     let index = json!({
         "scenario": scenario.source.display().to_string(),
         "scenario_name": scenario.name,
-        "policy": "scripted",
+        "policy": policy_name,
+        "takeover": learned.then_some(a.takeover),
         "build": embody_sim::build_info(),
         "episodes": episodes,
         "successes": results.iter().filter(|r| r.success).count(),

@@ -259,7 +259,7 @@ fn run_policy(
         scenario,
         &seeds,
         threads,
-        || policies.make(),
+        |_| policies.make(),
         planner.as_ref(),
         &opts,
         |_| bar.inc(1),

@@ -91,7 +91,8 @@ pub fn export(a: ExportArgs) -> Result<ExitCode> {
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Folder of recorded episodes (`embody record --out`).
+    /// Folder of recorded episodes (`embody record --out`), searched with its subfolders: one
+    /// subfolder per scene family or DAgger round trains one policy on all of them.
     pub logs: PathBuf,
     /// Model path without extension: writes OUT.onnx, OUT.json, OUT.loss.png, OUT.train.json.
     #[arg(long)]
@@ -112,6 +113,20 @@ pub struct TrainArgs {
     /// Stop after this many minutes (0: run all steps).
     #[arg(long, default_value_t = 0.0)]
     pub max_minutes: f64,
+    /// Continue the training in OUT.pt (written every `--checkpoint-minutes` and at the end) up
+    /// to `--steps`: a run stopped by `--max-minutes`, a logout or a kill goes on from there.
+    #[arg(long)]
+    pub resume: bool,
+    /// Continue another run's checkpoint (a `.pt`) and write this run to OUT: a correction
+    /// round goes on from the previous round's model and keeps it for comparison.
+    #[arg(long, value_name = "CHECKPOINT", conflicts_with = "resume")]
+    pub from: Option<PathBuf>,
+    /// Write the checkpoint OUT.pt this often during training (0: only at the end).
+    #[arg(long, default_value_t = 10.0)]
+    pub checkpoint_minutes: f64,
+    /// PyTorch CPU threads (0: all cores). One leaves a core to the rest of the machine.
+    #[arg(long, default_value_t = 0)]
+    pub threads: u32,
     /// More options passed to train.py as they are (after `--`).
     #[arg(last = true)]
     pub extra: Vec<String>,
@@ -127,8 +142,9 @@ fn build_dataset(logs: &std::path::Path, out: &std::path::Path) -> Result<datase
     }
     let s = dataset::build(&files, out)?;
     eprintln!(
-        "dataset: {} samples in {} segments from {} successful episodes ({} failed ones left out) -> {}",
+        "dataset: {} samples ({} of them expert corrections) in {} segments from {} episodes ({} failed ones left out) -> {}",
         s.samples,
+        s.correction_samples,
         s.segments,
         s.episodes,
         s.skipped_failed,
@@ -153,12 +169,30 @@ pub fn dataset(a: DatasetArgs) -> Result<ExitCode> {
 }
 
 pub fn train(a: TrainArgs) -> Result<ExitCode> {
+    let checkpoint = {
+        let mut name = a.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".pt");
+        a.out.with_file_name(name)
+    };
+    let start_from = match (&a.from, a.resume) {
+        (Some(from), _) => Some(from.clone()),
+        (None, true) => Some(checkpoint),
+        (None, false) => None,
+    };
+    if let Some(c) = &start_from {
+        if !c.is_file() {
+            bail!(
+                "there is no checkpoint {} to continue (a run writes OUT.pt every --checkpoint-minutes)",
+                c.display()
+            );
+        }
+    }
     let data = a.logs.join("dataset");
     build_dataset(&a.logs, &data)?;
     let script = crate::home::script("policies/train/train.py")?;
     let py = python()?;
-    let status = Command::new(&py)
-        .arg(&script)
+    let mut cmd = Command::new(&py);
+    cmd.arg(&script)
         .arg("--data")
         .arg(&data)
         .arg("--out")
@@ -169,9 +203,15 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         .args(["--seed", &a.seed.to_string()])
         .args(["--device", &a.device])
         .args(["--max-minutes", &a.max_minutes.to_string()])
+        .args(["--checkpoint-minutes", &a.checkpoint_minutes.to_string()])
+        .args(["--threads", &a.threads.to_string()])
         .arg("--command")
         .arg(std::env::args().collect::<Vec<_>>().join(" "))
-        .args(&a.extra)
+        .args(&a.extra);
+    if let Some(c) = &start_from {
+        cmd.arg("--resume").arg(c);
+    }
+    let status = cmd
         .status()
         .with_context(|| format!("cannot run {}", py.display()))?;
     if !status.success() {

@@ -297,6 +297,7 @@ impl EpisodeObserver for McapRecorder {
             scene: s.scene.clone(),
             target_in_base: s.target_in_base,
             gripper_command_m: s.gripper_command_m,
+            source: s.source,
         };
         self.write_json(self.channels.sample, s.t, &record);
     }

@@ -32,6 +32,9 @@ pub struct SampleRecord {
     /// The controller's end-effector target at `t`.
     pub target_in_base: nalgebra::Isometry3<f64>,
     pub gripper_command_m: f64,
+    /// Who made the chunk being executed (absent: the policy itself).
+    #[serde(default, skip_serializing_if = "crate::types::ChunkSource::is_policy")]
+    pub source: crate::types::ChunkSource,
 }
 
 /// First record of every log: what replay needs to rebuild the world exactly.
@@ -95,6 +98,8 @@ pub struct ChunkRecord {
     pub execute: usize,
     pub completes_skill: bool,
     pub actions: Vec<ActionRecord>,
+    #[serde(default, skip_serializing_if = "crate::types::ChunkSource::is_policy")]
+    pub source: crate::types::ChunkSource,
 }
 
 impl ChunkRecord {
@@ -120,6 +125,7 @@ impl ChunkRecord {
             execute: chunk.execute,
             completes_skill: chunk.completes_skill,
             actions,
+            source: chunk.source,
         }
     }
 }
