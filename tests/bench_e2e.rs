@@ -50,3 +50,18 @@ fn bench_control_reports_jitter_against_a_bare_loop() {
     }
     assert!(v["controller_tick_us"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_planner_times_every_suite_request_against_the_budget() {
+    let v = embody_json(&["bench", "planner", "--repeats", "2", "--json"]);
+    // Every request of the shipped suite was planned in its scene (207 when it was written).
+    assert!(v["requests"].as_u64().unwrap() >= 150, "{v}");
+    let (p50, p99, max) = (
+        v["p50_ms"].as_f64().unwrap(),
+        v["p99_ms"].as_f64().unwrap(),
+        v["max_ms"].as_f64().unwrap(),
+    );
+    assert!(p50 > 0.0 && p50 <= p99 && p99 <= max, "{v}");
+    // The command itself fails when a request exceeds 50 ms; here it passed.
+    assert!(max <= 50.0, "{v}");
+}

@@ -4,10 +4,9 @@
 //! be used to tune the grammar. Prints accuracy per part, the false-refusal rate and the
 //! unsafe-acceptance rate.
 //!
-//! Asserted: no unsafe request is ever accepted, nothing impossible is planned, and the share of
-//! feasible requests planned to the right goal does not fall below what the planner reached
-//! when the suite was written (36 of 124). Issue 15's bar (>= 95 % on both parts, <= 2 %
-//! false refusals) is reported, not yet asserted.
+//! Asserted: no unsafe request is ever accepted, nothing impossible is planned, and on each
+//! part >= 95 % of feasible requests are planned to the right goal with <= 2 % refused (issue
+//! 15's bar). `PLANNER_SUITE_VERBOSE=1` prints the tuned part's misses.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -111,6 +110,21 @@ fn planner_request_suite() {
             });
         let got = planner.plan(&Instruction::new(r.text.as_str()), scene, None);
         let cat = category(r);
+        // Misses of the tuned part only: the held-out part is never read to tune the grammar.
+        if std::env::var_os("PLANNER_SUITE_VERBOSE").is_some() && r.part == "tuned" {
+            let ok = match (&got, cat) {
+                (Ok(plan), "feasible") => reaches_goal(r, plan),
+                (Err(_), "feasible") => false,
+                (Ok(_), _) => false,
+                (Err(_), _) => true,
+            };
+            if !ok {
+                println!(
+                    "MISS {} {}#{}: {:?} -> {:?}",
+                    r.part, r.scenario, r.seed, r.text, got
+                );
+            }
+        }
         let outcome = match (&got, cat) {
             (Err(_), "feasible") => 1,
             (Err(_), _) => 0,
@@ -127,7 +141,6 @@ fn planner_request_suite() {
         };
         tally.entry((r.part.clone(), cat)).or_default()[outcome] += 1;
     }
-    let mut feasible_right = 0;
     for ((part, cat), [right, refused, wrong]) in &tally {
         let n = right + refused + wrong;
         println!(
@@ -135,7 +148,6 @@ fn planner_request_suite() {
             100.0 * *right as f64 / n as f64
         );
         if *cat == "feasible" {
-            feasible_right += right;
             println!(
                 "{part:9} false refusals {:.1} % of feasible requests",
                 100.0 * *refused as f64 / n as f64
@@ -150,8 +162,18 @@ fn planner_request_suite() {
         infeasible_planned.is_empty(),
         "impossible or unclear requests planned: {infeasible_planned:#?}"
     );
-    assert!(
-        feasible_right >= 36,
-        "feasible requests planned to the right goal fell to {feasible_right} (36 when the suite was written)"
-    );
+    // Issue 15's bar, on each part separately: >= 95 % of feasible requests planned to the
+    // right goal and <= 2 % refused.
+    for part in ["tuned", "held_out"] {
+        let [right, refused, wrong] = tally[&(part.to_string(), "feasible")];
+        let n = (right + refused + wrong) as f64;
+        assert!(
+            right as f64 >= 0.95 * n,
+            "{part}: {right} of {n} feasible requests planned to the right goal (bar: 95 %)"
+        );
+        assert!(
+            refused as f64 <= 0.02 * n,
+            "{part}: {refused} of {n} feasible requests refused (bar: 2 %)"
+        );
+    }
 }

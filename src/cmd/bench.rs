@@ -30,6 +30,9 @@ pub enum BenchWhat {
     /// Diffusion policy latency: one denoiser call and a DDIM-10 chunk through Rust + ort,
     /// against PyTorch eager and onnxruntime-python on the same weights.
     Policy(super::bench_policy::PolicyBench),
+    /// Planning latency of the embedded planner on one thread: every request of the planner
+    /// suite in its scene, against the 50 ms budget per request.
+    Planner(super::bench_planner::PlannerBench),
     /// JointState latency over DDS (two participants, this machine) at a fixed rate, against
     /// a channel between two threads at the same rate in the same run.
     Ros(RosBench),
@@ -131,6 +134,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         BenchWhat::Control(b) => bench_control(b),
         BenchWhat::Policy(b) => super::bench_policy::bench_policy(b),
         BenchWhat::Ros(b) => bench_ros(b),
+        BenchWhat::Planner(b) => super::bench_planner::bench_planner(b),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand: parse, call the libraries, print.
 
 pub mod bench;
+pub mod bench_planner;
 pub mod bench_policy;
 pub mod common;
 pub mod plan;

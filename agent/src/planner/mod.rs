@@ -1,11 +1,17 @@
 //! Planners turn an instruction and a scene into a validated plan of skills.
 //!
-//! [`EmbeddedPlanner`] grounds instructions offline with a grammar kept as data
-//! (`grammar.toml`); every planner's output goes through [`validate`].
+//! [`EmbeddedPlanner`] reads instructions offline with a grammar kept as data
+//! (`grammar.toml`): `text` splits a request into words, `screen` refuses anything unsafe in
+//! it as a whole, `parse` reads clauses, `refs` grounds references in the scene graph. The
+//! [`VlmPlanner`] asks a remote model, after the same screen. Every planner's output goes
+//! through [`validate`].
 
 mod embedded;
 mod grammar;
+mod parse;
 mod refs;
+mod screen;
+mod text;
 mod vlm;
 
 pub use embedded::EmbeddedPlanner;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::grammar::{normalize, Grammar};
+use super::grammar::Grammar;
+use super::screen::screen;
+use super::text::sentences;
 use super::{validate, Instruction, PlanError, Planner};
 use crate::types::{CameraFrame, Plan, SceneGraph, Skill};
 
@@ -203,9 +205,8 @@ impl Planner for VlmPlanner {
             instruction: instruction.text.clone(),
             reason,
         };
-        let text = normalize(&instruction.text);
-        if let Some(reason) = self.grammar.refusal(&text) {
-            return Err(refuse(reason.to_string()));
+        if let Some(reason) = screen(&self.grammar, &sentences(&instruction.text)) {
+            return Err(refuse(reason));
         }
         let mut user = vec![
             json!({"type": "text", "text": format!("{}\nInstruction: {}", Self::scene_listing(scene), instruction.text)}),

@@ -1,0 +1,549 @@
+//! Clauses: openers, verbs and their particles, subjects, destinations, exceptions and the
+//! order words around them.
+
+use super::super::grammar::{Grammar, VerbKind};
+use super::{Action, Clause, ContainerRef, Dest, Item, ParseError, Parser, Quantity, CONNECTORS};
+
+impl<'a> Parser<'a> {
+    pub(super) fn sentence(&mut self, out: &mut Vec<Clause>) -> Result<(), ParseError> {
+        // A sentence that only sets the scene ("the table is a mess").
+        let start = self.i;
+        while self.eat_phrase(&self.g.fillers) {}
+        if self.eat_phrase(&self.g.statements) && self.at_end() {
+            return Ok(());
+        }
+        self.i = start;
+        loop {
+            while self.at_connector() && !self.starts_clause_word() {
+                self.i += 1;
+            }
+            if self.at_end() {
+                return Ok(());
+            }
+            let before = self.i;
+            let clause = self.clause()?;
+            if clause.action != Action::Nothing {
+                out.push(clause);
+            } else if let Some(prev) = out.last_mut() {
+                // ", in that order", ", first": order words of their own modify the clause
+                // before them.
+                prev.as_said |= clause.as_said;
+                prev.first |= clause.first;
+                prev.last |= clause.last;
+            }
+            if self.at_end() {
+                return Ok(());
+            }
+            if !self.at_connector() || self.i == before {
+                return Err(self.unknown(before));
+            }
+        }
+    }
+
+    /// Connector words that can also open a clause ("then", "next", "finally", "first" ...)
+    /// are consumed by the clause itself when they carry order.
+    pub(super) fn starts_clause_word(&self) -> bool {
+        self.g.first.at(self.w, self.i).is_some() || self.g.last.at(self.w, self.i).is_some()
+    }
+
+    pub(super) fn clause(&mut self) -> Result<Clause, ParseError> {
+        let start = self.i;
+        let mut c = Clause::new(Action::Nothing);
+        let mut negated = false;
+        // Openers: politeness, order words, "only", negation.
+        loop {
+            if self.eat_phrase(&self.g.first) {
+                c.first = true;
+            } else if self.eat_phrase(&self.g.last) {
+                c.last = true;
+            } else if self.eat_phrase(&self.g.as_said) {
+                c.as_said = true;
+            } else if self.eat("only") || self.eat("just") {
+                c.only = true;
+            } else if self.eat_seq(&["do", "not"])
+                || self.eat_seq(&["does", "not"])
+                || self.eat("never")
+                || self.eat("not")
+                || self.eat_seq(&["please", "do", "not"])
+            {
+                negated = true;
+            } else if self.eat_phrase(&self.g.fillers) {
+            } else {
+                break;
+            }
+        }
+        if self.at_end() || self.at_connector() {
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        if self.eat_phrase(&self.g.statements) {
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        if self.eat_phrase(&self.g.start_with) {
+            c.action = Action::StartWith;
+            c.objects = self.items(start)?;
+            self.tail(&mut c, start, false)?;
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        // "I need the table cleared", "I'd like the cups in the bin".
+        let save = self.i;
+        let _ = self.eat("i") || self.eat("we");
+        let _ = self.eat("would") || self.eat("really");
+        if self
+            .peek()
+            .is_some_and(|w| self.g.verbs.need_words.iter().any(|n| n == w))
+        {
+            self.i += 1;
+            if let Some(c2) = self.need_clause(start)? {
+                return Ok(c2);
+            }
+        }
+        self.i = save;
+        // "can everything go in the bin?", "should the cups go in the bin?".
+        if matches!(
+            self.peek(),
+            Some("can" | "could" | "would" | "will" | "should" | "shall")
+        ) && self.verb().is_none()
+        {
+            self.i += 1;
+            if !self.item_ahead() {
+                self.i -= 1;
+            }
+        }
+        // "do the rest", "do the box last": the verb of the request.
+        if !negated && self.peek() == Some("do") {
+            self.i += 1;
+            if self.item_ahead() {
+                c.objects = self.items(start)?;
+                c.action = Action::Bare;
+                self.tail(&mut c, start, false)?;
+                c.text = self.text(start);
+                return Ok(c);
+            }
+            self.i -= 1;
+        }
+        // A verb, maybe phrasal ("throw away", "pick up").
+        if let Some((kind, base)) = self.verb() {
+            if negated {
+                if kind.is_none() && !self.g.verbs.negatable.contains(&base) {
+                    return Err(self.unknown(start));
+                }
+                c.action = Action::Verb(VerbKind::Leave);
+            } else {
+                let Some(kind) = kind else {
+                    self.i -= 1;
+                    return Err(self.unknown(start));
+                };
+                c.action = kind;
+            }
+            self.verb_phrase(&mut c, start, &base)?;
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        if negated {
+            // "not the cups", "never the red ones".
+            c.action = Action::Verb(VerbKind::Leave);
+            c.objects = self.items(start)?;
+            self.tail(&mut c, start, false)?;
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        // Verbless: a destination alone, or objects first ("the cups go in the bin").
+        if let Some(d) = self.dest()? {
+            c.action = Action::DestOnly;
+            c.dest = Some(d);
+            self.tail(&mut c, start, false)?;
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        if self.except_word() {
+            // ", except the cups" as its own clause.
+            c.action = Action::Verb(VerbKind::Leave);
+            c.objects = self.items(start)?;
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        c.objects = self.items(start)?;
+        self.subject_tail(&mut c, start)?;
+        c.text = self.text(start);
+        Ok(c)
+    }
+
+    /// After a subject: "goes in the bin", "stays", "first", or nothing.
+    pub(super) fn subject_tail(&mut self, c: &mut Clause, start: usize) -> Result<(), ParseError> {
+        let universal = c
+            .objects
+            .iter()
+            .any(|o| matches!(o, Item::Ref(r) if r.quantity == Quantity::All));
+        if self.except_word() || (universal && self.eat("but")) {
+            c.except = self.items(start)?;
+        }
+        // Modals and copulas: "should go", "can stay", "is staying", "needs to go".
+        const MODALS: &[&str] = &[
+            "should", "can", "must", "will", "could", "may", "shall", "is", "are", "need", "needs",
+            "has", "have", "to", "be", "all", "both", "just", "also",
+        ];
+        while self.peek().is_some_and(|w| MODALS.contains(&w)) {
+            self.i += 1;
+        }
+        let w = self.peek().unwrap_or_default().to_string();
+        // "the box should be put in the bin", "the table is cleared", "the table is clear".
+        if !Grammar::is_form_of(&w, &self.g.verbs.go_verbs) {
+            let save = self.i;
+            if let Some((Some(kind), _)) = self.verb() {
+                c.action = match kind {
+                    Action::PutOrPick => Action::Verb(VerbKind::Put),
+                    k => k,
+                };
+                if c.action == Action::Verb(VerbKind::Clear) && !c.objects.contains(&Item::Table) {
+                    c.action = Action::Verb(VerbKind::Discard);
+                }
+                return self.tail(c, start, true);
+            }
+            self.i = save;
+        }
+        if Grammar::is_form_of(&w, &self.g.verbs.stay_verbs) {
+            self.i += 1;
+            c.action = Action::Verb(VerbKind::Leave);
+            let _ = self.eat("put") || self.eat_phrase(&self.g.verbs.leave_tails);
+            return self.tail(c, start, false);
+        }
+        if Grammar::is_form_of(&w, &self.g.verbs.go_verbs) || w == "going" {
+            self.i += 1;
+            let _ = self.eat("put");
+            c.action = Action::Verb(VerbKind::Put);
+            return self.tail(c, start, true);
+        }
+        c.action = Action::Bare;
+        self.tail(c, start, true)
+    }
+
+    /// "I need/want/would like X cleared / in the bin / gone".
+    pub(super) fn need_clause(&mut self, start: usize) -> Result<Option<Clause>, ParseError> {
+        let save = self.i;
+        let _ = self.eat("to") && self.eat("have");
+        let mut c = Clause::new(Action::Verb(VerbKind::Discard));
+        let objects = match self.items(start) {
+            Ok(o) => o,
+            Err(_) => {
+                self.i = save;
+                return Ok(None);
+            }
+        };
+        let _ = self.eat("to") && self.eat("be");
+        let _ = self.eat("put");
+        if let Some(w) = self.peek() {
+            if let Some(k) = self.g.verbs.done_words.get(w).copied() {
+                self.i += 1;
+                c.action = Action::Verb(k);
+            } else if self.dest()?.map(|d| c.dest = Some(d)).is_none() {
+                self.i = save;
+                return Ok(None);
+            }
+        }
+        c.objects = objects;
+        self.tail(&mut c, start, false)?;
+        c.text = self.text(start);
+        Ok(Some(c))
+    }
+
+    /// The verb at the cursor (its kind, if it has one; negatable-only verbs have none), and
+    /// its base form; a particle right after it is taken with it.
+    pub(super) fn verb(&mut self) -> Option<(Option<Action>, String)> {
+        let w = self.peek()?.to_string();
+        let bases = super::super::text::base_forms(&w);
+        if let Some(particle) = self.peek_at(1) {
+            for b in &bases {
+                if let Some(k) = self.g.verbs.phrasal.get(&(b.clone(), particle.to_string())) {
+                    self.i += 2;
+                    // "get rid of", "dispose of", "do away with".
+                    let _ = self.eat("of") || self.eat("with");
+                    return Some((Some(Action::Verb(*k)), b.clone()));
+                }
+            }
+        }
+        if let Some((base, kinds)) = self.g.verb(&w) {
+            self.i += 1;
+            let action = if kinds.contains(&VerbKind::Put) && kinds.contains(&VerbKind::Pick) {
+                Action::PutOrPick
+            } else {
+                Action::Verb(*kinds.iter().min().expect("a verb has a kind"))
+            };
+            return Some((Some(action), base));
+        }
+        // "throw the cans away": a phrasal verb split by its object.
+        for b in &bases {
+            for k in 2..9 {
+                let Some(p) = self.peek_at(k) else { break };
+                if CONNECTORS.contains(&p) {
+                    break;
+                }
+                if let Some(kind) = self.g.verbs.phrasal.get(&(b.clone(), p.to_string())) {
+                    self.i += 1;
+                    return Some((Some(Action::Verb(*kind)), b.clone()));
+                }
+            }
+        }
+        if let Some(b) = bases.iter().find(|b| self.g.verbs.negatable.contains(b)) {
+            self.i += 1;
+            return Some((None, b.clone()));
+        }
+        None
+    }
+
+    pub(super) fn verb_phrase(
+        &mut self,
+        c: &mut Clause,
+        start: usize,
+        verb: &str,
+    ) -> Result<(), ParseError> {
+        if self.eat("only") || self.eat("just") {
+            c.only = true;
+        }
+        let clears = c.action == Action::Verb(VerbKind::Clear);
+        // Clearing needs no object ("tidy up"); every other verb names one.
+        let optional = clears || self.at_end() || self.at_connector() || self.dest_ahead();
+        if !optional || self.item_ahead() {
+            c.objects = self.items(start)?;
+        }
+        // A particle after the object: "put the cups away", "pick the cube up"; not the start
+        // of a source ("clear everything off the table").
+        let source_follows = matches!(self.peek_at(1), Some("the" | "this" | "that" | "of"))
+            || self.g.lexicon.table.at(self.w, self.i + 1).is_some();
+        if let Some(p) = self.peek().filter(|_| !source_follows) {
+            if let Some(k) = self.g.verbs.phrasal.get(&(verb.to_string(), p.to_string())) {
+                self.i += 1;
+                if c.action != Action::Verb(VerbKind::Leave) {
+                    c.action = Action::Verb(*k);
+                }
+            }
+        }
+        self.tail(c, start, false)
+    }
+
+    pub(super) fn item_ahead(&self) -> bool {
+        let mut probe = Parser {
+            g: self.g,
+            w: self.w,
+            i: self.i,
+        };
+        probe.item().is_ok()
+    }
+
+    pub(super) fn dest_ahead(&self) -> bool {
+        let mut probe = Parser {
+            g: self.g,
+            w: self.w,
+            i: self.i,
+        };
+        matches!(probe.dest(), Ok(Some(_)))
+    }
+
+    pub(super) fn except_word(&mut self) -> bool {
+        self.eat_seq(&["except", "for"])
+            || self.eat("except")
+            || self.eat_seq(&["but", "not"])
+            || self.eat_seq(&["other", "than"])
+            || self.eat_seq(&["apart", "from"])
+            || self.eat_seq(&["aside", "from"])
+            || self.eat("besides")
+            || self.eat("excluding")
+            || self.eat_seq(&["save", "for"])
+            || self.eat("minus")
+            || self.eat_seq(&["with", "the", "exception", "of"])
+            || self.eat_seq(&["not", "including"])
+            || self.eat("leaving")
+            || self.eat("without")
+    }
+
+    /// Clause modifiers after the objects: source, destination, exceptions, order words,
+    /// politeness. Stops at a connector or the end.
+    pub(super) fn tail(
+        &mut self,
+        c: &mut Clause,
+        start: usize,
+        subject: bool,
+    ) -> Result<(), ParseError> {
+        loop {
+            if self.at_end() {
+                return Ok(());
+            }
+            let save = self.i;
+            if self.eat("away") {
+                c.away = true;
+                continue;
+            }
+            // "put the box in first".
+            if self.peek() == Some("in")
+                && (self.g.first.at(self.w, self.i + 1).is_some()
+                    || self.g.last.at(self.w, self.i + 1).is_some())
+            {
+                self.i += 1;
+                continue;
+            }
+            if self.eat_phrase(&self.g.first) {
+                c.first = true;
+                continue;
+            }
+            if self.eat_phrase(&self.g.last) {
+                c.last = true;
+                continue;
+            }
+            if self.eat_phrase(&self.g.as_said) {
+                c.as_said = true;
+                continue;
+            }
+            if c.action == Action::Verb(VerbKind::Leave)
+                && self.eat_phrase(&self.g.verbs.leave_tails)
+            {
+                continue;
+            }
+            // "off the table", "from the tabletop".
+            if self.eat_phrase(&self.g.lexicon.from) {
+                let _ = self.eat("the") || self.eat("this") || self.eat("that");
+                if self.eat_phrase(&self.g.lexicon.table) {
+                    c.from_table = true;
+                    continue;
+                }
+                self.i = save;
+            }
+            if let Some(d) = self.dest()? {
+                c.dest = Some(d);
+                continue;
+            }
+            // "but" excepts only after everything/the table; otherwise it joins clauses.
+            let universal_head = c.objects.iter().any(|o| match o {
+                Item::Table => true,
+                Item::Ref(r) => r.quantity == Quantity::All,
+                _ => false,
+            }) || c.objects.is_empty();
+            if self.except_word() || (universal_head && self.eat("but")) {
+                let before = self.i;
+                match self.items(start) {
+                    Ok(items) => {
+                        // "clear the table, but the cup stays": the but-clause has its own verb.
+                        let verb_follows = self.peek().is_some_and(|w| {
+                            Grammar::is_form_of(w, &self.g.verbs.stay_verbs)
+                                || matches!(w, "is" | "are" | "should" | "can" | "must" | "will")
+                        });
+                        if verb_follows && !subject {
+                            self.i = save;
+                            return Ok(());
+                        }
+                        c.except.extend(items);
+                        continue;
+                    }
+                    Err(_) => {
+                        if self.w[save] == "but" {
+                            self.i = save;
+                            return Ok(());
+                        }
+                        self.i = before;
+                        return Err(self.unknown(start));
+                    }
+                }
+            }
+            // "too", "please", "for me" ... but never the connectors that end the clause.
+            if !self.at_connector() && self.eat_phrase(&self.g.fillers) {
+                continue;
+            }
+            return Ok(());
+        }
+    }
+
+    /// A destination: "in the bin", "into the trash can", "on the floor" (refused).
+    pub(super) fn dest(&mut self) -> Result<Option<Dest>, ParseError> {
+        let save = self.i;
+        let lex = &self.g.lexicon;
+        if !self.eat_phrase(&lex.into) {
+            return Ok(None);
+        }
+        let text_from = self.i;
+        let _ = lex
+            .definite
+            .at(self.w, self.i)
+            .map(|n| self.i += n)
+            .is_some()
+            || self.eat("a")
+            || self.eat("an")
+            || self.eat("my");
+        let mut ordinal = None;
+        if let Some(o) = self.peek().and_then(|w| lex.ordinals.get(w)) {
+            ordinal = Some(*o);
+            self.i += 1;
+        }
+        while self.peek().is_some_and(|w| lex.color(w).is_some()) {
+            self.i += 1;
+        }
+        if let Some((classes, n)) = lex.containers.at(self.w, self.i) {
+            self.i += n;
+            let text = self.text(text_from);
+            return Ok(Some(Dest::Container(ContainerRef {
+                classes,
+                ordinal,
+                text,
+            })));
+        }
+        let s = &self.g.safety;
+        if s.floor_destinations.at(self.w, self.i).is_some()
+            || self
+                .peek()
+                .is_some_and(|w| s.floor_words.iter().any(|f| f == w))
+        {
+            return Ok(Some(Dest::Refused(s.floor_reason.clone())));
+        }
+        if self.eat_phrase(&lex.table) {
+            let _ = self.eat("top") || self.eat("surface");
+            return Ok(Some(Dest::Refused(
+                "the objects are already on the table; I can put them in a container".into(),
+            )));
+        }
+        if let Some(n) = lex.places.at(self.w, self.i) {
+            let place = self.w[self.i..self.i + n].join(" ");
+            self.i += n;
+            return Ok(Some(Dest::Refused(format!(
+                "there is no {place} to put things in here; objects can only go into a container"
+            ))));
+        }
+        if lex.class_at(self.w, self.i).is_some() {
+            // "in the cup": objects are not containers.
+            let word = self.w[self.i].clone();
+            self.i += 1;
+            return Ok(Some(Dest::Refused(format!(
+                "a {word} is not a container; objects can only go into a container"
+            ))));
+        }
+        // Not a destination at all ("to the left of ..."): let the caller read it.
+        let word = self.peek().unwrap_or_default().to_string();
+        let is_noun_like = !word.is_empty()
+            && self.g.verb(&word).is_none()
+            && !CONNECTORS.contains(&word.as_str())
+            && !self.g.fillers.contains_word(&word)
+            && lex.sides.get(&word).is_none()
+            && !lex.self_words.contains_word(&word)
+            && lex.relations.get(&word).is_none()
+            && !matches!(
+                word.as_str(),
+                "left"
+                    | "right"
+                    | "front"
+                    | "back"
+                    | "top"
+                    | "order"
+                    | "there"
+                    | "here"
+                    | "which"
+                    | "that"
+            );
+        if is_noun_like && self.i > text_from {
+            self.i += 1;
+            return Ok(Some(Dest::Refused(format!(
+                "I do not know a place called '{word}'; objects can only go into a container"
+            ))));
+        }
+        self.i = save;
+        Ok(None)
+    }
+}

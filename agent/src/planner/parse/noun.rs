@@ -1,0 +1,557 @@
+//! Object references: determiners and quantities, adjectives and the head noun, and what may
+//! follow it (relative clauses, sides, distances, relations to other objects).
+
+use super::{ContainerRef, Item, ParseError, Parser, Quantity, Rank, Ref};
+
+impl<'a> Parser<'a> {
+    /// A list of items: "the red cube, the cups and anything blue".
+    pub(super) fn items(&mut self, start: usize) -> Result<Vec<Item>, ParseError> {
+        let mut out = vec![self.item().map_err(|e| self.fix_error(e, start))?];
+        loop {
+            let save = self.i;
+            let joined = self.eat_seq(&[",", "and"])
+                || self.eat_seq(&["and", "also"])
+                || self.eat(",")
+                || self.eat("and")
+                || self.eat("or")
+                || self.eat("plus")
+                || self.eat_seq(&["as", "well", "as"])
+                || self.eat_seq(&["along", "with"])
+                || self.eat_seq(&["together", "with"]);
+            if !joined {
+                return Ok(out);
+            }
+            // "keep the cubes and bin the rest": a verb after "and" starts a clause.
+            let verb_next = self.peek().is_some_and(|w| {
+                self.g.verb(w).is_some()
+                    && self.g.lexicon.class_at(self.w, self.i).is_none()
+                    && self.g.lexicon.color(w).is_none()
+            });
+            if verb_next {
+                self.i = save;
+                return Ok(out);
+            }
+            match self.item() {
+                Ok(it) => out.push(it),
+                Err(_) => {
+                    self.i = save;
+                    return Ok(out);
+                }
+            }
+        }
+    }
+
+    pub(super) fn fix_error(&self, e: ParseError, start: usize) -> ParseError {
+        match e {
+            ParseError::Unknown { word, .. } => ParseError::Unknown {
+                word,
+                clause: self.w[start..].join(" "),
+            },
+            other => other,
+        }
+    }
+
+    /// One object reference, a pronoun, the table or a container.
+    pub(super) fn item(&mut self) -> Result<Item, ParseError> {
+        let lex = &self.g.lexicon;
+        let start = self.i;
+        if self.at_end() || self.at_connector() && self.peek() != Some("that") {
+            return Err(self.unknown(start));
+        }
+        // The rest: "the rest", "everything else", "the others", "the rest of the cubes".
+        if self.eat_phrase(&lex.rest) {
+            let mut r = self.blank_ref(Quantity::All);
+            r.other = true;
+            if self.eat("of") {
+                match self.item() {
+                    Ok(Item::Ref(inner)) => {
+                        r = Ref {
+                            other: true,
+                            quantity: Quantity::All,
+                            ..inner
+                        }
+                    }
+                    // "the rest of the table", "the rest of it".
+                    Ok(Item::Table | Item::Pronoun) => {}
+                    _ => return Err(self.unknown(start)),
+                }
+            }
+            self.postmodifiers(&mut r)?;
+            r.text = self.text(start);
+            return Ok(Item::Ref(r));
+        }
+        let everything_len = lex.everything.at(self.w, self.i).unwrap_or(0);
+        // Pronouns, unless a noun follows ("that cup") or they start "it all".
+        if let Some(n) = lex
+            .pronouns
+            .at(self.w, self.i)
+            .filter(|n| *n >= everything_len)
+        {
+            let after = self.i + n;
+            let noun_follows = n == 1
+                && matches!(self.w[self.i].as_str(), "that" | "this" | "these" | "those")
+                && {
+                    let mut probe = Parser {
+                        g: self.g,
+                        w: self.w,
+                        i: after,
+                    };
+                    probe.head(&mut self.blank_ref(Quantity::Definite)).is_ok()
+                };
+            if !noun_follows {
+                self.i = after;
+                return Ok(Item::Pronoun);
+            }
+        }
+        // Everything: "everything", "all of it", "anything red or blue".
+        if lex.everything.at(self.w, self.i).is_some() && !self.determiner_then_noun() {
+            self.eat_phrase(&lex.everything);
+            let mut r = self.blank_ref(Quantity::All);
+            // "whatever is closest to you", "whatever's on the left".
+            if self.w[self.i - 1] == "whatever" && matches!(self.peek(), Some("is" | "are")) {
+                self.i += 1;
+                let negative = self.eat("not");
+                if !self.predicate(&mut r, negative)? {
+                    return Err(self.unknown(start));
+                }
+            }
+            // "all the red things" is a determiner; "all" alone is everything.
+            self.postmodifiers(&mut r)?;
+            r.text = self.text(start);
+            return Ok(Item::Ref(r));
+        }
+        // Determiners and quantities.
+        let mut q = Quantity::Definite;
+        let mut had_det = false;
+        let mut plural_det = false;
+        if let Some(n) = lex.universal.at(self.w, self.i) {
+            self.i += n;
+            q = Quantity::All;
+        } else if let Some(n) = lex.both.at(self.w, self.i) {
+            self.i += n;
+            q = Quantity::Both;
+        } else if let Some((pq, n)) = self.partitive_count() {
+            q = pq;
+            self.i += n;
+            let _ = self.eat("the") || self.eat("these") || self.eat("those");
+        } else if let Some(n) = lex.definite.at(self.w, self.i) {
+            plural_det = matches!(self.w[self.i].as_str(), "these" | "those");
+            self.i += n;
+            had_det = true;
+        } else if let Some(w) = self.peek() {
+            if let Some(n) = lex.numbers.get(w).copied().or_else(|| w.parse().ok()) {
+                if self.count_follows() {
+                    self.i += 1;
+                    q = if n == 1 {
+                        Quantity::Any
+                    } else {
+                        Quantity::Count(n)
+                    };
+                    had_det = true;
+                }
+            } else if lex.indefinite.iter().any(|d| d == w) && self.peek_at(1).is_some() {
+                self.i += 1;
+                q = Quantity::Any;
+                had_det = true;
+            }
+        }
+        // "the two cups", "the other boxes", "the whole table".
+        if let Some(w) = self.peek() {
+            if let Some(n) = lex.numbers.get(w).copied() {
+                if n > 1 && self.count_follows() {
+                    self.i += 1;
+                    q = Quantity::Count(n);
+                }
+            }
+        }
+        if self.eat_phrase(&lex.table) {
+            let _ = self.eat("top") || self.eat("surface");
+            return Ok(Item::Table);
+        }
+        if let Some((classes, n)) = lex.containers.at(self.w, self.i) {
+            // A container as an object; "can" alone is an object ("trash can" is a container).
+            if lex.class_at(self.w, self.i).is_none_or(|(_, m, _)| m < n) {
+                self.i += n;
+                return Ok(Item::Container(ContainerRef {
+                    classes,
+                    ordinal: None,
+                    text: self.text(start),
+                }));
+            }
+        }
+        let mut r = self.blank_ref(q);
+        if let Err(e) = self.head(&mut r) {
+            self.i = start;
+            return Err(e);
+        }
+        if plural_det && r.quantity == Quantity::Definite {
+            r.quantity = Quantity::All;
+        }
+        let _ = had_det;
+        self.postmodifiers(&mut r)?;
+        r.text = self.text(start);
+        Ok(Item::Ref(r))
+    }
+
+    /// "all" followed by a noun is a determiner ("all cubes"), not "everything".
+    pub(super) fn determiner_then_noun(&self) -> bool {
+        let lex = &self.g.lexicon;
+        if let Some(n) = lex.universal.at(self.w, self.i) {
+            let mut probe = Parser {
+                g: self.g,
+                w: self.w,
+                i: self.i + n,
+            };
+            return probe.head(&mut self.blank_ref(Quantity::All)).is_ok();
+        }
+        false
+    }
+
+    /// "one of the cups", "two of the cans", "any of the cubes", "either can".
+    pub(super) fn partitive_count(&self) -> Option<(Quantity, usize)> {
+        let w = self.peek()?;
+        let lex = &self.g.lexicon;
+        let q = match w {
+            "either" => Some(Quantity::Any),
+            "any" | "one" | "some" if self.peek_at(1) == Some("of") => Some(Quantity::Any),
+            "each" | "all" | "every" if self.peek_at(1) == Some("of") => Some(Quantity::All),
+            _ => lex.numbers.get(w).and_then(|n| {
+                (self.peek_at(1) == Some("of")).then_some(if *n == 1 {
+                    Quantity::Any
+                } else {
+                    Quantity::Count(*n)
+                })
+            }),
+        }?;
+        if w == "either" {
+            return Some((q, if self.peek_at(1) == Some("of") { 2 } else { 1 }));
+        }
+        // "a couple of", "a pair of"
+        Some((q, 2))
+    }
+
+    /// Whether a plural count follows a number word ("two cubes"), not "one at a time".
+    pub(super) fn count_follows(&self) -> bool {
+        let mut probe = Parser {
+            g: self.g,
+            w: self.w,
+            i: self.i + 1,
+        };
+        self.peek_at(1)
+            .is_some_and(|n| n != "at" && n != "by" && n != "after")
+            && probe.head(&mut self.blank_ref(Quantity::Any)).is_ok()
+    }
+
+    pub(super) fn blank_ref(&self, quantity: Quantity) -> Ref {
+        Ref {
+            quantity,
+            colors: Vec::new(),
+            classes: None,
+            not_colors: Vec::new(),
+            not_classes: Vec::new(),
+            rank: None,
+            ordinal: None,
+            relation: None,
+            other: false,
+            bare_one: false,
+            text: String::new(),
+        }
+    }
+
+    /// Adjectives and the head noun: "second red", "leftmost", "other big blue boxes".
+    pub(super) fn head(&mut self, r: &mut Ref) -> Result<(), ParseError> {
+        let lex = &self.g.lexicon;
+        let start = self.i;
+        let mut adjectives = 0;
+        while let Some(w) = self.peek() {
+            if let Some(c) = lex.color(w) {
+                self.i += 1;
+                r.colors.push(c);
+                adjectives += 1;
+                while self
+                    .peek()
+                    .is_some_and(|s| lex.color_suffixes.iter().any(|x| x == s))
+                    && !self.head_word_at(self.i)
+                {
+                    self.i += 1;
+                }
+                // "red or blue", "red and purple things", "red, white".
+                if matches!(self.peek(), Some("or" | "and" | ","))
+                    && self.peek_at(1).and_then(|n| lex.color(n)).is_some()
+                    && (self.peek() == Some("or") || self.color_list_has_noun())
+                {
+                    self.i += 1;
+                }
+                continue;
+            }
+            if let Some(k) = lex.superlatives.get(w) {
+                // "closer to you" is a post-modifier; "the closer can" a prenominal rank.
+                if self.peek_at(1) == Some("to") || self.peek_at(1) == Some("from") {
+                    break;
+                }
+                self.i += 1;
+                r.rank = Some(Rank::Key(k.clone()));
+                adjectives += 1;
+                continue;
+            }
+            if let Some(o) = lex.ordinals.get(w) {
+                if self.peek_at(1).is_some() {
+                    self.i += 1;
+                    r.ordinal = Some((*o, false));
+                    adjectives += 1;
+                    continue;
+                }
+            }
+            if lex.other_words.iter().any(|o| o == w) && w != "rest" && w != "else" {
+                self.i += 1;
+                r.other = true;
+                adjectives += 1;
+                continue;
+            }
+            if matches!(w, "single" | "lone" | "individual" | "whole" | "entire") {
+                self.i += 1;
+                continue;
+            }
+            break;
+        }
+        // The noun.
+        if let Some((classes, n, plural)) = lex.class_at(self.w, self.i) {
+            let word = self.w[self.i + n - 1].clone();
+            self.i += n;
+            let any = classes.iter().any(|c| c == "*");
+            r.classes = (!any).then_some(classes);
+            r.bare_one = (word == "one" || word == "ones") && r.colors.is_empty();
+            if plural && r.quantity == Quantity::Definite {
+                r.quantity = Quantity::All;
+            }
+            return Ok(());
+        }
+        if adjectives > 0 && !r.colors.is_empty() {
+            // "the orange", "the red and the blue": a colour used as a noun.
+            return Ok(());
+        }
+        if adjectives > 0 && (r.rank.is_some() || r.ordinal.is_some()) {
+            // "the nearest", "the second from the left", "biggest first": like "the nearer
+            // one", it picks among the objects just named.
+            r.bare_one = true;
+            return Ok(());
+        }
+        self.i = start + adjectives.min(self.w.len() - start);
+        Err(self.unknown(start))
+    }
+
+    pub(super) fn head_word_at(&self, at: usize) -> bool {
+        self.w.get(at).is_some_and(|w| w == "one" || w == "ones")
+            && self.g.lexicon.class_at(self.w, at).is_some()
+    }
+
+    /// Whether a run of colours joined by "and"/"," ends in a noun ("red and purple things"),
+    /// not a new reference ("the orange and the red ones").
+    pub(super) fn color_list_has_noun(&self) -> bool {
+        let lex = &self.g.lexicon;
+        let mut k = self.i;
+        while k < self.w.len() {
+            let w = &self.w[k];
+            if lex.color(w).is_some() || matches!(w.as_str(), "and" | "or" | ",") {
+                k += 1;
+                continue;
+            }
+            return lex.class_at(self.w, k).is_some();
+        }
+        false
+    }
+
+    /// After the head: "else", relative clauses, sides, distances, relations, "from the left".
+    pub(super) fn postmodifiers(&mut self, r: &mut Ref) -> Result<(), ParseError> {
+        let lex = &self.g.lexicon;
+        loop {
+            let save = self.i;
+            if self.eat("else") {
+                r.other = true;
+                continue;
+            }
+            // "anything yellow", "everything red or blue".
+            if r.quantity == Quantity::All && r.classes.is_none() {
+                if let Some(c) = self.peek().and_then(|w| lex.color(w)) {
+                    self.i += 1;
+                    r.colors.push(c);
+                    if matches!(self.peek(), Some("or" | "and" | ","))
+                        && self.peek_at(1).and_then(|w| lex.color(w)).is_some()
+                    {
+                        self.i += 1;
+                    }
+                    continue;
+                }
+            }
+            // "on the table", "here", "there": where they all are anyway.
+            if self.eat_seq(&["on", "the", "table"])
+                || self.eat_seq(&["on", "the", "tabletop"])
+                || self.eat_seq(&["on", "the", "desk"])
+                || self.eat_seq(&["over", "there"])
+                || self.eat("here")
+                || (self.peek() == Some("there") && self.peek_at(1) != Some("is"))
+                    && self.eat("there")
+            {
+                continue;
+            }
+            // "from the left/right" after an ordinal.
+            if r.ordinal.is_some()
+                && (self.eat_seq(&["from", "the", "left"]) || self.eat_seq(&["from", "left"]))
+            {
+                continue;
+            }
+            if r.ordinal.is_some()
+                && (self.eat_seq(&["from", "the", "right"]) || self.eat_seq(&["from", "right"]))
+            {
+                if let Some((k, _)) = r.ordinal {
+                    r.ordinal = Some((k, true));
+                }
+                continue;
+            }
+            // Relative clauses: "that is not a box", "which are red", "that's closer to you".
+            if matches!(self.peek(), Some("that" | "which" | "who"))
+                && matches!(self.peek_at(1), Some("is" | "are" | "was" | "were"))
+            {
+                self.i += 2;
+                let negative = self.eat("not");
+                if self.predicate(r, negative)? {
+                    continue;
+                }
+                self.i = save;
+                return Ok(());
+            }
+            if self.peek() == Some("not") {
+                self.i += 1;
+                if self.predicate(r, true)? {
+                    continue;
+                }
+                self.i = save;
+                return Ok(());
+            }
+            if self.rank_modifier(r)? {
+                continue;
+            }
+            // Relations to an anchor: "next to the cup", "left of the blue box".
+            if let Some((rel, n)) = lex.relations.at(self.w, self.i) {
+                self.i += n;
+                match self.item() {
+                    Ok(anchor) => {
+                        r.relation = Some((rel, Box::new(anchor)));
+                        continue;
+                    }
+                    Err(_) => {
+                        self.i = save;
+                        return Ok(());
+                    }
+                }
+            }
+            return Ok(());
+        }
+    }
+
+    /// Sides and distances: "on the left", "further to the right", "nearest to you",
+    /// "farther away", "closest to the bin", "at the back".
+    pub(super) fn rank_modifier(&mut self, r: &mut Ref) -> Result<bool, ParseError> {
+        let lex = &self.g.lexicon;
+        let save = self.i;
+        // "on the left (side)", "to the right", "further to the right", "more to the left".
+        let _ = self.eat("further")
+            || self.eat("farther")
+            || self.eat("more")
+            || self.eat("furthest")
+            || self.eat("farthest")
+            || self.eat("most");
+        let prep = self.eat("on")
+            || self.eat("to")
+            || self.eat("at")
+            || self.eat("in")
+            || self.eat("towards")
+            || self.eat("toward");
+        if prep || self.i > save {
+            let _ = self.eat("the") || self.eat("your");
+            if let Some((side, n)) = lex.sides.at(self.w, self.i) {
+                // "to the left of the cup" is a relation, read by the caller.
+                if self.w.get(self.i + n).map(String::as_str) != Some("of") {
+                    self.i += n;
+                    let _ = self.eat("side") || self.eat("hand");
+                    r.rank = Some(Rank::Key(side));
+                    return Ok(true);
+                }
+            }
+            self.i = save;
+        }
+        // "nearest (to) you", "closer to the bin", "farthest from you", "farther away".
+        let Some(key) = self.peek().and_then(|w| lex.superlatives.get(w)).cloned() else {
+            return Ok(false);
+        };
+        if key != "near" && key != "far" {
+            return Ok(false);
+        }
+        self.i += 1;
+        let far = key == "far";
+        let _ = self.eat("away");
+        let _ = self.eat("to") || self.eat("from") || self.eat("in");
+        if self.eat_phrase(&lex.self_words) {
+            r.rank = Some(Rank::Key(key));
+            return Ok(true);
+        }
+        if self.at_end() || self.at_connector() || self.dest_ahead() || !self.item_ahead() {
+            // "the can farther away", "the cup nearest".
+            r.rank = Some(Rank::Key(key));
+            return Ok(true);
+        }
+        match self.item() {
+            Ok(anchor) => {
+                r.rank = Some(Rank::From {
+                    anchor: Box::new(anchor),
+                    far,
+                });
+                Ok(true)
+            }
+            Err(_) => {
+                self.i = save;
+                Ok(false)
+            }
+        }
+    }
+
+    /// What a relative clause says: a colour, a class, a rank, a side.
+    pub(super) fn predicate(&mut self, r: &mut Ref, negative: bool) -> Result<bool, ParseError> {
+        let lex = &self.g.lexicon;
+        let _ = self.eat("a") || self.eat("an") || self.eat("the");
+        let mut any = false;
+        loop {
+            if let Some(c) = self.peek().and_then(|w| lex.color(w)) {
+                self.i += 1;
+                if negative {
+                    r.not_colors.push(c);
+                } else {
+                    r.colors.push(c);
+                }
+                any = true;
+            } else if let Some((classes, n, _)) = lex.class_at(self.w, self.i) {
+                if classes.iter().any(|c| c == "*") {
+                    self.i += n;
+                    any = true;
+                } else {
+                    self.i += n;
+                    if negative {
+                        r.not_classes.extend(classes);
+                    } else {
+                        r.classes = Some(classes);
+                    }
+                    any = true;
+                }
+            } else if !negative && self.rank_modifier(r)? {
+                any = true;
+            } else {
+                break;
+            }
+            if !(self.eat("or") || self.eat("and") || self.eat(",") || self.eat("nor")) {
+                break;
+            }
+            let _ = self.eat("a") || self.eat("an") || self.eat("not");
+        }
+        Ok(any)
+    }
+}
