@@ -220,6 +220,17 @@ fn damaged_logs_are_clear_errors_or_recovered_prefixes() {
         let log = read_log(&cut).unwrap();
         assert!(!log.complete(), "cut at {frac} must be reported");
         assert!(log.messages.len() <= total);
+        // Where reading stopped is within the file ("within the first P of F bytes").
+        let lost = log.lost.clone().unwrap();
+        if let Some(at) = lost.split("within the first ").nth(1) {
+            let nums: Vec<u64> = at
+                .split_whitespace()
+                .filter_map(|w| w.trim_end_matches(':').parse().ok())
+                .take(2)
+                .collect();
+            assert!(nums.len() == 2 && nums[0] <= nums[1], "{lost}");
+            assert_eq!(nums[1], log.file_bytes, "{lost}");
+        }
         recovered_some |= log.messages.len() > total / 4;
         let out = embody(&["replay", cut.to_str().unwrap(), "--summary"]);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,6 +1,7 @@
 //! The ROS 2 deployment path with real DDS traffic: `embody sim --ros` and `embody deploy` as two
 //! processes, inside a private network namespace (`unshare -n`, loopback only, multicast on) so
-//! nothing leaves the machine. Faults: joint states that stop mid-trajectory, an e-stop.
+//! nothing leaves the machine. Faults: joint states that stop mid-trajectory or arrive broken,
+//! a rejected goal, an e-stop.
 
 mod common;
 
@@ -134,6 +135,26 @@ fn stale_joint_states_hold_the_arm_and_end_the_run() {
     assert!(all.contains("deploy exit 1"), "{all}");
     assert_eq!(sim["embody_finished"], true, "{all}");
     only_holds_after(&log, "hold");
+}
+
+/// Broken joint states (NaN, a missing finger, a missing arm joint, bytes that are not a
+/// JointState) after every good one: each is counted and dropped, and the run goes on.
+#[test]
+fn broken_joint_states_are_dropped_and_the_run_goes_on() {
+    let (sim, deploy, all) = sim_and_deploy(
+        "--fault-corrupt-joint-states",
+        "--instruction 'put the red cube in the bin'",
+        "",
+    );
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert!(deploy["stopped"].is_null(), "{all}");
+    let dropped = deploy["dropped_messages"]["/joint_states"]
+        .as_u64()
+        .unwrap_or(0);
+    // Three of every four broken messages decode and fail the checks; the fourth may not
+    // decode at all. Either way hundreds are dropped over a run of several seconds.
+    assert!(dropped > 100, "{all}");
+    assert_eq!(sim["success"], true, "{all}");
 }
 
 #[test]

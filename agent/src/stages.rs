@@ -21,7 +21,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use nalgebra::Isometry3;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{percentile_us, WallRate};
+use crate::clock::{LatencyHistogram, WallRate};
 use crate::controller::Controller;
 use crate::observer::{EpisodeObserver, Event, EventKind, PolicySample};
 use crate::outcome::{Failure, FailureKind};
@@ -308,13 +308,13 @@ impl ControlStage<'_> {
     fn run_wall_clock(&mut self, rx: Receiver<ToControl>, w: &WatchdogConfig) -> ControlTiming {
         let hz = 1.0 / self.dt;
         let mut rate = WallRate::new(hz);
-        let mut late = Vec::new();
+        let mut late = LatencyHistogram::default();
         let mut overruns = 0;
         let mut work_max = Duration::ZERO;
         let period = rate.period();
         loop {
             let lateness = rate.wait();
-            late.push(lateness);
+            late.record(lateness);
             if lateness > period {
                 overruns += 1;
             }
@@ -585,13 +585,13 @@ impl ControlStage<'_> {
     }
 }
 
-fn timing(hz: f64, mut late: Vec<Duration>, overruns: u64, work_max: Duration) -> ControlTiming {
+fn timing(hz: f64, late: LatencyHistogram, overruns: u64, work_max: Duration) -> ControlTiming {
     ControlTiming {
         rate_hz: hz,
-        ticks: late.len() as u64,
-        late_p50_us: percentile_us(&mut late, 50.0),
-        late_p99_us: percentile_us(&mut late, 99.0),
-        late_max_us: percentile_us(&mut late, 100.0),
+        ticks: late.count(),
+        late_p50_us: late.percentile_us(50.0),
+        late_p99_us: late.percentile_us(99.0),
+        late_max_us: late.percentile_us(100.0),
         overruns,
         work_max_us: work_max.as_secs_f64() * 1e6,
     }

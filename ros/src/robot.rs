@@ -25,7 +25,7 @@ use crate::actions::{
 use crate::config::Interface;
 use crate::transport::topic_name;
 
-use crate::transport::{default_qos, drain, latched_qos, RosNode};
+use crate::transport::{default_qos, drain, latched_qos, Dropped, RosNode};
 use crate::{RosConfig, RosError, SceneInfo};
 
 pub struct RosRobot {
@@ -58,6 +58,8 @@ pub struct RosRobot {
     latest_goal: Option<GoalId>,
     /// What the controllers refused or aborted: the body cannot be driven.
     fault: Option<String>,
+    /// Messages received and not used (undecodable, NaN, missing joints), per topic.
+    dropped: Dropped,
     /// Last: publishers and subscriptions go before their node.
     _node: RosNode,
 }
@@ -105,6 +107,7 @@ impl RosRobot {
             pending: Vec::new(),
             latest_goal: None,
             fault: None,
+            dropped: Dropped::default(),
             joint_states: node.subscription(&cfg.joint_states_topic, &q)?,
             objects: node.subscription(&cfg.objects_topic, &q)?,
             estop_in: node.subscription(&cfg.estop_topic, &q)?,
@@ -182,10 +185,20 @@ impl RosRobot {
     /// Takes what arrived on every subscription.
     fn poll(&mut self) -> Result<(), RosError> {
         let now = Instant::now();
-        if let Some(m) = drain(&self.joint_states, &self.cfg.joint_states_topic)?.pop() {
-            self.latest = Some((m, now));
+        let topic = self.cfg.joint_states_topic.clone();
+        // The newest joint state that is whole: a bad one is dropped and the last good one
+        // stays in use until it goes stale (then `observe` stops the run and the arm holds).
+        let mut states = drain(&self.joint_states, &topic, &mut self.dropped);
+        while let Some(m) = states.pop() {
+            match self.arm_joints(&m).and_then(|_| self.finger_width(&m)) {
+                Ok(_) => {
+                    self.latest = Some((m, now));
+                    break;
+                }
+                Err(e) => self.dropped.record(&topic, &e.to_string()),
+            }
         }
-        if let Some(tf) = drain(&self.objects, &self.cfg.objects_topic)?.pop() {
+        if let Some(tf) = drain(&self.objects, &self.cfg.objects_topic, &mut self.dropped).pop() {
             self.object_poses = Some(
                 tf.transforms
                     .iter()
@@ -200,20 +213,25 @@ impl RosRobot {
                     .collect(),
             );
         }
-        let pressed = drain(&self.estop_in, &self.cfg.estop_topic)?
+        // An e-stop message that does not decode is taken as a press: on this topic, failing
+        // safe matters more than a run going on.
+        let before = self.dropped.total();
+        let pressed = drain(&self.estop_in, &self.cfg.estop_topic, &mut self.dropped)
             .iter()
-            .any(|b| b.data);
+            .any(|b| b.data)
+            || self.dropped.total() > before;
         if pressed && !self.estop.swap(true, Ordering::SeqCst) {
             tracing::warn!(topic = %self.cfg.estop_topic, "e-stop");
         }
         self.poll_actions();
-        if let Some(s) = drain(&self.scene_in, &self.cfg.scene_topic)?.pop() {
-            let scene: SceneInfo =
-                serde_json::from_str(&s.data).map_err(|e| RosError::BadMessage {
-                    topic: self.cfg.scene_topic.clone(),
-                    message: format!("not a scene description: {e}"),
-                })?;
-            self.scene = Some(scene);
+        if let Some(s) = drain(&self.scene_in, &self.cfg.scene_topic, &mut self.dropped).pop() {
+            match serde_json::from_str::<SceneInfo>(&s.data) {
+                Ok(scene) => self.scene = Some(scene),
+                Err(e) => self.dropped.record(
+                    &self.cfg.scene_topic,
+                    &format!("not a scene description: {e}"),
+                ),
+            }
         }
         Ok(())
     }
@@ -245,6 +263,38 @@ impl RosRobot {
                 }
             }
         }
+    }
+
+    /// The gripper's opening: the sum of the finger joints' positions, each of which must be
+    /// in the message and finite.
+    fn finger_width(&self, m: &JointStateMsg) -> Result<f64, RobotError> {
+        let mut width = 0.0;
+        for f in &self.cfg.finger_joints {
+            let p = m
+                .name
+                .iter()
+                .position(|n| n == f)
+                .and_then(|i| m.position.get(i))
+                .ok_or_else(|| {
+                    RobotError::Other(format!(
+                        "{} has no position for finger joint '{f}'",
+                        self.cfg.joint_states_topic
+                    ))
+                })?;
+            if !p.is_finite() {
+                return Err(RobotError::Other(format!(
+                    "{}: finger joint '{f}' position is {p}",
+                    self.cfg.joint_states_topic
+                )));
+            }
+            width += p;
+        }
+        Ok(width)
+    }
+
+    /// Messages received and dropped so far, per topic.
+    pub fn dropped(&self) -> &Dropped {
+        &self.dropped
     }
 
     /// The configured joints' positions and velocities, in the configured order.
@@ -306,13 +356,7 @@ impl Robot for RosRobot {
             )));
         }
         let (position, velocity) = self.arm_joints(msg)?;
-        let width: f64 = self
-            .cfg
-            .finger_joints
-            .iter()
-            .filter_map(|f| msg.name.iter().position(|n| n == f))
-            .filter_map(|i| msg.position.get(i))
-            .sum();
+        let width = self.finger_width(msg)?;
         let stamp = self.now();
         let n = position.len();
         Ok(Observation {

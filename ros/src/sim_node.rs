@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use embody_agent::clock::{percentile_us, WallRate};
+use embody_agent::clock::{LatencyHistogram, WallRate};
 use embody_agent::ros_msgs::{
     CameraInfoMsg, GripperCommandMsg, Header, ImageMsg, JointStateMsg, JointTrajectoryMsg,
     StringMsg, TfMessage, Time, TransformStamped,
@@ -35,6 +35,33 @@ pub struct SimNodeOptions {
     /// Fault injection: reject FollowJointTrajectory goals this long (s) after the first
     /// trajectory.
     pub reject_goals_after_s: Option<f64>,
+    /// Fault injection: after every joint state, one that is broken in turn: a NaN arm joint,
+    /// a missing finger, a missing arm joint, a message cut short.
+    pub corrupt_joint_states: bool,
+}
+
+/// Fault injection: bytes published under JointState's type name that are not a JointState
+/// (a lone string), as a truncated or foreign writer would send.
+#[derive(serde::Serialize)]
+struct TruncatedJointState {
+    frame_id: String,
+}
+
+impl embody_agent::ros_msgs::RosMessage for TruncatedJointState {
+    const TYPE: &'static str = JointStateMsg::TYPE;
+    fn definition() -> &'static str {
+        JointStateMsg::definition()
+    }
+    fn write(&self, w: &mut embody_agent::ros_msgs::CdrWriter) {
+        w.string(&self.frame_id);
+    }
+    fn read(
+        r: &mut embody_agent::ros_msgs::CdrReader<'_>,
+    ) -> Result<Self, embody_agent::ros_msgs::CdrError> {
+        Ok(Self {
+            frame_id: r.string()?,
+        })
+    }
 }
 
 /// A trajectory being followed.
@@ -91,6 +118,11 @@ pub fn serve(
     let mut node = RosNode::new("embody_sim", cfg.domain_id)?;
     let q = default_qos();
     let joint_states = node.publisher::<JointStateMsg>(&cfg.joint_states_topic, &q)?;
+    let truncated = if opts.corrupt_joint_states {
+        Some(node.publisher::<TruncatedJointState>(&cfg.joint_states_topic, &q)?)
+    } else {
+        None
+    };
     let tf = node.publisher::<TfMessage>(&cfg.tf_topic, &q)?;
     let objects = node.publisher::<TfMessage>(&cfg.objects_topic, &q)?;
     let scene_out = node.publisher::<StringMsg>(&cfg.scene_topic, &latched_qos())?;
@@ -136,13 +168,14 @@ pub fn serve(
     let mut first_command: Option<Instant> = None;
     let mut finished: Option<serde_json::Value> = None;
     let mut rate = WallRate::new(hz);
-    let mut late = Vec::new();
+    let mut late = LatencyHistogram::default();
     let started = Instant::now();
     let mut tick: u64 = 0;
     let mut rejected = 0usize;
+    let mut dropped = crate::transport::Dropped::default();
     tracing::info!(scenario = %scenario.name, seed = opts.seed, rate_hz = hz, "simulated robot on ROS 2");
     loop {
-        late.push(rate.wait());
+        late.record(rate.wait());
         tick += 1;
         if stop.load(Ordering::SeqCst)
             || opts
@@ -153,7 +186,7 @@ pub fn serve(
             break;
         }
         let (q_now, _) = world.arm_state();
-        for m in drain(&trajectories, &cfg.trajectory_topic())? {
+        for m in drain(&trajectories, &cfg.trajectory_topic(), &mut dropped) {
             match follow(&m, &arm_names, &q_now) {
                 Ok(f) => {
                     following = Some(f);
@@ -183,7 +216,7 @@ pub fn serve(
         if let Some(g) = gripper_actions.poll_goals(world.max_gripper_width()) {
             gripper = g;
         }
-        if let Some(g) = drain(&gripper_in, &cfg.gripper_topic())?.pop() {
+        if let Some(g) = drain(&gripper_in, &cfg.gripper_topic(), &mut dropped).pop() {
             if g.position.is_finite() && g.max_effort.is_finite() {
                 gripper = (
                     (2.0 * g.position).clamp(0.0, world.max_gripper_width()),
@@ -191,7 +224,7 @@ pub fn serve(
                 );
             }
         }
-        for s in drain(&status_in, &cfg.status_topic)? {
+        for s in drain(&status_in, &cfg.status_topic, &mut dropped) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&s.data) {
                 if v["state"] == "finished" {
                     finished = Some(v);
@@ -238,7 +271,7 @@ pub fn serve(
                 velocity.push(0.0);
             }
             let n = name.len();
-            let _ = joint_states.publish(JointStateMsg {
+            let good = JointStateMsg {
                 header: Header {
                     stamp,
                     frame_id: String::new(),
@@ -247,7 +280,36 @@ pub fn serve(
                 position,
                 velocity,
                 effort: vec![0.0; n],
-            });
+            };
+            if opts.corrupt_joint_states {
+                // The good one goes first: a subscriber that keeps the newest message it can
+                // use must look past the broken one.
+                let _ = joint_states.publish(good.clone());
+                let mut bad = good;
+                match tick % 4 {
+                    0 => bad.position[0] = f64::NAN,
+                    1 => {
+                        bad.name.pop();
+                        bad.position.pop();
+                    }
+                    2 => {
+                        bad.name.remove(0);
+                        bad.position.remove(0);
+                    }
+                    _ => {
+                        if let Some(t) = &truncated {
+                            let _ = t.publish(TruncatedJointState {
+                                frame_id: "cut short".into(),
+                            });
+                        }
+                    }
+                }
+                if tick % 4 != 3 {
+                    let _ = joint_states.publish(bad);
+                }
+            } else {
+                let _ = joint_states.publish(good);
+            }
         }
         if tick.is_multiple_of(every_tenth_s) {
             let header = Header {
@@ -318,8 +380,9 @@ pub fn serve(
         "rejected_trajectories": rejected + arm_actions.rejected,
         "accepted_goals": arm_actions.accepted,
         "control_rate_hz": hz,
-        "tick_late_p50_us": percentile_us(&mut late, 50.0),
-        "tick_late_p99_us": percentile_us(&mut late, 99.0),
+        "tick_late_p50_us": late.percentile_us(50.0),
+        "tick_late_p99_us": late.percentile_us(99.0),
+        "dropped_messages": dropped.by_topic(),
     }))
 }
 

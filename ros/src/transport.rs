@@ -107,25 +107,52 @@ pub fn topic_name(topic: &str) -> Result<Name, RosError> {
     Name::new(ns, base).map_err(|e| setup(format!("topic name {topic:?}"), e))
 }
 
-/// Takes every message waiting on `sub`; a message that does not decode is an error naming the
-/// topic, never a panic.
+/// Messages that arrived and were not used, per topic: undecodable bytes, wrong types, joint
+/// states with NaN or missing joints. A run goes on past them (the last good state is used
+/// until it goes stale); they are counted and logged, each topic's 1st, 2nd, 4th, 8th ... drop.
+#[derive(Debug, Default, Clone)]
+pub struct Dropped {
+    counts: std::collections::BTreeMap<String, u64>,
+}
+
+impl Dropped {
+    pub fn record(&mut self, topic: &str, why: &str) {
+        let n = self.counts.entry(topic.to_string()).or_default();
+        *n += 1;
+        if n.is_power_of_two() {
+            tracing::warn!(topic, dropped = *n, why, "dropped a message");
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    pub fn by_topic(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.counts
+    }
+}
+
+/// At most this many messages are taken from one subscription per call, so a flood cannot
+/// hold a control loop.
+const MAX_DRAIN: usize = 10_000;
+
+/// Takes the messages waiting on `sub` that decode; those that do not are counted in
+/// `dropped` under the topic's name, never a panic and never the end of a run.
 pub fn drain<M: DeserializeOwned + 'static>(
     sub: &Subscription<M>,
     topic: &str,
-) -> Result<Vec<M>, RosError> {
+    dropped: &mut Dropped,
+) -> Vec<M> {
     let mut out = Vec::new();
-    loop {
+    for _ in 0..MAX_DRAIN {
         match sub.take() {
             Ok(Some((m, _info))) => out.push(m),
-            Ok(None) => return Ok(out),
-            Err(e) => {
-                return Err(RosError::BadMessage {
-                    topic: topic.into(),
-                    message: format!("{e:?}"),
-                })
-            }
+            Ok(None) => break,
+            Err(e) => dropped.record(topic, &format!("does not decode: {e:?}")),
         }
     }
+    out
 }
 
 #[cfg(test)]

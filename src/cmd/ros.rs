@@ -113,6 +113,10 @@ pub struct SimArgs {
     /// trajectory arrives.
     #[arg(long, hide = true)]
     pub fault_reject_goals_after_s: Option<f64>,
+    /// Fault injection (tests): follow every joint state with a broken one (NaN, missing
+    /// joints, cut short).
+    #[arg(long, hide = true)]
+    pub fault_corrupt_joint_states: bool,
 }
 
 pub fn sim(a: SimArgs) -> Result<ExitCode> {
@@ -127,6 +131,7 @@ pub fn sim(a: SimArgs) -> Result<ExitCode> {
         duration_s: a.duration_s,
         silence_joint_states_after_s: a.fault_silence_joint_states_after_s,
         reject_goals_after_s: a.fault_reject_goals_after_s,
+        corrupt_joint_states: a.fault_corrupt_joint_states,
     };
     eprintln!(
         "simulated {} (seed {}) on ROS 2 domain {}: {} at {} Hz; arm on {} and {}, gripper on {} and {}",
@@ -301,6 +306,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         "skills": report.skills,
         "duration_s": report.duration_s,
         "control_timing": report.control_timing,
+        "dropped_messages": robot.dropped().by_topic(),
         "log": log.as_ref().map(|l| l.path.display().to_string()),
     });
     // Latched and repeated: the robot side (or a dashboard) may join late.

@@ -1,6 +1,10 @@
 //! Reads an embody MCAP log, recovering every complete chunk of a truncated one.
 
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+
+use mcap::sans_io::LinearReaderOptions;
 
 use super::LogError;
 
@@ -42,64 +46,96 @@ impl RecoveredLog {
     }
 }
 
+/// The longest record read from a log (a chunk, compressed or not): a crafted length field
+/// is an error here, not an allocation.
+const MAX_RECORD_BYTES: usize = 512 << 20;
+
+/// Counts the bytes taken from the file, so a damaged log can say where reading stopped.
+struct Counting<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads a log. Not an MCAP file: an error. Damaged or truncated: every message up to the last
 /// complete chunk, and `lost` says where and why reading stopped.
+///
+/// The file is streamed (only the messages are held, never the file's bytes as well), and no
+/// record longer than 512 MiB is buffered.
 pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| LogError::Read {
+    let read_err = |source| LogError::Read {
         path: shown.clone(),
         source,
-    })?;
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+    };
+    let mut file = File::open(path).map_err(read_err)?;
+    let file_bytes = file.metadata().map_err(read_err)?.len();
+    let mut magic = [0u8; MAGIC.len()];
+    if file.read_exact(&mut magic).is_err() || magic != MAGIC {
         return Err(LogError::NotMcap { path: shown });
     }
+    // The footer ends with the magic again: a writer that was killed never wrote it.
+    let finished = file_bytes >= 2 * MAGIC.len() as u64 && {
+        file.seek(SeekFrom::End(-(MAGIC.len() as i64)))
+            .map_err(read_err)?;
+        file.read_exact(&mut magic).map_err(read_err)?;
+        magic == MAGIC
+    };
+    file.seek(SeekFrom::Start(0)).map_err(read_err)?;
+    let mut source = Counting {
+        inner: BufReader::new(file),
+        read: 0,
+    };
+    let options = LinearReaderOptions::default()
+        .with_skip_end_magic(true)
+        .with_record_length_limit(MAX_RECORD_BYTES);
     let mut messages = Vec::new();
     let mut lost = None;
-    let options = mcap::read::Options::IgnoreEndMagic.into();
-    match mcap::MessageStream::new_with_options(&bytes, options) {
-        Err(e) => lost = Some(format!("unreadable from the start: {e}")),
-        Ok(stream) => {
-            for m in stream {
-                match m {
-                    Ok(m) => messages.push(LogMessage {
-                        topic: m.channel.topic.clone(),
-                        schema_name: m
-                            .channel
-                            .schema
-                            .as_ref()
-                            .map(|s| s.name.clone())
-                            .unwrap_or_default(),
-                        encoding: m.channel.message_encoding.clone(),
-                        log_time_ns: m.log_time,
-                        sequence: m.sequence,
-                        data: m.data.into_owned(),
-                    }),
-                    Err(e) => {
-                        lost = Some(format!(
-                            "stopped after {} messages ({} of {} bytes read cleanly): {e}",
-                            messages.len(),
-                            recovered_bytes(&messages),
-                            bytes.len()
-                        ));
-                        break;
-                    }
+    {
+        let reader = mcap::io::MessageReader::new_with_options(&mut source, options);
+        for m in reader {
+            match m {
+                Ok(m) => messages.push(LogMessage {
+                    topic: m.channel.topic.clone(),
+                    schema_name: m
+                        .channel
+                        .schema
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default(),
+                    encoding: m.channel.message_encoding.clone(),
+                    log_time_ns: m.log_time,
+                    sequence: m.sequence,
+                    data: m.data.into_owned(),
+                }),
+                Err(e) => {
+                    lost = Some((messages.len(), e.to_string()));
+                    break;
                 }
             }
         }
     }
-    if lost.is_none() && mcap::read::footer(&bytes).is_err() {
-        lost = Some(
+    let lost = match lost {
+        Some((n, e)) => Some(format!(
+            "stopped after {n} messages, within the first {} of {file_bytes} bytes: {e}",
+            source.read.min(file_bytes)
+        )),
+        None if !finished => Some(
             "the file has no footer: the writer did not finish (the data above is complete)".into(),
-        );
-    }
+        ),
+        None => None,
+    };
     Ok(RecoveredLog {
         path: shown,
         messages,
         lost,
-        file_bytes: bytes.len() as u64,
+        file_bytes,
     })
-}
-
-fn recovered_bytes(messages: &[LogMessage]) -> usize {
-    messages.iter().map(|m| m.data.len()).sum()
 }
