@@ -31,7 +31,9 @@ pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelEr
 pub use observer::{EpisodeObserver, Event, EventKind, PolicySample};
 pub use outcome::{Failure, FailureKind, ObjectOutcome};
 pub use perception::{CameraPerception, ObjectInfo, Perception, SimulatedPerception};
-pub use planner::{EmbeddedPlanner, Instruction, PlanError, Planner, VlmConfig, VlmPlanner};
+pub use planner::{
+    read_answer, Answer, EmbeddedPlanner, Instruction, PlanError, Planner, VlmConfig, VlmPlanner,
+};
 pub use policy::{Policy, PolicyError};
 pub use robot::{Robot, RobotError};
 pub use safety::{SafetyConfig, SafetyFilter, SafetyStop};

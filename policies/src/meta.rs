@@ -113,11 +113,17 @@ impl ModelMeta {
                 err(MetaError::Read(e.to_string()))
             }
         })?;
-        let meta: ModelMeta =
-            serde_json::from_str(&text).map_err(|e| err(MetaError::Json(e.to_string())))?;
-        meta.check().map_err(err)?;
+        let meta = Self::from_json_str(&text).map_err(err)?;
         let onnx = json.with_file_name(&meta.onnx);
         Ok((meta, onnx))
+    }
+
+    /// Parses and checks model metadata from JSON text.
+    pub fn from_json_str(text: &str) -> Result<Self, MetaError> {
+        let meta: ModelMeta =
+            serde_json::from_str(text).map_err(|e| MetaError::Json(e.to_string()))?;
+        meta.check()?;
+        Ok(meta)
     }
 
     fn check(&self) -> Result<(), MetaError> {

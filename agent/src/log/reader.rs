@@ -88,9 +88,12 @@ pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
         file.read_exact(&mut magic).map_err(read_err)?;
         magic == MAGIC
     };
+    let mut walker = BufReader::new(file);
+    let (sound, malformed) = sound_prefix(&mut walker, file_bytes).map_err(read_err)?;
+    let mut file = walker.into_inner();
     file.seek(SeekFrom::Start(0)).map_err(read_err)?;
     let mut source = Counting {
-        inner: BufReader::new(file),
+        inner: BufReader::new(file.take(sound)),
         read: 0,
     };
     let options = LinearReaderOptions::default()
@@ -122,15 +125,16 @@ pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
             }
         }
     }
-    let lost = match lost {
-        Some((n, e)) => Some(format!(
+    let lost = match (lost, malformed) {
+        (_, Some(why)) => Some(format!("stopped after {} messages: {why}", messages.len())),
+        (Some((n, e)), None) => Some(format!(
             "stopped after {n} messages, within the first {} of {file_bytes} bytes: {e}",
             source.read.min(file_bytes)
         )),
-        None if !finished => Some(
+        (None, None) if !finished => Some(
             "the file has no footer: the writer did not finish (the data above is complete)".into(),
         ),
-        None => None,
+        (None, None) => None,
     };
     Ok(RecoveredLog {
         path: shown,
@@ -138,4 +142,91 @@ pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
         lost,
         file_bytes,
     })
+}
+
+const OP_CHUNK: u8 = 0x06;
+const OP_DATA_END: u8 = 0x0F;
+/// A record's opcode and length prefix.
+const RECORD_PREFIX: u64 = 9;
+
+/// Walks the file's records (and those inside uncompressed chunks) checking that every length
+/// fits inside what contains it, before the `mcap` crate reads them: it trusts some of those
+/// lengths (a record inside an uncompressed chunk that claims more than the chunk holds
+/// underflows its counter). Returns how many bytes from the start are sound, and why reading
+/// must stop there when a record is malformed (a file that merely ends early is left to the
+/// reader, which reports the truncation).
+fn sound_prefix<R: Read + Seek>(
+    r: &mut R,
+    file_bytes: u64,
+) -> std::io::Result<(u64, Option<String>)> {
+    let mut pos = MAGIC.len() as u64;
+    r.seek(SeekFrom::Start(pos))?;
+    let prefix = |r: &mut R| -> std::io::Result<(u8, u64)> {
+        let mut h = [0u8; RECORD_PREFIX as usize];
+        r.read_exact(&mut h)?;
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&h[1..]);
+        Ok((h[0], u64::from_le_bytes(len)))
+    };
+    loop {
+        if pos + RECORD_PREFIX > file_bytes {
+            return Ok((file_bytes, None));
+        }
+        let (opcode, len) = prefix(r)?;
+        let body = pos + RECORD_PREFIX;
+        let malformed =
+            |why: String| Ok((pos, Some(format!("malformed record at byte {pos}: {why}"))));
+        let end = match body.checked_add(len) {
+            Some(end) if end <= file_bytes => end,
+            Some(_) => return Ok((file_bytes, None)),
+            None => return malformed(format!("it claims {len} bytes")),
+        };
+        if opcode == OP_DATA_END {
+            return Ok((file_bytes, None));
+        }
+        if opcode == OP_CHUNK {
+            // start time, end time, uncompressed size (8 each), CRC (4), compression (4 + n),
+            // records length (8), records.
+            let mut fixed = [0u8; 32];
+            if len < 40 {
+                return malformed(format!("a chunk of {len} bytes is too short"));
+            }
+            r.read_exact(&mut fixed)?;
+            let clen = u64::from(u32::from_le_bytes([
+                fixed[28], fixed[29], fixed[30], fixed[31],
+            ]));
+            if 32 + clen + 8 > len {
+                return malformed(format!(
+                    "its compression name of {clen} bytes overruns the chunk"
+                ));
+            }
+            let mut compression = vec![0u8; clen as usize];
+            r.read_exact(&mut compression)?;
+            let mut rl = [0u8; 8];
+            r.read_exact(&mut rl)?;
+            let records = u64::from_le_bytes(rl);
+            let header = 32 + clen + 8;
+            if records > len - header {
+                return malformed(format!("its records ({records} bytes) overrun the chunk"));
+            }
+            if compression.is_empty() {
+                let mut inner = 0;
+                while inner < records {
+                    if records - inner < RECORD_PREFIX {
+                        return malformed("a record inside the chunk is cut short".into());
+                    }
+                    let (_, l) = prefix(r)?;
+                    if l > records - inner - RECORD_PREFIX {
+                        return malformed(format!(
+                            "a record inside the chunk claims {l} bytes, more than the chunk holds"
+                        ));
+                    }
+                    r.seek_relative(l as i64)?;
+                    inner += RECORD_PREFIX + l;
+                }
+            }
+        }
+        pos = end;
+        r.seek(SeekFrom::Start(pos))?;
+    }
 }

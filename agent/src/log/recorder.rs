@@ -488,7 +488,11 @@ mod tests {
         });
         assert!(path.exists());
         let log = crate::log::read_log(&path).unwrap();
-        assert!(log.on(crate::log::SCENARIO_TOPIC).next().is_some());
+        assert!(
+            log.on(crate::log::SCENARIO_TOPIC).next().is_some(),
+            "{:?}",
+            log.lost
+        );
         rec.finish().unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

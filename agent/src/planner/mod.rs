@@ -16,7 +16,7 @@ mod vlm;
 
 pub use embedded::EmbeddedPlanner;
 pub use grammar::GrammarError;
-pub use vlm::{VlmConfig, VlmPlanner};
+pub use vlm::{read_answer, Answer, VlmConfig, VlmPlanner};
 
 use std::collections::HashSet;
 

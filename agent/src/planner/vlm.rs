@@ -66,11 +66,47 @@ pub struct VlmPlanner {
 /// What the model must answer: a plan, or a refusal.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Answer {
+struct AnswerJson {
     #[serde(default)]
     steps: Vec<Skill>,
     #[serde(default)]
     refuse: Option<String>,
+}
+
+/// What a model's answer comes to.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    /// A plan that passed [`validate`] against the scene.
+    Plan(Plan),
+    /// The model refused, with its reason.
+    Refused(String),
+    /// Not a plan: unreadable JSON, no steps, or a plan that breaks the rules (why).
+    Invalid(String),
+}
+
+/// Reads a model's answer as untrusted data: only the closed set of skills parses, and a plan
+/// is validated against the scene before it is believed.
+pub fn read_answer(content: &str, scene: &SceneGraph) -> Answer {
+    match serde_json::from_str::<AnswerJson>(content.trim()) {
+        Err(e) => Answer::Invalid(format!(
+            "the answer is not a plan in the required JSON form: {e}"
+        )),
+        Ok(AnswerJson {
+            refuse: Some(reason),
+            steps,
+        }) if steps.is_empty() => Answer::Refused(reason),
+        Ok(a) => {
+            let plan = Plan { steps: a.steps };
+            if plan.steps.is_empty() {
+                Answer::Invalid("the plan has no steps".to_string())
+            } else {
+                match validate(&plan, scene) {
+                    Ok(()) => Answer::Plan(plan),
+                    Err(e) => Answer::Invalid(e.to_string()),
+                }
+            }
+        }
+    }
 }
 
 fn answer_schema() -> serde_json::Value {
@@ -221,31 +257,13 @@ impl Planner for VlmPlanner {
         let mut last_error = String::new();
         for attempt in 0..=self.cfg.max_retries {
             let content = self.ask(&messages)?;
-            let verdict = match serde_json::from_str::<Answer>(content.trim()) {
-                Err(e) => Err(format!(
-                    "the answer is not a plan in the required JSON form: {e}"
-                )),
+            match read_answer(&content, scene) {
+                Answer::Plan(plan) => return Ok(plan),
                 // The model's own refusal is final: asking again would only shop for a yes.
-                Ok(Answer {
-                    refuse: Some(reason),
-                    steps,
-                }) if steps.is_empty() => {
+                Answer::Refused(reason) => {
                     return Err(refuse(format!("refused by the model: {reason}")));
                 }
-                Ok(a) => {
-                    let plan = Plan { steps: a.steps };
-                    if plan.steps.is_empty() {
-                        Err("the plan has no steps".to_string())
-                    } else {
-                        validate(&plan, scene)
-                            .map(|_| plan)
-                            .map_err(|e| e.to_string())
-                    }
-                }
-            };
-            match verdict {
-                Ok(plan) => return Ok(plan),
-                Err(e) => {
+                Answer::Invalid(e) => {
                     tracing::info!(attempt, error = %e, "planner answer rejected");
                     last_error = e.clone();
                     messages.push(json!({"role": "assistant", "content": content}));

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Fuzzes every parser with cargo fuzz (libFuzzer, nightly toolchain) for SECONDS each (default
+# 60), then prints one line per target: executions, seconds, crashes. Installs cargo-fuzz when
+# it is missing. A crash, hang (10 s) or out-of-memory (2 GiB) input is saved under
+# fuzz/artifacts/<target>/ and the script fails; once fixed, copy the input to
+# fuzz/regressions/<target>/ so that `cargo test --test fuzz_regressions` replays it for good.
+# Inputs start from fuzz/seeds/<target>/ (committed) plus what earlier runs found (fuzz/corpus/).
+#
+#   scripts/fuzz.sh            # 60 s per target (what .ci/run does)
+#   scripts/fuzz.sh 1800       # the 30-minute campaign per target
+#   scripts/fuzz.sh 60 cdr     # one target
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=${*:-"scenario urdf model_meta plan_answer instruction cdr mcap"}
+if ! rustup toolchain list | grep -q '^nightly'; then
+  echo "fuzz: cargo fuzz needs the nightly toolchain: rustup toolchain install nightly" >&2
+  exit 1
+fi
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+cd fuzz
+cargo +nightly fuzz build
+status=0
+for t in $targets; do
+  malloc_limit=2048
+  case $t in
+    # The mcap crate (through binrw) reserves a string's declared length, up to 4 GiB, before
+    # reading it; the reservation is virtual memory, never touched, and freed when the read
+    # fails. Resident memory stays capped at 2 GiB (-rss_limit_mb); see the README.
+    mcap) max_len=65536 malloc_limit=4300 ;;
+    urdf) max_len=65536 ;;
+    scenario) max_len=16384 ;;
+    *) max_len=4096 ;;
+  esac
+  # corpus/ is the working corpus (kept between runs, not committed); seeds/ the committed start.
+  mkdir -p "corpus/$t"
+  log=$(mktemp)
+  if cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit -max_len=$max_len -print_final_stats=1 \
+    >"$log" 2>&1; then
+    result=ok
+  else
+    result="FAILED (input in fuzz/artifacts/$t/)"
+    status=1
+    tail -n 40 "$log" >&2
+  fi
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  echo "fuzz: $t: $runs executions in $seconds s: $result"
+  rm -f "$log"
+done
+exit $status
