@@ -97,24 +97,33 @@ impl<'a> Parser<'a> {
                         i: after,
                     };
                     probe.head(&mut self.blank_ref(Quantity::Definite)).is_ok()
+                        || lex.table.at(self.w, after).is_some()
+                        || lex.containers.at(self.w, after).is_some()
                 };
             if !noun_follows {
                 self.i = after;
                 return Ok(Item::Pronoun);
             }
         }
+        // "what is red", "whatever is closest to you": everything the predicate holds for.
+        if matches!(self.peek(), Some("what" | "whatever"))
+            && matches!(self.peek_at(1), Some("is" | "are"))
+        {
+            self.i += 2;
+            let mut r = self.blank_ref(Quantity::All);
+            let negative = self.eat("not");
+            if !self.predicate(&mut r, negative)? {
+                self.i = start;
+                return Err(self.unknown(start));
+            }
+            self.postmodifiers(&mut r)?;
+            r.text = self.text(start);
+            return Ok(Item::Ref(r));
+        }
         // Everything: "everything", "all of it", "anything red or blue".
         if lex.everything.at(self.w, self.i).is_some() && !self.determiner_then_noun() {
             self.eat_phrase(&lex.everything);
             let mut r = self.blank_ref(Quantity::All);
-            // "whatever is closest to you", "whatever's on the left".
-            if self.w[self.i - 1] == "whatever" && matches!(self.peek(), Some("is" | "are")) {
-                self.i += 1;
-                let negative = self.eat("not");
-                if !self.predicate(&mut r, negative)? {
-                    return Err(self.unknown(start));
-                }
-            }
             // "all the red things" is a determiner; "all" alone is everything.
             self.postmodifiers(&mut r)?;
             r.text = self.text(start);
