@@ -9,9 +9,13 @@
 #   scripts/fuzz.sh            # 60 s per target (what .ci/run does)
 #   scripts/fuzz.sh 1800       # the 30-minute campaign per target
 #   scripts/fuzz.sh 60 cdr     # one target
+#
+# The run is seeded (FUZZ_SEED, default 1) so that CI explores the same inputs as the run that
+# was checked before landing; FUZZ_SEED=0 lets libFuzzer pick a seed (long campaigns).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+seed=${FUZZ_SEED:-1}
 shift || true
 targets=${*:-"scenario urdf model_meta plan_answer instruction cdr mcap"}
 if ! rustup toolchain list | grep -q '^nightly'; then
@@ -36,7 +40,7 @@ for t in $targets; do
   # corpus/ is the working corpus (kept between runs, not committed); seeds/ the committed start.
   mkdir -p "corpus/$t"
   log=$(mktemp)
-  if cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$seconds" -timeout=10 \
+  if cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$seconds" -seed="$seed" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit -max_len=$max_len -print_final_stats=1 \
     >"$log" 2>&1; then
     result=ok
