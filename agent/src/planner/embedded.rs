@@ -441,19 +441,23 @@ impl Planner for EmbeddedPlanner {
                     .filter(|id| !claimed.contains(id))
                     .collect()
             } else {
+                // Each item grounded once, in mention order without repeats (as
+                // `ground_items`), checking on the way that no single named object also stays.
+                let mut ids: Vec<String> = Vec::new();
                 for it in &a.items {
-                    if names_one(it) {
-                        for id in ground_item(it, &ctx).map_err(refuse)? {
-                            if stay_ids.contains(&id) {
-                                return Err(refuse(format!(
-                                    "'{}' is asked both to move and to stay",
-                                    a.text
-                                )));
-                            }
+                    for id in ground_item(it, &ctx).map_err(refuse)? {
+                        if names_one(it) && stay_ids.contains(&id) {
+                            return Err(refuse(format!(
+                                "'{}' is asked both to move and to stay",
+                                a.text
+                            )));
+                        }
+                        if !ids.contains(&id) {
+                            ids.push(id);
                         }
                     }
                 }
-                ground_items(&a.items, &ctx).map_err(refuse)?
+                ids
             };
             let except: HashSet<String> = ground_items(&a.except, &ctx)
                 .map_err(refuse)?
