@@ -23,6 +23,12 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Evaluate a policy: `run` with the failure breakdown, time per object and --plot.
     Eval(cmd::run::RunArgs),
+    /// Join the outputs of `--shard I/N` runs (run/eval JSON, recording indexes) into what the
+    /// unsharded run gives.
+    Merge(cmd::merge::MergeArgs),
+    /// Render a Kubernetes Indexed Job or a Slurm array script that runs a run/eval/record as
+    /// N shards.
+    Cluster(cmd::cluster::ClusterArgs),
     /// Plan an instruction in a seeded scene and print the plan (or the refusal); no motion.
     Plan(cmd::plan::PlanArgs),
     /// Record episodes, one MCAP log per seed plus an index: scripted-expert demonstrations, or a
@@ -81,6 +87,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) | Command::Eval(a) => cmd::run::run(a),
         Command::Plan(a) => cmd::plan::run(a),
+        Command::Merge(a) => cmd::merge::run(a),
+        Command::Cluster(a) => cmd::cluster::run(a),
         Command::View(a) => cmd::view::run(a),
         Command::Record(a) => cmd::record::run(a),
         Command::Dataset(a) => cmd::train::dataset(a),

@@ -265,3 +265,66 @@ print("ok")
     assert_eq!(t["sources"]["demos"], 3, "{t}");
     assert_eq!(t["sources"]["rounds/round1"], rd["episodes"], "{t}");
 }
+
+/// `embody train --nproc 2`: two processes under torchrun with DDP (gloo on this CPU), which
+/// check at the end that their weights are identical; rank 0 exports a model that loads.
+#[test]
+fn two_training_processes_export_a_model_that_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("demos");
+    embody_ok(&[
+        "record",
+        "scenarios/table_clearing.toml",
+        "--episodes",
+        "2",
+        "--seed",
+        "640",
+        "--quiet",
+        "--out",
+        demos.to_str().unwrap(),
+    ]);
+    let model = dir.path().join("ddp");
+    let out = embody_ok(&[
+        "train",
+        demos.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--nproc",
+        "2",
+        "--steps",
+        "60",
+        "--down-dims",
+        "16,32",
+        "--batch",
+        "32",
+        "--",
+        "--eval-every",
+        "30",
+        "--step-embed-dim",
+        "16",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("2 processes of 16, DDP gloo") && stdout.contains("step 60/60"),
+        "{stdout}"
+    );
+    // Rank 0 alone printed.
+    assert_eq!(stdout.matches("step 60/60").count(), 1, "{stdout}");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ddp.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["training"]["processes"], 2, "{}", meta["training"]);
+    assert_eq!(meta["training"]["batch"], 32);
+    let spec = format!("diffusion:{}", dir.path().join("ddp.json").display());
+    let v = embody_json(&[
+        "eval",
+        "scenarios/table_clearing.toml",
+        "--policy",
+        &spec,
+        "--seed",
+        "7",
+        "--json",
+        "-q",
+    ]);
+    assert_eq!(v["episodes"], 1, "{v}");
+}

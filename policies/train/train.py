@@ -10,6 +10,12 @@ at its end). DDPM noise-prediction loss with the runtime's scheduler settings, A
 learning rate with warm-up, EMA weights (the exported ones). Seeded. Writes NAME.onnx and
 NAME.json (through export.py), NAME.loss.png, NAME.train.json and NAME.pt (the checkpoint
 `--resume` continues from; not committed).
+
+Several processes (`embody train --nproc N`, or `torchrun --nproc_per_node N train.py ...`):
+DistributedDataParallel, gloo on CPU, nccl on CUDA (one GPU per local rank). --batch stays the
+global batch (each rank draws batch/N windows with its own generator and noise), so the
+hyper-parameters mean the same at any N; the EMA weights are updated identically on every rank
+from the all-reduced gradients; rank 0 alone prints, checkpoints and exports.
 """
 
 import argparse
@@ -17,6 +23,7 @@ import copy
 import hashlib
 import json
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -24,6 +31,7 @@ import time
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -105,11 +113,21 @@ def main():
                    help="also write <out>.pt this often, so a killed run loses at most this much (0: only at the end)")
     a = p.parse_args()
     t0 = time.time()
+    # torchrun sets these; a plain run is one process of rank 0.
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if world > 1:
+        dist.init_process_group(backend="nccl" if a.device.startswith("cuda") else "gloo")
+        if a.batch % world:
+            sys.exit(f"train: --batch {a.batch} does not split evenly over {world} processes")
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
     if a.threads:
         torch.set_num_threads(a.threads)
-    dev = torch.device(a.device)
+    dev = torch.device(f"cuda:{local_rank}" if a.device.startswith("cuda") and world > 1 else a.device)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
     this_command = a.command or " ".join(sys.argv)
     resume = torch.load(a.resume, map_location="cpu", weights_only=False) if a.resume else None
     if resume:
@@ -159,6 +177,12 @@ def main():
     down_dims = [int(d) for d in a.down_dims.split(",")]
     net = ConditionalUnet1D(layout.ACTION_DIM, a.obs_horizon * layout.OBS_DIM, down_dims=tuple(down_dims),
                             step_embed_dim=a.step_embed_dim).to(dev)
+    if resume:
+        net.load_state_dict(resume["model"])
+    # What the loss runs through: DDP broadcasts rank 0's weights now and all-reduces the
+    # gradients in backward(), so `net` (its module) stays identical on every rank.
+    train_net = torch.nn.parallel.DistributedDataParallel(
+        net, device_ids=[local_rank] if dev.type == "cuda" else None) if world > 1 else net
     ema = copy.deepcopy(net).eval()
     for q in ema.parameters():
         q.requires_grad_(False)
@@ -168,7 +192,6 @@ def main():
     first_step = 1
     history = {"step": [], "train": [], "val_step": [], "val": []}
     if resume:
-        net.load_state_dict(resume["model"])
         ema.load_state_dict(resume["weights"])
         opt.load_state_dict(resume["optimizer"])
         sched.load_state_dict(resume["lr_schedule"])
@@ -212,6 +235,9 @@ def main():
             "final_validation_loss": history["val"][-1] if history["val"] else None,
             "wall_minutes": earlier_minutes + wall_s / 60,
             "device": a.device,
+            "processes": world,
+            # This run's optimizer steps per wall second, for comparing process counts.
+            "ms_per_step": (time.time() - loop_t0) * 1e3 / max(1, step - first_step + 1),
             "command": a.command or " ".join(sys.argv),
             "commit": git_commit(),
             "runs": (resume["training"].get("runs", 1) + 1) if resume else 1,
@@ -235,15 +261,29 @@ def main():
         tmp.replace(ckpt_path)
         return training, ckpt_path
 
-    print(f"train: {len(train_rows)} windows from {len(episodes) - n_val} episodes, {len(val_rows)} validation "
-          f"windows from {n_val}; {parameter_count(net)} parameters; {a.steps} steps of {a.batch}", flush=True)
-    gen = torch.Generator(device="cpu").manual_seed(a.seed + first_step - 1)
+    def say(*args, **kw):
+        if rank == 0:
+            print(*args, **kw)
+
+    def reseed(base):
+        # Each rank its own noise and timesteps; rank 0 keeps the single-process stream.
+        torch.manual_seed(base + 7919 * rank)
+
+    say(f"train: {len(train_rows)} windows from {len(episodes) - n_val} episodes, {len(val_rows)} validation "
+        f"windows from {n_val}; {parameter_count(net)} parameters; {a.steps} steps of {a.batch}"
+        + (f" ({world} processes of {a.batch // world}, DDP {dist.get_backend()})" if world > 1 else ""),
+        flush=True)
+    if rank:
+        reseed(a.seed)
+    rank_batch = a.batch // world
+    gen = torch.Generator(device="cpu").manual_seed(a.seed + first_step - 1 + 7919 * rank)
     running = resume["training"]["final_train_loss"] if resume else None
     step = first_step - 1
     last_save = time.time()
+    loop_t0 = time.time()
     for step in range(first_step, a.steps + 1):
-        rows = torch.from_numpy(train_rows[torch.randint(0, len(train_rows), (a.batch,), generator=gen).numpy()]).to(dev)
-        loss = batch_loss(net, rows)
+        rows = torch.from_numpy(train_rows[torch.randint(0, len(train_rows), (rank_batch,), generator=gen).numpy()]).to(dev)
+        loss = batch_loss(train_net, rows)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -266,22 +306,43 @@ def main():
                     pick = torch.from_numpy(val_rows[torch.randint(0, len(val_rows), (1024,), generator=g).numpy()]).to(dev)
                     torch.manual_seed(1234)
                     v = batch_loss(ema, pick).item()
-                    torch.manual_seed(a.seed + step)
+                    reseed(a.seed + step)
                 history["val_step"].append(step)
                 history["val"].append(v)
                 msg = f", validation {v:.4f}"
             el = time.time() - t0
             eta = el / (step - first_step + 1) * (a.steps - step)
-            print(f"train: step {step}/{a.steps} loss {running:.4f}{msg}, {el / 60:.1f} min, eta {eta / 60:.1f} min",
-                  flush=True)
-        if a.checkpoint_minutes and time.time() - last_save > a.checkpoint_minutes * 60 and step < a.steps:
+            say(f"train: step {step}/{a.steps} loss {running:.4f}{msg}, {el / 60:.1f} min, eta {eta / 60:.1f} min",
+                flush=True)
+        if (rank == 0 and a.checkpoint_minutes and time.time() - last_save > a.checkpoint_minutes * 60
+                and step < a.steps):
             save_checkpoint(step, time.time() - t0)
             last_save = time.time()
-            print(f"train: checkpoint at step {step} -> {ckpt_path}", flush=True)
-        if a.max_minutes and time.time() - t0 > a.max_minutes * 60:
-            print(f"train: stopping at step {step}: --max-minutes {a.max_minutes} reached", flush=True)
-            break
+            say(f"train: checkpoint at step {step} -> {ckpt_path}", flush=True)
+        if a.max_minutes:
+            stop = time.time() - t0 > a.max_minutes * 60
+            if world > 1:
+                # Every rank must stop at the same step, or the others wait in all-reduce forever.
+                flag = torch.tensor([int(stop)], device=dev)
+                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                stop = bool(flag.item())
+            if stop:
+                say(f"train: stopping at step {step}: --max-minutes {a.max_minutes} reached", flush=True)
+                break
 
+    if world > 1:
+        # The ranks must end with the same EMA weights (the exported ones): compare a digest.
+        digest = torch.stack([torch.cat([q.detach().double().flatten() for q in ema.parameters()]).sum(),
+                              torch.cat([q.detach().double().flatten() for q in net.parameters()]).abs().sum()])
+        digest = digest.to(dev)
+        lo, hi = digest.clone(), digest.clone()
+        dist.all_reduce(lo, op=dist.ReduceOp.MIN)
+        dist.all_reduce(hi, op=dist.ReduceOp.MAX)
+        dist.destroy_process_group()
+        if not torch.equal(lo, hi):
+            sys.exit(f"train: rank {rank}: the processes' weights diverged ({lo.tolist()} vs {hi.tolist()})")
+    if rank:
+        return
     training, ckpt = save_checkpoint(step, time.time() - t0)
     subprocess.run([sys.executable, str(HERE / "export.py"), "--out", str(out), "--checkpoint", str(ckpt)],
                    check=True)

@@ -172,6 +172,10 @@ pub struct BatchArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run only shard I of N (0-based) of the seeds: a contiguous block, so N processes
+    /// together run the whole range. `embody merge` joins their outputs.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<super::shard::Shard>,
 }
 
 impl BatchArgs {
@@ -179,14 +183,24 @@ impl BatchArgs {
         self.episodes.unwrap_or(default)
     }
 
-    /// The seeds, in order.
+    /// The seeds this process runs, in order: all of them, or its shard's block.
     pub fn seeds(&self, default_episodes: u64) -> Result<Vec<u64>> {
         let n = self.episodes_or(default_episodes);
         let end = self
             .seed
             .checked_add(n)
             .with_context(|| format!("--seed {} plus --episodes {n} overflows", self.seed))?;
-        Ok((self.seed..end).collect())
+        let all: Vec<u64> = (self.seed..end).collect();
+        Ok(match self.shard {
+            Some(shard) => shard.part(&all),
+            None => all,
+        })
+    }
+
+    /// With --shard: what the output records about the whole run.
+    pub fn shard_info(&self, default_episodes: u64) -> Option<super::shard::ShardInfo> {
+        self.shard
+            .map(|s| super::shard::ShardInfo::new(s, self.seed, self.episodes_or(default_episodes)))
     }
 }
 

@@ -3,7 +3,9 @@
 pub mod bench;
 pub mod bench_planner;
 pub mod bench_policy;
+pub mod cluster;
 pub mod common;
+pub mod merge;
 pub mod plan;
 pub mod plot;
 pub mod record;
@@ -11,5 +13,7 @@ pub mod render;
 pub mod replay;
 pub mod ros;
 pub mod run;
+pub mod shard;
+pub mod summary;
 pub mod train;
 pub mod view;

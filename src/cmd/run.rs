@@ -1,19 +1,18 @@
 //! `embody run`: seeded episodes of a scenario, a results table and a JSON summary.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use embody_agent::{FailureKind, Pace, WatchdogConfig};
+use embody_agent::{Pace, WatchdogConfig};
 use embody_sim::camera::CameraSpec;
 use embody_sim::contact_sheet::{self, SheetEntry};
 use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
-use serde_json::json;
 
 use super::common::{load_scenario, progress, threads_or_all};
+use super::summary::{self, EpisodeRow};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -97,7 +96,11 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             eprintln!("plot: {}", png.display());
         }
         if a.json {
-            println!("{}", serde_json::to_string(&family.summary)?);
+            let mut line = family.summary;
+            if let Some(info) = a.batch.shard_info(1) {
+                line["shard"] = serde_json::to_value(info)?;
+            }
+            println!("{}", serde_json::to_string(&line)?);
         } else {
             print_line(&family.summary);
         }
@@ -106,10 +109,24 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     let summaries: Vec<serde_json::Value> = families.iter().map(|f| f.summary.clone()).collect();
     let baselines: Vec<serde_json::Value> =
         families.iter().filter_map(|f| f.baseline.clone()).collect();
-    let rows: Vec<serde_json::Value> = families
-        .iter()
-        .map(|f| compare(&f.summary, f.baseline.as_ref()))
-        .collect();
+    let mut out = summary::compared(a.baseline.as_deref(), &summaries, &baselines);
+    print_families(&out);
+    if let Some(png) = &a.plot {
+        super::plot::eval_png(png, &summaries, &baselines)?;
+        eprintln!("plot: {}", png.display());
+    }
+    if a.json {
+        if let Some(info) = a.batch.shard_info(1) {
+            out["shard"] = serde_json::to_value(info)?;
+        }
+        println!("{}", serde_json::to_string(&out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table of a run over several families or with a baseline.
+pub fn print_families(out: &serde_json::Value) {
+    let rows = out["families"].as_array().cloned().unwrap_or_default();
     println!();
     println!(
         "{:<28} {:>8} {:>8} {:>8} {:>9} {:>9}  failed episodes",
@@ -135,21 +152,6 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             r["failed_episodes_by_kind"]
         );
     }
-    if let Some(png) = &a.plot {
-        super::plot::eval_png(png, &summaries, &baselines)?;
-        eprintln!("plot: {}", png.display());
-    }
-    if a.json {
-        let out = json!({
-            "policy": summaries.first().map(|s| s["policy"].clone()),
-            "baseline": a.baseline,
-            "families": rows,
-            "results": summaries,
-            "baseline_results": baselines,
-        });
-        println!("{}", serde_json::to_string(&out)?);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// One scene family's run: the policy's summary and, with `--baseline`, the baseline's on the
@@ -176,29 +178,7 @@ fn run_family(a: &RunArgs, path: &std::path::Path) -> Result<FamilyRun> {
     Ok(FamilyRun { summary, baseline })
 }
 
-/// A family's row: the policy's figures, the baseline's, and their ratios.
-fn compare(summary: &serde_json::Value, baseline: Option<&serde_json::Value>) -> serde_json::Value {
-    let ratio = |k: &str| {
-        let b = baseline?[k].as_f64()?;
-        let v = summary[k].as_f64()?;
-        (b > 0.0).then_some(v / b)
-    };
-    json!({
-        "scenario": summary["scenario"],
-        "episodes": summary["episodes"],
-        "success_rate": summary["success_rate"],
-        "objects_cleared_rate": summary["objects_cleared_rate"],
-        "time_per_object_s": summary["time_per_object_s"],
-        "failed_episodes_by_kind": summary["failed_episodes_by_kind"],
-        "baseline_success_rate": baseline.map(|b| b["success_rate"].clone()),
-        "baseline_objects_cleared_rate": baseline.map(|b| b["objects_cleared_rate"].clone()),
-        "baseline_time_per_object_s": baseline.map(|b| b["time_per_object_s"].clone()),
-        "success_ratio": ratio("success_rate"),
-        "time_per_object_ratio": ratio("time_per_object_s"),
-    })
-}
-
-fn print_line(summary: &serde_json::Value) {
+pub fn print_line(summary: &serde_json::Value) {
     println!(
         "success {:.3}, objects cleared {:.3}, {:.0} steps/s wall, {:.1}x real time",
         summary["success_rate"].as_f64().unwrap_or(0.0),
@@ -305,12 +285,12 @@ fn run_policy(
             .with_context(|| format!("cannot write the contact sheet {}", png.display()))?;
         eprintln!("contact sheet: {}", png.display());
     }
-    Ok(summarize(
+    let rows: Vec<EpisodeRow> = results.iter().map(EpisodeRow::of).collect();
+    Ok(summary::summarize(
         &scenario.name,
         &policy,
-        &results,
-        wall_s,
-        threads,
+        &rows,
+        &summary::WallClock { wall_s, threads },
     ))
 }
 
@@ -391,89 +371,4 @@ fn print_table(results: &[EpisodeResult]) {
             notes.join("; ")
         );
     }
-}
-
-/// What a failed episode failed of: its stop, or else its plan error, its last failed attempt,
-/// or the first object not where the goal wants it. `None` for a success.
-pub fn episode_failure(r: &EpisodeResult) -> Option<FailureKind> {
-    if r.success {
-        return None;
-    }
-    let report = &r.report;
-    report
-        .stopped
-        .as_ref()
-        .or(report.plan_error.as_ref())
-        .or_else(|| report.skills.iter().rev().find_map(|k| k.failure.as_ref()))
-        .or_else(|| r.objects.iter().find_map(|o| o.failure.as_ref()))
-        .map(|f| f.kind)
-        // Judged a failure with no object out of place and no error: only an empty plan (no
-        // goal at all) gets here.
-        .or(Some(FailureKind::PlanInvalid))
-}
-
-pub fn summarize(
-    scenario: &str,
-    policy: &str,
-    results: &[EpisodeResult],
-    wall_s: f64,
-    threads: usize,
-) -> serde_json::Value {
-    let n = results.len().max(1) as f64;
-    let successes = results.iter().filter(|r| r.success).count();
-    let cleared: usize = results.iter().map(|r| r.objects_cleared).sum();
-    let total: usize = results.iter().map(|r| r.objects_total).sum();
-    let sim_s: f64 = results.iter().map(|r| r.sim_time_s).sum();
-    let steps: u64 = results.iter().map(|r| r.sim_steps).sum();
-    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
-    for r in results {
-        for o in &r.objects {
-            if let Some(why) = &o.failure {
-                *failures.entry(why.detail.clone()).or_default() += 1;
-            }
-        }
-        if let Some(e) = &r.report.plan_error {
-            *failures.entry(e.detail.clone()).or_default() += 1;
-        }
-    }
-    let mut attempts: BTreeMap<FailureKind, usize> = BTreeMap::new();
-    let mut episode_failures: BTreeMap<FailureKind, usize> = BTreeMap::new();
-    for r in results {
-        for k in &r.report.skills {
-            if let Some(why) = &k.failure {
-                *attempts.entry(why.kind).or_default() += 1;
-            }
-        }
-        if let Some(kind) = episode_failure(r) {
-            *episode_failures.entry(kind).or_default() += 1;
-        }
-    }
-    let per_object: Vec<f64> = results
-        .iter()
-        .filter(|r| r.success && r.objects_cleared > 0)
-        .map(|r| r.sim_time_s / r.objects_cleared as f64)
-        .collect();
-    let time_per_object = if per_object.is_empty() {
-        None
-    } else {
-        Some(per_object.iter().sum::<f64>() / per_object.len() as f64)
-    };
-    json!({
-        "scenario": scenario,
-        "policy": policy,
-        "episodes": results.len(),
-        "success_rate": successes as f64 / n,
-        "objects_cleared_rate": if total > 0 { cleared as f64 / total as f64 } else { 0.0 },
-        "mean_episode_sim_s": sim_s / n,
-        "sim_steps_per_s": steps as f64 / wall_s.max(1e-9),
-        "realtime_factor": sim_s / wall_s.max(1e-9),
-        "threads": threads,
-        "wall_s": wall_s,
-        "failures": failures,
-        "failed_attempts_by_kind": attempts,
-        "failed_episodes_by_kind": episode_failures,
-        "time_per_object_s": time_per_object,
-        "state_hash": results.iter().map(|r| json!({"seed": r.seed, "state_hash": r.state_hash})).collect::<Vec<_>>(),
-        "control_timing": results.iter().filter_map(|r| r.report.control_timing.as_ref().map(|t| json!({"seed": r.seed, "timing": t}))).collect::<Vec<_>>(),
-    })
 }

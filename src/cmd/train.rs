@@ -124,9 +124,14 @@ pub struct TrainArgs {
     /// Write the checkpoint OUT.pt this often during training (0: only at the end).
     #[arg(long, default_value_t = 10.0)]
     pub checkpoint_minutes: f64,
-    /// PyTorch CPU threads (0: all cores). One leaves a core to the rest of the machine.
+    /// PyTorch CPU threads per process (0: the cores shared out over --nproc). One leaves a
+    /// core to the rest of the machine.
     #[arg(long, default_value_t = 0)]
     pub threads: u32,
+    /// Training processes (DistributedDataParallel through torchrun: gloo on CPU, nccl with
+    /// `--device cuda`, one GPU each). --batch stays the global batch.
+    #[arg(long, default_value_t = 1)]
+    pub nproc: u32,
     /// More options passed to train.py as they are (after `--`).
     #[arg(last = true)]
     pub extra: Vec<String>,
@@ -191,7 +196,27 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
     build_dataset(&a.logs, &data)?;
     let script = crate::home::script("policies/train/train.py")?;
     let py = python()?;
+    if a.nproc == 0 {
+        bail!("--nproc must be at least 1");
+    }
+    if !a.batch.is_multiple_of(u64::from(a.nproc)) {
+        bail!(
+            "--batch {} does not split evenly over --nproc {}",
+            a.batch,
+            a.nproc
+        );
+    }
+    let threads = match (a.threads, a.nproc) {
+        (0, 1) => 0,
+        // Processes that each take every core only fight over them.
+        (0, n) => (crate::cmd::common::threads_or_all(None) as u32 / n).max(1),
+        (t, _) => t,
+    };
     let mut cmd = Command::new(&py);
+    if a.nproc > 1 {
+        cmd.args(["-m", "torch.distributed.run", "--standalone"])
+            .arg(format!("--nproc_per_node={}", a.nproc));
+    }
     cmd.arg(&script)
         .arg("--data")
         .arg(&data)
@@ -204,7 +229,7 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         .args(["--device", &a.device])
         .args(["--max-minutes", &a.max_minutes.to_string()])
         .args(["--checkpoint-minutes", &a.checkpoint_minutes.to_string()])
-        .args(["--threads", &a.threads.to_string()])
+        .args(["--threads", &threads.to_string()])
         .arg("--command")
         .arg(std::env::args().collect::<Vec<_>>().join(" "))
         .args(&a.extra);
