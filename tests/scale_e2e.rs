@@ -499,4 +499,44 @@ fn ray_cluster_runs_the_shards_retries_a_failed_one_and_merges_to_the_unsharded_
         serde_json::from_str(&std::fs::read_to_string(out.path().join("merged.json")).unwrap())
             .unwrap();
     assert_same_run(&unsharded, &merged);
+
+    // A recording: the tasks write into the recording's folder (shared by the nodes; here one
+    // machine) and the driver merges its index.
+    let demos = tempfile::tempdir().unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let done = Command::new(python())
+        .arg(repo().join("scripts/ray_embody.py"))
+        .args(["--address", &cluster.address, "--shards", "2"])
+        .args(["--out", results.path().to_str().unwrap()])
+        .args(["--embody", env!("CARGO_BIN_EXE_embody"), "--"])
+        .args(["record", SCENARIO, "--episodes", "2", "--seed", "130"])
+        .args(["--out", demos.path().to_str().unwrap()])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "driver: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        last_json(&done)["demonstrations"],
+        demos.path().to_str().unwrap()
+    );
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(demos.path().join("index.json")).unwrap())
+            .unwrap();
+    let seeds: Vec<u64> = index["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds, [130, 131]);
+    for seed in [130, 131] {
+        assert!(demos
+            .path()
+            .join(format!("table_clearing_seed{seed:06}.mcap"))
+            .is_file());
+    }
 }
