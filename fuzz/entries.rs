@@ -91,7 +91,7 @@ pub fn cdr(data: &[u8]) {
     let Some((&which, bytes)) = data.split_first() else {
         return;
     };
-    match which % 9 {
+    match which % 11 {
         0 => drop(JointStateMsg::from_cdr(bytes)),
         1 => drop(JointTrajectoryMsg::from_cdr(bytes)),
         2 => drop(TfMessage::from_cdr(bytes)),
@@ -100,6 +100,8 @@ pub fn cdr(data: &[u8]) {
         5 => drop(BoolMsg::from_cdr(bytes)),
         6 => drop(StringMsg::from_cdr(bytes)),
         7 => drop(CameraInfoMsg::from_cdr(bytes)),
+        9 => drop(ChunkRequestMsg::from_cdr(bytes)),
+        10 => drop(ChunkReplyMsg::from_cdr(bytes)),
         _ => {
             // Round trip: whatever decodes encodes and decodes to the same message.
             if let Ok(m) = JointStateMsg::from_cdr(bytes) {

@@ -4,7 +4,8 @@
 # cuDNN 9 libraries from PyPI) into .venv-gpu, builds embody with `--features cuda`, runs the
 # golden tests on the CUDA execution provider (registered with error_on_failure: no silent CPU
 # fallback), then `embody bench policy` on cuda and on cpu, and a short `embody train --device
-# cuda` (the same network and export as on the CPU). Prints the figures; exits non-zero on the
+# cuda` (the same network and export as on the CPU), and `embody policy serve --device cuda`
+# answering two robots. Prints the figures; exits non-zero on the
 # first failure.
 #
 #   scripts/gpu-check.sh            # on the GPU machine, from the repository root
@@ -32,4 +33,12 @@ gpu_tmp=$(mktemp -d)
 ./target/release/embody train "$gpu_tmp/demos" --out "$gpu_tmp/cuda_model" --device cuda --steps 300 --down-dims 32,64,128
 grep -q '"device": "cuda"' "$gpu_tmp/cuda_model.json"
 ./target/release/embody run scenarios/table_clearing.toml --policy "diffusion:$gpu_tmp/cuda_model.json" --device cuda --json -q
+# The policy server on the GPU: its chunk latency as two robots' requests see it (round trip over
+# DDS on loopback in a private namespace, and the server's compute time per request).
+unshare -n bash -c "ip link set lo up multicast on; ip route add 224.0.0.0/4 dev lo
+  ./target/release/embody policy serve policies/models/table_clearing.json --name gpu --device cuda --verbose-requests 2> '$gpu_tmp/server.err' &
+  srv=\$!
+  for seed in 0 1; do ./target/release/embody run scenarios/table_clearing.toml --policy remote:gpu --seed \$seed --json -q & done
+  wait %2 %3; kill \$srv"
+grep 'request' "$gpu_tmp/server.err" | awk '{ms=$5; s+=ms; n++} END {printf "gpu-check: server compute %.2f ms mean over %d requests\n", s/n, n}'
 echo "gpu-check: done"

@@ -29,6 +29,9 @@ enum Command {
     /// Render a Kubernetes Indexed Job or a Slurm array script that runs a run/eval/record as
     /// N shards.
     Cluster(cmd::cluster::ClusterArgs),
+    /// The diffusion policy as a ROS 2 service (`policy serve MODEL`): robots ask it for chunks
+    /// with `--policy remote[:NAME]`.
+    Policy(cmd::policy::PolicyArgs),
     /// Plan an instruction in a seeded scene and print the plan (or the refusal); no motion.
     Plan(cmd::plan::PlanArgs),
     /// Record episodes, one MCAP log per seed plus an index: scripted-expert demonstrations, or a
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) | Command::Eval(a) => cmd::run::run(a),
         Command::Plan(a) => cmd::plan::run(a),
+        Command::Policy(a) => cmd::policy::run(a),
         Command::Merge(a) => cmd::merge::run(a),
         Command::Cluster(a) => cmd::cluster::run(a),
         Command::View(a) => cmd::view::run(a),

@@ -76,9 +76,30 @@ impl Controller {
         self.chunk = Some(chunk);
     }
 
+    /// How far the TCP target at robot time `t` moves if `next` replaces the chunk being
+    /// tracked (m): the discontinuity a hand-over puts into the commanded motion. `None`
+    /// without a chunk to compare with.
+    pub fn handover_jump_m(&self, next: &ActionChunk, t: f64) -> Option<f64> {
+        let old = self.chunk.as_ref()?;
+        let (a, _) = self.target_along(Some(old), &self.chunk_origin, t);
+        let (b, _) = self.target_along(Some(next), &self.last_target, t);
+        Some((a.translation.vector - b.translation.vector).norm())
+    }
+
     /// Target pose and gripper width at time `t` along the current chunk.
     fn target_at(&self, t: f64) -> (Isometry3<f64>, f64) {
-        let Some(chunk) = &self.chunk else {
+        self.target_along(self.chunk.as_ref(), &self.chunk_origin, t)
+    }
+
+    /// Target pose and gripper width at time `t` along `chunk`, coming from `origin` before its
+    /// first action.
+    fn target_along(
+        &self,
+        chunk: Option<&ActionChunk>,
+        origin: &Isometry3<f64>,
+        t: f64,
+    ) -> (Isometry3<f64>, f64) {
+        let Some(chunk) = chunk else {
             return (self.last_target, self.gripper_width_m);
         };
         if chunk.actions.is_empty() || chunk.dt <= 0.0 {
@@ -95,7 +116,7 @@ impl Controller {
             return (a.ee_target_in_base, a.gripper_width_m);
         }
         let (from, _) = if idx < 0 {
-            (self.chunk_origin, self.gripper_width_m)
+            (*origin, self.gripper_width_m)
         } else {
             let a = chunk.actions[idx as usize];
             (a.ee_target_in_base, a.gripper_width_m)

@@ -17,6 +17,7 @@ use crate::planner::{validate, Instruction, Planner};
 use crate::policy::{Policy, PolicyError};
 use crate::robot::{Robot, RobotError};
 use crate::safety::SafetyFilter;
+use crate::smoothness::Smoothness;
 use crate::stages::{
     control_stage, recorder_stage, ControlLink, ControlParts, ControlTiming, FromControl,
     LinkError, Pace, Record, RecordLink, ToControl,
@@ -80,6 +81,9 @@ pub struct EpisodeReport {
     /// How late control ticks started, when the loop ran on the wall clock.
     #[serde(default)]
     pub control_timing: Option<ControlTiming>,
+    /// Hand-over jumps and jerk of the commanded TCP target.
+    #[serde(default)]
+    pub smoothness: Smoothness,
 }
 
 /// Everything an episode runs with.
@@ -169,11 +173,12 @@ pub fn run_episode(
         let report = agent.run();
         let _ = agent.link.send(ToControl::Finish);
         drop(agent);
-        let timing = control
+        let control = control
             .join()
             .map_err(|_| EpisodeError::Stage("the control stage panicked".into()))?;
         let mut report = report?;
-        report.control_timing = timing;
+        report.control_timing = control.timing;
+        report.smoothness = control.smoothness;
         Ok(report)
     })
 }
@@ -237,6 +242,7 @@ impl Agent<'_, '_> {
             duration_s: 0.0,
             stopped: None,
             control_timing: None,
+            smoothness: Smoothness::default(),
         };
         let obs = match self.observe() {
             Ok(o) => o,
@@ -415,6 +421,7 @@ impl Agent<'_, '_> {
             .observation_period()
             .map(|p| ((p / self.control_dt).round() as usize).max(1));
         let mut obs = self.observe()?;
+        let mut handover = false;
         loop {
             let scene = self.perception.perceive(&obs);
             if self.link.now - start > cfg.skill_timeout_s {
@@ -446,9 +453,11 @@ impl Agent<'_, '_> {
                 skill: skill.clone(),
                 chunk,
                 ticks,
+                handover,
                 observe_every: ticks_per_observation,
                 sample_every: self.sample_every,
             })?;
+            handover = true;
             obs = loop {
                 match self.link.recv()? {
                     FromControl::Tick {

@@ -20,6 +20,7 @@ pub mod robot;
 pub mod ros_msgs;
 pub mod rotation;
 pub mod safety;
+pub mod smoothness;
 pub mod stages;
 pub mod types;
 
@@ -37,5 +38,6 @@ pub use planner::{
 pub use policy::{Policy, PolicyError};
 pub use robot::{Robot, RobotError};
 pub use safety::{SafetyConfig, SafetyFilter, SafetyStop};
+pub use smoothness::Smoothness;
 pub use stages::{ControlTiming, Pace, WatchdogConfig};
 pub use types::*;

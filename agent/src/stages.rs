@@ -28,6 +28,7 @@ use crate::outcome::{Failure, FailureKind};
 use crate::planner::Instruction;
 use crate::robot::{Robot, RobotError};
 use crate::safety::{Intervention, SafetyFilter};
+use crate::smoothness::{JerkMeter, Smoothness};
 use crate::types::{
     ActionChunk, ChunkSource, GripperCommand, JointCommand, Observation, Plan, SceneGraph, Skill,
 };
@@ -87,6 +88,8 @@ pub(crate) enum ToControl {
         skill: Skill,
         chunk: ActionChunk,
         ticks: usize,
+        /// The chunk follows another of the same skill attempt: its hand-over jump is measured.
+        handover: bool,
         /// Send the state every this many ticks within the chunk (for the policy's history).
         observe_every: Option<usize>,
         /// Send the state on ticks of the robot clock's grid that are multiples of this (samples).
@@ -217,15 +220,21 @@ struct Running {
     deadline: Option<f64>,
 }
 
-/// Runs the control stage until `Finish` or the agent hangs up. Returns the wall-clock timing
-/// (none in lockstep).
+/// What the control stage measured over an episode.
+pub(crate) struct ControlResult {
+    /// Wall-clock tick timing (none in lockstep).
+    pub timing: Option<ControlTiming>,
+    pub smoothness: Smoothness,
+}
+
+/// Runs the control stage until `Finish` or the agent hangs up.
 pub(crate) fn control_stage(
     parts: ControlParts<'_>,
     pace: &Pace,
     rx: Receiver<ToControl>,
     tx: Sender<FromControl>,
     rec: RecordLink,
-) -> Option<ControlTiming> {
+) -> ControlResult {
     let ControlParts {
         robot,
         controller,
@@ -243,13 +252,19 @@ pub(crate) fn control_stage(
         wall_clock: matches!(pace, Pace::WallClock(_)),
         last_sent: None,
         held: false,
+        smoothness: Smoothness::default(),
+        jerk: JerkMeter::new(0.0),
     };
-    match pace {
+    let timing = match pace {
         Pace::Lockstep => {
             stage.run_lockstep(rx);
             None
         }
         Pace::WallClock(w) => Some(stage.run_wall_clock(rx, w)),
+    };
+    ControlResult {
+        timing,
+        smoothness: stage.smoothness,
     }
 }
 
@@ -266,6 +281,8 @@ struct ControlStage<'a> {
     last_sent: Option<JointCommand>,
     /// After a stop the arm stays held until the run ends: no chunk moves it again.
     held: bool,
+    smoothness: Smoothness,
+    jerk: JerkMeter,
 }
 
 /// What one tick came to.
@@ -366,7 +383,10 @@ impl ControlStage<'_> {
         match msg {
             ToControl::Finish => return false,
             ToControl::Continue => {}
-            ToControl::Idle => self.running = None,
+            ToControl::Idle => {
+                self.running = None;
+                self.jerk.pause();
+            }
             ToControl::Observe => match self.robot.observe() {
                 Ok(obs) => {
                     let _ = self.tx.send(FromControl::State(obs));
@@ -379,6 +399,7 @@ impl ControlStage<'_> {
                 skill,
                 mut chunk,
                 ticks,
+                handover,
                 observe_every,
                 sample_every,
             } => {
@@ -398,6 +419,12 @@ impl ControlStage<'_> {
                         return true;
                     }
                 }
+                if handover {
+                    if let Some(jump) = self.controller.handover_jump_m(&chunk, self.robot.now()) {
+                        self.smoothness.boundary_jumps_m.push(jump);
+                    }
+                }
+                self.jerk.set_period(chunk.dt);
                 self.rec.send(Record::Chunk(skill.clone(), chunk.clone()));
                 self.controller.set_chunk(chunk);
                 self.running = Some(Running {
@@ -421,7 +448,13 @@ impl ControlStage<'_> {
             c.stamp = now;
             c
         } else {
-            self.controller.tick(now)
+            let cmd = self.controller.tick(now);
+            self.jerk.push(
+                now,
+                self.controller.current_target().translation.vector,
+                &mut self.smoothness,
+            );
+            cmd
         };
         // A held arm gets the hold command as it is: nothing left to filter.
         if !self.held {
@@ -540,6 +573,7 @@ impl ControlStage<'_> {
         let first = !self.held;
         self.held = true;
         self.running = None;
+        self.jerk.pause();
         let t = self.robot.now();
         // Where the arm is, or, when its state cannot be read, the last command sent; the
         // filter's hold replaces the positions with the last safe ones and zeroes velocities.

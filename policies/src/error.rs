@@ -14,6 +14,8 @@ pub enum LoadError {
     Mismatch(String),
     #[error("ONNX Runtime: {0}")]
     RuntimeMissing(String),
+    #[error("policy options: {0}")]
+    Options(String),
 }
 
 /// What is wrong in a model's metadata, by field.

@@ -13,9 +13,9 @@ pub mod scripted_expert;
 pub mod trajectory;
 
 pub use correction::ExpertTakeover;
-pub use diffusion::{DiffusionOptions, DiffusionPolicy};
+pub use diffusion::{Chunking, DiffusionOptions, DiffusionPolicy};
 pub use error::LoadError;
 pub use meta::ModelMeta;
 pub use onnx::{Device, RuntimeOptions};
-pub use schedule::{NoiseSchedule, SamplerKind, SchedulerConfig};
+pub use schedule::{NoiseSchedule, SamplerKind, SchedulerConfig, X0Guide};
 pub use scripted_expert::{ExpertConfig, ScriptedExpert};

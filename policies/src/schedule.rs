@@ -229,6 +229,18 @@ impl NoiseSchedule {
 
     /// One deterministic DDIM update (eta = 0) of `sample` in place.
     pub fn ddim_step(&self, eps: &[f32], t: usize, steps: usize, sample: &mut [f32]) {
+        self.ddim_step_guided(eps, t, steps, sample, None);
+    }
+
+    /// [`Self::ddim_step`] with the predicted clean sample pulled toward `guide` first.
+    pub fn ddim_step_guided(
+        &self,
+        eps: &[f32],
+        t: usize,
+        steps: usize,
+        sample: &mut [f32],
+        guide: Option<&X0Guide>,
+    ) {
         let prev_t = t as isize - self.step_ratio(steps) as isize;
         let final_alpha = if self.cfg.set_alpha_to_one {
             1.0
@@ -239,8 +251,8 @@ impl NoiseSchedule {
         let alpha_prev = self.alpha_prev(prev_t, final_alpha);
         let dir = (1.0 - alpha_prev).powf(0.5);
         let keep = alpha_prev.powf(0.5);
-        for (x, e) in sample.iter_mut().zip(eps) {
-            let x0 = self.pred_original(*x, *e, alpha_t);
+        for (i, (x, e)) in sample.iter_mut().zip(eps).enumerate() {
+            let x0 = guided(guide, i, self.pred_original(*x, *e, alpha_t));
             *x = keep * x0 + dir * e;
         }
     }
@@ -254,6 +266,19 @@ impl NoiseSchedule {
         steps: usize,
         sample: &mut [f32],
         noise: &[f32],
+    ) {
+        self.ddpm_step_guided(eps, t, steps, sample, noise, None);
+    }
+
+    /// [`Self::ddpm_step`] with the predicted clean sample pulled toward `guide` first.
+    pub fn ddpm_step_guided(
+        &self,
+        eps: &[f32],
+        t: usize,
+        steps: usize,
+        sample: &mut [f32],
+        noise: &[f32],
+        guide: Option<&X0Guide>,
     ) {
         let prev_t = t as isize - self.step_ratio(steps) as isize;
         let alpha_t = self.alphas_cumprod[t];
@@ -270,10 +295,31 @@ impl NoiseSchedule {
             0.0
         };
         for (i, (x, e)) in sample.iter_mut().zip(eps).enumerate() {
-            let x0 = self.pred_original(*x, *e, alpha_t);
+            let x0 = guided(guide, i, self.pred_original(*x, *e, alpha_t));
             let mean = c_x0 * x0 + c_xt * *x;
             *x = if t > 0 { mean + std * noise[i] } else { mean };
         }
+    }
+}
+
+/// Inpainting of a sample (RePaint-style, in the prediction of the clean sample): before each
+/// update, element i of the predicted x0 becomes `mask[i] * target[i] + (1 - mask[i]) * x0[i]`.
+/// A mask of 1 fixes an element to its target in the final sample; a soft mask pulls the rest
+/// toward it while the network keeps the whole sample consistent. Real-time chunking uses it to
+/// make the next chunk agree with the actions that will still run while it is computed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct X0Guide {
+    pub target: Vec<f32>,
+    pub mask: Vec<f32>,
+}
+
+fn guided(guide: Option<&X0Guide>, i: usize, x0: f32) -> f32 {
+    match guide {
+        Some(g) => {
+            let m = g.mask.get(i).copied().unwrap_or(0.0);
+            m * g.target.get(i).copied().unwrap_or(x0) + (1.0 - m) * x0
+        }
+        None => x0,
     }
 }
 
@@ -317,6 +363,62 @@ mod tests {
             .zip(b)
             .map(|(x, y)| (x - y).abs())
             .fold(0.0, f32::max)
+    }
+
+    /// A whole DDIM or DDPM loop with a made-up noise predictor, guided by `guide`.
+    fn run(kind: SamplerKind, guide: Option<&X0Guide>) -> Vec<f32> {
+        let s = NoiseSchedule::new(&default_config()).unwrap();
+        let steps = 10;
+        let mut x: Vec<f32> = (0..12)
+            .map(|i| ((i * 37 % 11) as f32 / 5.0) - 1.0)
+            .collect();
+        for t in s.timesteps(steps).unwrap() {
+            let eps: Vec<f32> = x.iter().map(|v| 0.3 * v + 0.05).collect();
+            let z: Vec<f32> = (0..x.len())
+                .map(|i| ((i * 7 % 5) as f32 - 2.0) / 3.0)
+                .collect();
+            match kind {
+                SamplerKind::Ddim => s.ddim_step_guided(&eps, t, steps, &mut x, guide),
+                SamplerKind::Ddpm => s.ddpm_step_guided(&eps, t, steps, &mut x, &z, guide),
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn inpainting_fixes_masked_elements_and_leaves_the_rest_to_the_network() {
+        for kind in [SamplerKind::Ddim, SamplerKind::Ddpm] {
+            let free = run(kind, None);
+            let target: Vec<f32> = (0..12).map(|i| 0.5 - i as f32 * 0.07).collect();
+            // Mask 0: exactly the unguided sample.
+            let zero = X0Guide {
+                target: target.clone(),
+                mask: vec![0.0; 12],
+            };
+            assert_eq!(run(kind, Some(&zero)), free);
+            // Mask 1 on the first four: they end exactly at the target; a soft mask after them
+            // ends between the free sample and the target.
+            let mut mask = vec![0.0; 12];
+            mask[..4].fill(1.0);
+            mask[4..8].fill(0.5);
+            let g = X0Guide {
+                target: target.clone(),
+                mask,
+            };
+            let x = run(kind, Some(&g));
+            for i in 0..4 {
+                assert!((x[i] - target[i]).abs() < 1e-6, "{kind:?} {i}: {x:?}");
+            }
+            for i in 4..8 {
+                assert!(
+                    (x[i] - target[i]).abs() < (free[i] - target[i]).abs() + 1e-6,
+                    "{kind:?} {i}: guided {} free {} target {}",
+                    x[i],
+                    free[i],
+                    target[i]
+                );
+            }
+        }
     }
 
     #[test]

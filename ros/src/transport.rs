@@ -236,6 +236,22 @@ mod tests {
             max_effort: 20.0,
         });
         same_bytes(BoolMsg { data: true });
+        same_bytes(ChunkRequestMsg {
+            robot: "panda-1".into(),
+            noise_seed: 7,
+            stamp: 12.3,
+            observations: vec![0.5, -1.25, 3.0],
+            committed_start: 11.4,
+            committed: vec![0.1; 20],
+            delay_periods: 2,
+            chunking: "rtc".into(),
+        });
+        same_bytes(ChunkReplyMsg {
+            start: 12.3,
+            actions: vec![0.25; 30],
+            error: String::new(),
+            compute_ms: 14.5,
+        });
         same_bytes(StringMsg {
             data: "{\"state\":\"running\"}".into(),
         });

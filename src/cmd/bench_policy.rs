@@ -110,6 +110,7 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
             steps: Some(10),
             seed: 0,
             pipeline: false,
+            ..DiffusionOptions::default()
         },
     )?;
     let meta = policy.meta().clone();

@@ -1,14 +1,16 @@
 //! Pieces several subcommands share: loading scenarios, choosing policies, progress bars.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use embody_agent::Policy;
 use embody_policies::{
-    Device, DiffusionOptions, DiffusionPolicy, ExpertConfig, RuntimeOptions, SamplerKind,
+    Chunking, Device, DiffusionOptions, DiffusionPolicy, ExpertConfig, RuntimeOptions, SamplerKind,
     ScriptedExpert,
 };
+use embody_ros::policy_service::{RemoteOptions, RemotePolicy, RemoteStats};
 use embody_sim::Scenario;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -45,8 +47,21 @@ pub struct PolicyArgs {
     pub intra_threads: usize,
     /// Compute each chunk only when the previous one is done, instead of on a worker thread
     /// from the observation one action period earlier.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "inference_delay_ms")]
     pub no_pipeline: bool,
+    /// Emulated inference latency (ms): each next chunk is computed from the observation this
+    /// long before it takes over (rounded up to the 100 ms observation period; default one
+    /// period). Deterministic in lockstep.
+    #[arg(long, value_name = "MS")]
+    pub inference_delay_ms: Option<f64>,
+    /// How the next chunk takes over: naive (switch), ensemble (ACT-style temporal
+    /// ensembling) or rtc (real-time chunking: inpaint the actions that run during inference).
+    #[arg(long, default_value = "naive")]
+    pub chunking: Chunking,
+    /// With `--policy remote[:NAME]`: the policy server's DDS domain (default: deploy's
+    /// --domain-id, else $ROS_DOMAIN_ID, else 0).
+    #[arg(long)]
+    pub policy_domain_id: Option<u16>,
 }
 
 impl PolicyArgs {
@@ -70,7 +85,7 @@ impl PolicyArgs {
         }
     }
 
-    fn diffusion_options(&self) -> DiffusionOptions {
+    pub fn diffusion_options(&self) -> DiffusionOptions {
         DiffusionOptions {
             runtime: RuntimeOptions {
                 library: self.ort_lib.clone(),
@@ -81,6 +96,8 @@ impl PolicyArgs {
             steps: self.denoise_steps,
             seed: 0,
             pipeline: !self.no_pipeline,
+            inference_delay_s: self.inference_delay_ms.map(|ms| ms / 1e3),
+            chunking: self.chunking,
         }
     }
 }
@@ -91,6 +108,11 @@ pub enum PolicyFactory {
     Diffusion {
         model: PathBuf,
         options: DiffusionOptions,
+    },
+    /// A policy server (`embody policy serve`) over ROS 2.
+    Remote {
+        options: RemoteOptions,
+        stats: Arc<Mutex<RemoteStats>>,
     },
 }
 
@@ -116,7 +138,56 @@ impl PolicyFactory {
                 })?;
                 Ok(Self::Diffusion { model, options })
             }
-            _ => bail!("unknown policy '{spec}': available: scripted, diffusion:<model.json>"),
+            None if spec == "remote" => Self::remote(a, "default"),
+            Some(("remote", name)) if !name.is_empty() => Self::remote(a, name),
+            _ => bail!(
+                "unknown policy '{spec}': available: scripted, diffusion:<model.json>, \
+                 remote[:<server name>]"
+            ),
+        }
+    }
+
+    /// Connects once, so that a missing server fails before any work.
+    fn remote(a: &PolicyArgs, name: &str) -> Result<Self> {
+        let domain_id = a.policy_domain_id.unwrap_or_else(|| {
+            std::env::var("ROS_DOMAIN_ID")
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0)
+        });
+        let options = RemoteOptions {
+            name: name.to_string(),
+            domain_id,
+            robot: format!("embody-{}", std::process::id()),
+            answer_within: Duration::from_secs(10),
+            connect_within: Duration::from_secs(15),
+            inference_delay_s: if a.no_pipeline {
+                Some(0.0)
+            } else {
+                a.inference_delay_ms.map(|ms| ms / 1e3)
+            },
+            chunking: a.chunking,
+        };
+        let stats = Arc::new(Mutex::new(RemoteStats::default()));
+        RemotePolicy::connect(options.clone(), stats.clone())
+            .with_context(|| format!("cannot reach the policy server '{name}'"))?;
+        Ok(Self::Remote { options, stats })
+    }
+
+    /// With a remote policy: how long to wait for a chunk before giving up on it (on the wall
+    /// clock, longer than the watchdog's deadline, so that its hold comes first).
+    pub fn with_answer_within(mut self, d: Duration) -> Self {
+        if let Self::Remote { options, .. } = &mut self {
+            options.answer_within = d;
+        }
+        self
+    }
+
+    /// A remote policy's round-trip statistics so far.
+    pub fn remote_stats(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Remote { stats, .. } => stats.lock().ok().map(|s| s.to_json()),
+            _ => None,
         }
     }
 
@@ -126,6 +197,11 @@ impl PolicyFactory {
             Self::Diffusion { model, options } => DiffusionPolicy::load(model, options.clone())
                 .map(|p| Box::new(p) as Box<dyn Policy>)
                 .map_err(|e| embody_agent::PolicyError::Other(e.to_string())),
+            Self::Remote { options, stats } => {
+                RemotePolicy::connect(options.clone(), stats.clone())
+                    .map(|p| Box::new(p) as Box<dyn Policy>)
+                    .map_err(|e| embody_agent::PolicyError::Other(e.to_string()))
+            }
         }
     }
 }

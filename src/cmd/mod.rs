@@ -8,6 +8,7 @@ pub mod common;
 pub mod merge;
 pub mod plan;
 pub mod plot;
+pub mod policy;
 pub mod record;
 pub mod render;
 pub mod replay;

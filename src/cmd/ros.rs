@@ -218,7 +218,12 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     let obs = robot.observe().context("cannot read the robot's state")?;
 
     // A deployment's scenario describes the robot, not the task: no default policy from it.
-    let (policy_spec, policies) = a.policy.resolve(None)?;
+    let mut policy_args = a.policy.clone();
+    policy_args.policy_domain_id = policy_args.policy_domain_id.or(Some(cfg.domain_id));
+    let (policy_spec, policies) = policy_args.resolve(None)?;
+    // A remote policy gives up on a chunk only after the watchdog has held the arm.
+    let policies =
+        policies.with_answer_within(Duration::from_secs_f64(a.policy_deadline_ms / 1e3 + 0.5));
     let mut policy = policies.make().map_err(anyhow::Error::msg)?;
     let planner = super::common::make_planner(&a.planner)?;
     // Object poses arrive as TF frames on the objects topic; this is the same code as the
@@ -307,6 +312,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         "duration_s": report.duration_s,
         "control_timing": report.control_timing,
         "dropped_messages": robot.dropped().by_topic(),
+        "policy_server": policies.remote_stats(),
         "log": log.as_ref().map(|l| l.path.display().to_string()),
     });
     // Latched and repeated: the robot side (or a dashboard) may join late.

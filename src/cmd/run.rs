@@ -196,6 +196,13 @@ fn run_policy(
     is_baseline: bool,
 ) -> Result<serde_json::Value> {
     let (policy, policies) = policy_args.resolve(Some(scenario))?;
+    let policies = if a.realtime {
+        policies.with_answer_within(std::time::Duration::from_secs_f64(
+            a.policy_deadline_ms / 1e3 + 0.5,
+        ))
+    } else {
+        policies
+    };
     let planner = super::common::make_planner(&a.planner)?;
     let seeds = a.batch.seeds(1)?;
     // Real-time episodes side by side would only compete for the cores they are timed on.
@@ -267,6 +274,9 @@ fn run_policy(
         }
     }
     print_timing(&results);
+    if let Some(stats) = policies.remote_stats() {
+        eprintln!("policy server: {stats}");
+    }
     if let Some(png) = &a.contact_sheet {
         let png = per_family(png, a, &scenario.name, is_baseline);
         let entries: Vec<SheetEntry> = results

@@ -28,6 +28,14 @@ pub struct EpisodeRow {
     /// With --realtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_timing: Option<ControlTiming>,
+    /// The TCP target's jump at each chunk hand-over within a skill attempt (m).
+    #[serde(default)]
+    pub boundary_jumps_m: Vec<f64>,
+    /// Squared jerk of the commanded TCP target summed over its samples, and their count.
+    #[serde(default)]
+    pub jerk_sq_sum: f64,
+    #[serde(default)]
+    pub jerk_samples: u64,
 }
 
 impl EpisodeRow {
@@ -54,6 +62,9 @@ impl EpisodeRow {
                 .filter_map(|k| k.failure.as_ref().map(|f| f.kind))
                 .collect(),
             control_timing: r.report.control_timing.clone(),
+            boundary_jumps_m: r.report.smoothness.boundary_jumps_m.clone(),
+            jerk_sq_sum: r.report.smoothness.jerk_sq_sum,
+            jerk_samples: r.report.smoothness.jerk_samples,
         }
     }
 }
@@ -123,6 +134,24 @@ pub fn summarize(
         Some(per_object.iter().sum::<f64>() / per_object.len() as f64)
     };
     let wall_s = clock.wall_s.max(1e-9);
+    let mut jumps: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| r.boundary_jumps_m.iter().copied())
+        .collect();
+    jumps.sort_by(f64::total_cmp);
+    let boundary_jump = (!jumps.is_empty()).then(|| {
+        // Nearest-rank percentile.
+        let rank = ((0.95 * jumps.len() as f64).ceil() as usize).clamp(1, jumps.len());
+        json!({
+            "mean": jumps.iter().sum::<f64>() / jumps.len() as f64,
+            "p95": jumps[rank - 1],
+            "max": jumps[jumps.len() - 1],
+            "handovers": jumps.len(),
+        })
+    });
+    let jerk_samples: u64 = rows.iter().map(|r| r.jerk_samples).sum();
+    let jerk_rms = (jerk_samples > 0)
+        .then(|| (rows.iter().map(|r| r.jerk_sq_sum).sum::<f64>() / jerk_samples as f64).sqrt());
     json!({
         "scenario": scenario,
         "policy": policy,
@@ -138,6 +167,8 @@ pub fn summarize(
         "failed_attempts_by_kind": attempts,
         "failed_episodes_by_kind": episode_failures,
         "time_per_object_s": time_per_object,
+        "boundary_jump_m": boundary_jump,
+        "tcp_jerk_rms": jerk_rms,
         "state_hash": rows.iter().map(|r| json!({"seed": r.seed, "state_hash": r.state_hash})).collect::<Vec<_>>(),
         "control_timing": rows.iter().filter_map(|r| r.control_timing.as_ref().map(|t| json!({"seed": r.seed, "timing": t}))).collect::<Vec<_>>(),
         "per_episode": rows,

@@ -427,6 +427,94 @@ impl RosMessage for StringMsg {
     }
 }
 
+/// The policy server's service `embody_msgs/srv/ComputeChunk`, request half. Everything the
+/// server needs travels in the request (it keeps no state per robot), so several robots share
+/// one server and a restarted server answers the next request as the old one would have.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkRequestMsg {
+    /// Who asks (a name per robot; for the server's log and statistics).
+    pub robot: String,
+    /// Seeds the sampler's noise for this request.
+    pub noise_seed: u32,
+    /// Robot time (s) of the newest observation: the chunk's start.
+    pub stamp: f64,
+    /// The last To observations' features (the policy's observation layout), oldest first.
+    pub observations: Vec<f64>,
+    /// The chunk executing now, when this one continues it: its start (s) and its Tp rows of
+    /// action features as the server returned them. Empty: the first chunk of a skill attempt.
+    pub committed_start: f64,
+    pub committed: Vec<f64>,
+    /// Action periods between `stamp` and the hand-over (the inference delay).
+    pub delay_periods: u32,
+    /// naive, ensemble or rtc.
+    pub chunking: String,
+}
+
+impl RosMessage for ChunkRequestMsg {
+    const TYPE: &'static str = "embody_msgs/srv/ComputeChunk_Request";
+    fn definition() -> &'static str {
+        "string robot\nuint32 noise_seed\nfloat64 stamp\nfloat64[] observations\n\
+         float64 committed_start\nfloat64[] committed\nuint32 delay_periods\nstring chunking\n"
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        w.string(&self.robot);
+        w.u32(self.noise_seed);
+        w.f64(self.stamp);
+        w.f64s(&self.observations);
+        w.f64(self.committed_start);
+        w.f64s(&self.committed);
+        w.u32(self.delay_periods);
+        w.string(&self.chunking);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self {
+            robot: r.string()?,
+            noise_seed: r.u32()?,
+            stamp: r.f64()?,
+            observations: r.f64s()?,
+            committed_start: r.f64()?,
+            committed: r.f64s()?,
+            delay_periods: r.u32()?,
+            chunking: r.string()?,
+        })
+    }
+}
+
+/// `embody_msgs/srv/ComputeChunk`, response half.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkReplyMsg {
+    /// The chunk's start (s, robot time): the request's `stamp`.
+    pub start: f64,
+    /// Tp rows of action features (position, 6D rotation, gripper width), the network's
+    /// indexing: the first To - 1 rows are the past.
+    pub actions: Vec<f64>,
+    /// Empty on success; else why there is no chunk.
+    pub error: String,
+    /// The server's time for this request (ms).
+    pub compute_ms: f64,
+}
+
+impl RosMessage for ChunkReplyMsg {
+    const TYPE: &'static str = "embody_msgs/srv/ComputeChunk_Response";
+    fn definition() -> &'static str {
+        "float64 start\nfloat64[] actions\nstring error\nfloat64 compute_ms\n"
+    }
+    fn write(&self, w: &mut CdrWriter) {
+        w.f64(self.start);
+        w.f64s(&self.actions);
+        w.string(&self.error);
+        w.f64(self.compute_ms);
+    }
+    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
+        Ok(Self {
+            start: r.f64()?,
+            actions: r.f64s()?,
+            error: r.string()?,
+            compute_ms: r.f64()?,
+        })
+    }
+}
+
 /// sensor_msgs/RegionOfInterest
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegionOfInterest {
