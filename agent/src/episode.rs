@@ -84,6 +84,9 @@ pub struct EpisodeReport {
     /// Hand-over jumps and jerk of the commanded TCP target.
     #[serde(default)]
     pub smoothness: Smoothness,
+    /// Commands and chunks the safety filter changed (clamped, slowed) without stopping.
+    #[serde(default)]
+    pub safety_interventions: u64,
 }
 
 /// Everything an episode runs with.
@@ -179,6 +182,7 @@ pub fn run_episode(
         let mut report = report?;
         report.control_timing = control.timing;
         report.smoothness = control.smoothness;
+        report.safety_interventions = control.safety_interventions;
         Ok(report)
     })
 }
@@ -243,6 +247,7 @@ impl Agent<'_, '_> {
             stopped: None,
             control_timing: None,
             smoothness: Smoothness::default(),
+            safety_interventions: 0,
         };
         let obs = match self.observe() {
             Ok(o) => o,
@@ -415,6 +420,7 @@ impl Agent<'_, '_> {
     fn run_skill(&mut self, skill: &Skill, t0: f64) -> Result<Result<(), Failure>, LinkError> {
         let cfg = self.cfg;
         self.policy.reset();
+        self.link.send(ToControl::SkillStarted(skill.clone()))?;
         let start = self.link.now;
         let ticks_per_observation = self
             .policy

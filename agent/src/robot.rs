@@ -29,6 +29,8 @@ pub trait Robot {
     fn advance(&mut self, dt_s: f64) -> Result<(), RobotError>;
     /// Robot time in seconds since the start of the run.
     fn now(&self) -> f64;
+    /// A skill attempt starts (a simulated body watches which objects it disturbs).
+    fn skill_started(&mut self, _skill: &crate::types::Skill) {}
 }
 
 impl JointCommand {

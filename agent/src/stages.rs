@@ -99,6 +99,8 @@ pub(crate) enum ToControl {
     Observe,
     /// Lockstep: the agent is done with the last `Tick`; go on.
     Continue,
+    /// A skill attempt starts: the body is told (see `Robot::skill_started`).
+    SkillStarted(Skill),
     /// A skill ended: the arm may rest on its last target; the watchdog disarms.
     Idle,
     Finish,
@@ -225,6 +227,7 @@ pub(crate) struct ControlResult {
     /// Wall-clock tick timing (none in lockstep).
     pub timing: Option<ControlTiming>,
     pub smoothness: Smoothness,
+    pub safety_interventions: u64,
 }
 
 /// Runs the control stage until `Finish` or the agent hangs up.
@@ -254,6 +257,7 @@ pub(crate) fn control_stage(
         held: false,
         smoothness: Smoothness::default(),
         jerk: JerkMeter::new(0.0),
+        interventions: 0,
     };
     let timing = match pace {
         Pace::Lockstep => {
@@ -265,6 +269,7 @@ pub(crate) fn control_stage(
     ControlResult {
         timing,
         smoothness: stage.smoothness,
+        safety_interventions: stage.interventions,
     }
 }
 
@@ -283,6 +288,8 @@ struct ControlStage<'a> {
     held: bool,
     smoothness: Smoothness,
     jerk: JerkMeter,
+    /// Commands and chunks the safety filter changed (clamped, slowed) without stopping.
+    interventions: u64,
 }
 
 /// What one tick came to.
@@ -383,6 +390,7 @@ impl ControlStage<'_> {
         match msg {
             ToControl::Finish => return false,
             ToControl::Continue => {}
+            ToControl::SkillStarted(skill) => self.robot.skill_started(&skill),
             ToControl::Idle => {
                 self.running = None;
                 self.jerk.pause();
@@ -557,7 +565,8 @@ impl ControlStage<'_> {
         }
     }
 
-    fn report(&self, skill: &Skill, interventions: Vec<Intervention>) {
+    fn report(&mut self, skill: &Skill, interventions: Vec<Intervention>) {
+        self.interventions += interventions.len() as u64;
         for i in interventions {
             self.rec.event(
                 self.robot.now(),

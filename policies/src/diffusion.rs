@@ -17,6 +17,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{LoadError, MetaError};
 use crate::features::{self, Normalizer};
+use crate::guidance::{self, Cost, GuidanceConfig};
 use crate::meta::ModelMeta;
 use crate::onnx::{Denoiser, RuntimeOptions};
 use crate::schedule::{NoiseSchedule, SamplerKind, X0Guide};
@@ -75,6 +76,8 @@ pub struct DiffusionOptions {
     /// In lockstep this emulates inference latency deterministically.
     pub inference_delay_s: Option<f64>,
     pub chunking: Chunking,
+    /// Steer each chunk with costs from the scene (see [`crate::guidance`]); `None`: off.
+    pub guidance: Option<GuidanceConfig>,
 }
 
 impl Default for DiffusionOptions {
@@ -87,6 +90,7 @@ impl Default for DiffusionOptions {
             pipeline: true,
             inference_delay_s: None,
             chunking: Chunking::Naive,
+            guidance: None,
         }
     }
 }
@@ -125,12 +129,19 @@ impl ChunkSampler {
         noise: Vec<f32>,
         mut step_noise: impl FnMut(usize) -> Vec<f32>,
         guide: Option<&X0Guide>,
+        steer: Option<&Steer>,
     ) -> Result<Vec<f32>, PolicyError> {
         let mut x = noise;
         let steps = self.timesteps.len();
         for k in 0..steps {
             let t = self.timesteps[k];
-            let eps = self.denoise(&x, &[t as i64], cond)?;
+            let mut eps = self.denoise(&x, &[t as i64], cond)?;
+            if let Some(s) = steer {
+                let mut x0 = self.schedule.predicted_x0(&x, &eps, t);
+                if s.apply(&mut x0) {
+                    eps = self.schedule.eps_for_x0(&x, &x0, t);
+                }
+            }
             match self.kind {
                 SamplerKind::Ddim => self
                     .schedule
@@ -157,12 +168,61 @@ struct Pending {
 }
 
 /// The inputs of one chunk: condition and all the noise it will use, drawn in a fixed order,
-/// and with `rtc` the executing chunk to agree with.
+/// with `rtc` the executing chunk to agree with, and with guidance its costs.
 struct ChunkInputs {
     cond: Vec<f32>,
     noise: Vec<f32>,
     step_noise: Vec<Vec<f32>>,
     guide: Option<X0Guide>,
+    steer: Option<Steer>,
+}
+
+/// Guidance for one chunk: its costs, and how to move between the network's normalized action
+/// features and positions in metres.
+pub struct Steer {
+    costs: Vec<Box<dyn Cost>>,
+    norm: Normalizer,
+    dim: usize,
+    strength: f64,
+}
+
+impl Steer {
+    /// Moves the positions of the predicted clean chunk `x0` (normalized, Tp x Da) by
+    /// `strength` times the costs' pull; `false` when nothing pulled. Each action is probed at
+    /// its TCP and at its two fingertips (half the commanded width either side along the
+    /// hand's y axis): the fingers are what touch the neighbours of the object being grasped.
+    /// The pulls on an action's three points move its TCP target.
+    fn apply(&self, x0: &mut [f32]) -> bool {
+        let mut rows: Vec<f32> = x0.to_vec();
+        self.norm.denormalize(&mut rows);
+        let mut points = Vec::with_capacity(3 * rows.len() / self.dim);
+        for r in rows.chunks(self.dim) {
+            let Ok(a) = features::decode_action(r) else {
+                // A degenerate rotation mid-denoising: steer nothing this step.
+                return false;
+            };
+            let tcp = a.ee_target_in_base.translation.vector;
+            let half = a.ee_target_in_base.rotation
+                * nalgebra::Vector3::new(0.0, a.gripper_width_m / 2.0, 0.0);
+            points.extend([tcp, tcp + half, tcp - half]);
+        }
+        let (pull, cost) = guidance::total_pull(&self.costs, &points);
+        if cost <= 0.0 {
+            return false;
+        }
+        for (r, v) in rows.chunks_mut(self.dim).zip(pull.chunks(3)) {
+            let v = v[0] + v[1] + v[2];
+            for k in 0..3 {
+                r[k] += (self.strength * v[k]) as f32;
+            }
+        }
+        self.norm.normalize(&mut rows);
+        // Only the positions move; the rotation and gripper features stay as predicted.
+        for (j, r) in rows.chunks(self.dim).enumerate() {
+            x0[j * self.dim..j * self.dim + 3].copy_from_slice(&r[..3]);
+        }
+        true
+    }
 }
 
 /// The chunk handed out last in this skill attempt: its start and its Tp x Da actions in the
@@ -183,6 +243,7 @@ pub struct DiffusionPolicy {
     delay_periods: usize,
     chunking: Chunking,
     handed: Option<Handed>,
+    guidance: Option<GuidanceConfig>,
     obs_norm: Normalizer,
     action_norm: Normalizer,
     /// Normalized observation features, oldest first; at most To.
@@ -257,6 +318,7 @@ impl DiffusionPolicy {
             delay_periods,
             chunking: opts.chunking,
             handed: None,
+            guidance: opts.guidance.filter(|g| g.strength > 0.0),
             obs_norm,
             action_norm,
             history: VecDeque::new(),
@@ -316,7 +378,27 @@ impl DiffusionPolicy {
         noise: Vec<f32>,
         step_noise: impl FnMut(usize) -> Vec<f32>,
     ) -> Result<Vec<f32>, PolicyError> {
-        self.sampler()?.sample(cond, noise, step_noise, None)
+        self.sampler()?.sample(cond, noise, step_noise, None, None)
+    }
+
+    /// [`Self::sample_from`] (DDIM) steered by `cfg`'s costs for `skill` in `scene` (the
+    /// benchmark times guidance's cost with this).
+    pub fn sample_guided(
+        &mut self,
+        cond: &[f32],
+        noise: Vec<f32>,
+        scene: &SceneGraph,
+        skill: &Skill,
+        cfg: &GuidanceConfig,
+    ) -> Result<Vec<f32>, PolicyError> {
+        let steer = Steer {
+            costs: guidance::costs_for(scene, skill, cfg),
+            norm: self.action_norm.clone(),
+            dim: self.meta.action.dim,
+            strength: cfg.strength,
+        };
+        self.sampler()?
+            .sample(cond, noise, |_| Vec::new(), None, Some(&steer))
     }
 
     fn gaussian(&mut self, n: usize) -> Vec<f32> {
@@ -345,7 +427,7 @@ impl DiffusionPolicy {
     /// The condition (the last To observations, the oldest repeated until there are To) and
     /// the noise of the next chunk, drawn now so that the stream's order never depends on
     /// which thread samples.
-    fn next_inputs(&mut self, start: f64) -> ChunkInputs {
+    fn next_inputs(&mut self, start: f64, scene: &SceneGraph, skill: &Skill) -> ChunkInputs {
         let to = self.meta.obs.horizon;
         let mut cond = Vec::with_capacity(to * self.meta.obs.dim);
         for _ in self.history.len()..to {
@@ -364,12 +446,54 @@ impl DiffusionPolicy {
             (Chunking::Rtc, Some(h)) => rtc_guide(&self.meta, h, self.delay_periods, start),
             _ => None,
         };
+        let steer = self.steer(start, scene, skill);
         ChunkInputs {
             cond,
             noise,
             step_noise: draws,
             guide,
+            steer,
         }
+    }
+
+    /// The guidance costs for the next chunk (observed at `start`) of `skill` in `scene`.
+    fn steer(&self, start: f64, scene: &SceneGraph, skill: &Skill) -> Option<Steer> {
+        let cfg = self.guidance.as_ref()?;
+        let mut costs = guidance::costs_for(scene, skill, cfg);
+        if cfg.smoothness > 0.0 {
+            if let Some(h) = &self.handed {
+                if let Some(offset) = overlap(&self.meta, h, start) {
+                    let (tp, da) = (self.meta.action.pred_horizon, self.meta.action.dim);
+                    let mut old = h.x.clone();
+                    self.action_norm.denormalize(&mut old);
+                    let targets = (0..tp)
+                        .map(|j| {
+                            let i = (j + offset) * da;
+                            (j + offset < tp).then(|| {
+                                // Strongest at the hand-over, fading over the overlap.
+                                let w = cfg.smoothness * (tp - j - offset) as f64 / tp as f64;
+                                let p = &old[i..i + 3];
+                                (
+                                    nalgebra::Vector3::new(
+                                        f64::from(p[0]),
+                                        f64::from(p[1]),
+                                        f64::from(p[2]),
+                                    ),
+                                    w,
+                                )
+                            })
+                        })
+                        .collect();
+                    costs.push(Box::new(guidance::Toward { targets }));
+                }
+            }
+        }
+        Some(Steer {
+            costs,
+            norm: self.action_norm.clone(),
+            dim: self.meta.action.dim,
+            strength: cfg.strength,
+        })
     }
 
     /// Hands out the chunk sampled from the observation at `start`.
@@ -385,8 +509,8 @@ impl DiffusionPolicy {
     }
 
     /// Starts the next chunk on a worker thread.
-    fn start_pending(&mut self, start: f64) {
-        let inputs = self.next_inputs(start);
+    fn start_pending(&mut self, start: f64, scene: &SceneGraph, skill: &Skill) {
+        let inputs = self.next_inputs(start, scene, skill);
         let Some(mut sampler) = self.sampler.take() else {
             return;
         };
@@ -397,6 +521,7 @@ impl DiffusionPolicy {
                 inputs.noise,
                 |_| draws.next().unwrap_or_default(),
                 inputs.guide.as_ref(),
+                inputs.steer.as_ref(),
             );
             (sampler, r)
         });
@@ -475,6 +600,7 @@ impl DiffusionPolicy {
             noise,
             |_| draws.next().unwrap_or_default(),
             guide.as_ref(),
+            None,
         )?;
         if let (Chunking::Ensemble, Some(h)) = (req.chunking, &handed) {
             ensemble(&self.meta, h, req.stamp, &mut x);
@@ -619,7 +745,7 @@ impl Policy for DiffusionPolicy {
             && self.since_chunk == exec - self.delay_periods
             && self.pending.is_none()
         {
-            self.start_pending(obs.stamp);
+            self.start_pending(obs.stamp, scene, skill);
         }
     }
 
@@ -636,13 +762,14 @@ impl Policy for DiffusionPolicy {
             return self.hand_out(start, result?);
         }
         self.push_observation(obs, scene, skill)?;
-        let inputs = self.next_inputs(obs.stamp);
+        let inputs = self.next_inputs(obs.stamp, scene, skill);
         let mut draws = inputs.step_noise.into_iter();
         let x = self.sampler()?.sample(
             &inputs.cond,
             inputs.noise,
             |_| draws.next().unwrap_or_default(),
             inputs.guide.as_ref(),
+            inputs.steer.as_ref(),
         )?;
         self.hand_out(obs.stamp, x)
     }

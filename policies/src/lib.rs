@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod diffusion;
 pub mod error;
 pub mod features;
+pub mod guidance;
 pub mod meta;
 pub mod onnx;
 pub mod schedule;

@@ -227,6 +227,29 @@ impl NoiseSchedule {
         }
     }
 
+    /// The clean sample step `t` predicts from `sample` and the noise estimate `eps` (clipped
+    /// as the steps clip it).
+    pub fn predicted_x0(&self, sample: &[f32], eps: &[f32], t: usize) -> Vec<f32> {
+        let alpha_t = self.alphas_cumprod[t];
+        sample
+            .iter()
+            .zip(eps)
+            .map(|(x, e)| self.pred_original(*x, *e, alpha_t))
+            .collect()
+    }
+
+    /// The noise estimate under which step `t` would predict `x0` from `sample` (guidance
+    /// moves the prediction and re-derives the estimate, classifier-guidance style).
+    pub fn eps_for_x0(&self, sample: &[f32], x0: &[f32], t: usize) -> Vec<f32> {
+        let alpha_t = self.alphas_cumprod[t];
+        let (a, b) = (alpha_t.powf(0.5), (1.0 - alpha_t).powf(0.5).max(1e-12));
+        sample
+            .iter()
+            .zip(x0)
+            .map(|(x, x0)| (x - a * x0) / b)
+            .collect()
+    }
+
     /// One deterministic DDIM update (eta = 0) of `sample` in place.
     pub fn ddim_step(&self, eps: &[f32], t: usize, steps: usize, sample: &mut [f32]) {
         self.ddim_step_guided(eps, t, steps, sample, None);

@@ -232,3 +232,95 @@ fn nan_from_the_network_is_an_error_not_a_motion() {
     assert!(matches!(e, PolicyError::InvalidOutput(_)), "{e}");
     assert!(e.to_string().contains("NaN"), "{e}");
 }
+
+/// Guidance steers the sampled chunk out of a keep-out box that the unguided chunk runs
+/// through, and changes nothing when no cost is violated.
+#[test]
+fn guidance_pulls_the_chunk_out_of_a_keep_out_box() {
+    use embody_agent::{SceneGraph, SceneObject, ShapeKind, Skill};
+    use embody_policies::guidance::GuidanceConfig;
+    use nalgebra::{Isometry3, Vector3};
+    let mut p = load(SamplerKind::Ddim, 10);
+    let meta = p.meta().clone();
+    let (tp, da) = (meta.action.pred_horizon, meta.action.dim);
+    let cond = vec![0.1f32; meta.obs.horizon * meta.obs.dim];
+    let noise: Vec<f32> = (0..tp * da)
+        .map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0)
+        .collect();
+    let free = p.sample_from(&cond, noise.clone(), |_| Vec::new()).unwrap();
+    let positions = |x: &[f32]| -> Vec<Vector3<f64>> {
+        // Denormalized through the model's statistics, as the policy does.
+        let st = &meta.normalization.action;
+        x.chunks(da)
+            .map(|r| {
+                Vector3::from_fn(|k, _| {
+                    let (lo, hi) = (st.min[k] as f64, st.max[k] as f64);
+                    (r[k] as f64 + 1.0) / 2.0 * (hi - lo) + lo
+                })
+            })
+            .collect()
+    };
+    let free_p = positions(&free);
+    // A 4 cm box around one action of the unguided chunk, standing on a table far below.
+    let mid = free_p[tp / 2];
+    let half = 0.02;
+    let size = Vector3::new(2.0 * half, 2.0 * half, 2.0 * half);
+    let obstacle = SceneObject {
+        id: "obstacle".into(),
+        class: "box".into(),
+        color: "grey".into(),
+        shape: ShapeKind::Box,
+        pose_in_base: Isometry3::translation(mid.x, mid.y, mid.z),
+        extents: size,
+    };
+    let far = SceneObject {
+        id: "target".into(),
+        pose_in_base: Isometry3::translation(mid.x + 5.0, mid.y, mid.z),
+        ..obstacle.clone()
+    };
+    let scene = SceneGraph {
+        stamp: 0.0,
+        objects: vec![obstacle, far],
+        containers: vec![],
+        table_height_m: mid.z - 10.0,
+    };
+    let skill = Skill::Pick {
+        object: "target".into(),
+    };
+    let cfg = GuidanceConfig {
+        strength: 1.0,
+        object_margin_m: 0.0,
+        reach_min_m: 0.0,
+        reach_max_m: 1e9,
+        ..Default::default()
+    };
+    // Inside by more than float rounding through the normalization.
+    let inside = |ps: &[Vector3<f64>]| {
+        ps.iter()
+            .filter(|q| {
+                let d = *q - mid;
+                d.iter().all(|c| c.abs() < half - 1e-4)
+            })
+            .count()
+    };
+    assert!(
+        inside(&free_p) >= 1,
+        "the unguided chunk runs through the box"
+    );
+    let guided = p
+        .sample_guided(&cond, noise.clone(), &scene, &skill, &cfg)
+        .unwrap();
+    assert_eq!(
+        inside(&positions(&guided)),
+        0,
+        "guided: {:?}",
+        positions(&guided)
+    );
+    // Nothing violated (the obstacle far away): exactly the unguided chunk.
+    let calm = SceneGraph {
+        objects: vec![scene.objects[1].clone()],
+        ..scene.clone()
+    };
+    let same = p.sample_guided(&cond, noise, &calm, &skill, &cfg).unwrap();
+    assert_eq!(same, free);
+}

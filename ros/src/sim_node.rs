@@ -115,6 +115,7 @@ pub fn serve(
 ) -> Result<serde_json::Value, RosError> {
     let cfg = &opts.cfg;
     let mut world = World::new(scenario.clone(), opts.seed)?;
+    let initial = embody_sim::runner::object_poses_by_id(&world);
     let mut node = RosNode::new("embody_sim", cfg.domain_id)?;
     let q = default_qos();
     let joint_states = node.publisher::<JointStateMsg>(&cfg.joint_states_topic, &q)?;
@@ -368,7 +369,7 @@ pub fn serve(
         cleared,
         total,
         objects,
-    } = judge(&world, &scenario, plan.as_ref(), plan.is_none());
+    } = judge(&world, &scenario, plan.as_ref(), plan.is_none(), &initial);
     Ok(json!({
         "success": success,
         "objects_cleared": cleared,

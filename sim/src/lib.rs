@@ -6,6 +6,7 @@ pub mod camera;
 pub mod camera_spec;
 pub mod contact_sheet;
 mod convert;
+pub mod disturbance;
 mod groups;
 pub mod replay;
 pub mod robot_builder;

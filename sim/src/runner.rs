@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeParts, EpisodeReport};
@@ -36,6 +37,10 @@ pub struct EpisodeResult {
     pub report: EpisodeReport,
     pub sim_time_s: f64,
     pub sim_steps: u64,
+    /// Objects disturbed during skills about other objects (moved more than 1 cm or tipped
+    /// while resting on the table), by id.
+    #[serde(default)]
+    pub disturbed_objects: Vec<String>,
     /// Hex of the hash of all final body poses (bit-exact).
     pub state_hash: String,
     /// Wall-clock time this episode took (s); not part of the deterministic result.
@@ -215,6 +220,7 @@ pub fn run_sim_episode_watched(
     if let Some(flag) = &opts.estop {
         safety = safety.with_estop(flag.clone());
     }
+    let initial = object_poses_by_id(&world);
     let mut robot = SimRobot::new(world);
     let instruction = opts
         .instruction
@@ -288,6 +294,7 @@ pub fn run_sim_episode_watched(
         scenario,
         report.plan.as_ref(),
         report.plan_error.is_some(),
+        &initial,
     );
     let mut result = EpisodeResult {
         seed,
@@ -295,6 +302,7 @@ pub fn run_sim_episode_watched(
         objects_cleared: cleared,
         objects_total: total,
         objects,
+        disturbed_objects: robot.disturbance.disturbed(),
         report,
         sim_time_s: world.time(),
         sim_steps: world.steps(),
@@ -371,16 +379,47 @@ pub struct Judgement {
     pub objects: Vec<ObjectOutcome>,
 }
 
+/// Every object's pose now, by id (for [`judge`], taken at the start).
+pub fn object_poses_by_id(world: &World) -> BTreeMap<String, nalgebra::Isometry3<f64>> {
+    world
+        .object_poses()
+        .into_iter()
+        .map(|p| (p.id, p.pose_in_base))
+        .collect()
+}
+
 /// The goal is what the plan set out to do: placed objects in their containers, a final pick
-/// held, everything else left on the table. Without a plan (refused), nothing should move.
+/// held, everything else left where it was: on the table, moved by at most 1 cm and not tipped
+/// over (`disturbance::moved` against `initial`). Without a plan (refused), nothing should
+/// move.
 pub fn judge(
     world: &World,
     scenario: &Scenario,
     plan: Option<&embody_agent::Plan>,
     plan_refused: bool,
+    initial: &BTreeMap<String, nalgebra::Isometry3<f64>>,
 ) -> Judgement {
     let goal = plan_goal(plan);
-    let objects = world.object_outcomes(|id| goal.get(id).cloned());
+    let mut objects = world.object_outcomes(|id| goal.get(id).cloned());
+    let now = object_poses_by_id(world);
+    for o in &mut objects {
+        if goal.contains_key(&o.id) || o.failure.is_some() {
+            continue;
+        }
+        if let (Some(before), Some(after)) = (initial.get(&o.id), now.get(&o.id)) {
+            if crate::disturbance::moved(before, after) {
+                let shift = (after.translation.vector - before.translation.vector).norm();
+                o.failure = Some(embody_agent::Failure::new(
+                    embody_agent::FailureKind::Disturbed,
+                    if shift > crate::disturbance::DISPLACED_M {
+                        format!("was not to be moved, but moved {:.1} cm", shift * 100.0)
+                    } else {
+                        "was not to be moved, but tipped over".to_string()
+                    },
+                ));
+            }
+        }
+    }
     let cleared = objects.iter().filter(|o| o.cleared).count();
     let total = goal.len();
     let collateral = objects

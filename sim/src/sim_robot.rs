@@ -9,6 +9,7 @@ use std::sync::Arc;
 use embody_agent::types::CameraFrame;
 
 use crate::camera::{render, CameraSpec};
+use crate::disturbance::DisturbanceMeter;
 use crate::world::World;
 
 pub struct SimRobot {
@@ -16,6 +17,8 @@ pub struct SimRobot {
     joint_names: Vec<String>,
     /// The scenario's first camera and its latest frame.
     camera: Option<(CameraSpec, Option<Arc<CameraFrame>>)>,
+    /// Objects the arm disturbed during skills about other objects.
+    pub disturbance: DisturbanceMeter,
 }
 
 impl SimRobot {
@@ -26,6 +29,7 @@ impl SimRobot {
             world,
             joint_names,
             camera,
+            disturbance: DisturbanceMeter::default(),
         }
     }
 
@@ -82,7 +86,12 @@ impl Robot for SimRobot {
         for _ in 0..steps {
             self.world.step();
         }
+        self.disturbance.check(&self.world);
         Ok(())
+    }
+
+    fn skill_started(&mut self, skill: &embody_agent::types::Skill) {
+        self.disturbance.skill_started(&self.world, skill.object());
     }
 
     fn now(&self) -> f64 {

@@ -128,6 +128,26 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
         Ok(())
     })?;
 
+    // Guidance's cost: the same chunk steered by the keep-out, table, workspace and reach costs
+    // of a cluttered table (nine 5 cm boxes on a grid and a bin: 8 keep-out boxes, 4 walls).
+    let scene = bench_scene();
+    let skill = embody_agent::Skill::Pick {
+        object: scene.objects[4].id.clone(),
+    };
+    let guidance = embody_policies::guidance::GuidanceConfig {
+        workspace: Some((
+            nalgebra::Vector3::new(0.2, -0.6, 0.0),
+            nalgebra::Vector3::new(0.85, 0.6, 0.7),
+        )),
+        ..Default::default()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let guided = timed(b.runs, || {
+        let noise: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
+        policy.sample_guided(&cond, noise, &scene, &skill, &guidance)?;
+        Ok(())
+    })?;
+
     let torch_call = reference(&r, "pytorch_eager", "call")?;
     let torch_chunk = reference(&r, "pytorch_eager", "ddim10")?;
     let ortpy_call = reference(&r, "onnxruntime_python", "call")?;
@@ -160,6 +180,13 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
     println!(
         "DDIM-10 median speed-up of Rust + ort: {vs_torch:.2}x PyTorch eager, {vs_ortpy:.2}x onnxruntime-python"
     );
+    let guided_ratio = guided.median_ms / chunk.median_ms;
+    println!(
+        "DDIM-10 with guidance ({} costs): {:.2} / {:.2} ms, {guided_ratio:.3}x the unguided median",
+        embody_policies::guidance::costs_for(&scene, &skill, &guidance).len(),
+        guided.min_ms,
+        guided.median_ms
+    );
     if b.json {
         let t = |t: Timing| json!({"min_ms": t.min_ms, "median_ms": t.median_ms});
         let summary = json!({
@@ -168,7 +195,8 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
             "threads": b.threads,
             "runs": b.runs,
             "device": format!("{:?}", b.device).to_lowercase(),
-            "rust_ort": {"call": t(call), "ddim10": t(chunk)},
+            "rust_ort": {"call": t(call), "ddim10": t(chunk), "ddim10_guided": t(guided)},
+            "ratio_guided_vs_unguided_ddim10_median": guided_ratio,
             "onnxruntime_python": {"call": t(ortpy_call), "ddim10": t(ortpy_chunk)},
             "pytorch_eager": {"call": t(torch_call), "ddim10": t(torch_chunk)},
             "ratio_ddim10_median_vs_pytorch": vs_torch,
@@ -179,4 +207,35 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
         println!("{summary}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A cluttered table for timing guidance: nine 5 cm boxes on a 3 x 3 grid and a bin.
+fn bench_scene() -> embody_agent::SceneGraph {
+    use embody_agent::{Container, SceneGraph, SceneObject, ShapeKind};
+    use nalgebra::{Isometry3, Vector3};
+    let objects = (0..9)
+        .map(|i| SceneObject {
+            id: format!("box_{i}"),
+            class: "box".into(),
+            color: "red".into(),
+            shape: ShapeKind::Box,
+            pose_in_base: Isometry3::translation(
+                0.4 + 0.1 * (i / 3) as f64,
+                -0.1 + 0.1 * (i % 3) as f64,
+                0.025,
+            ),
+            extents: Vector3::new(0.05, 0.05, 0.05),
+        })
+        .collect();
+    SceneGraph {
+        stamp: 0.0,
+        objects,
+        containers: vec![Container {
+            id: "bin".into(),
+            class: "bin".into(),
+            pose_in_base: Isometry3::translation(0.5, 0.35, 0.0),
+            inner_extents: Vector3::new(0.28, 0.22, 0.1),
+        }],
+        table_height_m: 0.0,
+    }
 }

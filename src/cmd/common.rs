@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use embody_agent::Policy;
+use embody_policies::guidance::GuidanceConfig;
 use embody_policies::{
     Chunking, Device, DiffusionOptions, DiffusionPolicy, ExpertConfig, RuntimeOptions, SamplerKind,
     ScriptedExpert,
@@ -62,6 +63,20 @@ pub struct PolicyArgs {
     /// --domain-id, else $ROS_DOMAIN_ID, else 0).
     #[arg(long)]
     pub policy_domain_id: Option<u16>,
+    /// Steer the diffusion policy with costs from the scene: keep-out boxes around the objects
+    /// the skill is not about and the container walls, the table, the workspace and the arm's
+    /// reach (see "Guided sampling" in the README). The safety filter still checks everything.
+    #[arg(long)]
+    pub guidance: bool,
+    /// With --guidance: the fraction of the costs' pull applied in each denoising step.
+    #[arg(long, default_value_t = GuidanceConfig::default().strength)]
+    pub guidance_strength: f64,
+    /// With --guidance: how far (m) the hand is kept from other objects.
+    #[arg(long, default_value_t = GuidanceConfig::default().object_margin_m)]
+    pub guidance_margin_m: f64,
+    /// With --guidance: weight of the pull toward the executing chunk (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub guidance_smoothness: f64,
 }
 
 impl PolicyArgs {
@@ -98,6 +113,12 @@ impl PolicyArgs {
             pipeline: !self.no_pipeline,
             inference_delay_s: self.inference_delay_ms.map(|ms| ms / 1e3),
             chunking: self.chunking,
+            guidance: self.guidance.then(|| GuidanceConfig {
+                strength: self.guidance_strength,
+                object_margin_m: self.guidance_margin_m,
+                smoothness: self.guidance_smoothness,
+                ..GuidanceConfig::default()
+            }),
         }
     }
 }
@@ -179,6 +200,16 @@ impl PolicyFactory {
     pub fn with_answer_within(mut self, d: Duration) -> Self {
         if let Self::Remote { options, .. } = &mut self {
             options.answer_within = d;
+        }
+        self
+    }
+
+    /// With --guidance: the safety filter's workspace as one of the costs.
+    pub fn with_guidance_workspace(mut self, lo: [f64; 3], hi: [f64; 3]) -> Self {
+        if let Self::Diffusion { options, .. } = &mut self {
+            if let Some(g) = &mut options.guidance {
+                g.workspace = Some((lo.into(), hi.into()));
+            }
         }
         self
     }

@@ -196,6 +196,8 @@ fn run_policy(
     is_baseline: bool,
 ) -> Result<serde_json::Value> {
     let (policy, policies) = policy_args.resolve(Some(scenario))?;
+    let (lo, hi) = scenario.tcp_workspace();
+    let policies = policies.with_guidance_workspace(lo, hi);
     let policies = if a.realtime {
         policies.with_answer_within(std::time::Duration::from_secs_f64(
             a.policy_deadline_ms / 1e3 + 0.5,

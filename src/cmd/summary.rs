@@ -36,6 +36,12 @@ pub struct EpisodeRow {
     pub jerk_sq_sum: f64,
     #[serde(default)]
     pub jerk_samples: u64,
+    /// Objects disturbed during skills about other objects.
+    #[serde(default)]
+    pub disturbed_objects: usize,
+    /// Commands and chunks the safety filter changed without stopping.
+    #[serde(default)]
+    pub safety_interventions: u64,
 }
 
 impl EpisodeRow {
@@ -65,6 +71,8 @@ impl EpisodeRow {
             boundary_jumps_m: r.report.smoothness.boundary_jumps_m.clone(),
             jerk_sq_sum: r.report.smoothness.jerk_sq_sum,
             jerk_samples: r.report.smoothness.jerk_samples,
+            disturbed_objects: r.disturbed_objects.len(),
+            safety_interventions: r.report.safety_interventions,
         }
     }
 }
@@ -168,6 +176,8 @@ pub fn summarize(
         "failed_episodes_by_kind": episode_failures,
         "time_per_object_s": time_per_object,
         "boundary_jump_m": boundary_jump,
+        "disturbed_objects_per_episode": rows.iter().map(|r| r.disturbed_objects).sum::<usize>() as f64 / n,
+        "safety_interventions_per_episode": rows.iter().map(|r| r.safety_interventions).sum::<u64>() as f64 / n,
         "tcp_jerk_rms": jerk_rms,
         "state_hash": rows.iter().map(|r| json!({"seed": r.seed, "state_hash": r.state_hash})).collect::<Vec<_>>(),
         "control_timing": rows.iter().filter_map(|r| r.control_timing.as_ref().map(|t| json!({"seed": r.seed, "timing": t}))).collect::<Vec<_>>(),
