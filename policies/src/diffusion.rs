@@ -282,27 +282,11 @@ impl DiffusionPolicy {
             Normalizer::new(stats, dim)
                 .map_err(|problem| meta_err(MetaError::Normalization { which, problem }))
         };
-        let exec = meta.action.exec_horizon;
-        let delay_periods = match opts.inference_delay_s {
-            _ if !opts.pipeline => 0,
-            None => 1,
-            Some(d) if !(d.is_finite() && d >= 0.0) => {
-                return Err(LoadError::Options(format!(
-                    "the inference delay must be a number of seconds >= 0, got {d}"
-                )))
-            }
-            // Rounded up: a 150 ms delay takes the observation 200 ms before the hand-over.
-            Some(d) => ((d / meta.action.dt) - 1e-9).ceil().max(0.0) as usize,
+        let delay_periods = if opts.pipeline {
+            delay_periods(&meta, opts.inference_delay_s).map_err(LoadError::Options)?
+        } else {
+            0
         };
-        if delay_periods >= exec.max(1) && delay_periods > 0 {
-            return Err(LoadError::Options(format!(
-                "an inference delay of {delay_periods} observation periods ({:.0} ms) is not \
-                 shorter than the executed part of a chunk ({exec} x {:.0} ms): the next chunk \
-                 would have to start before this one is handed out",
-                delay_periods as f64 * meta.action.dt * 1e3,
-                meta.action.dt * 1e3
-            )));
-        }
         let obs_norm = normalizer("obs", &meta.normalization.obs, meta.obs.dim)?;
         let action_norm = normalizer("action", &meta.normalization.action, meta.action.dim)?;
         Ok(Self {
@@ -610,6 +594,43 @@ impl DiffusionPolicy {
     }
 }
 
+/// Observation periods between a chunk's observation and its hand-over for an inference delay
+/// of `delay_s` (`None`: one period), rounded up: a 150 ms delay takes the observation 200 ms
+/// before. Must stay below the executed part of a chunk.
+pub fn delay_periods(meta: &ModelMeta, delay_s: Option<f64>) -> Result<usize, String> {
+    let exec = meta.action.exec_horizon;
+    let periods = match delay_s {
+        None => 1,
+        Some(d) if !(d.is_finite() && d >= 0.0) => {
+            return Err(format!(
+                "the inference delay must be a number of seconds >= 0, got {d}"
+            ))
+        }
+        Some(d) => ((d / meta.action.dt) - 1e-9).ceil().max(0.0) as usize,
+    };
+    if periods > 0 && periods >= exec.max(1) {
+        return Err(format!(
+            "an inference delay of {periods} observation periods ({:.0} ms) is not shorter \
+             than the executed part of a chunk ({exec} x {:.0} ms): the next chunk would have \
+             to start before this one is handed out",
+            periods as f64 * meta.action.dt * 1e3,
+            meta.action.dt * 1e3
+        ));
+    }
+    Ok(periods)
+}
+
+/// Whether the observation numbered `since_chunk` (1 = the first after the last hand-over) is
+/// the one the next chunk is computed from: `delay_periods` before the executed part ends.
+pub fn is_next_chunk_observation(
+    meta: &ModelMeta,
+    since_chunk: usize,
+    delay_periods: usize,
+) -> bool {
+    let exec = meta.action.exec_horizon;
+    delay_periods > 0 && exec > delay_periods && since_chunk == exec - delay_periods
+}
+
 /// What a robot sends the policy server for one chunk (see `DiffusionPolicy::compute_for`).
 pub struct RemoteRequest<'a> {
     /// The last To (or fewer) observations' features, oldest first, not normalized.
@@ -738,11 +759,8 @@ impl Policy for DiffusionPolicy {
             return;
         }
         self.since_chunk += 1;
-        // The observation `delay_periods` before the current chunk's executed part ends.
-        let exec = self.meta.action.exec_horizon;
         if self.pipeline
-            && exec > self.delay_periods
-            && self.since_chunk == exec - self.delay_periods
+            && is_next_chunk_observation(&self.meta, self.since_chunk, self.delay_periods)
             && self.pending.is_none()
         {
             self.start_pending(obs.stamp, scene, skill);

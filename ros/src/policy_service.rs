@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use embody_agent::clock::LatencyHistogram;
 use embody_agent::ros_msgs::{ChunkReplyMsg, ChunkRequestMsg, StringMsg};
 use embody_agent::{ActionChunk, Observation, Policy, PolicyError, SceneGraph, Skill};
-use embody_policies::diffusion::{chunk_from_rows, RemoteRequest};
+use embody_policies::diffusion::{
+    chunk_from_rows, delay_periods, is_next_chunk_observation, RemoteRequest,
+};
 use embody_policies::{features, Chunking, DiffusionPolicy, ModelMeta};
 use ros2_client::{Client, Name, RmwRequestId, Server, ServiceMapping, ServiceTypeName};
 use serde::{Deserialize, Serialize};
@@ -294,17 +296,8 @@ impl RemotePolicy {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let exec = meta.action.exec_horizon;
-        let delay_periods = match opts.inference_delay_s {
-            None => 1,
-            Some(d) => ((d / meta.action.dt) - 1e-9).ceil().max(0.0) as usize,
-        };
-        if delay_periods >= exec.max(1) && delay_periods > 0 {
-            return Err(setup(
-                "the inference delay",
-                format!("{delay_periods} periods is not shorter than a chunk's {exec}"),
-            ));
-        }
+        let delay_periods = delay_periods(&meta, opts.inference_delay_s)
+            .map_err(|e| setup("the inference delay", e))?;
         let policy = RemotePolicy {
             client,
             _node: node,
@@ -471,10 +464,7 @@ impl Policy for RemotePolicy {
             return;
         }
         self.since_chunk += 1;
-        let exec = self.meta.action.exec_horizon;
-        if self.delay_periods > 0
-            && exec > self.delay_periods
-            && self.since_chunk == exec - self.delay_periods
+        if is_next_chunk_observation(&self.meta, self.since_chunk, self.delay_periods)
             && self.pending.is_none()
         {
             // A send that fails shows up in `act` as no request in flight, then a fresh one.
