@@ -291,28 +291,30 @@ fn joint_state_latency_bench_runs_over_dds() {
 
 /// The learned policy across the network: `embody policy serve` with the shipped model,
 /// `embody deploy --policy remote:NAME` asking it for every chunk (real-time chunking at a
-/// 200 ms emulated delay), against `embody sim --ros`: the table is cleared (at least 4 of 5
-/// objects by the simulator's verdict; see below).
+/// 200 ms emulated delay), against `embody sim --ros`: the object is in the bin by the
+/// simulator's verdict. One object, not the whole table: the shipped model clears a whole
+/// table in about 9 of 10 episodes (0.87 with rtc at 200 ms in lockstep, seeds 0-99), and on
+/// the wall clock no run repeats, so a five-object test would fail now and then for the model's
+/// sake, not the server's.
 #[test]
-fn deploy_with_a_remote_policy_server_clears_the_table() {
+fn deploy_with_a_remote_policy_server_puts_the_object_in_the_bin() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
     let (sim, deploy, all) = sim_and_deploy(
         "",
-        "--instruction 'clear the table' --policy remote:cell1 --chunking rtc \
+        "--instruction 'put the blue box in the bin' --policy remote:cell1 --chunking rtc \
          --inference-delay-ms 200",
         &format!(
             "$E policy serve policies/models/table_clearing.json --name cell1 \
-             > {d}/server.out 2> {d}/server.err &"
+             > {d}/server.out 2> {d}/server.err &
+             SRV=$!
+             trap 'kill $SRV' EXIT"
         ),
     );
-    assert!(deploy["stopped"].is_null(), "{all}");
-    // The shipped model clears the whole table in about 9 of 10 episodes (0.87 with rtc at
-    // 200 ms in lockstep, seeds 0-99); on the wall clock a run is not reproducible, so one
-    // object left (dropped on the rim, say) is the model's, not the server's: require 4 of 5.
-    assert!(sim["objects_cleared"].as_u64().unwrap() >= 4, "{all}");
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert_eq!(sim["success"], true, "{all}");
     let stats = &deploy["policy_server"];
-    assert!(stats["answered"].as_u64().unwrap() > 10, "{all}");
+    assert!(stats["answered"].as_u64().unwrap() > 5, "{all}");
     assert_eq!(stats["unanswered"], 0, "{all}");
     assert_eq!(stats["server_errors"], 0, "{all}");
     // The round trip includes sampling (DDIM-10) on this machine's CPU.
@@ -398,7 +400,7 @@ fn two_robots_share_one_policy_server() {
 }
 
 /// With 50 ms of real network delay on the loopback (`tc netem` inside the namespace), a remote
-/// deploy still clears the table. Needs the kernel's sch_netem; where it is missing (this
+/// deploy still puts the object in the bin (one object: see the test above). Needs the kernel's sch_netem; where it is missing (this
 /// project's CI machine) the test says so and checks nothing else.
 #[test]
 fn deploy_with_a_remote_policy_over_50_ms_netem_delay() {
@@ -414,16 +416,18 @@ fn deploy_with_a_remote_policy_over_50_ms_netem_delay() {
     let d = dir.path().display();
     let (sim, deploy, all) = sim_and_deploy(
         "",
-        "--instruction 'clear the table' --policy remote:far --chunking rtc \
+        "--instruction 'put the blue box in the bin' --policy remote:far --chunking rtc \
          --inference-delay-ms 200 --policy-deadline-ms 400",
         &format!(
             "tc qdisc add dev lo root netem delay 50ms
              $E policy serve policies/models/table_clearing.json --name far \
-             > {d}/server.out 2> {d}/server.err &"
+             > {d}/server.out 2> {d}/server.err &
+             SRV=$!
+             trap 'kill $SRV' EXIT"
         ),
     );
-    assert!(deploy["stopped"].is_null(), "{all}");
-    assert!(sim["objects_cleared"].as_u64().unwrap() >= 4, "{all}");
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert_eq!(sim["success"], true, "{all}");
     // A round trip crosses the delayed loopback twice (request, response).
     assert!(
         deploy["policy_server"]["round_trip_ms"]["p50"]
