@@ -157,6 +157,26 @@ fn broken_joint_states_are_dropped_and_the_run_goes_on() {
     assert_eq!(sim["success"], true, "{all}");
 }
 
+/// A scene description that is not JSON after every good one: deploy looks past it to the good
+/// one before, counts it, and the run goes on.
+#[test]
+fn broken_scene_descriptions_are_dropped_and_the_run_goes_on() {
+    let (sim, deploy, all) = sim_and_deploy(
+        "--fault-corrupt-scene",
+        "--instruction 'put the red cube in the bin'",
+        "",
+    );
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert!(
+        deploy["dropped_messages"]["/embody/scene"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{all}"
+    );
+    assert_eq!(sim["success"], true, "{all}");
+}
+
 #[test]
 fn a_rejected_trajectory_goal_holds_the_arm_and_ends_the_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -224,9 +224,16 @@ impl RosRobot {
             tracing::warn!(topic = %self.cfg.estop_topic, "e-stop");
         }
         self.poll_actions();
-        if let Some(s) = drain(&self.scene_in, &self.cfg.scene_topic, &mut self.dropped).pop() {
+        // The newest scene that parses; the broken ones after it are counted and dropped.
+        for s in drain(&self.scene_in, &self.cfg.scene_topic, &mut self.dropped)
+            .iter()
+            .rev()
+        {
             match serde_json::from_str::<SceneInfo>(&s.data) {
-                Ok(scene) => self.scene = Some(scene),
+                Ok(scene) => {
+                    self.scene = Some(scene);
+                    break;
+                }
                 Err(e) => self.dropped.record(
                     &self.cfg.scene_topic,
                     &format!("not a scene description: {e}"),

@@ -38,6 +38,8 @@ pub struct SimNodeOptions {
     /// Fault injection: after every joint state, one that is broken in turn: a NaN arm joint,
     /// a missing finger, a missing arm joint, a message cut short.
     pub corrupt_joint_states: bool,
+    /// Fault injection: after every scene description, one that is not JSON (cut short).
+    pub corrupt_scene: bool,
 }
 
 /// Fault injection: bytes published under JointState's type name that are not a JointState
@@ -355,6 +357,12 @@ pub fn serve(
             let _ = scene_out.publish(StringMsg {
                 data: scene_json.clone(),
             });
+            if opts.corrupt_scene {
+                // Newest last: a subscriber must look past it to the good one before.
+                let _ = scene_out.publish(StringMsg {
+                    data: scene_json[..scene_json.len() / 2].to_string(),
+                });
+            }
         }
     }
     // Let everything come to rest before judging, as the lockstep runner does.

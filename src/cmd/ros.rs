@@ -117,6 +117,9 @@ pub struct SimArgs {
     /// joints, cut short).
     #[arg(long, hide = true)]
     pub fault_corrupt_joint_states: bool,
+    /// Fault injection (tests): follow every scene description with one that is not JSON.
+    #[arg(long, hide = true)]
+    pub fault_corrupt_scene: bool,
 }
 
 pub fn sim(a: SimArgs) -> Result<ExitCode> {
@@ -132,6 +135,7 @@ pub fn sim(a: SimArgs) -> Result<ExitCode> {
         silence_joint_states_after_s: a.fault_silence_joint_states_after_s,
         reject_goals_after_s: a.fault_reject_goals_after_s,
         corrupt_joint_states: a.fault_corrupt_joint_states,
+        corrupt_scene: a.fault_corrupt_scene,
     };
     eprintln!(
         "simulated {} (seed {}) on ROS 2 domain {}: {} at {} Hz; arm on {} and {}, gripper on {} and {}",
