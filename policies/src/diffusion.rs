@@ -412,14 +412,7 @@ impl DiffusionPolicy {
     /// the noise of the next chunk, drawn now so that the stream's order never depends on
     /// which thread samples.
     fn next_inputs(&mut self, start: f64, scene: &SceneGraph, skill: &Skill) -> ChunkInputs {
-        let to = self.meta.obs.horizon;
-        let mut cond = Vec::with_capacity(to * self.meta.obs.dim);
-        for _ in self.history.len()..to {
-            cond.extend_from_slice(&self.history[0]);
-        }
-        for h in &self.history {
-            cond.extend_from_slice(h);
-        }
+        let cond = condition(&self.history, self.meta.obs.horizon);
         let n = self.meta.action.pred_horizon * self.meta.action.dim;
         let noise = self.gaussian(n);
         let draws = match self.sampler.as_ref().map(|s| (s.kind, s.timesteps.len())) {
@@ -543,13 +536,7 @@ impl DiffusionPolicy {
         for r in &mut rows {
             self.obs_norm.normalize(r);
         }
-        let mut cond = Vec::with_capacity(to * od);
-        for _ in rows.len()..to {
-            cond.extend_from_slice(&rows[0]);
-        }
-        for r in &rows {
-            cond.extend_from_slice(r);
-        }
+        let cond = condition(&rows, to);
         let handed = match req.committed {
             Some((start, x)) if x.len() == tp * da => {
                 let mut x = x.to_vec();
@@ -592,6 +579,21 @@ impl DiffusionPolicy {
         self.action_norm.denormalize(&mut x);
         Ok(x)
     }
+}
+
+/// The network's condition from normalized observation rows, oldest first: the last `to` of
+/// them, the oldest repeated until there are `to`.
+fn condition<'a>(rows: impl IntoIterator<Item = &'a Vec<f32>>, to: usize) -> Vec<f32> {
+    let rows: Vec<&Vec<f32>> = rows.into_iter().collect();
+    let rows = &rows[rows.len().saturating_sub(to)..];
+    let mut cond = Vec::with_capacity(to * rows.first().map_or(0, |r| r.len()));
+    for _ in rows.len()..to {
+        cond.extend_from_slice(rows[0]);
+    }
+    for r in rows {
+        cond.extend_from_slice(r);
+    }
+    cond
 }
 
 /// Observation periods between a chunk's observation and its hand-over for an inference delay

@@ -3,6 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The DDS domain: `explicit` (a --domain-id flag), else `$ROS_DOMAIN_ID` as ROS 2 reads it,
+/// else 0.
+pub fn domain_id(explicit: Option<u16>) -> u16 {
+    explicit.unwrap_or_else(|| {
+        std::env::var("ROS_DOMAIN_ID")
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
 /// How commands reach a controller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -25,7 +25,7 @@ use crate::actions::{
 use crate::config::Interface;
 use crate::transport::topic_name;
 
-use crate::transport::{default_qos, drain, latched_qos, Dropped, RosNode};
+use crate::transport::{default_qos, drain, latched_qos, newest_accepted, Dropped, RosNode};
 use crate::{RosConfig, RosError, SceneInfo};
 
 pub struct RosRobot {
@@ -188,16 +188,16 @@ impl RosRobot {
         let topic = self.cfg.joint_states_topic.clone();
         // The newest joint state that is whole: a bad one is dropped and the last good one
         // stays in use until it goes stale (then `observe` stops the run and the arm holds).
-        let mut states = drain(&self.joint_states, &topic, &mut self.dropped);
-        while let Some(m) = states.pop() {
-            match self.arm_joints(&m).and_then(|_| self.finger_width(&m)) {
-                Ok(_) => {
-                    self.latest = Some((m, now));
-                    break;
-                }
-                Err(e) => self.dropped.record(&topic, &e.to_string()),
-            }
+        let mut dropped = std::mem::take(&mut self.dropped);
+        let states = drain(&self.joint_states, &topic, &mut dropped);
+        if let Some(m) = newest_accepted(states, &topic, &mut dropped, |m| {
+            self.arm_joints(&m)
+                .and_then(|_| self.finger_width(&m))
+                .map(|_| m)
+        }) {
+            self.latest = Some((m, now));
         }
+        self.dropped = dropped;
         if let Some(tf) = drain(&self.objects, &self.cfg.objects_topic, &mut self.dropped).pop() {
             self.object_poses = Some(
                 tf.transforms
@@ -225,20 +225,13 @@ impl RosRobot {
         }
         self.poll_actions();
         // The newest scene that parses; the broken ones after it are counted and dropped.
-        for s in drain(&self.scene_in, &self.cfg.scene_topic, &mut self.dropped)
-            .iter()
-            .rev()
-        {
-            match serde_json::from_str::<SceneInfo>(&s.data) {
-                Ok(scene) => {
-                    self.scene = Some(scene);
-                    break;
-                }
-                Err(e) => self.dropped.record(
-                    &self.cfg.scene_topic,
-                    &format!("not a scene description: {e}"),
-                ),
-            }
+        let topic = &self.cfg.scene_topic;
+        let scenes = drain(&self.scene_in, topic, &mut self.dropped);
+        if let Some(scene) = newest_accepted(scenes, topic, &mut self.dropped, |s| {
+            serde_json::from_str::<SceneInfo>(&s.data)
+                .map_err(|e| format!("not a scene description: {e}"))
+        }) {
+            self.scene = Some(scene);
         }
         Ok(())
     }

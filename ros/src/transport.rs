@@ -155,6 +155,24 @@ pub fn drain<M: DeserializeOwned + 'static>(
     out
 }
 
+/// The newest of `msgs` (oldest first, as [`drain`] gives them) that `accept` takes; the
+/// newer ones it refuses are counted in `dropped` under `topic`. A subscriber that keeps only
+/// the newest usable message must look past broken ones to the good one before them.
+pub fn newest_accepted<M, T, E: std::fmt::Display>(
+    msgs: Vec<M>,
+    topic: &str,
+    dropped: &mut Dropped,
+    mut accept: impl FnMut(M) -> Result<T, E>,
+) -> Option<T> {
+    for m in msgs.into_iter().rev() {
+        match accept(m) {
+            Ok(t) => return Some(t),
+            Err(e) => dropped.record(topic, &e.to_string()),
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,12 +170,7 @@ impl PolicyFactory {
 
     /// Connects once, so that a missing server fails before any work.
     fn remote(a: &PolicyArgs, name: &str) -> Result<Self> {
-        let domain_id = a.policy_domain_id.unwrap_or_else(|| {
-            std::env::var("ROS_DOMAIN_ID")
-                .ok()
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(0)
-        });
+        let domain_id = embody_ros::config::domain_id(a.policy_domain_id);
         let options = RemoteOptions {
             name: name.to_string(),
             domain_id,

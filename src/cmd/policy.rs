@@ -62,12 +62,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     options.pipeline = false;
     let policy = DiffusionPolicy::load(&a.model, options)
         .with_context(|| format!("cannot load the diffusion policy {}", a.model.display()))?;
-    let domain_id = a.domain_id.unwrap_or_else(|| {
-        std::env::var("ROS_DOMAIN_ID")
-            .ok()
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(0)
-    });
+    let domain_id = embody_ros::config::domain_id(a.domain_id);
     eprintln!(
         "serving {} as {} on domain {domain_id} ({:?}); robots use --policy remote:{}",
         a.model.display(),

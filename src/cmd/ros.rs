@@ -68,12 +68,7 @@ impl From<InterfaceArg> for embody_ros::config::Interface {
 
 impl RosArgs {
     pub fn config(&self) -> RosConfig {
-        let domain_id = self.domain_id.unwrap_or_else(|| {
-            std::env::var("ROS_DOMAIN_ID")
-                .ok()
-                .and_then(|d| d.parse().ok())
-                .unwrap_or(0)
-        });
+        let domain_id = embody_ros::config::domain_id(self.domain_id);
         RosConfig {
             domain_id,
             controller: self.controller.clone(),
