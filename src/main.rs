@@ -55,6 +55,9 @@ enum Command {
     Deploy(cmd::ros::DeployArgs),
     /// Software e-stop: publish `true` on the e-stop topic.
     Estop(cmd::ros::EstopArgs),
+    /// DDS-Security: a keystore and enclaves (SROS2's layout) so that only embody's own,
+    /// authorized nodes read the robot and command the arm (`--enclave` on the ROS 2 commands).
+    Security(cmd::security::SecurityCmdArgs),
     /// Watch a scenario run live, or play a log with a timeline (Bevy; `--features viewer`).
     View(cmd::view::ViewArgs),
 }
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd::ros::sim(a),
         Command::Deploy(a) => cmd::ros::deploy(a),
         Command::Estop(a) => cmd::ros::estop(a),
+        Command::Security(a) => cmd::security::run(a),
     };
     match result {
         Ok(code) => code,

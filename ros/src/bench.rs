@@ -8,6 +8,7 @@ use embody_agent::clock::{percentile_us, WallRate};
 use embody_agent::ros_msgs::{Header, JointStateMsg, Time};
 use serde::Serialize;
 
+use crate::security::Security;
 use crate::transport::{default_qos, RosNode};
 use crate::RosError;
 
@@ -61,14 +62,15 @@ pub fn joint_state_latency(
     rate_hz: f64,
     seconds: f64,
     domain_id: u16,
+    security: &Security,
 ) -> Result<LatencyReport, RosError> {
     let n = (rate_hz * seconds).round() as usize;
     let topic = "/embody/bench/joint_states";
     let q = default_qos();
 
     // DDS: two participants, as two processes would have.
-    let mut pub_node = RosNode::new("bench_pub", domain_id)?;
-    let mut sub_node = RosNode::new("bench_sub", domain_id)?;
+    let mut pub_node = RosNode::new("bench_pub", domain_id, security)?;
+    let mut sub_node = RosNode::new("bench_sub", domain_id, security)?;
     let publisher = pub_node.publisher::<JointStateMsg>(topic, &q)?;
     let subscription = sub_node.subscription::<JointStateMsg>(topic, &q)?;
     let sent_at = std::sync::Arc::new(std::sync::Mutex::new(vec![None::<Instant>; n]));

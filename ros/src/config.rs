@@ -64,6 +64,10 @@ pub struct RosConfig {
     /// Gripper commands: GripperCommand goals (GripperActionController, the default) or the
     /// command topic.
     pub gripper_interface: Interface,
+    /// DDS-Security: off, or the enclave every node of this robot joins with. Chosen at run
+    /// time, never read from a file.
+    #[serde(skip)]
+    pub security: crate::security::Security,
 }
 
 impl Default for RosConfig {
@@ -86,6 +90,7 @@ impl Default for RosConfig {
             point_horizon_s: 0.02,
             arm_interface: Interface::Topic,
             gripper_interface: Interface::Action,
+            security: crate::security::Security::Off,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod policy_service;
 pub mod robot;
 pub mod scene;
+pub mod security;
 mod sim_actions;
 pub mod sim_node;
 pub mod transport;
@@ -37,6 +38,8 @@ pub enum RosError {
     },
     #[error("bad message on {topic}: {message}")]
     BadMessage { topic: String, message: String },
+    #[error(transparent)]
+    Security(#[from] security::SecurityError),
     #[error(transparent)]
     Sim(#[from] embody_sim::SimError),
 }

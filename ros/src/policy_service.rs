@@ -22,6 +22,7 @@ use embody_policies::{features, Chunking, DiffusionPolicy, ModelMeta};
 use ros2_client::{Client, Name, RmwRequestId, Server, ServiceMapping, ServiceTypeName};
 use serde::{Deserialize, Serialize};
 
+use crate::security::Security;
 use crate::transport::{default_qos, latched_qos, RosNode};
 use crate::RosError;
 
@@ -71,12 +72,17 @@ pub fn serve(
     mut policy: DiffusionPolicy,
     name: &str,
     domain_id: u16,
+    security: &Security,
     stop: &AtomicBool,
     mut on_request: impl FnMut(&str, Duration, Option<&str>),
 ) -> Result<ServeStats, RosError> {
     let meta_json = serde_json::to_string(policy.meta())
         .map_err(|e| setup("the model's metadata as JSON", e))?;
-    let mut node = RosNode::new(&format!("policy_server_{}", node_safe(name)), domain_id)?;
+    let mut node = RosNode::new(
+        &format!("policy_server_{}", node_safe(name)),
+        domain_id,
+        security,
+    )?;
     let model_out = node.publisher::<StringMsg>(&model_topic(name), &latched_qos())?;
     let (service, type_name) = service_names(name)?;
     let server: Server<Wire<ChunkRequestMsg>, Wire<ChunkReplyMsg>> = node
@@ -215,6 +221,8 @@ pub struct RemoteOptions {
     /// The server's name (`embody policy serve --name`).
     pub name: String,
     pub domain_id: u16,
+    /// DDS-Security for the client's node (the robot's own enclave).
+    pub security: Security,
     /// This robot's name in requests.
     pub robot: String,
     /// Longest wait for a chunk after it is due. On the wall clock the control stage's
@@ -258,6 +266,7 @@ impl RemotePolicy {
         let mut node = RosNode::new(
             &format!("remote_policy_{}", node_safe(&opts.robot)),
             opts.domain_id,
+            &opts.security,
         )?;
         let model_in = node.subscription::<StringMsg>(&model_topic(&opts.name), &latched_qos())?;
         let (service, type_name) = service_names(&opts.name)?;

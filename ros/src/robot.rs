@@ -67,7 +67,7 @@ pub struct RosRobot {
 impl RosRobot {
     /// Joins the ROS 2 graph; `arm` gives the end-effector pose from the joint states.
     pub fn connect(cfg: RosConfig, arm: ArmModel) -> Result<Self, RosError> {
-        let mut node = RosNode::new("embody_agent", cfg.domain_id)?;
+        let mut node = RosNode::new("embody_agent", cfg.domain_id, &cfg.security)?;
         let q = default_qos();
         let arm_action = match cfg.arm_interface {
             Interface::Topic => None,

@@ -118,7 +118,7 @@ pub fn serve(
     let cfg = &opts.cfg;
     let mut world = World::new(scenario.clone(), opts.seed)?;
     let initial = embody_sim::runner::object_poses_by_id(&world);
-    let mut node = RosNode::new("embody_sim", cfg.domain_id)?;
+    let mut node = RosNode::new("embody_sim", cfg.domain_id, &cfg.security)?;
     let q = default_qos();
     let joint_states = node.publisher::<JointStateMsg>(&cfg.joint_states_topic, &q)?;
     let truncated = if opts.corrupt_joint_states {

@@ -10,6 +10,7 @@ use ros2_client::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::security::Security;
 use crate::RosError;
 
 /// `rmw_qos_profile_default`: reliable, volatile, keep last 10.
@@ -41,9 +42,23 @@ pub struct RosNode {
 }
 
 impl RosNode {
-    pub fn new(name: &str, domain_id: u16) -> Result<Self, RosError> {
-        let ctx = Context::with_options(ContextOptions::new().domain_id(domain_id))
-            .map_err(|e| setup(format!("the DDS participant on domain {domain_id}"), e))?;
+    /// A node on `domain_id`, secured by its enclave when `security` has one (checked by
+    /// [`Security::resolve`] beforehand).
+    pub fn new(name: &str, domain_id: u16, security: &Security) -> Result<Self, RosError> {
+        let mut opts = ContextOptions::new().domain_id(domain_id);
+        if let Security::Enclave { dir, .. } = security {
+            // key.pem is unencrypted PKCS#8 (as SROS2 writes it): no password.
+            opts = opts.enable_security(dir, String::new());
+        }
+        let ctx = Context::with_options(opts).map_err(|e| {
+            let how = match security {
+                Security::Off => String::new(),
+                Security::Enclave { enclave, dir } => {
+                    format!(" with enclave {enclave} ({})", dir.display())
+                }
+            };
+            setup(format!("the DDS participant on domain {domain_id}{how}"), e)
+        })?;
         let node = ctx
             .new_node(
                 NodeName::new("/embody", name).map_err(|e| setup(format!("node {name}"), e))?,

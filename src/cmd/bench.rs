@@ -50,18 +50,47 @@ pub struct RosBench {
     pub domain_id: u16,
     #[arg(long)]
     pub json: bool,
+    /// Also measure with DDS-Security (a keystore made for the run, enclave /embody/bench):
+    /// the latency with security against without, in the same run.
+    #[arg(long)]
+    pub enclave: bool,
 }
 
 fn bench_ros(b: RosBench) -> Result<ExitCode> {
-    let r = embody_ros::bench::joint_state_latency(b.rate, b.seconds, b.domain_id)?;
+    use embody_ros::security::{self, Role, Security, Validity};
+    let off = Security::Off;
+    let r = embody_ros::bench::joint_state_latency(b.rate, b.seconds, b.domain_id, &off)?;
+    // With --enclave: the same run again, both participants secured by a keystore made here
+    // (authentication, access control, encrypted data), so the two are measured together.
+    let secured = if b.enclave {
+        let ks = std::env::temp_dir().join(format!("embody-bench-keystore-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&ks);
+        let validity = Validity::days(1, 0);
+        security::create_keystore(&ks, validity)?;
+        let cfg = embody_ros::RosConfig::default();
+        let made = security::create_enclave(&ks, "/embody/bench", Role::Bench, &cfg, validity)?;
+        let sec = Security::Enclave {
+            enclave: "/embody/bench".into(),
+            dir: made.dir,
+        };
+        let out = embody_ros::bench::joint_state_latency(b.rate, b.seconds, b.domain_id, &sec);
+        let _ = std::fs::remove_dir_all(&ks);
+        Some(out?)
+    } else {
+        None
+    };
     println!(
         "JointState at {} Hz for {} s ({} messages), this machine:",
         r.rate_hz, r.seconds, r.dds.sent
     );
-    for (name, l) in [
+    let mut rows = vec![
         ("DDS (ros2-client)", &r.dds),
         ("thread channel (reference)", &r.channel),
-    ] {
+    ];
+    if let Some(s) = &secured {
+        rows.push(("DDS with DDS-Security", &s.dds));
+    }
+    for (name, l) in rows {
         println!(
             "{name:<28} received {:>5}  latency p50 {:>8.1} us  p99 {:>8.1} us  max {:>8.1} us",
             l.received, l.p50_us, l.p99_us, l.max_us
@@ -73,17 +102,37 @@ fn bench_ros(b: RosBench) -> Result<ExitCode> {
         ratio(r.dds.p50_us, r.channel.p50_us),
         ratio(r.dds.p99_us, r.channel.p99_us)
     );
-    if b.json {
-        println!("{}", json!({"bench": "ros", "report": r}));
+    if let Some(s) = &secured {
+        println!(
+            "secured / plain DDS: p50 {:.2}x, p99 {:.2}x",
+            ratio(s.dds.p50_us, r.dds.p50_us),
+            ratio(s.dds.p99_us, r.dds.p99_us)
+        );
     }
-    Ok(if r.dds.received == r.dds.sent {
+    if b.json {
+        let mut j = json!({"bench": "ros", "report": r});
+        if let Some(s) = &secured {
+            j["secured"] = json!(s);
+            j["ratio_secured_vs_plain_p50"] = json!(ratio(s.dds.p50_us, r.dds.p50_us));
+            j["ratio_secured_vs_plain_p99"] = json!(ratio(s.dds.p99_us, r.dds.p99_us));
+        }
+        println!("{j}");
+    }
+    let lost: Vec<String> = std::iter::once(("plain", &r))
+        .chain(secured.iter().map(|s| ("secured", s)))
+        .filter(|(_, x)| x.dds.received != x.dds.sent)
+        .map(|(n, x)| {
+            format!(
+                "{n}: {} of {} lost",
+                x.dds.sent - x.dds.received,
+                x.dds.sent
+            )
+        })
+        .collect();
+    Ok(if lost.is_empty() {
         ExitCode::SUCCESS
     } else {
-        eprintln!(
-            "{} of {} messages lost",
-            r.dds.sent - r.dds.received,
-            r.dds.sent
-        );
+        eprintln!("messages lost: {}", lost.join("; "));
         ExitCode::from(1)
     })
 }

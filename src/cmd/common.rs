@@ -63,6 +63,10 @@ pub struct PolicyArgs {
     /// --domain-id, else $ROS_DOMAIN_ID, else 0).
     #[arg(long)]
     pub policy_domain_id: Option<u16>,
+    /// With `--policy remote`: DDS-Security for the client (deploy sets its own enclave;
+    /// elsewhere $ROS_SECURITY_* decide, as for any ROS 2 node).
+    #[arg(skip)]
+    pub policy_security: Option<embody_ros::security::Security>,
     /// Steer the diffusion policy with costs from the scene: keep-out boxes around the objects
     /// the skill is not about and the container walls, the table, the workspace and the arm's
     /// reach (see "Guided sampling" in the README). The safety filter still checks everything.
@@ -171,9 +175,14 @@ impl PolicyFactory {
     /// Connects once, so that a missing server fails before any work.
     fn remote(a: &PolicyArgs, name: &str) -> Result<Self> {
         let domain_id = embody_ros::config::domain_id(a.policy_domain_id);
+        let security = match &a.policy_security {
+            Some(s) => s.clone(),
+            None => super::security::SecurityArgs::default().resolve("/embody/deploy")?,
+        };
         let options = RemoteOptions {
             name: name.to_string(),
             domain_id,
+            security,
             robot: format!("embody-{}", std::process::id()),
             answer_within: Duration::from_secs(10),
             connect_within: Duration::from_secs(15),

@@ -14,6 +14,7 @@ pub mod render;
 pub mod replay;
 pub mod ros;
 pub mod run;
+pub mod security;
 pub mod shard;
 pub mod summary;
 pub mod train;

@@ -35,6 +35,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub verbose_requests: bool,
     #[command(flatten)]
+    pub security: super::security::SecurityArgs,
+    #[command(flatten)]
     pub runtime: super::common::PolicyArgs,
 }
 
@@ -63,6 +65,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     let policy = DiffusionPolicy::load(&a.model, options)
         .with_context(|| format!("cannot load the diffusion policy {}", a.model.display()))?;
     let domain_id = embody_ros::config::domain_id(a.domain_id);
+    let security = a.security.resolve("/embody/policy")?;
     eprintln!(
         "serving {} as {} on domain {domain_id} ({:?}); robots use --policy remote:{}",
         a.model.display(),
@@ -74,15 +77,22 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     let stop = AtomicBool::new(false);
     let verbose = a.verbose_requests;
     let mut n = 0u64;
-    embody_ros::policy_service::serve(policy, &a.name, domain_id, &stop, |robot, took, error| {
-        n += 1;
-        if verbose || error.is_some() {
-            eprintln!(
-                "request {n} from {robot}: {:.1} ms{}",
-                took.as_secs_f64() * 1e3,
-                error.map(|e| format!(", error: {e}")).unwrap_or_default()
-            );
-        }
-    })?;
+    embody_ros::policy_service::serve(
+        policy,
+        &a.name,
+        domain_id,
+        &security,
+        &stop,
+        |robot, took, error| {
+            n += 1;
+            if verbose || error.is_some() {
+                eprintln!(
+                    "request {n} from {robot}: {:.1} ms{}",
+                    took.as_secs_f64() * 1e3,
+                    error.map(|e| format!(", error: {e}")).unwrap_or_default()
+                );
+            }
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }

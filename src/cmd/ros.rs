@@ -94,6 +94,8 @@ pub struct SimArgs {
     pub seed: u64,
     #[command(flatten)]
     pub names: RosArgs,
+    #[command(flatten)]
+    pub security: super::security::SecurityArgs,
     /// End once embody reports the run finished, and print the outcome as JSON.
     #[arg(long)]
     pub exit_when_done: bool,
@@ -122,8 +124,10 @@ pub fn sim(a: SimArgs) -> Result<ExitCode> {
         bail!("`embody sim` serves the simulator as a ROS 2 robot: pass --ros");
     }
     let scenario = load_scenario(&a.scenario)?;
+    let mut cfg = a.names.config();
+    cfg.security = a.security.resolve("/embody/robot")?;
     let opts = SimNodeOptions {
-        cfg: a.names.config(),
+        cfg,
         seed: a.seed,
         exit_when_done: a.exit_when_done,
         duration_s: a.duration_s,
@@ -168,6 +172,8 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub names: RosArgs,
     #[command(flatten)]
+    pub security: super::security::SecurityArgs,
+    #[command(flatten)]
     pub policy: super::common::PolicyArgs,
     #[command(flatten)]
     pub planner: super::common::PlannerArgs,
@@ -193,6 +199,7 @@ pub struct DeployArgs {
 pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.cell)?;
     let mut cfg = a.names.config();
+    cfg.security = a.security.resolve("/embody/deploy")?;
     cfg.stale_after_s = a.stale_ms / 1e3;
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
     cfg.point_horizon_s = control_dt;
@@ -219,6 +226,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     // A deployment's scenario describes the robot, not the task: no default policy from it.
     let mut policy_args = a.policy.clone();
     policy_args.policy_domain_id = policy_args.policy_domain_id.or(Some(cfg.domain_id));
+    policy_args.policy_security = Some(cfg.security.clone());
     let (policy_spec, policies) = policy_args.resolve(None)?;
     // A remote policy gives up on a chunk only after the watchdog has held the arm.
     let policies =
@@ -447,6 +455,8 @@ fn last_attempts_succeeded(r: &embody_agent::EpisodeReport) -> bool {
 pub struct EstopArgs {
     #[command(flatten)]
     pub names: RosArgs,
+    #[command(flatten)]
+    pub security: super::security::SecurityArgs,
     /// How long to keep publishing (s): DDS discovery takes a moment.
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
@@ -456,7 +466,8 @@ pub struct EstopArgs {
 pub fn estop(a: EstopArgs) -> Result<ExitCode> {
     use embody_agent::ros_msgs::BoolMsg;
     let cfg = a.names.config();
-    let mut node = embody_ros::RosNode::new("embody_estop", cfg.domain_id)?;
+    let security = a.security.resolve("/embody/operator")?;
+    let mut node = embody_ros::RosNode::new("embody_estop", cfg.domain_id, &security)?;
     let p = node.publisher::<BoolMsg>(&cfg.estop_topic, &embody_ros::transport::default_qos())?;
     let t0 = std::time::Instant::now();
     while t0.elapsed().as_secs_f64() < a.seconds {
