@@ -5,6 +5,8 @@ from PyPI) with the ROS 2 type and topic names, no ROS installation.
                                         # sends it a two-point trajectory, checks the arm moved
     ros_interop.py robot --seconds 8    # plays a robot for `embody deploy --check`: publishes
                                         # joint states, follows embody's trajectories
+    ros_interop.py intruder --seconds 8 # no keys on a secured domain: listens for joint states,
+                                        # commands the arm and presses the e-stop regardless
 
 Prints one JSON line with what it saw.
 """
@@ -201,14 +203,44 @@ def robot(dp, seconds):
     }
 
 
+@dataclass
+class Bool(IdlStruct, typename="std_msgs::msg::dds_::Bool_"):
+    data: bool = False
+
+
+def intruder(dp, seconds):
+    """A participant without keys on a secured domain: listen for joint states, and blindly
+    command the arm away from home and press the e-stop, all the run long."""
+    states = DataReader(dp, Topic(dp, "rt/joint_states", JointState, qos=QOS), qos=QOS)
+    traj = DataWriter(
+        dp, Topic(dp, "rt/panda_arm_controller/joint_trajectory", JointTrajectory, qos=QOS), qos=QOS
+    )
+    estop = DataWriter(dp, Topic(dp, "rt/embody/estop", Bool, qos=QOS), qos=QOS)
+    goal = list(HOME)
+    goal[0] += 0.5
+    msg = JointTrajectory(
+        joint_names=ARM,
+        points=[JointTrajectoryPoint(positions=goal, time_from_start=Duration(sec=1))],
+    )
+    received, sent = 0, 0
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        received += len(take(states))
+        traj.write(msg)
+        estop.write(Bool(data=True))
+        sent += 1
+        time.sleep(0.05)
+    return {"ok": True, "joint_states_received": received, "commands_sent": sent}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("role", choices=["client", "robot"])
+    ap.add_argument("role", choices=["client", "robot", "intruder"])
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--domain", type=int, default=0)
     a = ap.parse_args()
     dp = DomainParticipant(a.domain)
-    out = client(dp, a.seconds) if a.role == "client" else robot(dp, a.seconds)
+    out = {"client": client, "robot": robot, "intruder": intruder}[a.role](dp, a.seconds)
     print(json.dumps(out))
     return 0 if out.get("ok") else 1
 

@@ -6,35 +6,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use common::repo;
+use common::{in_private_network, json_lines};
 use embody_agent::log::read_log;
 use embody_agent::ros_msgs::{JointTrajectoryMsg, RosMessage};
-
-/// One at a time: these run robots on the wall clock, and two of them at once on a 2-core
-/// machine would be timing each other.
-static WALL_CLOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs `script` (bash) in a fresh network namespace whose loopback carries multicast, with
-/// `$E` the embody binary.
-pub fn in_private_network(script: &str) -> Output {
-    let _one = WALL_CLOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let setup = "set -e; ip link set lo up multicast on; ip route add 224.0.0.0/4 dev lo; set +e;";
-    Command::new("unshare")
-        .args(["-n", "bash", "-c", &format!("{setup}\n{script}")])
-        .env("E", env!("CARGO_BIN_EXE_embody"))
-        .env_remove("ROS_DOMAIN_ID")
-        .current_dir(repo())
-        .output()
-        .expect("unshare runs (needs root or user namespaces)")
-}
-
-fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
 
 /// Runs the simulated robot and `embody deploy` side by side; returns (sim outcome, deploy
 /// summary, everything printed).

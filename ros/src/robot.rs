@@ -40,6 +40,10 @@ pub struct RosRobot {
     status: Publisher<StringMsg>,
     start: Instant,
     latest: Option<(JointStateMsg, Instant)>,
+    /// Since when joint states have come without a gap longer than the stale limit. A run
+    /// starts only once they have for `STEADY_BEFORE_START`: right after discovery (and with
+    /// DDS-Security, while keys are exchanged) the first messages can come in bursts.
+    steady_since: Option<Instant>,
     object_poses: Option<Vec<ObjectPose>>,
     scene: Option<SceneInfo>,
     estop: Arc<AtomicBool>,
@@ -63,6 +67,9 @@ pub struct RosRobot {
     /// Last: publishers and subscriptions go before their node.
     _node: RosNode,
 }
+
+/// How long joint states must have come without gaps before a run starts.
+const STEADY_BEFORE_START: Duration = Duration::from_millis(500);
 
 impl RosRobot {
     /// Joins the ROS 2 graph; `arm` gives the end-effector pose from the joint states.
@@ -120,6 +127,7 @@ impl RosRobot {
             arm,
             start: Instant::now(),
             latest: None,
+            steady_since: None,
             object_poses: None,
             scene: None,
             estop: Arc::new(AtomicBool::new(false)),
@@ -139,14 +147,25 @@ impl RosRobot {
         loop {
             self.poll()?;
             let have_scene = self.scene.is_some() && self.object_poses.is_some();
-            if self.latest.is_some() && (!scene || have_scene) {
+            let steady =
+                self.steady_since
+                    .is_some_and(|t| t.elapsed() >= STEADY_BEFORE_START)
+                    && self.latest.as_ref().is_some_and(|(_, at)| {
+                        at.elapsed().as_secs_f64() <= self.cfg.stale_after_s
+                    });
+            if steady && (!scene || have_scene) {
                 return Ok(());
             }
             if t0.elapsed() > timeout {
                 let (topic, hint) = if self.latest.is_none() {
                     (
                         self.cfg.joint_states_topic.clone(),
-                        "is the robot's joint_state_broadcaster (or `embody sim --ros`) running on this ROS_DOMAIN_ID?",
+                        "is the robot's joint_state_broadcaster (or `embody sim --ros`) running on this ROS_DOMAIN_ID? With DDS-Security, do both sides use enclaves of the same keystore?",
+                    )
+                } else if !steady {
+                    (
+                        self.cfg.joint_states_topic.clone(),
+                        "joint states came, but not steadily (gaps longer than --stale-ms); is the robot's publish rate high enough?",
                     )
                 } else if self.scene.is_none() {
                     (
@@ -195,6 +214,12 @@ impl RosRobot {
                 .and_then(|_| self.finger_width(&m))
                 .map(|_| m)
         }) {
+            let gap_ok = self.latest.as_ref().is_some_and(|(_, at)| {
+                now.duration_since(*at).as_secs_f64() <= self.cfg.stale_after_s
+            });
+            if !gap_ok {
+                self.steady_since = Some(now);
+            }
             self.latest = Some((m, now));
         }
         self.dropped = dropped;

@@ -175,6 +175,11 @@ pub fn serve(
     let started = Instant::now();
     let mut tick: u64 = 0;
     let mut rejected = 0usize;
+    // Accepted topic trajectories, and how far the arm ever got from where it started: what a
+    // test reads to tell that commands from a node without keys had no effect.
+    let mut accepted_trajectories = 0usize;
+    let mut q_start: Option<Vec<f64>> = None;
+    let mut max_travel_rad = 0.0f64;
     let mut dropped = crate::transport::Dropped::default();
     tracing::info!(scenario = %scenario.name, seed = opts.seed, rate_hz = hz, "simulated robot on ROS 2");
     loop {
@@ -189,9 +194,14 @@ pub fn serve(
             break;
         }
         let (q_now, _) = world.arm_state();
+        let q0 = q_start.get_or_insert_with(|| q_now.clone());
+        for (a, b) in q_now.iter().zip(q0.iter()) {
+            max_travel_rad = max_travel_rad.max((a - b).abs());
+        }
         for m in drain(&trajectories, &cfg.trajectory_topic(), &mut dropped) {
             match follow(&m, &arm_names, &q_now) {
                 Ok(f) => {
+                    accepted_trajectories += 1;
                     following = Some(f);
                     first_command.get_or_insert_with(Instant::now);
                 }
@@ -388,6 +398,8 @@ pub fn serve(
         "state_hash": format!("{:016x}", world.state_hash()),
         "rejected_trajectories": rejected + arm_actions.rejected,
         "accepted_goals": arm_actions.accepted,
+        "accepted_trajectories": accepted_trajectories,
+        "max_joint_travel_rad": max_travel_rad,
         "control_rate_hz": hz,
         "tick_late_p50_us": late.percentile_us(50.0),
         "tick_late_p99_us": late.percentile_us(99.0),

@@ -80,3 +80,31 @@ pub fn python() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo().join(".venv/bin/python"))
 }
+
+/// One at a time: these run robots on the wall clock, and two of them at once on a 2-core
+/// machine would be timing each other.
+static WALL_CLOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `script` (bash) in a fresh network namespace whose loopback carries multicast, with
+/// `$E` the embody binary.
+pub fn in_private_network(script: &str) -> Output {
+    let _one = WALL_CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let setup = "set -e; ip link set lo up multicast on; ip route add 224.0.0.0/4 dev lo; set +e;";
+    Command::new("unshare")
+        .args(["-n", "bash", "-c", &format!("{setup}\n{script}")])
+        .env("E", env!("CARGO_BIN_EXE_embody"))
+        .env_remove("ROS_DOMAIN_ID")
+        .env_remove("ROS_SECURITY_ENABLE")
+        .env_remove("ROS_SECURITY_KEYSTORE")
+        .env_remove("ROS_SECURITY_STRATEGY")
+        .env_remove("ROS_SECURITY_ENCLAVE_OVERRIDE")
+        .current_dir(repo())
+        .output()
+        .expect("unshare runs (needs root or user namespaces)")
+}
+
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}

@@ -187,7 +187,7 @@ pub fn governance_xml() -> String {
       <enable_join_access_control>true</enable_join_access_control>
       <discovery_protection_kind>ENCRYPT</discovery_protection_kind>
       <liveliness_protection_kind>ENCRYPT</liveliness_protection_kind>
-      <rtps_protection_kind>SIGN</rtps_protection_kind>
+      <rtps_protection_kind>ENCRYPT</rtps_protection_kind>
       <topic_access_rules>
         <topic_rule>
           <topic_expression>*</topic_expression>
@@ -196,7 +196,7 @@ pub fn governance_xml() -> String {
           <enable_read_access_control>true</enable_read_access_control>
           <enable_write_access_control>true</enable_write_access_control>
           <metadata_protection_kind>ENCRYPT</metadata_protection_kind>
-          <data_protection_kind>ENCRYPT</data_protection_kind>
+          <data_protection_kind>NONE</data_protection_kind>
         </topic_rule>
       </topic_access_rules>
     </domain_rule>
