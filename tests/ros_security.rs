@@ -219,3 +219,57 @@ fn nodes_without_the_right_keys_are_refused_with_the_reason() {
         "{t}"
     );
 }
+
+/// ROS 2's environment instead of flags, each command with its own enclave (sim /embody/robot,
+/// deploy /embody/deploy, policy serve /embody/policy): a secured policy server drives a
+/// secured deploy.
+#[test]
+fn ros_security_environment_secures_the_policy_server_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = dir.path().join("keystore");
+    let k = ks.to_str().unwrap();
+    embody_ok(&["security", "keystore", k]);
+    for e in ["robot", "deploy", "policy"] {
+        embody_ok(&["security", "key", k, &format!("/embody/{e}")]);
+    }
+    let d = dir.path().display();
+    let out = in_private_network(&format!(
+        "export ROS_SECURITY_KEYSTORE={k} ROS_SECURITY_ENABLE=true ROS_SECURITY_STRATEGY=Enforce
+         $E policy serve policies/models/table_clearing.json --name cell > /dev/null 2> {d}/server.err &
+         SRV=$!
+         trap 'kill $SRV 2>/dev/null' EXIT
+         $E sim --ros scenarios/table_clearing.toml --exit-when-done --duration-s 90 > /dev/null 2> {d}/sim.err &
+         sleep 1
+         $E deploy --json --instruction 'put the blue box in the bin' --policy remote:cell \
+             > {d}/deploy.out 2> {d}/deploy.err
+         echo deploy exit $?
+         wait %2"
+    ));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default();
+    let all = format!(
+        "{}\n--- server\n{}\n--- sim\n{}\n--- deploy\n{}{}",
+        text(&out),
+        read("server.err"),
+        read("sim.err"),
+        read("deploy.out"),
+        read("deploy.err")
+    );
+    for (who, enclave) in [
+        ("server.err", "/embody/policy"),
+        ("sim.err", "/embody/robot"),
+        ("deploy.err", "/embody/deploy"),
+    ] {
+        assert!(
+            read(who).contains(&format!("DDS security: enclave {enclave}")),
+            "{who}: {all}"
+        );
+    }
+    let deploy = json_lines(&read("deploy.out"))
+        .pop()
+        .unwrap_or_else(|| panic!("no deploy result:\n{all}"));
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert!(
+        deploy["policy_server"]["answered"].as_u64().unwrap() > 0,
+        "{all}"
+    );
+}
