@@ -142,44 +142,30 @@ fn certificate(
     let na = Asn1Time::from_unix(validity.not_after_unix_s).map_err(ssl(&what))?;
     b.set_not_before(&nb).map_err(ssl(&what))?;
     b.set_not_after(&na).map_err(ssl(&what))?;
-    match issuer {
-        None => {
-            // A CA, self-signed.
-            b.set_issuer_name(&name).map_err(ssl(&what))?;
-            let bc = BasicConstraints::new()
-                .critical()
-                .ca()
-                .build()
-                .map_err(ssl(&what))?;
-            b.append_extension(bc).map_err(ssl(&what))?;
-            let ku = KeyUsage::new()
-                .critical()
-                .key_cert_sign()
-                .crl_sign()
-                .digital_signature()
-                .build()
-                .map_err(ssl(&what))?;
-            b.append_extension(ku).map_err(ssl(&what))?;
-            b.sign(key, MessageDigest::sha256()).map_err(ssl(&what))?;
-        }
-        Some((ca, ca_key)) => {
-            b.set_issuer_name(ca.subject_name()).map_err(ssl(&what))?;
-            let bc = BasicConstraints::new()
-                .critical()
-                .build()
-                .map_err(ssl(&what))?;
-            b.append_extension(bc).map_err(ssl(&what))?;
-            let ku = KeyUsage::new()
-                .critical()
-                .digital_signature()
-                .key_agreement()
-                .build()
-                .map_err(ssl(&what))?;
-            b.append_extension(ku).map_err(ssl(&what))?;
-            b.sign(ca_key, MessageDigest::sha256())
-                .map_err(ssl(&what))?;
-        }
+    // A CA is self-signed and may sign certificates; an enclave's certificate is signed by
+    // the identity CA and used for signatures and key agreement.
+    let (issuer_name, signing_key) = match issuer {
+        None => (name.as_ref(), key),
+        Some((ca, ca_key)) => (ca.subject_name(), ca_key),
+    };
+    let is_ca = issuer.is_none();
+    b.set_issuer_name(issuer_name).map_err(ssl(&what))?;
+    let mut bc = BasicConstraints::new();
+    bc.critical();
+    let mut ku = KeyUsage::new();
+    ku.critical().digital_signature();
+    if is_ca {
+        bc.ca();
+        ku.key_cert_sign().crl_sign();
+    } else {
+        ku.key_agreement();
     }
+    b.append_extension(bc.build().map_err(ssl(&what))?)
+        .map_err(ssl(&what))?;
+    b.append_extension(ku.build().map_err(ssl(&what))?)
+        .map_err(ssl(&what))?;
+    b.sign(signing_key, MessageDigest::sha256())
+        .map_err(ssl(&what))?;
     Ok(b.build())
 }
 
