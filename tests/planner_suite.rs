@@ -6,7 +6,10 @@
 //!
 //! Asserted: no unsafe request is ever accepted, nothing impossible is planned, and on each
 //! part >= 95 % of feasible requests are planned to the right goal with <= 2 % refused (issue
-//! 15's bar). `PLANNER_SUITE_VERBOSE=1` prints the tuned part's misses.
+//! 15's bar). `PLANNER_SUITE_VERBOSE=1` prints the tuned parts' misses.
+//!
+//! `planner_requests_round2.toml` (part `round2`): 99 more, written after the first suite was
+//! tuned; measured once before the grammar was changed for it (see its header).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -88,13 +91,22 @@ fn reaches_goal(r: &Request, plan: &Plan) -> bool {
 #[test]
 fn planner_request_suite() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("tests/data/planner_requests.toml")).unwrap();
-    let suite: Suite = toml::from_str(&text).unwrap();
+    let read = |file: &str| -> Suite {
+        let text = std::fs::read_to_string(root.join("tests/data").join(file)).unwrap();
+        toml::from_str(&text).unwrap()
+    };
+    let mut suite = read("planner_requests.toml");
     assert!(
         suite.request.len() >= 150,
         "{} requests",
         suite.request.len()
     );
+    suite
+        .request
+        .extend(read("planner_requests_round2.toml").request);
+    suite
+        .request
+        .extend(read("planner_requests_round3.toml").request);
     let planner = EmbeddedPlanner::default();
     let mut scenes = HashMap::new();
     // (part, category) -> (right, refused, wrong)
@@ -111,7 +123,7 @@ fn planner_request_suite() {
         let got = planner.plan(&Instruction::new(r.text.as_str()), scene, None);
         let cat = category(r);
         // Misses of the tuned part only: the held-out part is never read to tune the grammar.
-        if std::env::var_os("PLANNER_SUITE_VERBOSE").is_some() && r.part == "tuned" {
+        if std::env::var_os("PLANNER_SUITE_VERBOSE").is_some() && r.part != "held_out" {
             let ok = match (&got, cat) {
                 (Ok(plan), "feasible") => reaches_goal(r, plan),
                 (Err(_), "feasible") => false,
@@ -164,7 +176,7 @@ fn planner_request_suite() {
     );
     // Issue 15's bar, on each part separately: >= 95 % of feasible requests planned to the
     // right goal and <= 2 % refused.
-    for part in ["tuned", "held_out"] {
+    for part in ["tuned", "held_out", "round2"] {
         let [right, refused, wrong] = tally[&(part.to_string(), "feasible")];
         let n = (right + refused + wrong) as f64;
         assert!(

@@ -11,6 +11,7 @@ use crate::types::{CameraFrame, Plan, SceneGraph, SceneObject, Skill};
 
 use super::grammar::{Grammar, VerbKind};
 use super::parse::{parse, Action, Clause, Dest, Item, ParseError, Quantity, Ref};
+use super::speech;
 use super::refs::{container, ground_item, ground_items, Ctx};
 use super::screen::screen;
 use super::text::sentences;
@@ -72,11 +73,16 @@ impl EmbeddedPlanner {
     /// Reads the clauses as acts: verbs decided, pronouns replaced by what they refer to,
     /// verbless clauses given the verb and destination of the request.
     fn acts(&self, clauses: &[Clause]) -> Result<(Vec<Act>, Vec<Item>), String> {
+        let clauses: Vec<Clause> = clauses.iter().flat_map(split_trailing_ones).collect();
+        let clauses = &clauses[..];
         let fixed = &self.grammar.safety.fixed_reason;
         let mut acts: Vec<Act> = Vec::new();
         let mut stays: Vec<Item> = Vec::new();
         // The items of the last clause that named objects: what "it"/"them" mean.
         let mut antecedent: Vec<Item> = Vec::new();
+        // Acts of the verbless clauses just before ("leftmost object."): a verb with no object
+        // after them ("pick and hold.", "bin.") is what to do with them.
+        let mut bare_run: Vec<usize> = Vec::new();
         let has_verb = clauses.iter().any(|c| {
             matches!(c.action, Action::Verb(k) if k != VerbKind::Leave)
                 || c.action == Action::PutOrPick
@@ -125,6 +131,39 @@ impl EmbeddedPlanner {
             let table_ok = matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Leave));
             if items.contains(&Item::Table) && !table_ok {
                 return Err(fixed.clone());
+            }
+            let verb_alone = matches!(
+                c.action,
+                Action::PutOrPick | Action::Verb(VerbKind::Pick | VerbKind::Put | VerbKind::Discard)
+            ) && items.is_empty();
+            if verb_alone && !bare_run.is_empty() {
+                for &k in &bare_run {
+                    let a = &mut acts[k];
+                    match (&c.dest, c.action) {
+                        (Some(d), _) => {
+                            a.dest = Some(d.clone());
+                            a.own_dest = true;
+                        }
+                        (None, Action::PutOrPick | Action::Verb(VerbKind::Pick)) if !c.away => {
+                            a.hold = true;
+                        }
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            // "all the blocks except the purple box": an exception of a word's other class
+            // says the word was meant with all its classes.
+            let mut items = items;
+            for it in &mut items {
+                if let Item::Ref(r) = it {
+                    let others = r.classes.as_deref().map_or(&[][..], |c| &c[1..]);
+                    r.every_class = c.except.iter().any(|e| {
+                        matches!(e, Item::Ref(x) if x.classes.as_deref().is_some_and(|xc| {
+                            xc.first().is_some_and(|first| others.contains(first))
+                        }))
+                    });
+                }
             }
             let mut act = Act {
                 hold: false,
@@ -225,6 +264,11 @@ impl EmbeddedPlanner {
                     }
                 }
             }
+            if c.action == Action::Bare && act.hint_for.is_none() {
+                bare_run.push(acts.len());
+            } else if act.hint_for.is_none() {
+                bare_run.clear();
+            }
             acts.push(act);
         }
         // Verbless requests ("first the can, then everything else") and puts with no
@@ -240,6 +284,26 @@ impl EmbeddedPlanner {
         }
         Ok((acts, stays))
     }
+}
+
+/// "dispose of the two cans, the nearer one first": the trailing "one" words are a clause of
+/// their own that orders the objects before them (as "..., then the nearer one first" is).
+fn split_trailing_ones(c: &Clause) -> Vec<Clause> {
+    let is_one = |i: &Item| matches!(i, Item::Ref(r) if r.bare_one && !r.other);
+    let k = c.objects.iter().rposition(|i| !is_one(i)).map_or(0, |k| k + 1);
+    if k == 0 || k == c.objects.len() || !(c.first || c.last) {
+        return vec![c.clone()];
+    }
+    let mut main = c.clone();
+    main.objects.truncate(k);
+    main.first = false;
+    main.last = false;
+    let mut ones = Clause::new(Action::Bare);
+    ones.objects = c.objects[k..].to_vec();
+    ones.first = c.first;
+    ones.last = c.last;
+    ones.text = c.text.clone();
+    vec![main, ones]
 }
 
 /// Objects still on the table: not in a container, not fallen off.
@@ -340,7 +404,16 @@ impl Planner for EmbeddedPlanner {
         if let Some(reason) = screen(&self.grammar, &words) {
             return Err(refuse(reason));
         }
-        let clauses = parse(&self.grammar, &words).map_err(|e| refuse(self.explain(e)))?;
+        let words: Vec<Vec<String>> = words
+            .iter()
+            .map(|s| speech::clean(&self.grammar, s))
+            .filter(|s| !s.is_empty())
+            .collect();
+        let parsed = parse(&self.grammar, &words).map_err(|e| refuse(self.explain(e)))?;
+        for talk in &parsed.skipped {
+            tracing::warn!("planner: skipped '{talk}': it asks for nothing I can do");
+        }
+        let clauses = parsed.clauses;
         if clauses.is_empty() {
             return Err(refuse(format!(
                 "I do not understand '{}': nothing in it asks for an action; {CAN_DO}",

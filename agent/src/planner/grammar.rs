@@ -1,10 +1,11 @@
 //! Loads the planner's grammar (`grammar.toml`): the words it knows, grouped by what they do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
 use super::text::base_forms;
+use super::wordnet::{self, LexiconError, Meaning};
 
 /// The grammar shipped with embody.
 pub const BUILTIN: &str = include_str!("grammar.toml");
@@ -62,12 +63,17 @@ struct VerbsFile {
     stay_verbs: Vec<String>,
     done_words: BTreeMap<String, String>,
     need_words: Vec<String>,
+    hold_tails: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FillerFile {
     phrases: Vec<String>,
+    disfluencies: Vec<String>,
+    corrections: Vec<String>,
+    rewrites: Vec<[String; 2]>,
+    talk_openers: Vec<String>,
     statements: Vec<String>,
 }
 
@@ -86,6 +92,9 @@ struct LexiconFile {
     colors: Vec<String>,
     color_synonyms: BTreeMap<String, String>,
     color_suffixes: Vec<String>,
+    color_shades: Vec<String>,
+    color_before_noun: BTreeMap<String, String>,
+    unchecked: Vec<String>,
     definite: Vec<String>,
     indefinite: Vec<String>,
     universal: Vec<String>,
@@ -148,6 +157,13 @@ impl Phrases {
             .map(Vec::len)
     }
 
+    /// Adds phrases, keeping the longest first.
+    fn extend<S: AsRef<str>>(&mut self, items: impl IntoIterator<Item = S>) {
+        let mut more = Self::new(items).0;
+        self.0.append(&mut more);
+        self.0.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    }
+
     pub fn contains_word(&self, w: &str) -> bool {
         self.0.iter().any(|p| p.len() == 1 && p[0] == w)
     }
@@ -170,6 +186,18 @@ impl<T: Clone> PhraseMap<T> {
             .collect();
         v.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         Self(v)
+    }
+
+    /// Adds entries, keeping the longest phrase first.
+    fn extend(&mut self, items: impl IntoIterator<Item = (String, T)>) {
+        let mut more = Self::new(items).0;
+        self.0.append(&mut more);
+        self.0.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    }
+
+    /// The values this map gives.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().map(|(_, t)| t)
     }
 
     /// The value and length of the longest phrase starting at `at`.
@@ -221,14 +249,26 @@ pub struct Verbs {
     pub leave_tails: Phrases,
     pub go_verbs: Vec<String>,
     pub stay_verbs: Vec<String>,
-    pub done_words: BTreeMap<String, VerbKind>,
+    /// Participles after "I need/want X ...": "cleared", "thrown away".
+    pub done_words: PhraseMap<VerbKind>,
     pub need_words: Vec<String>,
+    /// "and hold it", "keep hold of it": after a pick, they ask for nothing more.
+    pub hold_tails: Phrases,
 }
 
 pub struct Lexicon {
     pub colors: Vec<String>,
     pub color_synonyms: BTreeMap<String, String>,
     pub color_suffixes: Vec<String>,
+    /// Words that may come before a colour without changing it ("the dark blue box").
+    pub color_shades: Vec<String>,
+    /// Materials and states the scene does not record: allowed before a noun, narrowing nothing.
+    pub unchecked: Vec<String>,
+    /// Colours only before a noun ("the ruby cup", "the plum box"): the grammar's and the
+    /// WordNet lexicon's.
+    pub color_before_noun: BTreeMap<String, String>,
+    /// How many words the WordNet lexicon added.
+    pub wordnet_words: usize,
     pub definite: Phrases,
     pub indefinite: Vec<String>,
     pub universal: Phrases,
@@ -257,12 +297,23 @@ pub struct Grammar {
     pub safety: Safety,
     pub verbs: Verbs,
     pub fillers: Phrases,
+    /// "um", "uh", ", like,": dropped before parsing (speech.rs).
+    pub disfluencies: Phrases,
+    /// "no wait", "sorry": the list item after one replaces the one before.
+    pub corrections: Phrases,
+    /// Phrases read as others before parsing ("more near" -> "nearer").
+    pub rewrites: PhraseMap<Phrase>,
+    /// How talk that is not an instruction may start (skipped when unreadable and harmless).
+    pub talk_openers: Vec<String>,
     pub statements: Phrases,
     pub first: Phrases,
     pub start_with: Phrases,
     pub as_said: Phrases,
     pub last: Phrases,
     pub lexicon: Lexicon,
+    /// Every word and phrase the grammar file names, in any list: the WordNet lexicon never
+    /// changes these.
+    vocabulary: BTreeSet<String>,
 }
 
 /// A planner grammar that cannot be used, with the part at fault.
@@ -272,6 +323,27 @@ pub enum GrammarError {
     Toml(String),
     #[error("planner grammar: verb '{verb}': unknown kind '{kind}'")]
     UnknownKind { verb: String, kind: String },
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
+}
+
+/// Every string in a TOML document, whole and word by word, and every key.
+fn strings_in(v: &toml::Value, out: &mut BTreeSet<String>) {
+    match v {
+        toml::Value::String(s) => {
+            out.insert(s.clone());
+            out.extend(s.split_whitespace().map(str::to_string));
+        }
+        toml::Value::Array(a) => a.iter().for_each(|x| strings_in(x, out)),
+        toml::Value::Table(t) => {
+            for (k, x) in t {
+                out.insert(k.clone());
+                out.extend(k.split_whitespace().map(str::to_string));
+                strings_in(x, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn kind(verb: &str, name: &str) -> Result<VerbKind, GrammarError> {
@@ -294,6 +366,11 @@ impl Grammar {
     /// Parses a grammar; errors name the part at fault.
     pub fn parse(text: &str) -> Result<Self, GrammarError> {
         let g: GrammarFile = toml::from_str(text).map_err(|e| GrammarError::Toml(e.to_string()))?;
+        let mut vocabulary = BTreeSet::new();
+        strings_in(
+            &toml::from_str(text).map_err(|e| GrammarError::Toml(e.to_string()))?,
+            &mut vocabulary,
+        );
         let s = g.safety;
         let v = g.verbs;
         let mut words: BTreeMap<String, Vec<VerbKind>> = BTreeMap::new();
@@ -312,10 +389,11 @@ impl Grammar {
         for [verb, particle, k] in &v.phrasal {
             phrasal.insert((verb.clone(), particle.clone()), kind(verb, k)?);
         }
-        let mut done_words = BTreeMap::new();
+        let mut done_words = Vec::new();
         for (w, k) in &v.done_words {
-            done_words.insert(w.clone(), kind(w, k)?);
+            done_words.push((w.clone(), kind(w, k)?));
         }
+        let done_words = PhraseMap::new(done_words);
         let l = g.lexicon;
         Ok(Self {
             safety: Safety {
@@ -349,8 +427,15 @@ impl Grammar {
                 stay_verbs: v.stay_verbs,
                 done_words,
                 need_words: v.need_words,
+                hold_tails: Phrases::new(&v.hold_tails),
             },
             fillers: Phrases::new(&g.filler.phrases),
+            disfluencies: Phrases::new(&g.filler.disfluencies),
+            corrections: Phrases::new(&g.filler.corrections),
+            rewrites: PhraseMap::new(g.filler.rewrites.into_iter().map(|[from, to]| {
+                (from, to.split_whitespace().map(str::to_string).collect())
+            })),
+            talk_openers: g.filler.talk_openers,
             statements: Phrases::new(&g.filler.statements),
             first: Phrases::new(&g.order.first),
             start_with: Phrases::new(&g.order.start_with),
@@ -360,6 +445,10 @@ impl Grammar {
                 colors: l.colors,
                 color_synonyms: l.color_synonyms,
                 color_suffixes: l.color_suffixes,
+                color_shades: l.color_shades,
+                unchecked: l.unchecked,
+                color_before_noun: l.color_before_noun,
+                wordnet_words: 0,
                 definite: Phrases::new(&l.definite),
                 indefinite: l.indefinite,
                 universal: Phrases::new(&l.universal),
@@ -383,11 +472,57 @@ impl Grammar {
                 into: Phrases::new(&l.into),
                 from: Phrases::new(&l.from),
             },
+            vocabulary,
         })
     }
 
+    /// The grammar with the words of a WordNet lexicon (`wordnet.tsv`) it does not define
+    /// itself, those scoring at least `threshold`.
+    pub fn with_wordnet(mut self, text: &str, threshold: f32) -> Result<Self, GrammarError> {
+        let lex = &mut self.lexicon;
+        let mut nouns: BTreeSet<String> = lex
+            .classes
+            .values()
+            .chain(lex.containers.values())
+            .flatten()
+            .filter(|c| *c != "*")
+            .cloned()
+            .collect();
+        nouns.insert("table".into());
+        let labels = wordnet::Labels {
+            nouns,
+            colors: lex.colors.iter().cloned().collect(),
+        };
+        let containers: BTreeSet<String> = lex.containers.values().flatten().cloned().collect();
+        let (mut classes, mut tables, mut bins) = (Vec::new(), Vec::new(), Vec::new());
+        for e in wordnet::parse(text, &labels)? {
+            if e.score < threshold || self.vocabulary.contains(&e.phrase) {
+                continue;
+            }
+            lex.wordnet_words += 1;
+            match e.meaning {
+                Meaning::Noun(n) if n == "table" => tables.push(e.phrase),
+                Meaning::Noun(n) if containers.contains(&n) => bins.push((e.phrase, vec![n])),
+                Meaning::Noun(n) => classes.push((e.phrase, vec![n])),
+                Meaning::Color(c) => {
+                    lex.color_synonyms.insert(e.phrase, c);
+                }
+                Meaning::ColorBeforeNoun(c) => {
+                    lex.color_before_noun.insert(e.phrase, c);
+                }
+            }
+        }
+        lex.classes.extend(classes);
+        lex.table.extend(tables);
+        lex.containers.extend(bins);
+        Ok(self)
+    }
+
+    /// The shipped grammar and WordNet lexicon.
     pub fn builtin() -> Self {
-        Self::parse(BUILTIN).expect("the built-in grammar is valid (checked by a unit test)")
+        Self::parse(BUILTIN)
+            .and_then(|g| g.with_wordnet(wordnet::BUILTIN, wordnet::THRESHOLD))
+            .expect("the built-in grammar and lexicon are valid (checked by a unit test)")
     }
 
     /// The kinds a word may have as a verb, looking through inflections ("binning", "tidied").
@@ -395,6 +530,17 @@ impl Grammar {
         base_forms(word)
             .into_iter()
             .find_map(|b| self.verbs.words.get(&b).map(|k| (b, k.clone())))
+    }
+
+    /// Whether the grammar or its WordNet lexicon gives `word` any meaning.
+    pub fn knows(&self, word: &str) -> bool {
+        self.vocabulary.contains(word)
+            || self.verb(word).is_some()
+            || self.lexicon.color(word).is_some()
+            || self.lexicon.color_before_noun.contains_key(word)
+            || self.lexicon.class_at(&[word.to_string()], 0).is_some()
+            || self.lexicon.containers.get(word).is_some()
+            || self.lexicon.table.contains_word(word)
     }
 
     /// Whether `word` is an inflection of one of `verbs`.
@@ -412,6 +558,42 @@ impl Lexicon {
             return Some(word.to_string());
         }
         self.color_synonyms.get(word).cloned()
+    }
+
+    /// The colour a word names where a noun or another colour follows it ("the ruby cup",
+    /// "the dark blue box": `dark` gives none and `blue` blue).
+    pub fn color_before(&self, words: &[String], at: usize) -> Option<Option<String>> {
+        let w = words.get(at)?;
+        let mut next = at + 1;
+        // "the lemon-coloured mug".
+        while words
+            .get(next)
+            .is_some_and(|s| self.color_suffixes.contains(s) && s != "one" && s != "ones")
+        {
+            next += 1;
+        }
+        if !self.color_or_noun_at(words, next) {
+            return None;
+        }
+        if let Some(c) = self.color_before_noun.get(w) {
+            return Some(Some(c.clone()));
+        }
+        let shade_then_color = self.color_shades.iter().any(|s| s == w)
+            && words.get(next).is_some_and(|n| {
+                self.color(n).is_some() || self.color_before_noun.contains_key(n)
+            });
+        shade_then_color.then_some(None)
+    }
+
+    /// Whether an object noun or a colour starts at `at` (what may follow an adjective).
+    pub fn color_or_noun_at(&self, words: &[String], at: usize) -> bool {
+        self.class_at(words, at).is_some()
+            || words.get(at).is_some_and(|n| {
+                self.color(n).is_some()
+                    || self.color_before_noun.contains_key(n)
+                    || self.color_shades.contains(n)
+                    || self.unchecked.contains(n)
+            })
     }
 
     /// The classes an object word (singular or plural) means, its length, and whether it was

@@ -11,8 +11,10 @@ mod grammar;
 mod parse;
 mod refs;
 mod screen;
+mod speech;
 mod text;
 mod vlm;
+mod wordnet;
 
 pub use embedded::EmbeddedPlanner;
 pub use grammar::GrammarError;

@@ -127,6 +127,13 @@ fn anchor_position(anchor: &Item, ctx: &Ctx) -> Result<(Vector3<f64>, Option<Str
 }
 
 fn resolve(r: &Ref, ctx: &Ctx) -> Result<Vec<String>, String> {
+    if !r.unchecked.is_empty() {
+        tracing::warn!(
+            reference = %r.text,
+            "planner: not checked: {} (the scene records class, colour and position only)",
+            r.unchecked.join(", ")
+        );
+    }
     let scene_objects: Vec<&SceneObject> = if r.bare_one && !ctx.previous.is_empty() {
         ctx.previous
             .iter()
@@ -143,6 +150,13 @@ fn resolve(r: &Ref, ctx: &Ctx) -> Result<Vec<String>, String> {
         .filter(|o| r.classes.as_ref().is_none_or(|cl| cl.contains(&o.class)))
         .filter(|o| !r.not_classes.contains(&o.class))
         .collect();
+    // A word's first class is what it usually means ("block": a cube); the others only where
+    // nothing of the first fits ("the blue block" with a blue box and no blue cube).
+    if let Some([usual, _, ..]) = r.classes.as_deref().filter(|_| !r.every_class) {
+        if c.iter().any(|o| &o.class == usual) {
+            c.retain(|o| &o.class == usual);
+        }
+    }
     if c.is_empty() {
         if r.other {
             return Ok(Vec::new());

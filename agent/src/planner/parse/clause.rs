@@ -2,10 +2,13 @@
 //! order words around them.
 
 use super::super::grammar::{Grammar, VerbKind};
-use super::{Action, Clause, ContainerRef, Dest, Item, ParseError, Parser, Quantity, CONNECTORS};
+use super::{
+    Action, Clause, ContainerRef, Dest, Item, ParseError, Parsed, Parser, Quantity, CONNECTORS,
+};
 
 impl<'a> Parser<'a> {
-    pub(super) fn sentence(&mut self, out: &mut Vec<Clause>) -> Result<(), ParseError> {
+    pub(super) fn sentence(&mut self, parsed: &mut Parsed) -> Result<(), ParseError> {
+        let out = &mut parsed.clauses;
         // A sentence that only sets the scene ("the table is a mess").
         let start = self.i;
         while self.eat_phrase(&self.g.fillers) {}
@@ -21,7 +24,21 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             let before = self.i;
-            let clause = self.clause()?;
+            let clause = match self.clause() {
+                Ok(c) => c,
+                Err(e) => {
+                    // Talk that asks for nothing, up to the next comma: skipped, and said.
+                    let end = (before..self.w.len())
+                        .find(|&k| self.w[k] == ",")
+                        .unwrap_or(self.w.len());
+                    if self.is_talk(before, end) {
+                        parsed.skipped.push(self.w[before..end].join(" "));
+                        self.i = end;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
             if clause.action != Action::Nothing {
                 out.push(clause);
             } else if let Some(prev) = out.last_mut() {
@@ -35,6 +52,14 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             if !self.at_connector() || self.i == before {
+                let end = (before..self.w.len())
+                    .find(|&k| self.w[k] == ",")
+                    .unwrap_or(self.w.len());
+                if self.is_talk(before, end) {
+                    parsed.skipped.push(self.w[before..end].join(" "));
+                    self.i = end;
+                    continue;
+                }
                 return Err(self.unknown(before));
             }
         }
@@ -77,6 +102,45 @@ impl<'a> Parser<'a> {
             return Ok(c);
         }
         if self.eat_phrase(&self.g.statements) {
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        // "... and hold it", "keep hold of it": the pick before it is all there is to do.
+        {
+            let save = self.i;
+            let held = self.eat_phrase(&self.g.verbs.hold_tails);
+            while held && self.eat_phrase(&self.g.fillers) {}
+            if held && (self.at_end() || self.at_connector()) {
+                c.text = self.text(start);
+                return Ok(c);
+            }
+            self.i = save;
+        }
+        // Questions that name objects for a later "it": "is there a cup on the table? (if so)
+        // put it in the bin", "which item is farthest from you? put that one away".
+        if self.eat_seq(&["is", "there"]) || self.eat_seq(&["are", "there"]) {
+            c.objects = self.items(start)?;
+            c.action = Action::Bare;
+            self.tail(&mut c, start, true)?;
+            c.text = self.text(start);
+            return Ok(c);
+        }
+        if matches!(self.peek(), Some("which" | "what"))
+            && !matches!(self.peek_at(1), Some("is" | "are"))
+        {
+            self.i += 1;
+            let mut r = self.blank_ref(Quantity::Definite);
+            self.head(&mut r)?;
+            if self.eat_copula() {
+                let negative = self.eat("not");
+                if !self.predicate(&mut r, negative)? {
+                    return Err(self.unknown(start));
+                }
+            }
+            self.postmodifiers(&mut r)?;
+            r.text = self.text(start);
+            c.objects = vec![Item::Ref(r)];
+            c.action = Action::Bare;
             c.text = self.text(start);
             return Ok(c);
         }
@@ -150,6 +214,14 @@ impl<'a> Parser<'a> {
             c.text = self.text(start);
             return Ok(c);
         }
+        // "X, then Y, all into the bin": "all" (or "both", "each") before a destination alone
+        // means the objects just named, not everything.
+        if matches!(self.peek(), Some("all" | "both" | "each")) {
+            self.i += 1;
+            if !self.dest_ahead() {
+                self.i -= 1;
+            }
+        }
         // Verbless: a destination alone, or objects first ("the cups go in the bin").
         if let Some(d) = self.dest()? {
             c.action = Action::DestOnly;
@@ -185,8 +257,17 @@ impl<'a> Parser<'a> {
             "should", "can", "must", "will", "could", "may", "shall", "is", "are", "need", "needs",
             "has", "have", "to", "be", "all", "both", "just", "also",
         ];
-        while self.peek().is_some_and(|w| MODALS.contains(&w)) {
+        // ("cups to the bin": "to" starts a destination there, not "to go").
+        while self.peek().is_some_and(|w| MODALS.contains(&w)) && !self.dest_ahead() {
             self.i += 1;
+        }
+        // "the cans should be thrown away", "the table is cleaned up".
+        if let Some((k, n)) = self.g.verbs.done_words.at(self.w, self.i) {
+            if n > 1 || self.g.verb(&self.w[self.i]).is_none() {
+                self.i += n;
+                c.action = Action::Verb(k);
+                return self.tail(c, start, true);
+            }
         }
         let w = self.peek().unwrap_or_default().to_string();
         // "the box should be put in the bin", "the table is cleared", "the table is clear".
@@ -232,11 +313,19 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
         };
-        let _ = self.eat("to") && self.eat("be");
+        // "to be put", "to go in the bin".
+        if self.eat("to")
+            && !self.eat("be")
+            && self
+                .peek()
+                .is_some_and(|w| Grammar::is_form_of(w, &self.g.verbs.go_verbs))
+        {
+            self.i += 1;
+        }
         let _ = self.eat("put");
-        if let Some(w) = self.peek() {
-            if let Some(k) = self.g.verbs.done_words.get(w).copied() {
-                self.i += 1;
+        if !self.at_end() {
+            if let Some((k, n)) = self.g.verbs.done_words.at(self.w, self.i) {
+                self.i += n;
                 c.action = Action::Verb(k);
             } else if self.dest()?.map(|d| c.dest = Some(d)).is_none() {
                 self.i = save;
@@ -307,6 +396,12 @@ impl<'a> Parser<'a> {
         let optional = clears || self.at_end() || self.at_connector() || self.dest_ahead();
         if !optional || self.item_ahead() {
             c.objects = self.items(start)?;
+        }
+        // "clear the bench of cubes": the objects after "of" leave the table.
+        if clears && c.objects == [Item::Table] && self.peek() == Some("of") {
+            self.i += 1;
+            c.objects = self.items(start)?;
+            c.from_table = true;
         }
         // A particle after the object: "put the cups away", "pick the cube up"; not the start
         // of a source ("clear everything off the table").
@@ -396,14 +491,14 @@ impl<'a> Parser<'a> {
                 continue;
             }
             if c.action == Action::Verb(VerbKind::Leave)
-                && self.eat_phrase(&self.g.verbs.leave_tails)
+                && (self.eat_phrase(&self.g.verbs.leave_tails) || self.on_the_table())
             {
                 continue;
             }
             // "off the table", "from the tabletop".
             if self.eat_phrase(&self.g.lexicon.from) {
                 let _ = self.eat("the") || self.eat("this") || self.eat("that");
-                if self.eat_phrase(&self.g.lexicon.table) {
+                if self.eat_table() {
                     c.from_table = true;
                     continue;
                 }
@@ -494,8 +589,7 @@ impl<'a> Parser<'a> {
         {
             return Ok(Some(Dest::Refused(s.floor_reason.clone())));
         }
-        if self.eat_phrase(&lex.table) {
-            let _ = self.eat("top") || self.eat("surface");
+        if self.eat_table() {
             return Ok(Some(Dest::Refused(
                 "the objects are already on the table; I can put them in a container".into(),
             )));

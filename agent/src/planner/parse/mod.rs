@@ -52,6 +52,12 @@ pub struct Ref {
     /// "the nearer one": the head noun is "one" with no class or colour; it picks among the
     /// objects just named.
     pub bare_one: bool,
+    /// Words said of the objects that the scene does not record ("the plastic cup"): they
+    /// narrow nothing, and the planner says so.
+    pub unchecked: Vec<String>,
+    /// All the noun's classes, not only its usual one: "all the blocks except the purple box"
+    /// counts boxes as blocks.
+    pub every_class: bool,
     /// The words, for messages.
     pub text: String,
 }
@@ -143,9 +149,16 @@ pub enum ParseError {
     Misplaced { word: String, clause: String },
 }
 
+/// A request read: its clauses, and the talk skipped because it asks for nothing.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub clauses: Vec<Clause>,
+    pub skipped: Vec<String>,
+}
+
 /// Parses every sentence of a request into clauses.
-pub fn parse(g: &Grammar, sentences: &[Vec<String>]) -> Result<Vec<Clause>, ParseError> {
-    let mut out = Vec::new();
+pub fn parse(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseError> {
+    let mut out = Parsed::default();
     for words in sentences {
         let mut p = Parser { g, w: words, i: 0 };
         p.sentence(&mut out)?;
@@ -217,6 +230,57 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// "is", "are", "sits", "is lying", "stands": what joins an object to what is said of it.
+    pub(super) fn eat_copula(&mut self) -> bool {
+        if matches!(self.peek(), Some("is" | "are" | "was" | "were")) {
+            self.i += 1;
+            let _ = self.eat("currently") || self.eat("still") || self.eat("now");
+            let _ = self.eat("sitting")
+                || self.eat("lying")
+                || self.eat("standing")
+                || self.eat("resting")
+                || self.eat("located")
+                || self.eat("placed");
+            return true;
+        }
+        let _ = self.eat("currently") || self.eat("still");
+        let moved = matches!(
+            self.peek(),
+            Some("sits" | "sit" | "lies" | "lie" | "stands" | "stand" | "rests" | "rest")
+        );
+        if moved {
+            self.i += 1;
+        }
+        moved
+    }
+
+    /// The table as a whole: "the table", "the whole desk", "the entire kitchen table top".
+    pub(super) fn eat_table(&mut self) -> bool {
+        let save = self.i;
+        let _ = self.eat("whole") || self.eat("entire") || self.eat("complete") || self.eat("full");
+        if self.eat_phrase(&self.g.lexicon.table) {
+            let _ = self.eat("top") || self.eat("surface");
+            return true;
+        }
+        self.i = save;
+        false
+    }
+
+    /// "on the table", "on the kitchen counter", "sitting on the desk": where every object is
+    /// anyway, said of an object.
+    pub(super) fn on_the_table(&mut self) -> bool {
+        let save = self.i;
+        let _ = self.eat("sitting") || self.eat("lying") || self.eat("standing");
+        if self.eat_seq(&["on", "top", "of"]) || self.eat("on") || self.eat("upon") {
+            let _ = self.eat("the") || self.eat("this") || self.eat("that") || self.eat("your");
+            if self.eat_table() {
+                return true;
+            }
+        }
+        self.i = save;
+        false
+    }
+
     pub(super) fn at_end(&self) -> bool {
         self.i >= self.w.len()
     }
@@ -227,6 +291,58 @@ impl<'a> Parser<'a> {
 
     pub(super) fn text(&self, from: usize) -> String {
         self.w[from..self.i.min(self.w.len())].join(" ")
+    }
+
+    /// Whether `w[from..to]` is talk that asks for nothing ("my son needs that for school",
+    /// "I'll deal with it later"): it starts as talk does (grammar.toml `talk_openers`, or "the
+    /// kids ...") and names no object, colour or container, and uses none of the planner's
+    /// verbs. Only such talk may be skipped; anything else unreadable is refused.
+    pub(super) fn is_talk(&self, from: usize, to: usize) -> bool {
+        let g = self.g;
+        let lex = &g.lexicon;
+        let Some(first) = self.w.get(from) else {
+            return false;
+        };
+        let person_subject = lex.definite.contains_word(first)
+            && self
+                .w
+                .get(from + 1)
+                .is_some_and(|w| g.safety.people_words.contains(w));
+        if !(g.talk_openers.contains(first) || person_subject) {
+            return false;
+        }
+        (from..to.min(self.w.len())).all(|k| {
+            let w = &self.w[k];
+            let noun = lex.class_at(self.w, k);
+            let names_object = lex.color(w).is_some()
+                || lex.color_before_noun.contains_key(w)
+                || noun
+                    .as_ref()
+                    .is_some_and(|(c, _, _)| !c.iter().any(|c| c == "*"))
+                || lex.containers.at(self.w, k).is_some();
+            // "a mess", "stuff": nouns, even where a verb is spelled the same.
+            if noun.is_some() {
+                return !names_object;
+            }
+            // Narration in the past ("the kids left a mess") asks for nothing.
+            let past = w.ends_with("ed")
+                || matches!(
+                    w.as_str(),
+                    "left" | "took" | "got" | "kept" | "brought" | "held" | "made" | "gave"
+                );
+            // "putting up with it" is bearing it, not putting anything.
+            let idiom = self.w.get(k + 1).is_some_and(|n| n == "up")
+                && self.w.get(k + 2).is_some_and(|n| n == "with");
+            let asks = !past && !idiom && g.verb(w).is_some()
+                || g.verbs.done_words.at(self.w, k).is_some()
+                || super::text::base_forms(w).iter().any(|b| {
+                    // "the last thing I want": wanting is talk; "I want it gone" has "gone".
+                    (g.verbs.negatable.contains(b) && !g.verbs.need_words.contains(b))
+                        || g.verbs.go_verbs.contains(b)
+                        || g.verbs.stay_verbs.contains(b)
+                });
+            !names_object && !asks
+        })
     }
 
     pub(super) fn unknown(&self, from: usize) -> ParseError {

@@ -1,6 +1,7 @@
 //! Object references: determiners and quantities, adjectives and the head noun, and what may
 //! follow it (relative clauses, sides, distances, relations to other objects).
 
+use super::super::grammar::Grammar;
 use super::{ContainerRef, Item, ParseError, Parser, Quantity, Rank, Ref};
 
 impl<'a> Parser<'a> {
@@ -9,6 +10,18 @@ impl<'a> Parser<'a> {
         let mut out = vec![self.item().map_err(|e| self.fix_error(e, start))?];
         loop {
             let save = self.i;
+            // "the white can, no wait, the green can": the item after a correction replaces
+            // the one before it.
+            let _ = self.eat(",");
+            if self.eat_phrase(&self.g.corrections) {
+                let _ = self.eat(",");
+                if let Ok(it) = self.item() {
+                    out.pop();
+                    out.push(it);
+                    continue;
+                }
+            }
+            self.i = save;
             let joined = self.eat_seq(&[",", "and"])
                 || self.eat_seq(&["and", "also"])
                 || self.eat(",")
@@ -27,7 +40,16 @@ impl<'a> Parser<'a> {
                     && self.g.lexicon.class_at(self.w, self.i).is_none()
                     && self.g.lexicon.color(w).is_none()
             });
-            if verb_next {
+            // "the cup, the can, all into the bin": "all" sums up the list, it is not one more.
+            let sums_up = matches!(self.peek(), Some("all" | "both" | "each")) && {
+                let mut probe = Parser {
+                    g: self.g,
+                    w: self.w,
+                    i: self.i + 1,
+                };
+                matches!(probe.dest(), Ok(Some(_)))
+            };
+            if verb_next || sums_up {
                 self.i = save;
                 return Ok(out);
             }
@@ -80,6 +102,17 @@ impl<'a> Parser<'a> {
             r.text = self.text(start);
             return Ok(Item::Ref(r));
         }
+        // "the can, the cup. all go in the bin": "all"/"both" as the subject of a verb means
+        // what was just named.
+        if matches!(self.peek(), Some("all" | "both" | "each"))
+            && self.peek_at(1).is_some_and(|w| {
+                Grammar::is_form_of(w, &self.g.verbs.go_verbs)
+                    || Grammar::is_form_of(w, &self.g.verbs.stay_verbs)
+            })
+        {
+            self.i += 1;
+            return Ok(Item::Pronoun);
+        }
         let everything_len = lex.everything.at(self.w, self.i).unwrap_or(0);
         // Pronouns, unless a noun follows ("that cup") or they start "it all".
         if let Some(n) = lex
@@ -106,10 +139,16 @@ impl<'a> Parser<'a> {
             }
         }
         // "what is red", "whatever is closest to you": everything the predicate holds for.
-        if matches!(self.peek(), Some("what" | "whatever"))
-            && matches!(self.peek_at(1), Some("is" | "are"))
-        {
-            self.i += 2;
+        if matches!(self.peek(), Some("what" | "whatever")) && {
+            let mut probe = Parser {
+                g: self.g,
+                w: self.w,
+                i: self.i + 1,
+            };
+            probe.eat_copula()
+        } {
+            self.i += 1;
+            self.eat_copula();
             let mut r = self.blank_ref(Quantity::All);
             let negative = self.eat("not");
             if !self.predicate(&mut r, negative)? {
@@ -173,8 +212,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if self.eat_phrase(&lex.table) {
-            let _ = self.eat("top") || self.eat("surface");
+        if self.eat_table() {
             return Ok(Item::Table);
         }
         if let Some((classes, n)) = lex.containers.at(self.w, self.i) {
@@ -211,6 +249,10 @@ impl<'a> Parser<'a> {
                 w: self.w,
                 i: self.i + n,
             };
+            // "all three cans".
+            if probe.peek().is_some_and(|w| lex.numbers.contains_key(w)) {
+                probe.i += 1;
+            }
             return probe.head(&mut self.blank_ref(Quantity::All)).is_ok();
         }
         false
@@ -263,6 +305,8 @@ impl<'a> Parser<'a> {
             relation: None,
             other: false,
             bare_one: false,
+            unchecked: Vec::new(),
+            every_class: false,
             text: String::new(),
         }
     }
@@ -273,9 +317,46 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let mut adjectives = 0;
         while let Some(w) = self.peek() {
+            // "the ruby cup" (a colour only before a noun), "the dark blue box" (a shade).
+            if let Some(c) = lex.color_before(self.w, self.i) {
+                self.i += 1;
+                if let Some(c) = c {
+                    if !r.colors.contains(&c) {
+                        r.colors.push(c);
+                    }
+                    adjectives += 1;
+                }
+                while self
+                    .peek()
+                    .is_some_and(|s| lex.color_suffixes.iter().any(|x| x == s))
+                    && !self.head_word_at(self.i)
+                {
+                    self.i += 1;
+                }
+                continue;
+            }
+            // "the sunflower-yellow cup": a word the grammar lacks, right before a colour that
+            // comes before a noun, is a shade of that colour; it narrows nothing.
+            if !self.g.knows(w)
+                && self.peek_at(1).is_some_and(|n| lex.color(n).is_some())
+                && lex.color_or_noun_at(self.w, self.i + 2)
+            {
+                self.i += 1;
+                r.unchecked.push(w.to_string());
+                continue;
+            }
+            // "the plastic cup", "the empty can": a material or state, before a noun or colour.
+            if lex.unchecked.iter().any(|u| u == w) && lex.color_or_noun_at(self.w, self.i + 1) {
+                self.i += 1;
+                r.unchecked.push(w.to_string());
+                continue;
+            }
             if let Some(c) = lex.color(w) {
                 self.i += 1;
-                r.colors.push(c);
+                // "ruby red", "navy blue": one colour, said twice.
+                if !r.colors.contains(&c) {
+                    r.colors.push(c);
+                }
                 adjectives += 1;
                 while self
                     .peek()
@@ -292,6 +373,19 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                 }
                 continue;
+            }
+            // "the left green can", "the right-hand cup", "the back box".
+            if let Some((side, n)) = lex.sides.at(self.w, self.i) {
+                let mut k = self.i + n;
+                while matches!(self.w.get(k).map(String::as_str), Some("hand" | "most")) {
+                    k += 1;
+                }
+                if lex.color_or_noun_at(self.w, k) {
+                    self.i = k;
+                    r.rank = Some(Rank::Key(side));
+                    adjectives += 1;
+                    continue;
+                }
             }
             if let Some(k) = lex.superlatives.get(w) {
                 // "closer to you" is a post-modifier; "the closer can" a prenominal rank.
@@ -317,7 +411,10 @@ impl<'a> Parser<'a> {
                 adjectives += 1;
                 continue;
             }
-            if matches!(w, "single" | "lone" | "individual" | "whole" | "entire") {
+            if matches!(
+                w,
+                "single" | "lone" | "individual" | "whole" | "entire" | "only" | "sole"
+            ) {
                 self.i += 1;
                 continue;
             }
@@ -338,6 +435,26 @@ impl<'a> Parser<'a> {
         if adjectives > 0 && !r.colors.is_empty() {
             // "the orange", "the red and the blue": a colour used as a noun.
             return Ok(());
+        }
+        // "the nearer of the two boxes", "the second of the cans": the rank among those.
+        if adjectives > 0 && (r.rank.is_some() || r.ordinal.is_some()) && self.peek() == Some("of")
+        {
+            let save = self.i;
+            self.i += 1;
+            if let Ok(Item::Ref(inner)) = self.item() {
+                r.colors = inner.colors;
+                r.classes = inner.classes;
+                r.not_colors = inner.not_colors;
+                r.not_classes = inner.not_classes;
+                r.relation = inner.relation;
+                r.other = inner.other;
+                r.unchecked = inner.unchecked;
+                if r.rank.is_none() {
+                    r.rank = inner.rank;
+                }
+                return Ok(());
+            }
+            self.i = save;
         }
         if adjectives > 0 && (r.rank.is_some() || r.ordinal.is_some()) {
             // "the nearest", "the second from the left", "biggest first": like "the nearer
@@ -393,9 +510,7 @@ impl<'a> Parser<'a> {
                 }
             }
             // "on the table", "here", "there": where they all are anyway.
-            if self.eat_seq(&["on", "the", "table"])
-                || self.eat_seq(&["on", "the", "tabletop"])
-                || self.eat_seq(&["on", "the", "desk"])
+            if self.on_the_table()
                 || self.eat_seq(&["over", "there"])
                 || self.eat("here")
                 || (self.peek() == Some("there") && self.peek_at(1) != Some("is"))
@@ -418,10 +533,16 @@ impl<'a> Parser<'a> {
                 continue;
             }
             // Relative clauses: "that is not a box", "which are red", "that's closer to you".
-            if matches!(self.peek(), Some("that" | "which" | "who"))
-                && matches!(self.peek_at(1), Some("is" | "are" | "was" | "were"))
-            {
-                self.i += 2;
+            if matches!(self.peek(), Some("that" | "which" | "who")) && {
+                let mut probe = Parser {
+                    g: self.g,
+                    w: self.w,
+                    i: self.i + 1,
+                };
+                probe.eat_copula()
+            } {
+                self.i += 1;
+                self.eat_copula();
                 let negative = self.eat("not");
                 if self.predicate(r, negative)? {
                     continue;
@@ -556,10 +677,20 @@ impl<'a> Parser<'a> {
             } else {
                 break;
             }
+            let before_joiner = self.i;
             if !(self.eat("or") || self.eat("and") || self.eat(",") || self.eat("nor")) {
                 break;
             }
             let _ = self.eat("a") || self.eat("an") || self.eat("not");
+            // "that is far away and hold it": the joiner starts the next clause.
+            let more = self.peek().is_some_and(|w| {
+                lex.color(w).is_some() || lex.superlatives.contains_key(w) || lex.sides.get(w).is_some()
+            }) || lex.class_at(self.w, self.i).is_some()
+                || matches!(self.peek(), Some("on" | "to" | "at" | "in" | "further" | "farther" | "more"));
+            if !more {
+                self.i = before_joiner;
+                break;
+            }
         }
         Ok(any)
     }

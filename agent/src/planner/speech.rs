@@ -1,0 +1,92 @@
+//! Spoken language cleaned up before parsing: hesitations dropped ("put the, um, the cup
+//! away"), a determiner said twice said once, and phrases learners of English use read as the
+//! grammar's ("more near" as "nearer"). The safety screen has already read the raw words, so
+//! nothing dropped here can hide an unsafe request.
+
+use super::grammar::Grammar;
+
+const DETERMINERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "my"];
+
+/// Hesitation words that are never anything else; others ("like", "i mean") only count as
+/// hesitation between commas or at a sentence's edge.
+const ALWAYS: &[&str] = &[
+    "um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "hm", "ah", "eh",
+];
+
+/// One sentence's words, cleaned.
+pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        if let Some(n) = g.disfluencies.at(words, i) {
+            let edge_before = out.last().is_none_or(|w| w == ",");
+            let edge_after = words.get(i + n).is_none_or(|w| w == ",");
+            if (n == 1 && ALWAYS.contains(&words[i].as_str())) || edge_before || edge_after {
+                i += n;
+                continue;
+            }
+        }
+        if let Some((to, n)) = g.rewrites.at(words, i) {
+            out.extend(to);
+            i += n;
+            continue;
+        }
+        out.push(words[i].clone());
+        i += 1;
+    }
+    // Commas left alone or doubled by what was dropped; "the, the cup" -> "the cup".
+    let mut tidy: Vec<String> = Vec::with_capacity(out.len());
+    for w in out {
+        if w == "," && tidy.last().is_none_or(|p| p == ",") {
+            continue;
+        }
+        if DETERMINERS.contains(&w.as_str()) {
+            while tidy.last().is_some_and(|p| p == ",")
+                && tidy
+                    .len()
+                    .checked_sub(2)
+                    .is_some_and(|k| DETERMINERS.contains(&tidy[k].as_str()))
+            {
+                tidy.pop();
+            }
+            if tidy
+                .last()
+                .is_some_and(|p| DETERMINERS.contains(&p.as_str()))
+            {
+                tidy.pop();
+            }
+        }
+        tidy.push(w);
+    }
+    while tidy.last().is_some_and(|w| w == ",") {
+        tidy.pop();
+    }
+    tidy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(text: &str) -> String {
+        let g = Grammar::builtin();
+        let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        clean(&g, &words).join(" ")
+    }
+
+    #[test]
+    fn hesitations_go_and_real_words_stay() {
+        assert_eq!(
+            c("put the , like , the white cans away , um , both of them"),
+            "put the white cans away , both of them"
+        );
+        assert_eq!(c("um , so , grab the , uh , the cup"), "so , grab the cup");
+        // "like" as a verb is not hesitation.
+        assert_eq!(
+            c("i would like the cup in the bin"),
+            "i would like the cup in the bin"
+        );
+        assert_eq!(c("the one more near to you"), "the one nearer to you");
+        assert_eq!(c("put cup in bin"), "put cup in the bin");
+    }
+}
