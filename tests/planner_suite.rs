@@ -10,6 +10,9 @@
 //!
 //! `planner_requests_round2.toml` (part `round2`): 99 more, written after the first suite was
 //! tuned; measured once before the grammar was changed for it (see its header).
+//! `planner_requests_round3.toml` (part `round3`): 80 more, as eight kinds of people talk, and
+//! `planner_requests_round4.toml` (part `round4`): 60 as people type to a home robot; each
+//! likewise measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -107,6 +110,9 @@ fn planner_request_suite() {
     suite
         .request
         .extend(read("planner_requests_round3.toml").request);
+    suite
+        .request
+        .extend(read("planner_requests_round4.toml").request);
     let planner = EmbeddedPlanner::default();
     let mut scenes = HashMap::new();
     // (part, category) -> (right, refused, wrong)
@@ -176,6 +182,13 @@ fn planner_request_suite() {
     );
     // Issue 15's bar, on each part separately: >= 95 % of feasible requests planned to the
     // right goal and <= 2 % refused.
+    // Round 3 (people who ramble, learners, dictation) is held to a floor that catches
+    // regressions, not to the bar: 42 of its 50 feasible requests plan right today.
+    let [right, _, _] = tally[&("round3".to_string(), "feasible")];
+    assert!(
+        right >= 41,
+        "round3: {right} of 50 feasible requests right (was 41)"
+    );
     for part in ["tuned", "held_out", "round2"] {
         let [right, refused, wrong] = tally[&(part.to_string(), "feasible")];
         let n = (right + refused + wrong) as f64;

@@ -11,9 +11,9 @@ use crate::types::{CameraFrame, Plan, SceneGraph, SceneObject, Skill};
 
 use super::grammar::{Grammar, VerbKind};
 use super::parse::{parse, Action, Clause, Dest, Item, ParseError, Quantity, Ref};
-use super::speech;
 use super::refs::{container, ground_item, ground_items, Ctx};
 use super::screen::screen;
+use super::speech;
 use super::text::sentences;
 use super::{validate, Instruction, PlanError, Planner};
 
@@ -83,6 +83,9 @@ impl EmbeddedPlanner {
         // Acts of the verbless clauses just before ("leftmost object."): a verb with no object
         // after them ("pick and hold.", "bin.") is what to do with them.
         let mut bare_run: Vec<usize> = Vec::new();
+        // A destination said before its objects, and whether its order words hold for them.
+        let mut dest_ahead: Option<Dest> = None;
+        let mut as_said_ahead = false;
         let has_verb = clauses.iter().any(|c| {
             matches!(c.action, Action::Verb(k) if k != VerbKind::Leave)
                 || c.action == Action::PutOrPick
@@ -134,7 +137,8 @@ impl EmbeddedPlanner {
             }
             let verb_alone = matches!(
                 c.action,
-                Action::PutOrPick | Action::Verb(VerbKind::Pick | VerbKind::Put | VerbKind::Discard)
+                Action::PutOrPick
+                    | Action::Verb(VerbKind::Pick | VerbKind::Put | VerbKind::Discard)
             ) && items.is_empty();
             if verb_alone && !bare_run.is_empty() {
                 for &k in &bare_run {
@@ -154,7 +158,6 @@ impl EmbeddedPlanner {
             }
             // "all the blocks except the purple box": an exception of a word's other class
             // says the word was meant with all its classes.
-            let mut items = items;
             for it in &mut items {
                 if let Item::Ref(r) = it {
                     let others = r.classes.as_deref().map_or(&[][..], |c| &c[1..]);
@@ -200,7 +203,13 @@ impl EmbeddedPlanner {
                         any = true;
                     }
                     if !any {
-                        return Err(format!("'{}': put what there?", c.text));
+                        // "Into the bin, in this order: the cup, then the can": the
+                        // destination of what follows, if anything follows.
+                        if n + 1 == clauses.len() {
+                            return Err(format!("'{}': put what there?", c.text));
+                        }
+                        dest_ahead = Some(d.clone());
+                        as_said_ahead = c.as_said;
                     }
                     continue;
                 }
@@ -237,7 +246,14 @@ impl EmbeddedPlanner {
                         && items
                             .iter()
                             .all(|i| matches!(i, Item::Ref(r) if r.bare_one && !r.other));
-                    if one_words && !acts.is_empty() {
+                    // "the two cans, the nearer one first" orders what was named; after one
+                    // object ("the left can, then the right one") it names one more.
+                    let after_one = acts
+                        .iter()
+                        .rev()
+                        .find(|a| a.hint_for.is_none())
+                        .is_some_and(|a| a.items.len() == 1 && names_one(&a.items[0]));
+                    if one_words && !acts.is_empty() && !after_one {
                         act.hint_for = Some(acts.len() - 1);
                     } else if let Some(prev) = acts.iter().rev().find(|a| a.hint_for.is_none()) {
                         // "put the cube in the bin, then the cup": the verb before.
@@ -264,6 +280,12 @@ impl EmbeddedPlanner {
                     }
                 }
             }
+            if act.dest.is_none() {
+                if let Some(d) = &dest_ahead {
+                    act.dest = Some(d.clone());
+                    act.as_said |= as_said_ahead;
+                }
+            }
             if c.action == Action::Bare && act.hint_for.is_none() {
                 bare_run.push(acts.len());
             } else if act.hint_for.is_none() {
@@ -278,6 +300,20 @@ impl EmbeddedPlanner {
                 return Err(format!("'{}': say where to put it", a.text));
             }
         }
+        // "clear the table; the cup first, then the box, then the rest": what follows a first
+        // act in a chain of named objects comes before the rest too.
+        for k in 1..acts.len() {
+            let named = !acts[k].everything
+                && !acts[k].last
+                && acts[k].hint_for.is_none()
+                && !acts[k]
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, Item::Ref(r) if r.other));
+            if acts[k - 1].first && acts[k - 1].hint_for.is_none() && named {
+                acts[k].first = true;
+            }
+        }
         // "only the blue ones": a clause naming objects with "only" replaces a plain "clear".
         if acts.iter().any(|a| a.only && !a.everything) {
             acts.retain(|a| !a.everything || a.only);
@@ -290,7 +326,11 @@ impl EmbeddedPlanner {
 /// their own that orders the objects before them (as "..., then the nearer one first" is).
 fn split_trailing_ones(c: &Clause) -> Vec<Clause> {
     let is_one = |i: &Item| matches!(i, Item::Ref(r) if r.bare_one && !r.other);
-    let k = c.objects.iter().rposition(|i| !is_one(i)).map_or(0, |k| k + 1);
+    let k = c
+        .objects
+        .iter()
+        .rposition(|i| !is_one(i))
+        .map_or(0, |k| k + 1);
     if k == 0 || k == c.objects.len() || !(c.first || c.last) {
         return vec![c.clone()];
     }

@@ -432,9 +432,12 @@ impl Grammar {
             fillers: Phrases::new(&g.filler.phrases),
             disfluencies: Phrases::new(&g.filler.disfluencies),
             corrections: Phrases::new(&g.filler.corrections),
-            rewrites: PhraseMap::new(g.filler.rewrites.into_iter().map(|[from, to]| {
-                (from, to.split_whitespace().map(str::to_string).collect())
-            })),
+            rewrites: PhraseMap::new(
+                g.filler
+                    .rewrites
+                    .into_iter()
+                    .map(|[from, to]| (from, to.split_whitespace().map(str::to_string).collect())),
+            ),
             talk_openers: g.filler.talk_openers,
             statements: Phrases::new(&g.filler.statements),
             first: Phrases::new(&g.order.first),
@@ -579,9 +582,9 @@ impl Lexicon {
             return Some(Some(c.clone()));
         }
         let shade_then_color = self.color_shades.iter().any(|s| s == w)
-            && words.get(next).is_some_and(|n| {
-                self.color(n).is_some() || self.color_before_noun.contains_key(n)
-            });
+            && words
+                .get(next)
+                .is_some_and(|n| self.color(n).is_some() || self.color_before_noun.contains_key(n));
         shade_then_color.then_some(None)
     }
 

@@ -126,7 +126,34 @@ fn anchor_position(anchor: &Item, ctx: &Ctx) -> Result<(Vector3<f64>, Option<Str
     }
 }
 
-fn resolve(r: &Ref, ctx: &Ctx) -> Result<Vec<String>, String> {
+/// The objects on the table, other than `base`, of the same class and colour as one of `base`
+/// where there are such, else of the same class, else all of them.
+fn same_kind<'a>(base: &[&SceneObject], ctx: &Ctx<'a>) -> Vec<&'a SceneObject> {
+    let others: Vec<&'a SceneObject> = ctx
+        .present
+        .iter()
+        .copied()
+        .filter(|o| !base.iter().any(|b| b.id == o.id))
+        .collect();
+    let like = |same: &dyn Fn(&SceneObject, &SceneObject) -> bool| -> Vec<&'a SceneObject> {
+        others
+            .iter()
+            .copied()
+            .filter(|o| base.iter().any(|b| same(o, b)))
+            .collect()
+    };
+    let exact = like(&|o, b| o.class == b.class && o.color == b.color);
+    if !exact.is_empty() {
+        return exact;
+    }
+    let class = like(&|o, b| o.class == b.class);
+    if !class.is_empty() {
+        return class;
+    }
+    others
+}
+
+fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
     if !r.unchecked.is_empty() {
         tracing::warn!(
             reference = %r.text,
@@ -134,11 +161,25 @@ fn resolve(r: &Ref, ctx: &Ctx) -> Result<Vec<String>, String> {
             r.unchecked.join(", ")
         );
     }
-    let scene_objects: Vec<&SceneObject> = if r.bare_one && !ctx.previous.is_empty() {
-        ctx.previous
-            .iter()
-            .filter_map(|id| ctx.scene.object(id))
-            .collect()
+    let objects = |ids: &mut dyn Iterator<Item = &String>| -> Vec<&'a SceneObject> {
+        ids.filter_map(|id| ctx.scene.object(id)).collect()
+    };
+    let scene_objects: Vec<&SceneObject> = if r.bare_one && ctx.previous.len() >= 2 {
+        // "the two cans, the nearer one first (then the other)": one of those.
+        objects(&mut ctx.previous.iter())
+    } else if r.bare_one && (ctx.previous.len() == 1 || r.other) {
+        // "the left white can, then the right one", "leave the other one": one more of the
+        // kind just named.
+        let base = if ctx.previous.is_empty() {
+            objects(&mut ctx.mentioned.iter())
+        } else {
+            objects(&mut ctx.previous.iter())
+        };
+        if base.is_empty() {
+            ctx.present.clone()
+        } else {
+            same_kind(&base, ctx)
+        }
     } else {
         ctx.present.clone()
     };

@@ -8,7 +8,7 @@ use super::grammar::Grammar;
 const DETERMINERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "my"];
 
 /// Hesitation words that are never anything else; others ("like", "i mean") only count as
-/// hesitation between commas or at a sentence's edge.
+/// hesitation between commas (or a comma and the sentence's start or end).
 const ALWAYS: &[&str] = &[
     "um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "hm", "ah", "eh",
 ];
@@ -21,7 +21,7 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
         if let Some(n) = g.disfluencies.at(words, i) {
             let edge_before = out.last().is_none_or(|w| w == ",");
             let edge_after = words.get(i + n).is_none_or(|w| w == ",");
-            if (n == 1 && ALWAYS.contains(&words[i].as_str())) || edge_before || edge_after {
+            if (n == 1 && ALWAYS.contains(&words[i].as_str())) || (edge_before && edge_after) {
                 i += n;
                 continue;
             }
@@ -37,7 +37,12 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
     // Commas left alone or doubled by what was dropped; "the, the cup" -> "the cup".
     let mut tidy: Vec<String> = Vec::with_capacity(out.len());
     for w in out {
-        if w == "," && tidy.last().is_none_or(|p| p == ",") {
+        // No comma follows a determiner: "in the, uh, bin" -> "in the bin".
+        if w == ","
+            && tidy
+                .last()
+                .is_none_or(|p| p == "," || DETERMINERS.contains(&p.as_str()))
+        {
             continue;
         }
         if DETERMINERS.contains(&w.as_str()) {
@@ -87,6 +92,6 @@ mod tests {
             "i would like the cup in the bin"
         );
         assert_eq!(c("the one more near to you"), "the one nearer to you");
-        assert_eq!(c("put cup in bin"), "put cup in the bin");
+        assert_eq!(c("put the cup in the , uh , bin"), "put the cup in the bin");
     }
 }

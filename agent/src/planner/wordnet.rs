@@ -59,7 +59,10 @@ pub fn parse(text: &str, labels: &Labels) -> Result<Vec<Entry>, LexiconError> {
         }
         let f: Vec<&str> = line.split('\t').collect();
         let [phrase, label, score, usage] = f[..] else {
-            return Err(err(format!("expected 4 tab-separated fields, found {}", f.len())));
+            return Err(err(format!(
+                "expected 4 tab-separated fields, found {}",
+                f.len()
+            )));
         };
         if phrase.split_whitespace().next().is_none()
             || phrase
@@ -81,7 +84,9 @@ pub fn parse(text: &str, labels: &Labels) -> Result<Vec<Entry>, LexiconError> {
                 Meaning::ColorBeforeNoun(label)
             }
             "noun" | "color" | "color-before-noun" => {
-                return Err(err(format!("'{label}' is not a {usage} label of the grammar")))
+                return Err(err(format!(
+                    "'{label}' is not a {usage} label of the grammar"
+                )))
             }
             other => return Err(err(format!("unknown use '{other}'"))),
         };

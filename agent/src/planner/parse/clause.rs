@@ -85,6 +85,12 @@ impl<'a> Parser<'a> {
                 c.as_said = true;
             } else if self.eat("only") || self.eat("just") {
                 c.only = true;
+            } else if self.peek() == Some("no")
+                && self.peek_at(1).is_some_and(|w| self.g.verb(w).is_some())
+            {
+                // "no put in bin": a learner's "don't put it in the bin".
+                self.i += 1;
+                negated = true;
             } else if self.eat_seq(&["do", "not"])
                 || self.eat_seq(&["does", "not"])
                 || self.eat("never")
@@ -118,7 +124,11 @@ impl<'a> Parser<'a> {
         }
         // Questions that name objects for a later "it": "is there a cup on the table? (if so)
         // put it in the bin", "which item is farthest from you? put that one away".
-        if self.eat_seq(&["is", "there"]) || self.eat_seq(&["are", "there"]) {
+        if self.eat_seq(&["is", "there"])
+            || self.eat_seq(&["are", "there"])
+            || self.eat_seq(&["there", "is"])
+            || self.eat_seq(&["there", "are"])
+        {
             c.objects = self.items(start)?;
             c.action = Action::Bare;
             self.tail(&mut c, start, true)?;
@@ -261,6 +271,16 @@ impl<'a> Parser<'a> {
         while self.peek().is_some_and(|w| MODALS.contains(&w)) && !self.dest_ahead() {
             self.i += 1;
         }
+        // "the yellow cup is chipped, so throw it away": a remark that names the objects for
+        // a later "it"; what it says of them is not checked.
+        if self.w[..self.i].last().is_some_and(|w| w == "is" || w == "are")
+            && self.peek().is_some_and(|w| !self.g.knows(w))
+            && (self.peek_at(1).is_none() || self.peek_at(1) == Some(","))
+        {
+            self.i += 1;
+            c.action = Action::Bare;
+            return Ok(());
+        }
         // "the cans should be thrown away", "the table is cleaned up".
         if let Some((k, n)) = self.g.verbs.done_words.at(self.w, self.i) {
             if n > 1 || self.g.verb(&self.w[self.i]).is_none() {
@@ -323,6 +343,7 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         let _ = self.eat("put");
+        while self.eat_phrase(&self.g.fillers) {}
         if !self.at_end() {
             if let Some((k, n)) = self.g.verbs.done_words.at(self.w, self.i) {
                 self.i += n;

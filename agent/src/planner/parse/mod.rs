@@ -168,6 +168,11 @@ pub fn parse(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
 
 const CONNECTORS: &[&str] = &[
     ",",
+    // Subordinate clauses start talk to skip ("keep holding it while I wipe underneath").
+    "while",
+    "because",
+    "since",
+    "until",
     "and",
     "then",
     "but",
@@ -311,6 +316,11 @@ impl<'a> Parser<'a> {
         if !(g.talk_openers.contains(first) || person_subject) {
             return false;
         }
+        // "I am tidying up before guests arrive", "we have been moving": the speaker telling.
+        let narration = matches!(first.as_str(), "i" | "we" | "he" | "she" | "they")
+            && self.w.get(from + 1).is_some_and(|w| {
+                matches!(w.as_str(), "am" | "are" | "is" | "was" | "were" | "have" | "had")
+            });
         (from..to.min(self.w.len())).all(|k| {
             let w = &self.w[k];
             let noun = lex.class_at(self.w, k);
@@ -333,7 +343,7 @@ impl<'a> Parser<'a> {
             // "putting up with it" is bearing it, not putting anything.
             let idiom = self.w.get(k + 1).is_some_and(|n| n == "up")
                 && self.w.get(k + 2).is_some_and(|n| n == "with");
-            let asks = !past && !idiom && g.verb(w).is_some()
+            let asks = !past && !idiom && !narration && g.verb(w).is_some()
                 || g.verbs.done_words.at(self.w, k).is_some()
                 || super::text::base_forms(w).iter().any(|b| {
                     // "the last thing I want": wanting is talk; "I want it gone" has "gone".

@@ -53,6 +53,29 @@ impl<'a> Parser<'a> {
                 self.i = save;
                 return Ok(out);
             }
+            // "the cans, they are finished": a new clause says something of them.
+            if self.w[self.i - 1] == ","
+                && matches!(self.peek(), Some("it" | "they" | "these" | "those"))
+                && matches!(self.peek_at(1), Some("is" | "are" | "was" | "were"))
+            {
+                self.i = save;
+                return Ok(out);
+            }
+            // "the green can, it stays": the pronoun takes up what was just named.
+            if self.w[self.i - 1] == ","
+                && matches!(self.peek(), Some("it" | "they" | "these" | "those"))
+                && self.peek_at(1).is_some_and(|w| {
+                    Grammar::is_form_of(w, &self.g.verbs.go_verbs)
+                        || Grammar::is_form_of(w, &self.g.verbs.stay_verbs)
+                        || matches!(
+                            w,
+                            "should" | "can" | "must" | "will" | "needs" | "need"
+                        )
+                })
+            {
+                self.i += 1;
+                return Ok(out);
+            }
             match self.item() {
                 Ok(it) => out.push(it),
                 Err(_) => {
@@ -436,6 +459,11 @@ impl<'a> Parser<'a> {
             // "the orange", "the red and the blue": a colour used as a noun.
             return Ok(());
         }
+        if adjectives == 1 && r.other && r.rank.is_none() && r.ordinal.is_none() {
+            // "then the other": the other one.
+            r.bare_one = true;
+            return Ok(());
+        }
         // "the nearer of the two boxes", "the second of the cans": the rank among those.
         if adjectives > 0 && (r.rank.is_some() || r.ordinal.is_some()) && self.peek() == Some("of")
         {
@@ -585,6 +613,7 @@ impl<'a> Parser<'a> {
         let lex = &self.g.lexicon;
         let save = self.i;
         // "on the left (side)", "to the right", "further to the right", "more to the left".
+        let _ = self.eat("over");
         let _ = self.eat("further")
             || self.eat("farther")
             || self.eat("more")
@@ -684,9 +713,14 @@ impl<'a> Parser<'a> {
             let _ = self.eat("a") || self.eat("an") || self.eat("not");
             // "that is far away and hold it": the joiner starts the next clause.
             let more = self.peek().is_some_and(|w| {
-                lex.color(w).is_some() || lex.superlatives.contains_key(w) || lex.sides.get(w).is_some()
+                lex.color(w).is_some()
+                    || lex.superlatives.contains_key(w)
+                    || lex.sides.get(w).is_some()
             }) || lex.class_at(self.w, self.i).is_some()
-                || matches!(self.peek(), Some("on" | "to" | "at" | "in" | "further" | "farther" | "more"));
+                || matches!(
+                    self.peek(),
+                    Some("on" | "to" | "at" | "in" | "further" | "farther" | "more")
+                );
             if !more {
                 self.i = before_joiner;
                 break;
