@@ -273,7 +273,9 @@ impl<'a> Parser<'a> {
         }
         // "the yellow cup is chipped, so throw it away": a remark that names the objects for
         // a later "it"; what it says of them is not checked.
-        if self.w[..self.i].last().is_some_and(|w| w == "is" || w == "are")
+        if self.w[..self.i]
+            .last()
+            .is_some_and(|w| w == "is" || w == "are")
             && self.peek().is_some_and(|w| !self.g.knows(w))
             && (self.peek_at(1).is_none() || self.peek_at(1) == Some(","))
         {

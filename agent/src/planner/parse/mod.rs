@@ -319,7 +319,10 @@ impl<'a> Parser<'a> {
         // "I am tidying up before guests arrive", "we have been moving": the speaker telling.
         let narration = matches!(first.as_str(), "i" | "we" | "he" | "she" | "they")
             && self.w.get(from + 1).is_some_and(|w| {
-                matches!(w.as_str(), "am" | "are" | "is" | "was" | "were" | "have" | "had")
+                matches!(
+                    w.as_str(),
+                    "am" | "are" | "is" | "was" | "were" | "have" | "had"
+                )
             });
         (from..to.min(self.w.len())).all(|k| {
             let w = &self.w[k];

@@ -67,10 +67,7 @@ impl<'a> Parser<'a> {
                 && self.peek_at(1).is_some_and(|w| {
                     Grammar::is_form_of(w, &self.g.verbs.go_verbs)
                         || Grammar::is_form_of(w, &self.g.verbs.stay_verbs)
-                        || matches!(
-                            w,
-                            "should" | "can" | "must" | "will" | "needs" | "need"
-                        )
+                        || matches!(w, "should" | "can" | "must" | "will" | "needs" | "need")
                 })
             {
                 self.i += 1;
