@@ -80,6 +80,9 @@ impl EmbeddedPlanner {
         let mut stays: Vec<Item> = Vec::new();
         // The items of the last clause that named objects: what "it"/"them" mean.
         let mut antecedent: Vec<Item> = Vec::new();
+        // "tidy up everything except the carton. leave that one where it is": what a
+        // leave clause's "it" means after an exception.
+        let mut excepted: Vec<Item> = Vec::new();
         // Acts of the verbless clauses just before ("leftmost object."): a verb with no object
         // after them ("pick and hold.", "bin.") is what to do with them.
         let mut bare_run: Vec<usize> = Vec::new();
@@ -111,7 +114,11 @@ impl EmbeddedPlanner {
                             c.text
                         ));
                     }
-                    items.extend(antecedent.iter().cloned());
+                    if c.action == Action::Verb(VerbKind::Leave) && !excepted.is_empty() {
+                        items.extend(excepted.iter().cloned());
+                    } else {
+                        items.extend(antecedent.iter().cloned());
+                    }
                     from_pronoun = true;
                 } else {
                     items.push(it.clone());
@@ -124,6 +131,7 @@ impl EmbeddedPlanner {
             if !items.is_empty() {
                 antecedent = items.clone();
             }
+            excepted = c.except.clone();
             for it in &items {
                 if let Item::Container(_) = it {
                     if c.action != Action::Verb(VerbKind::Leave) {

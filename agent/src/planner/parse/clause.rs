@@ -51,6 +51,22 @@ impl<'a> Parser<'a> {
             if self.at_end() {
                 return Ok(());
             }
+            // "we're keeping the cubes for a demo later", "... so I can inspect it from over
+            // here": a trailing phrase that names nothing and asks for nothing.
+            if !self.at_connector() && self.i > before {
+                let end = (self.i..self.w.len())
+                    .find(|&k| self.w[k] == ",")
+                    .unwrap_or(self.w.len());
+                let opens = matches!(
+                    self.peek(),
+                    Some("for" | "before" | "after" | "until" | "from" | "as" | "while")
+                );
+                if opens && self.asks_nothing(self.i, end, false) {
+                    parsed.skipped.push(self.w[self.i..end].join(" "));
+                    self.i = end;
+                    continue;
+                }
+            }
             if !self.at_connector() || self.i == before {
                 let end = (before..self.w.len())
                     .find(|&k| self.w[k] == ",")
@@ -115,7 +131,7 @@ impl<'a> Parser<'a> {
         {
             let save = self.i;
             let held = self.eat_phrase(&self.g.verbs.hold_tails);
-            while held && self.eat_phrase(&self.g.fillers) {}
+            while held && !self.at_connector() && self.eat_phrase(&self.g.fillers) {}
             if held && (self.at_end() || self.at_connector()) {
                 c.text = self.text(start);
                 return Ok(c);
@@ -126,6 +142,11 @@ impl<'a> Parser<'a> {
         // put it in the bin", "which item is farthest from you? put that one away".
         if self.eat_seq(&["is", "there"])
             || self.eat_seq(&["are", "there"])
+            || self.eat_seq(&["do", "you", "see"])
+            || self.eat_seq(&["can", "you", "see"])
+            || self.eat("see")
+            || self.eat("notice")
+            || self.eat_seq(&["look", "at"])
             || self.eat_seq(&["there", "is"])
             || self.eat_seq(&["there", "are"])
         {
@@ -185,6 +206,25 @@ impl<'a> Parser<'a> {
             if !self.item_ahead() {
                 self.i -= 1;
             }
+        }
+        // "we're keeping the cubes", "I'm leaving the box": the speaker saying what stays.
+        {
+            let save = self.i;
+            if (self.eat_seq(&["i", "am"]) || self.eat_seq(&["we", "are"]))
+                && self.peek().is_some_and(|w| {
+                    self.g
+                        .verb(w)
+                        .is_some_and(|(_, kinds)| kinds == [VerbKind::Leave])
+                })
+            {
+                self.i += 1;
+                c.action = Action::Verb(VerbKind::Leave);
+                c.objects = self.items(start)?;
+                self.tail(&mut c, start, false)?;
+                c.text = self.text(start);
+                return Ok(c);
+            }
+            self.i = save;
         }
         // "do the rest", "do the box last": the verb of the request.
         if !negated && self.peek() == Some("do") {
@@ -273,13 +313,17 @@ impl<'a> Parser<'a> {
         }
         // "the yellow cup is chipped, so throw it away": a remark that names the objects for
         // a later "it"; what it says of them is not checked.
-        if self.w[..self.i]
-            .last()
-            .is_some_and(|w| w == "is" || w == "are")
-            && self.peek().is_some_and(|w| !self.g.knows(w))
-            && (self.peek_at(1).is_none() || self.peek_at(1) == Some(","))
+        // Also "... looks like it has a chip", "... is leaking a little": a word the grammar
+        // lacks, and then nothing that names an object or asks for anything, to the comma.
+        let remark_from = self.i;
+        let remark_to = (remark_from..self.w.len())
+            .find(|&k| self.w[k] == ",")
+            .unwrap_or(self.w.len());
+        if self.peek().is_some_and(|w| !self.g.knows(w))
+            && remark_to > remark_from
+            && self.asks_nothing(remark_from, remark_to, false)
         {
-            self.i += 1;
+            self.i = remark_to;
             c.action = Action::Bare;
             return Ok(());
         }

@@ -324,6 +324,15 @@ impl<'a> Parser<'a> {
                     "am" | "are" | "is" | "was" | "were" | "have" | "had"
                 )
             });
+        self.asks_nothing(from, to, narration)
+    }
+
+    /// Whether `w[from..to]` names no object, colour or container and uses none of the
+    /// grammar's verbs (with `narration`, the speaker's own verbs are allowed: "I am tidying
+    /// up", "the table needs to be clear for a projector").
+    pub(super) fn asks_nothing(&self, from: usize, to: usize, narration: bool) -> bool {
+        let g = self.g;
+        let lex = &g.lexicon;
         (from..to.min(self.w.len())).all(|k| {
             let w = &self.w[k];
             let noun = lex.class_at(self.w, k);
@@ -347,7 +356,7 @@ impl<'a> Parser<'a> {
             let idiom = self.w.get(k + 1).is_some_and(|n| n == "up")
                 && self.w.get(k + 2).is_some_and(|n| n == "with");
             let asks = !past && !idiom && !narration && g.verb(w).is_some()
-                || g.verbs.done_words.at(self.w, k).is_some()
+                || !narration && g.verbs.done_words.at(self.w, k).is_some()
                 || super::text::base_forms(w).iter().any(|b| {
                     // "the last thing I want": wanting is talk; "I want it gone" has "gone".
                     (g.verbs.negatable.contains(b) && !g.verbs.need_words.contains(b))

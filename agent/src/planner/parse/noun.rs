@@ -357,10 +357,14 @@ impl<'a> Parser<'a> {
             }
             // "the sunflower-yellow cup": a word the grammar lacks, right before a colour that
             // comes before a noun, is a shade of that colour; it narrows nothing.
-            if !self.g.knows(w)
-                && self.peek_at(1).is_some_and(|n| lex.color(n).is_some())
-                && lex.color_or_noun_at(self.w, self.i + 2)
-            {
+            let negating = matches!(w, "non" | "not" | "no" | "un" | "anti" | "never" | "nor");
+            let shade = self.peek_at(1).is_some_and(|n| lex.color(n).is_some())
+                && lex.color_or_noun_at(self.w, self.i + 2);
+            // "the scuffed plum-coloured box", "the battered tin": a state, before a noun.
+            let state =
+                w.len() > 4 && w.ends_with("ed") && lex.color_or_noun_at(self.w, self.i + 1)
+                    || w.ends_with("ed") && lex.color_before(self.w, self.i + 1).is_some();
+            if !self.g.knows(w) && !negating && (shade || state) {
                 self.i += 1;
                 r.unchecked.push(w.to_string());
                 continue;
@@ -610,7 +614,8 @@ impl<'a> Parser<'a> {
         let lex = &self.g.lexicon;
         let save = self.i;
         // "on the left (side)", "to the right", "further to the right", "more to the left".
-        let _ = self.eat("over");
+        let _ = self.eat("sitting") || self.eat("lying") || self.eat("standing");
+        let _ = self.eat("way") || self.eat("over") || self.eat("right");
         let _ = self.eat("further")
             || self.eat("farther")
             || self.eat("more")
