@@ -105,18 +105,10 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    suite
-        .request
-        .extend(read("planner_requests_round2.toml").request);
-    suite
-        .request
-        .extend(read("planner_requests_round3.toml").request);
-    suite
-        .request
-        .extend(read("planner_requests_round4.toml").request);
-    suite
-        .request
-        .extend(read("planner_requests_round5.toml").request);
+    for round in 2..=5 {
+        let more = read(&format!("planner_requests_round{round}.toml"));
+        suite.request.extend(more.request);
+    }
     let planner = EmbeddedPlanner::default();
     let mut scenes = HashMap::new();
     // (part, category) -> (right, refused, wrong)

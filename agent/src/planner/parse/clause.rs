@@ -8,7 +8,6 @@ use super::{
 
 impl<'a> Parser<'a> {
     pub(super) fn sentence(&mut self, parsed: &mut Parsed) -> Result<(), ParseError> {
-        let out = &mut parsed.clauses;
         // A sentence that only sets the scene ("the table is a mess").
         let start = self.i;
         while self.eat_phrase(&self.g.fillers) {}
@@ -26,22 +25,13 @@ impl<'a> Parser<'a> {
             let before = self.i;
             let clause = match self.clause() {
                 Ok(c) => c,
-                Err(e) => {
-                    // Talk that asks for nothing, up to the next comma: skipped, and said.
-                    let end = (before..self.w.len())
-                        .find(|&k| self.w[k] == ",")
-                        .unwrap_or(self.w.len());
-                    if self.is_talk(before, end) {
-                        parsed.skipped.push(self.w[before..end].join(" "));
-                        self.i = end;
-                        continue;
-                    }
-                    return Err(e);
-                }
+                // Talk that asks for nothing, up to the next comma: skipped, and said.
+                Err(_) if self.skip_talk(before, &mut parsed.skipped) => continue,
+                Err(e) => return Err(e),
             };
             if clause.action != Action::Nothing {
-                out.push(clause);
-            } else if let Some(prev) = out.last_mut() {
+                parsed.clauses.push(clause);
+            } else if let Some(prev) = parsed.clauses.last_mut() {
                 // ", in that order", ", first": order words of their own modify the clause
                 // before them.
                 prev.as_said |= clause.as_said;
@@ -54,9 +44,7 @@ impl<'a> Parser<'a> {
             // "we're keeping the cubes for a demo later", "... so I can inspect it from over
             // here": a trailing phrase that names nothing and asks for nothing.
             if !self.at_connector() && self.i > before {
-                let end = (self.i..self.w.len())
-                    .find(|&k| self.w[k] == ",")
-                    .unwrap_or(self.w.len());
+                let end = self.next_comma(self.i);
                 let opens = matches!(
                     self.peek(),
                     Some("for" | "before" | "after" | "until" | "from" | "as" | "while")
@@ -68,17 +56,30 @@ impl<'a> Parser<'a> {
                 }
             }
             if !self.at_connector() || self.i == before {
-                let end = (before..self.w.len())
-                    .find(|&k| self.w[k] == ",")
-                    .unwrap_or(self.w.len());
-                if self.is_talk(before, end) {
-                    parsed.skipped.push(self.w[before..end].join(" "));
-                    self.i = end;
+                if self.skip_talk(before, &mut parsed.skipped) {
                     continue;
                 }
                 return Err(self.unknown(before));
             }
         }
+    }
+
+    /// Where the piece of the sentence from `from` ends: the next comma, or the end.
+    pub(super) fn next_comma(&self, from: usize) -> usize {
+        (from..self.w.len())
+            .find(|&k| self.w[k] == ",")
+            .unwrap_or(self.w.len())
+    }
+
+    /// Skips the piece from `from` to the next comma when it is talk (`is_talk`), and says so.
+    fn skip_talk(&mut self, from: usize, skipped: &mut Vec<String>) -> bool {
+        let end = self.next_comma(from);
+        if !self.is_talk(from, end) {
+            return false;
+        }
+        skipped.push(self.w[from..end].join(" "));
+        self.i = end;
+        true
     }
 
     /// Connector words that can also open a clause ("then", "next", "finally", "first" ...)
@@ -316,9 +317,7 @@ impl<'a> Parser<'a> {
         // Also "... looks like it has a chip", "... is leaking a little": a word the grammar
         // lacks, and then nothing that names an object or asks for anything, to the comma.
         let remark_from = self.i;
-        let remark_to = (remark_from..self.w.len())
-            .find(|&k| self.w[k] == ",")
-            .unwrap_or(self.w.len());
+        let remark_to = self.next_comma(remark_from);
         if self.peek().is_some_and(|w| !self.g.knows(w))
             && remark_to > remark_from
             && self.asks_nothing(remark_from, remark_to, false)

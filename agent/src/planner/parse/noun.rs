@@ -346,13 +346,7 @@ impl<'a> Parser<'a> {
                     }
                     adjectives += 1;
                 }
-                while self
-                    .peek()
-                    .is_some_and(|s| lex.color_suffixes.iter().any(|x| x == s))
-                    && !self.head_word_at(self.i)
-                {
-                    self.i += 1;
-                }
+                self.skip_color_suffixes();
                 continue;
             }
             // "the sunflower-yellow cup": a word the grammar lacks, right before a colour that
@@ -382,13 +376,7 @@ impl<'a> Parser<'a> {
                     r.colors.push(c);
                 }
                 adjectives += 1;
-                while self
-                    .peek()
-                    .is_some_and(|s| lex.color_suffixes.iter().any(|x| x == s))
-                    && !self.head_word_at(self.i)
-                {
-                    self.i += 1;
-                }
+                self.skip_color_suffixes();
                 // "red or blue", "red and purple things", "red, white".
                 if matches!(self.peek(), Some("or" | "and" | ","))
                     && self.peek_at(1).and_then(|n| lex.color(n)).is_some()
@@ -493,6 +481,18 @@ impl<'a> Parser<'a> {
         }
         self.i = start + adjectives.min(self.w.len() - start);
         Err(self.unknown(start))
+    }
+
+    /// "red colored", "lemon-coloured": words after a colour that leave it as it is.
+    fn skip_color_suffixes(&mut self) {
+        let lex = &self.g.lexicon;
+        while self
+            .peek()
+            .is_some_and(|s| lex.color_suffixes.iter().any(|x| x == s))
+            && !self.head_word_at(self.i)
+        {
+            self.i += 1;
+        }
     }
 
     pub(super) fn head_word_at(&self, at: usize) -> bool {
