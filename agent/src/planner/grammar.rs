@@ -535,6 +535,11 @@ impl Grammar {
             .find_map(|b| self.verbs.words.get(&b).map(|k| (b, k.clone())))
     }
 
+    /// Whether the grammar file itself names `phrase` (in any list).
+    pub fn defines(&self, phrase: &str) -> bool {
+        self.vocabulary.contains(phrase)
+    }
+
     /// Whether the grammar or its WordNet lexicon gives `word` any meaning.
     pub fn knows(&self, word: &str) -> bool {
         self.vocabulary.contains(word)
