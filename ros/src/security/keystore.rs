@@ -440,14 +440,10 @@ mod tests {
             Err(SecurityError::KeystoreExists { .. })
         ));
         let cfg = RosConfig::default();
-        let e = create_enclave(
-            &ks,
-            "/embody/deploy",
-            Role::Deploy,
-            &cfg,
-            Validity::days(30, 0),
-        )
-        .unwrap();
+        let enclave = |name: &str, role: Role| {
+            create_enclave(&ks, name, role, &cfg, Validity::days(30, 0)).unwrap()
+        };
+        let e = enclave("/embody/deploy", Role::Deploy);
         let check = check_enclave(&e.dir).unwrap();
         assert_eq!(check.subject, "/embody/deploy");
 
@@ -459,22 +455,8 @@ mod tests {
         assert!(err.to_string().contains("permissions.p7s"), "{err}");
 
         // A key from another enclave.
-        let other = create_enclave(
-            &ks,
-            "/embody/robot",
-            Role::Robot,
-            &cfg,
-            Validity::days(30, 0),
-        )
-        .unwrap();
-        create_enclave(
-            &ks,
-            "/embody/deploy",
-            Role::Deploy,
-            &cfg,
-            Validity::days(30, 0),
-        )
-        .unwrap();
+        let other = enclave("/embody/robot", Role::Robot);
+        enclave("/embody/deploy", Role::Deploy);
         fs::copy(other.dir.join("key.pem"), e.dir.join("key.pem")).unwrap();
         let err = check_enclave(&e.dir).unwrap_err();
         assert!(err.to_string().contains("key.pem"), "{err}");

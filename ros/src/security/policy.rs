@@ -170,8 +170,9 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// The domain governance: no unauthenticated participants, discovery and liveliness encrypted,
-/// every RTPS message signed, and on every topic access control with encrypted data and
-/// metadata. (SROS2's defaults, with access control on every topic.)
+/// every RTPS message encrypted, and on every topic access control with encrypted metadata.
+/// Data protection is NONE: RustDDS 0.15 cannot decrypt fragmented payload-protected samples,
+/// and the RTPS-level encryption already covers the payload on the wire.
 pub fn governance_xml() -> String {
     r#"<?xml version="1.0" encoding="UTF-8"?>
 <dds xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="http://www.omg.org/spec/DDS-SECURITY/20170901/omg_shared_ca_governance.xsd">

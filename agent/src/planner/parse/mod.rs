@@ -259,6 +259,16 @@ impl<'a> Parser<'a> {
         moved
     }
 
+    /// Whether a copula starts at `at` (what `eat_copula` would take there).
+    pub(super) fn copula_at(&self, at: usize) -> bool {
+        Parser {
+            g: self.g,
+            w: self.w,
+            i: at,
+        }
+        .eat_copula()
+    }
+
     /// The table as a whole: "the table", "the whole desk", "the entire kitchen table top".
     pub(super) fn eat_table(&mut self) -> bool {
         let save = self.i;

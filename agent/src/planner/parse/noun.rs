@@ -159,14 +159,7 @@ impl<'a> Parser<'a> {
             }
         }
         // "what is red", "whatever is closest to you": everything the predicate holds for.
-        if matches!(self.peek(), Some("what" | "whatever")) && {
-            let mut probe = Parser {
-                g: self.g,
-                w: self.w,
-                i: self.i + 1,
-            };
-            probe.eat_copula()
-        } {
+        if matches!(self.peek(), Some("what" | "whatever")) && self.copula_at(self.i + 1) {
             self.i += 1;
             self.eat_copula();
             let mut r = self.blank_ref(Quantity::All);
@@ -562,14 +555,7 @@ impl<'a> Parser<'a> {
                 continue;
             }
             // Relative clauses: "that is not a box", "which are red", "that's closer to you".
-            if matches!(self.peek(), Some("that" | "which" | "who")) && {
-                let mut probe = Parser {
-                    g: self.g,
-                    w: self.w,
-                    i: self.i + 1,
-                };
-                probe.eat_copula()
-            } {
+            if matches!(self.peek(), Some("that" | "which" | "who")) && self.copula_at(self.i + 1) {
                 self.i += 1;
                 self.eat_copula();
                 let negative = self.eat("not");
