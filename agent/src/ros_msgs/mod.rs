@@ -3,6 +3,8 @@
 
 mod cdr;
 mod definitions;
+#[cfg(test)]
+mod golden;
 mod messages;
 
 pub use cdr::{CdrError, CdrReader, CdrWriter};
