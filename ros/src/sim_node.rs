@@ -44,7 +44,7 @@ pub struct SimNodeOptions {
 
 /// Fault injection: bytes published under JointState's type name that are not a JointState
 /// (a lone string), as a truncated or foreign writer would send.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct TruncatedJointState {
     frame_id: String,
 }
@@ -53,16 +53,6 @@ impl embody_agent::ros_msgs::RosMessage for TruncatedJointState {
     const TYPE: &'static str = JointStateMsg::TYPE;
     fn definition() -> &'static str {
         JointStateMsg::definition()
-    }
-    fn write(&self, w: &mut embody_agent::ros_msgs::CdrWriter) {
-        w.string(&self.frame_id);
-    }
-    fn read(
-        r: &mut embody_agent::ros_msgs::CdrReader<'_>,
-    ) -> Result<Self, embody_agent::ros_msgs::CdrError> {
-        Ok(Self {
-            frame_id: r.string()?,
-        })
     }
 }
 

@@ -207,7 +207,9 @@ mod tests {
         );
     }
 
-    /// The MCAP encoder and RustDDS's serde CDR must agree on every message, both ways.
+    /// The log's encoder (`RosMessage::to_cdr`: header + cdr-encoding) and the payload RustDDS
+    /// puts on the wire (cdr-encoding through its serde adapter) must agree on every message,
+    /// both ways; this catches the two drifting apart (a version bump, a custom serializer).
     fn same_bytes<M>(m: M)
     where
         M: RosMessage + Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,

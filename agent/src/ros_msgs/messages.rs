@@ -6,7 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cdr::{CdrError, CdrReader, CdrWriter};
 use super::definitions as defs;
 use super::RosMessage;
 
@@ -32,16 +31,6 @@ impl Time {
     pub fn as_secs_f64(&self) -> f64 {
         self.sec as f64 + self.nanosec as f64 * 1e-9
     }
-    fn write(&self, w: &mut CdrWriter) {
-        w.i32(self.sec);
-        w.u32(self.nanosec);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self {
-            sec: r.i32()?,
-            nanosec: r.u32()?,
-        })
-    }
 }
 
 /// std_msgs/Header
@@ -49,19 +38,6 @@ impl Time {
 pub struct Header {
     pub stamp: Time,
     pub frame_id: String,
-}
-
-impl Header {
-    fn write(&self, w: &mut CdrWriter) {
-        self.stamp.write(w);
-        w.string(&self.frame_id);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self {
-            stamp: Time::read(r)?,
-            frame_id: r.string()?,
-        })
-    }
 }
 
 /// sensor_msgs/JointState
@@ -79,22 +55,6 @@ impl RosMessage for JointStateMsg {
     fn definition() -> &'static str {
         defs::joint_state()
     }
-    fn write(&self, w: &mut CdrWriter) {
-        self.header.write(w);
-        w.strings(&self.name);
-        w.f64s(&self.position);
-        w.f64s(&self.velocity);
-        w.f64s(&self.effort);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self {
-            header: Header::read(r)?,
-            name: r.strings()?,
-            position: r.f64s()?,
-            velocity: r.f64s()?,
-            effort: r.f64s()?,
-        })
-    }
 }
 
 /// geometry_msgs/TransformStamped (translation and rotation flattened).
@@ -108,31 +68,6 @@ pub struct TransformStamped {
 }
 
 impl TransformStamped {
-    fn write(&self, w: &mut CdrWriter) {
-        self.header.write(w);
-        w.string(&self.child_frame_id);
-        for v in self.translation.iter().chain(&self.rotation) {
-            w.f64(*v);
-        }
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        let header = Header::read(r)?;
-        let child_frame_id = r.string()?;
-        let mut t = [0.0; 3];
-        for v in &mut t {
-            *v = r.f64()?;
-        }
-        let mut q = [0.0; 4];
-        for v in &mut q {
-            *v = r.f64()?;
-        }
-        Ok(Self {
-            header,
-            child_frame_id,
-            translation: t,
-            rotation: q,
-        })
-    }
 
     pub fn to_isometry(&self) -> nalgebra::Isometry3<f64> {
         let [x, y, z] = self.translation;
@@ -166,20 +101,6 @@ impl RosMessage for TfMessage {
     fn definition() -> &'static str {
         defs::tf_message()
     }
-    fn write(&self, w: &mut CdrWriter) {
-        w.u32(self.transforms.len() as u32);
-        for t in &self.transforms {
-            t.write(w);
-        }
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        let n = r.seq_len(64)?;
-        Ok(Self {
-            transforms: (0..n)
-                .map(|_| TransformStamped::read(r))
-                .collect::<Result<_, _>>()?,
-        })
-    }
 }
 
 /// trajectory_msgs/JointTrajectoryPoint
@@ -205,38 +126,6 @@ impl RosMessage for JointTrajectoryMsg {
     fn definition() -> &'static str {
         defs::joint_trajectory()
     }
-    fn write(&self, w: &mut CdrWriter) {
-        self.header.write(w);
-        w.strings(&self.joint_names);
-        w.u32(self.points.len() as u32);
-        for p in &self.points {
-            w.f64s(&p.positions);
-            w.f64s(&p.velocities);
-            w.f64s(&p.accelerations);
-            w.f64s(&p.effort);
-            p.time_from_start.write(w);
-        }
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        let header = Header::read(r)?;
-        let joint_names = r.strings()?;
-        let n = r.seq_len(24)?;
-        let mut points = Vec::with_capacity(n);
-        for _ in 0..n {
-            points.push(JointTrajectoryPoint {
-                positions: r.f64s()?,
-                velocities: r.f64s()?,
-                accelerations: r.f64s()?,
-                effort: r.f64s()?,
-                time_from_start: Time::read(r)?,
-            });
-        }
-        Ok(Self {
-            header,
-            joint_names,
-            points,
-        })
-    }
 }
 
 /// control_msgs/GripperCommand
@@ -252,16 +141,6 @@ impl RosMessage for GripperCommandMsg {
     fn definition() -> &'static str {
         defs::gripper_command()
     }
-    fn write(&self, w: &mut CdrWriter) {
-        w.f64(self.position);
-        w.f64(self.max_effort);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self {
-            position: r.f64()?,
-            max_effort: r.f64()?,
-        })
-    }
 }
 
 /// sensor_msgs/Image
@@ -273,6 +152,8 @@ pub struct ImageMsg {
     pub encoding: String,
     pub is_bigendian: u8,
     pub step: u32,
+    /// One byte-string write and read, not a serde call per byte (921,600 for a 640x480 frame).
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
@@ -280,26 +161,6 @@ impl RosMessage for ImageMsg {
     const TYPE: &'static str = "sensor_msgs/msg/Image";
     fn definition() -> &'static str {
         defs::image()
-    }
-    fn write(&self, w: &mut CdrWriter) {
-        self.header.write(w);
-        w.u32(self.height);
-        w.u32(self.width);
-        w.string(&self.encoding);
-        w.u8(self.is_bigendian);
-        w.u32(self.step);
-        w.bytes(&self.data);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self {
-            header: Header::read(r)?,
-            height: r.u32()?,
-            width: r.u32()?,
-            encoding: r.string()?,
-            is_bigendian: r.u8()?,
-            step: r.u32()?,
-            data: r.bytes()?,
-        })
     }
 }
 
@@ -379,8 +240,12 @@ mod tests {
         assert_eq!(ImageMsg::from_cdr(&img.to_cdr()).unwrap(), img);
         assert!(matches!(
             JointStateMsg::from_cdr(&[1, 0, 0, 0]),
-            Err(CdrError::Encapsulation(_))
+            Err(crate::ros_msgs::CdrError::Encapsulation { .. })
         ));
+        // A big-endian sender (encapsulation 00 00) decodes to the same message.
+        let mut be = vec![0, 0, 0, 0];
+        be.extend(cdr_encoding::to_vec::<_, byteorder::BigEndian>(&traj).unwrap());
+        assert_eq!(JointTrajectoryMsg::from_cdr(&be).unwrap(), traj);
         // A huge claimed length is an error, not an allocation.
         let mut bad = JointStateMsg::default().to_cdr();
         let n = bad.len();
@@ -400,12 +265,6 @@ impl RosMessage for BoolMsg {
     fn definition() -> &'static str {
         "bool data\n"
     }
-    fn write(&self, w: &mut CdrWriter) {
-        w.u8(self.data as u8);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self { data: r.u8()? != 0 })
-    }
 }
 
 /// std_msgs/String (status and plan as JSON).
@@ -418,12 +277,6 @@ impl RosMessage for StringMsg {
     const TYPE: &'static str = "std_msgs/msg/String";
     fn definition() -> &'static str {
         "string data\n"
-    }
-    fn write(&self, w: &mut CdrWriter) {
-        w.string(&self.data);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self { data: r.string()? })
     }
 }
 
@@ -456,28 +309,6 @@ impl RosMessage for ChunkRequestMsg {
         "string robot\nuint32 noise_seed\nfloat64 stamp\nfloat64[] observations\n\
          float64 committed_start\nfloat64[] committed\nuint32 delay_periods\nstring chunking\n"
     }
-    fn write(&self, w: &mut CdrWriter) {
-        w.string(&self.robot);
-        w.u32(self.noise_seed);
-        w.f64(self.stamp);
-        w.f64s(&self.observations);
-        w.f64(self.committed_start);
-        w.f64s(&self.committed);
-        w.u32(self.delay_periods);
-        w.string(&self.chunking);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self {
-            robot: r.string()?,
-            noise_seed: r.u32()?,
-            stamp: r.f64()?,
-            observations: r.f64s()?,
-            committed_start: r.f64()?,
-            committed: r.f64s()?,
-            delay_periods: r.u32()?,
-            chunking: r.string()?,
-        })
-    }
 }
 
 /// `embody_msgs/srv/ComputeChunk`, response half.
@@ -498,20 +329,6 @@ impl RosMessage for ChunkReplyMsg {
     const TYPE: &'static str = "embody_msgs/srv/ComputeChunk_Response";
     fn definition() -> &'static str {
         "float64 start\nfloat64[] actions\nstring error\nfloat64 compute_ms\n"
-    }
-    fn write(&self, w: &mut CdrWriter) {
-        w.f64(self.start);
-        w.f64s(&self.actions);
-        w.string(&self.error);
-        w.f64(self.compute_ms);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        Ok(Self {
-            start: r.f64()?,
-            actions: r.f64s()?,
-            error: r.string()?,
-            compute_ms: r.f64()?,
-        })
     }
 }
 
@@ -545,55 +362,6 @@ impl RosMessage for CameraInfoMsg {
     const TYPE: &'static str = "sensor_msgs/msg/CameraInfo";
     fn definition() -> &'static str {
         defs::camera_info()
-    }
-    fn write(&self, w: &mut CdrWriter) {
-        self.header.write(w);
-        w.u32(self.height);
-        w.u32(self.width);
-        w.string(&self.distortion_model);
-        w.f64s(&self.d);
-        for v in self.k.iter().chain(&self.r).chain(&self.p) {
-            w.f64(*v);
-        }
-        w.u32(self.binning_x);
-        w.u32(self.binning_y);
-        w.u32(self.roi.x_offset);
-        w.u32(self.roi.y_offset);
-        w.u32(self.roi.height);
-        w.u32(self.roi.width);
-        w.u8(self.roi.do_rectify as u8);
-    }
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError> {
-        let header = Header::read(r)?;
-        let height = r.u32()?;
-        let width = r.u32()?;
-        let distortion_model = r.string()?;
-        let d = r.f64s()?;
-        let mut k = [0.0; 9];
-        let mut rr = [0.0; 9];
-        let mut p = [0.0; 12];
-        for v in k.iter_mut().chain(rr.iter_mut()).chain(p.iter_mut()) {
-            *v = r.f64()?;
-        }
-        Ok(Self {
-            header,
-            height,
-            width,
-            distortion_model,
-            d,
-            k,
-            r: rr,
-            p,
-            binning_x: r.u32()?,
-            binning_y: r.u32()?,
-            roi: RegionOfInterest {
-                x_offset: r.u32()?,
-                y_offset: r.u32()?,
-                height: r.u32()?,
-                width: r.u32()?,
-                do_rectify: r.u8()? != 0,
-            },
-        })
     }
 }
 

@@ -7,28 +7,28 @@ mod definitions;
 mod golden;
 mod messages;
 
-pub use cdr::{CdrError, CdrReader, CdrWriter};
+pub use cdr::CdrError;
 pub use messages::*;
 
-/// A ROS 2 message type embody can encode and decode.
-pub trait RosMessage: Sized {
+use serde::{de::DeserializeOwned, Serialize};
+
+/// A ROS 2 message type embody can encode and decode. Its layout is its serde derive: fields
+/// in the order of the ROS definition.
+pub trait RosMessage: Serialize + DeserializeOwned {
     /// `pkg/msg/Name`, as rosbag2 writes it in MCAP schemas.
     const TYPE: &'static str;
     /// The `ros2msg` schema: this message's definition, then each dependency after a
     /// `====` separator line and `MSG: pkg/Name`.
     fn definition() -> &'static str;
-    fn write(&self, w: &mut CdrWriter);
-    fn read(r: &mut CdrReader<'_>) -> Result<Self, CdrError>;
 
     /// Serialized with the 4-byte CDR little-endian encapsulation header.
     fn to_cdr(&self) -> Vec<u8> {
-        let mut w = CdrWriter::new();
-        self.write(&mut w);
-        w.finish()
+        // Every field of every message is a fixed-size number, a string, a fixed array or a
+        // sequence with a known length: nothing cdr-encoding can refuse to write.
+        cdr::encode(Self::TYPE, self).expect("CDR encoding of a ROS message cannot fail")
     }
 
     fn from_cdr(bytes: &[u8]) -> Result<Self, CdrError> {
-        let mut r = CdrReader::new(bytes)?;
-        Self::read(&mut r)
+        cdr::decode(Self::TYPE, bytes)
     }
 }
