@@ -10,6 +10,7 @@ pub mod controller;
 pub mod episode;
 pub mod grasp;
 pub mod kinematics;
+#[cfg(feature = "log")]
 pub mod log;
 pub mod observer;
 pub mod outcome;
@@ -32,9 +33,9 @@ pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelEr
 pub use observer::{EpisodeObserver, Event, EventKind, PolicySample};
 pub use outcome::{Failure, FailureKind, ObjectOutcome};
 pub use perception::{CameraPerception, ObjectInfo, Perception, SimulatedPerception};
-pub use planner::{
-    read_answer, Answer, EmbeddedPlanner, Instruction, PlanError, Planner, VlmConfig, VlmPlanner,
-};
+pub use planner::{read_answer, Answer, EmbeddedPlanner, Instruction, PlanError, Planner};
+#[cfg(feature = "vlm")]
+pub use planner::{VlmConfig, VlmPlanner};
 pub use policy::{Policy, PolicyError};
 pub use robot::{Robot, RobotError};
 pub use safety::{SafetyConfig, SafetyFilter, SafetyStop};

@@ -6,6 +6,7 @@
 //! [`VlmPlanner`] asks a remote model, after the same screen. Every planner's output goes
 //! through [`validate`].
 
+mod answer;
 mod embedded;
 mod grammar;
 mod parse;
@@ -13,12 +14,15 @@ mod refs;
 mod screen;
 mod speech;
 mod text;
+#[cfg(feature = "vlm")]
 mod vlm;
 mod wordnet;
 
+pub use answer::{read_answer, Answer};
 pub use embedded::EmbeddedPlanner;
 pub use grammar::GrammarError;
-pub use vlm::{read_answer, Answer, VlmConfig, VlmPlanner};
+#[cfg(feature = "vlm")]
+pub use vlm::{VlmConfig, VlmPlanner};
 
 use std::collections::HashSet;
 

@@ -7,14 +7,14 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::json;
 
+use super::answer::{read_answer, Answer};
 use super::grammar::Grammar;
 use super::screen::screen;
 use super::text::sentences;
-use super::{validate, Instruction, PlanError, Planner};
-use crate::types::{CameraFrame, Plan, SceneGraph, Skill};
+use super::{Instruction, PlanError, Planner};
+use crate::types::{CameraFrame, Plan, SceneGraph};
 
 #[derive(Clone)]
 pub struct VlmConfig {
@@ -63,52 +63,7 @@ pub struct VlmPlanner {
     grammar: Grammar,
 }
 
-/// What the model must answer: a plan, or a refusal.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AnswerJson {
-    #[serde(default)]
-    steps: Vec<Skill>,
-    #[serde(default)]
-    refuse: Option<String>,
-}
-
-/// What a model's answer comes to.
-#[derive(Debug, PartialEq)]
-pub enum Answer {
-    /// A plan that passed [`validate`] against the scene.
-    Plan(Plan),
-    /// The model refused, with its reason.
-    Refused(String),
-    /// Not a plan: unreadable JSON, no steps, or a plan that breaks the rules (why).
-    Invalid(String),
-}
-
-/// Reads a model's answer as untrusted data: only the closed set of skills parses, and a plan
-/// is validated against the scene before it is believed.
-pub fn read_answer(content: &str, scene: &SceneGraph) -> Answer {
-    match serde_json::from_str::<AnswerJson>(content.trim()) {
-        Err(e) => Answer::Invalid(format!(
-            "the answer is not a plan in the required JSON form: {e}"
-        )),
-        Ok(AnswerJson {
-            refuse: Some(reason),
-            steps,
-        }) if steps.is_empty() => Answer::Refused(reason),
-        Ok(a) => {
-            let plan = Plan { steps: a.steps };
-            if plan.steps.is_empty() {
-                Answer::Invalid("the plan has no steps".to_string())
-            } else {
-                match validate(&plan, scene) {
-                    Ok(()) => Answer::Plan(plan),
-                    Err(e) => Answer::Invalid(e.to_string()),
-                }
-            }
-        }
-    }
-}
-
+/// The JSON schema the model is asked to answer in (`answer::read_answer` checks it).
 fn answer_schema() -> serde_json::Value {
     json!({
         "type": "object",

@@ -49,21 +49,21 @@ pub fn encode<T: Serialize>(ty: &'static str, value: &T) -> Result<Vec<u8>, CdrE
 /// A message from CDR of either byte order. Lengths are checked against the bytes left before
 /// anything is read into them, so a crafted length is an error, not an allocation.
 pub fn decode<T: DeserializeOwned>(ty: &'static str, bytes: &[u8]) -> Result<T, CdrError> {
-    let (head, payload) = bytes
-        .split_first_chunk::<4>()
-        .ok_or(CdrError::NoHeader {
-            ty,
-            len: bytes.len(),
-        })?;
+    let (head, payload) = bytes.split_first_chunk::<4>().ok_or(CdrError::NoHeader {
+        ty,
+        len: bytes.len(),
+    })?;
     let kind = [head[0], head[1]];
     let decoded = match kind {
         CDR_LE => cdr_encoding::from_bytes::<T, LittleEndian>(payload),
         CDR_BE => cdr_encoding::from_bytes::<T, BigEndian>(payload),
         _ => return Err(CdrError::Encapsulation { ty, kind }),
     };
-    decoded.map(|(value, _)| value).map_err(|source| CdrError::Decode {
-        ty,
-        len: payload.len(),
-        source,
-    })
+    decoded
+        .map(|(value, _)| value)
+        .map_err(|source| CdrError::Decode {
+            ty,
+            len: payload.len(),
+            source,
+        })
 }

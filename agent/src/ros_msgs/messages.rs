@@ -68,7 +68,6 @@ pub struct TransformStamped {
 }
 
 impl TransformStamped {
-
     pub fn to_isometry(&self) -> nalgebra::Isometry3<f64> {
         let [x, y, z] = self.translation;
         let [qx, qy, qz, qw] = self.rotation;
