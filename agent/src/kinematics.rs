@@ -6,143 +6,12 @@
 
 use std::path::Path;
 
-use nalgebra::{
-    DMatrix, DVector, Isometry3, Matrix6, Translation3, Unit, UnitQuaternion, Vector3, Vector6,
-};
+use nalgebra::{DMatrix, DVector, Isometry3, Matrix6, Unit, UnitQuaternion, Vector3, Vector6};
 use thiserror::Error;
 
 use crate::rotation::rotation_error;
-
-/// Why a robot description could not be turned into an arm model.
-#[derive(Debug, Error)]
-pub enum ModelError {
-    #[error("cannot read URDF {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("malformed URDF {path}: {message}")]
-    Parse { path: String, message: String },
-    #[error("URDF {path}: {message}")]
-    Invalid { path: String, message: String },
-    #[error(
-        "URDF {path}: joint '{joint}' names {role} link '{link}', which the URDF does not define"
-    )]
-    MissingLink {
-        path: String,
-        joint: String,
-        /// `parent` or `child`.
-        role: &'static str,
-        link: String,
-    },
-    #[error("URDF {path}: link '{link}' is the child of two joints, '{first}' and '{second}'")]
-    TwoParents {
-        path: String,
-        link: String,
-        first: String,
-        second: String,
-    },
-    #[error("URDF {path}: {what} '{name}' is defined twice")]
-    Duplicate {
-        path: String,
-        /// `link` or `joint`.
-        what: &'static str,
-        name: String,
-    },
-    #[error("URDF {path}: the joints form a cycle: link '{link}' is its own ancestor through joint(s) {joints}")]
-    Cycle {
-        path: String,
-        link: String,
-        /// The cycle's joints, quoted and comma-separated (the first few of a long one).
-        joints: String,
-    },
-}
-
-/// Checks that the URDF's joints form a forest: every joint names links the URDF defines, no
-/// link or joint name is used twice, no link has two parent joints and no link is its own
-/// ancestor. Everything that walks the joint graph relies on this to end, so it runs before
-/// any walk; it is itself linear in the number of joints. `origin` names the URDF in errors.
-pub fn check_joint_tree(robot: &urdf_rs::Robot, origin: &str) -> Result<(), ModelError> {
-    use std::collections::{HashMap, HashSet};
-    let path = || origin.to_string();
-    let mut links = HashSet::with_capacity(robot.links.len());
-    for l in &robot.links {
-        if !links.insert(l.name.as_str()) {
-            return Err(ModelError::Duplicate {
-                path: path(),
-                what: "link",
-                name: l.name.clone(),
-            });
-        }
-    }
-    let mut joint_names = HashSet::with_capacity(robot.joints.len());
-    // Each link's parent joint.
-    let mut parent_of: HashMap<&str, &urdf_rs::Joint> = HashMap::with_capacity(robot.joints.len());
-    for j in &robot.joints {
-        if !joint_names.insert(j.name.as_str()) {
-            return Err(ModelError::Duplicate {
-                path: path(),
-                what: "joint",
-                name: j.name.clone(),
-            });
-        }
-        for (role, link) in [("parent", &j.parent.link), ("child", &j.child.link)] {
-            if !links.contains(link.as_str()) {
-                return Err(ModelError::MissingLink {
-                    path: path(),
-                    joint: j.name.clone(),
-                    role,
-                    link: link.clone(),
-                });
-            }
-        }
-        if let Some(first) = parent_of.insert(j.child.link.as_str(), j) {
-            return Err(ModelError::TwoParents {
-                path: path(),
-                link: j.child.link.clone(),
-                first: first.name.clone(),
-                second: j.name.clone(),
-            });
-        }
-    }
-    // With one parent per link the graph is a forest unless some walk towards the root comes
-    // back to a link it has passed. Links already known to reach a root are not walked again,
-    // so every link is passed at most twice.
-    let mut reaches_root: HashSet<&str> = HashSet::with_capacity(links.len());
-    // In file order, so that a URDF with several cycles always reports the same one.
-    for start in &robot.links {
-        let mut on_path: Vec<&str> = Vec::new();
-        let mut on_path_set: HashSet<&str> = HashSet::new();
-        let mut link = start.name.as_str();
-        while !reaches_root.contains(link) {
-            if on_path_set.contains(link) {
-                let k = on_path.iter().position(|l| *l == link).unwrap_or(0);
-                let cycle = &on_path[k..];
-                let mut names: Vec<String> = cycle
-                    .iter()
-                    .take(12)
-                    .map(|l| format!("'{}'", parent_of[l].name))
-                    .collect();
-                if cycle.len() > names.len() {
-                    names.push(format!("and {} more", cycle.len() - names.len()));
-                }
-                return Err(ModelError::Cycle {
-                    path: path(),
-                    link: link.to_string(),
-                    joints: names.join(", "),
-                });
-            }
-            let Some(j) = parent_of.get(link) else {
-                break;
-            };
-            on_path.push(link);
-            on_path_set.insert(link);
-            link = j.parent.link.as_str();
-        }
-        reaches_root.extend(on_path);
-    }
-    Ok(())
-}
+use crate::urdf::{chain, urdf_pose};
+pub use crate::urdf::{check_joint_tree, ModelError};
 
 /// Why an IK query failed.
 #[derive(Debug, Error, PartialEq)]
@@ -191,15 +60,6 @@ pub struct ArmModel {
     pub gripper: Option<GripperSpec>,
 }
 
-pub(crate) fn urdf_pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
-    let [x, y, z] = p.xyz.0;
-    let [r, pi, yw] = p.rpy.0;
-    Isometry3::from_parts(
-        Translation3::new(x, y, z),
-        UnitQuaternion::from_euler_angles(r, pi, yw),
-    )
-}
-
 impl ArmModel {
     /// Reads the chain `base_link` → `tcp_link` from a URDF file.
     pub fn from_urdf_file(
@@ -242,33 +102,11 @@ impl ArmModel {
             return Err(invalid(format!("no link named '{base_link}'")));
         }
         check_joint_tree(robot, origin)?;
-        // Walk up from the TCP to the base, then reverse. The joints form a forest (checked
-        // above), so the walk passes each joint at most once; the bound says so to the reader
-        // and holds even if that check is ever loosened.
-        let mut chain = Vec::new();
-        let mut link = tcp_link.to_string();
-        if !robot.links.iter().any(|l| l.name == link) {
+        if !robot.links.iter().any(|l| l.name == tcp_link) {
             return Err(invalid(format!("no link named '{tcp_link}'")));
         }
-        while link != base_link {
-            let joint = robot
-                .joints
-                .iter()
-                .find(|j| j.child.link == link)
-                .ok_or_else(|| {
-                    invalid(format!("link '{link}' is not connected to '{base_link}'"))
-                })?;
-            if chain.len() >= robot.joints.len() {
-                return Err(invalid(format!(
-                    "the chain from '{tcp_link}' towards '{base_link}' is longer than the URDF's {} joints (at joint '{}')",
-                    robot.joints.len(),
-                    joint.name
-                )));
-            }
-            chain.push(joint);
-            link = joint.parent.link.clone();
-        }
-        chain.reverse();
+        let chain = chain(robot, base_link, tcp_link)
+            .map_err(|link| invalid(format!("link '{link}' is not connected to '{base_link}'")))?;
 
         let mut joints = Vec::new();
         let mut pending = Isometry3::identity();
@@ -568,6 +406,7 @@ pub struct IkSolution {
 mod tests {
     use super::*;
     use crate::rotation::top_down;
+    use nalgebra::Translation3;
     use rand::{Rng, SeedableRng};
 
     fn panda() -> ArmModel {

@@ -24,6 +24,7 @@ pub mod safety;
 pub mod smoothness;
 pub mod stages;
 pub mod types;
+pub mod urdf;
 
 pub use controller::{Controller, ControllerConfig};
 pub use episode::{

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use embody_agent::kinematics::ArmModel;
+use embody_agent::urdf::{tree_joints, urdf_pose};
 use nalgebra::{Isometry3, Matrix3, UnitQuaternion, Vector3};
 use rapier3d::prelude::*;
 
@@ -26,15 +27,6 @@ pub struct RobotHandles {
     /// Every body of the robot with the link it stands for (links joined by fixed joints share
     /// their nearest moving ancestor's body), sorted by link name.
     pub link_bodies: Vec<(String, RigidBodyHandle)>,
-}
-
-pub(crate) fn urdf_pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
-    let [x, y, z] = p.xyz.0;
-    let [r, pi, yw] = p.rpy.0;
-    Isometry3::from_parts(
-        nalgebra::Translation3::new(x, y, z),
-        UnitQuaternion::from_euler_angles(r, pi, yw),
-    )
 }
 
 /// Rotation taking the x axis onto `axis` (rapier's one-DoF joints move along/about x).
@@ -137,39 +129,25 @@ pub fn build_robot(
             in_world: Isometry3::identity(),
         },
     );
-    let mut order: Vec<&urdf_rs::Joint> = Vec::new();
-    let mut frontier = vec![arm.base_link.clone()];
-    while let Some(parent) = frontier.pop() {
-        for j in urdf.joints.iter().filter(|j| j.parent.link == parent) {
-            // In a tree every joint is reached once; more means the check above was bypassed.
-            if order.len() >= urdf.joints.len() || placed.contains_key(&j.child.link) {
-                return Err(SimError::Robot(format!(
-                    "{}: joint '{}' reaches link '{}' a second time (the joints are not a tree)",
-                    scenario.urdf_path().display(),
-                    j.name,
-                    j.child.link
-                )));
+    let order = tree_joints(urdf, &arm.base_link);
+    for j in &order {
+        let p = &placed[&j.parent.link];
+        let origin = urdf_pose(&j.origin);
+        let in_world = p.in_world * origin;
+        let entry = if matches!(j.joint_type, urdf_rs::JointType::Fixed) {
+            Placed {
+                body_link: p.body_link.clone(),
+                in_body: p.in_body * origin,
+                in_world,
             }
-            let p = &placed[&parent];
-            let origin = urdf_pose(&j.origin);
-            let in_world = p.in_world * origin;
-            let entry = if matches!(j.joint_type, urdf_rs::JointType::Fixed) {
-                Placed {
-                    body_link: p.body_link.clone(),
-                    in_body: p.in_body * origin,
-                    in_world,
-                }
-            } else {
-                Placed {
-                    body_link: j.child.link.clone(),
-                    in_body: Isometry3::identity(),
-                    in_world,
-                }
-            };
-            placed.insert(j.child.link.clone(), entry);
-            order.push(j);
-            frontier.push(j.child.link.clone());
-        }
+        } else {
+            Placed {
+                body_link: j.child.link.clone(),
+                in_body: Isometry3::identity(),
+                in_world,
+            }
+        };
+        placed.insert(j.child.link.clone(), entry);
     }
     let finger_links: Vec<&str> = urdf
         .joints

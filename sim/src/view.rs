@@ -304,34 +304,23 @@ enum JointKind {
 
 impl LinkTree {
     fn new(urdf: &urdf_rs::Robot, base_link: &str) -> Self {
-        let mut joints = Vec::new();
-        let mut frontier = vec![base_link.to_string()];
-        // The world checked the URDF is a tree; still, each link is entered once at most, so
-        // the walk ends (after at most one step per joint) whatever the URDF holds.
-        let mut reached = std::collections::HashSet::from([base_link.to_string()]);
-        while let Some(parent) = frontier.pop() {
-            for j in urdf.joints.iter().filter(|j| j.parent.link == parent) {
-                if !reached.insert(j.child.link.clone()) {
-                    continue;
-                }
-                let kind = match j.joint_type {
+        let joints = embody_agent::urdf::tree_joints(urdf, base_link)
+            .into_iter()
+            .map(|j| TreeJoint {
+                name: j.name.clone(),
+                parent: j.parent.link.clone(),
+                child: j.child.link.clone(),
+                origin: embody_agent::urdf::urdf_pose(&j.origin),
+                axis: Vector3::from(j.axis.xyz.0),
+                kind: match j.joint_type {
                     urdf_rs::JointType::Revolute | urdf_rs::JointType::Continuous => {
                         JointKind::Revolute
                     }
                     urdf_rs::JointType::Prismatic => JointKind::Prismatic,
                     _ => JointKind::Fixed,
-                };
-                joints.push(TreeJoint {
-                    name: j.name.clone(),
-                    parent: parent.clone(),
-                    child: j.child.link.clone(),
-                    origin: crate::robot_builder::urdf_pose(&j.origin),
-                    axis: Vector3::from(j.axis.xyz.0),
-                    kind,
-                });
-                frontier.push(j.child.link.clone());
-            }
-        }
+                },
+            })
+            .collect();
         Self {
             base_link: base_link.to_string(),
             joints,
