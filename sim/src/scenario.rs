@@ -485,25 +485,20 @@ impl Scenario {
         }
     }
 
+    /// Every key in range, each error naming the key and its line; run once on load, before
+    /// anything is built from the scenario.
     fn validate(&self) -> Result<(), ScenarioError> {
-        let positive = |key: &str, v: f64| -> Result<(), ScenarioError> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(self.invalid(key, format!("must be a positive number, got {v}")))
-            }
-        };
-        let range = |key: &str, r: [f64; 2]| -> Result<(), ScenarioError> {
-            if r[0].is_finite() && r[1].is_finite() && r[0] <= r[1] {
-                Ok(())
-            } else {
-                Err(self.invalid(
-                    key,
-                    format!("must be [low, high] with low <= high, got {r:?}"),
-                ))
-            }
-        };
-        positive("time_limit_s", self.time_limit_s)?;
+        self.validate_time_and_cameras()?;
+        self.validate_physics()?;
+        self.validate_robot()?;
+        self.validate_table_and_containers()?;
+        self.validate_success_and_spawn()?;
+        self.validate_objects()
+    }
+
+    /// The time limit, and each camera's size, field of view, rate and aim.
+    fn validate_time_and_cameras(&self) -> Result<(), ScenarioError> {
+        self.positive("time_limit_s", self.time_limit_s)?;
         if self.time_limit_s > MAX_TIME_LIMIT_S {
             return Err(self.invalid(
                 "time_limit_s",
@@ -546,7 +541,12 @@ impl Scenario {
                 ));
             }
         }
-        positive("physics.dt", self.physics.dt)?;
+        Ok(())
+    }
+
+    /// The physics step (coarse enough to finish, fine enough for grasps) and solver.
+    fn validate_physics(&self) -> Result<(), ScenarioError> {
+        self.positive("physics.dt", self.physics.dt)?;
         if self.physics.dt > 0.02 {
             return Err(self.invalid("physics.dt", "larger than 0.02 s: grasps will not hold"));
         }
@@ -567,6 +567,11 @@ impl Scenario {
         if !(self.physics.friction.is_finite() && self.physics.friction >= 0.0) {
             return Err(self.invalid("physics.friction", "must be >= 0"));
         }
+        Ok(())
+    }
+
+    /// Gains per arm joint, grip, and a control rate that divides the physics rate.
+    fn validate_robot(&self) -> Result<(), ScenarioError> {
         let r = &self.robot;
         let n = r.home.len();
         if n == 0 {
@@ -585,9 +590,9 @@ impl Scenario {
                 return Err(self.invalid(key, "values must be >= 0"));
             }
         }
-        positive("robot.finger_stiffness", r.finger_stiffness)?;
-        positive("robot.grip_force_n", r.grip_force_n)?;
-        positive("robot.control_rate_hz", r.control_rate_hz)?;
+        self.positive("robot.finger_stiffness", r.finger_stiffness)?;
+        self.positive("robot.grip_force_n", r.grip_force_n)?;
+        self.positive("robot.control_rate_hz", r.control_rate_hz)?;
         let ratio = 1.0 / (r.control_rate_hz * self.physics.dt);
         if (ratio - ratio.round()).abs() > 1e-6 || ratio.round() < 1.0 {
             return Err(self.invalid(
@@ -601,18 +606,23 @@ impl Scenario {
         if !(r.limit_scale > 0.0 && r.limit_scale <= 1.0) {
             return Err(self.invalid("robot.limit_scale", "must be in (0, 1]"));
         }
+        Ok(())
+    }
+
+    /// The table, and each container: a fixed position on the table or placement regions.
+    fn validate_table_and_containers(&self) -> Result<(), ScenarioError> {
         for (i, v) in self.table.size.iter().enumerate() {
-            positive(&format!("table.size[{i}]"), *v)?;
+            self.positive(&format!("table.size[{i}]"), *v)?;
         }
-        positive("table.floor_depth", self.table.floor_depth)?;
+        self.positive("table.floor_depth", self.table.floor_depth)?;
         if self.containers.is_empty() {
             return Err(self.invalid("containers", "needs at least one container (a bin)"));
         }
         for (i, c) in self.containers.iter().enumerate() {
             for (k, v) in c.inner_size.iter().enumerate() {
-                positive(&format!("containers[{i}].inner_size[{k}]"), *v)?;
+                self.positive(&format!("containers[{i}].inner_size[{k}]"), *v)?;
             }
-            positive(&format!("containers[{i}].wall_thickness"), c.wall_thickness)?;
+            self.positive(&format!("containers[{i}].wall_thickness"), c.wall_thickness)?;
             match (c.position, c.placements.is_empty()) {
                 (Some(p), true) => {
                     if !(p.iter().all(|v| v.is_finite()) && c.yaw.is_finite()) {
@@ -647,9 +657,9 @@ impl Scenario {
                     }
                     for (k, r) in c.placements.iter().enumerate() {
                         let key = |f: &str| format!("containers[{i}].placements[{k}].{f}");
-                        range(&key("x"), r.x)?;
-                        range(&key("y"), r.y)?;
-                        range(&key("yaw"), r.yaw)?;
+                        self.range(&key("x"), r.x)?;
+                        self.range(&key("y"), r.y)?;
+                        self.range(&key("yaw"), r.yaw)?;
                         let (cx, cy) = ((r.x[0] + r.x[1]) / 2.0, (r.y[0] + r.y[1]) / 2.0);
                         if !self.on_table(cx, cy, 0.0) {
                             return Err(self.invalid(
@@ -661,6 +671,11 @@ impl Scenario {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The success rule, and a spawn region that stays on the table.
+    fn validate_success_and_spawn(&self) -> Result<(), ScenarioError> {
         if let Some(id) = &self.success.container {
             if !self.containers.iter().any(|c| &c.id == id) {
                 return Err(
@@ -671,9 +686,9 @@ impl Scenario {
         if !(self.success.min_cleared_fraction > 0.0 && self.success.min_cleared_fraction <= 1.0) {
             return Err(self.invalid("success.min_cleared_fraction", "must be in (0, 1]"));
         }
-        range("spawn.x", self.spawn.x)?;
-        range("spawn.y", self.spawn.y)?;
-        range("spawn.yaw", self.spawn.yaw)?;
+        self.range("spawn.x", self.spawn.x)?;
+        self.range("spawn.y", self.spawn.y)?;
+        self.range("spawn.yaw", self.spawn.yaw)?;
         if !(self.spawn.min_gap.is_finite() && self.spawn.min_gap >= 0.0) {
             return Err(self.invalid("spawn.min_gap", "must be >= 0"));
         }
@@ -690,6 +705,11 @@ impl Scenario {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Each object (unique id, sizes for its shape, fits the gripper, mass, count) and the total.
+    fn validate_objects(&self) -> Result<(), ScenarioError> {
         if self.objects.is_empty() {
             return Err(self.invalid("objects", "needs at least one object"));
         }
@@ -714,7 +734,7 @@ impl Scenario {
                 ));
             }
             for v in &o.size {
-                positive(&key("size"), *v)?;
+                self.positive(&key("size"), *v)?;
             }
             if !(0.0..0.5).contains(&o.size_jitter) {
                 return Err(self.invalid(&key("size_jitter"), "must be in [0, 0.5)"));
@@ -722,7 +742,7 @@ impl Scenario {
             let scale_high = match o.scale {
                 None => 1.0,
                 Some(s) => {
-                    range(&key("scale"), s)?;
+                    self.range(&key("scale"), s)?;
                     if !(s[0] > 0.0 && s[1] <= 2.0) {
                         return Err(self.invalid(&key("scale"), "must be within (0, 2]"));
                     }
@@ -785,6 +805,25 @@ impl Scenario {
             return Err(self.invalid("objects", format!("at most {MAX_OBJECTS} objects in all")));
         }
         Ok(())
+    }
+
+    fn positive(&self, key: &str, v: f64) -> Result<(), ScenarioError> {
+        if v.is_finite() && v > 0.0 {
+            Ok(())
+        } else {
+            Err(self.invalid(key, format!("must be a positive number, got {v}")))
+        }
+    }
+
+    fn range(&self, key: &str, r: [f64; 2]) -> Result<(), ScenarioError> {
+        if r[0].is_finite() && r[1].is_finite() && r[0] <= r[1] {
+            Ok(())
+        } else {
+            Err(self.invalid(
+                key,
+                format!("must be [low, high] with low <= high, got {r:?}"),
+            ))
+        }
     }
 
     /// Where the TCP may go: over the table, from just above its surface (the fingertips reach
