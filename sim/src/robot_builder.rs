@@ -98,6 +98,14 @@ fn mass_properties(link: &urdf_rs::Link, link_in_body: &Isometry3<f64>) -> Optio
     ))
 }
 
+/// Where a link sits: its body (the nearest ancestor through fixed joints, or itself), its
+/// pose in that body, and its pose in the world at q = 0.
+struct Placed {
+    body_link: String,
+    in_body: Isometry3<f64>,
+    in_world: Isometry3<f64>,
+}
+
 /// Inserts the robot into `world`, at the base frame = world frame, in its home pose.
 pub fn build_robot(
     world: &mut PhysicsWorld,
@@ -105,32 +113,73 @@ pub fn build_robot(
     arm: &ArmModel,
     scenario: &Scenario,
 ) -> Result<RobotHandles, SimError> {
-    let robot = &scenario.robot;
     // The walks below follow the joint graph from the base: a cycle would never end them, a
     // link with two parents would be placed twice. `ArmModel::from_urdf` checked the same, but
     // this is a public entry point of its own.
     embody_agent::kinematics::check_joint_tree(urdf, &scenario.urdf_path().display().to_string())?;
-    let friction = scenario.physics.friction as f32;
-    let link_by_name: HashMap<&str, &urdf_rs::Link> =
-        urdf.links.iter().map(|l| (l.name.as_str(), l)).collect();
-    // Every link's body (the nearest ancestor through fixed joints) and its pose in that body,
-    // plus its pose in the world at q = 0.
-    struct Placed {
-        body_link: String,
-        in_body: Isometry3<f64>,
-        in_world: Isometry3<f64>,
+    let order = tree_joints(urdf, &arm.base_link);
+    let placed = place_links(&order, &arm.base_link);
+    let bodies = add_bodies(world, urdf, arm, &placed, scenario.physics.friction as f32)?;
+    let (joint_handles, link_ids) = add_joints(world, &order, &placed, &bodies, arm, scenario)?;
+
+    // A moving joint off the tree under the base link was never built: an error, not a panic.
+    let handle_of = |name: &str| {
+        joint_handles.get(name).copied().ok_or_else(|| {
+            SimError::Robot(format!(
+                "{}: joint '{name}' is not connected to the base link '{}'",
+                scenario.urdf_path().display(),
+                arm.base_link
+            ))
+        })
+    };
+    let arm_joints: Vec<MultibodyJointHandle> = arm
+        .joints
+        .iter()
+        .map(|j| handle_of(&j.name))
+        .collect::<Result<_, _>>()?;
+    let mut finger_joints = Vec::new();
+    for j in urdf
+        .joints
+        .iter()
+        .filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic))
+    {
+        if j.mimic.is_none() {
+            finger_joints.insert(0, handle_of(&j.name)?);
+        } else {
+            finger_joints.push(handle_of(&j.name)?);
+        }
     }
+    let root = bodies[&arm.base_link];
+    pose_at_home(world, urdf, arm, scenario, arm_joints[0], &link_ids)?;
+
+    let tcp = placed
+        .get(&arm.tcp_link)
+        .ok_or_else(|| SimError::Robot(format!("no link '{}'", arm.tcp_link)))?;
+    let tcp_body_handle = bodies[&tcp.body_link];
+    let mut link_bodies: Vec<(String, RigidBodyHandle)> = bodies.into_iter().collect();
+    link_bodies.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(RobotHandles {
+        arm_joints,
+        finger_joints,
+        tcp_body: tcp_body_handle,
+        tcp_in_body: tcp.in_body,
+        root,
+        link_bodies,
+    })
+}
+
+/// Every link below `base` placed at q = 0, following `order` (parents first).
+fn place_links(order: &[&urdf_rs::Joint], base: &str) -> HashMap<String, Placed> {
     let mut placed: HashMap<String, Placed> = HashMap::new();
     placed.insert(
-        arm.base_link.clone(),
+        base.to_string(),
         Placed {
-            body_link: arm.base_link.clone(),
+            body_link: base.to_string(),
             in_body: Isometry3::identity(),
             in_world: Isometry3::identity(),
         },
     );
-    let order = tree_joints(urdf, &arm.base_link);
-    for j in &order {
+    for j in order {
         let p = &placed[&j.parent.link];
         let origin = urdf_pose(&j.origin);
         let in_world = p.in_world * origin;
@@ -149,14 +198,26 @@ pub fn build_robot(
         };
         placed.insert(j.child.link.clone(), entry);
     }
+    placed
+}
+
+/// One rigid body per moving link (the base fixed), with the mass and collision shapes of
+/// every link joined to it by fixed joints; bodies in link-name order.
+fn add_bodies(
+    world: &mut PhysicsWorld,
+    urdf: &urdf_rs::Robot,
+    arm: &ArmModel,
+    placed: &HashMap<String, Placed>,
+    friction: f32,
+) -> Result<HashMap<String, RigidBodyHandle>, SimError> {
+    let link_by_name: HashMap<&str, &urdf_rs::Link> =
+        urdf.links.iter().map(|l| (l.name.as_str(), l)).collect();
     let finger_links: Vec<&str> = urdf
         .joints
         .iter()
         .filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic))
         .map(|j| j.child.link.as_str())
         .collect();
-
-    // Bodies, with the mass of every link merged into them.
     let mut bodies: HashMap<String, RigidBodyHandle> = HashMap::new();
     let mut body_links: Vec<&String> = placed.values().map(|p| &p.body_link).collect();
     body_links.sort();
@@ -213,7 +274,28 @@ pub fn build_robot(
         bodies.insert(body_link.clone(), handle);
     }
 
-    // Joints, in tree order so that parents exist in the multibody before their children.
+    Ok(bodies)
+}
+
+/// The multibody joints, in tree order so that parents exist before their children: motors
+/// with the scenario's gains on the arm and fingers, none on mimicking joints. Returns each
+/// joint's handle and its multibody link id.
+#[allow(clippy::type_complexity)]
+fn add_joints(
+    world: &mut PhysicsWorld,
+    order: &[&urdf_rs::Joint],
+    placed: &HashMap<String, Placed>,
+    bodies: &HashMap<String, RigidBodyHandle>,
+    arm: &ArmModel,
+    scenario: &Scenario,
+) -> Result<
+    (
+        HashMap<String, MultibodyJointHandle>,
+        HashMap<String, usize>,
+    ),
+    SimError,
+> {
+    let robot = &scenario.robot;
     let mut joint_handles: HashMap<String, MultibodyJointHandle> = HashMap::new();
     let mut link_ids: HashMap<String, usize> = HashMap::new();
     for j in order {
@@ -288,40 +370,22 @@ pub fn build_robot(
         link_ids.insert(j.name.clone(), link_id);
     }
 
-    // A moving joint off the tree under the base link was never built: an error, not a panic.
-    let handle_of = |name: &str| {
-        joint_handles.get(name).copied().ok_or_else(|| {
-            SimError::Robot(format!(
-                "{}: joint '{name}' is not connected to the base link '{}'",
-                scenario.urdf_path().display(),
-                arm.base_link
-            ))
-        })
-    };
-    let arm_joints: Vec<MultibodyJointHandle> = arm
-        .joints
-        .iter()
-        .map(|j| handle_of(&j.name))
-        .collect::<Result<_, _>>()?;
-    let mut finger_joints = Vec::new();
-    for j in urdf
-        .joints
-        .iter()
-        .filter(|j| matches!(j.joint_type, urdf_rs::JointType::Prismatic))
-    {
-        if j.mimic.is_none() {
-            finger_joints.insert(0, handle_of(&j.name)?);
-        } else {
-            finger_joints.push(handle_of(&j.name)?);
-        }
-    }
-    let root = bodies[&arm.base_link];
+    Ok((joint_handles, link_ids))
+}
 
-    // The multibody: no self-collisions (adjacent capsules overlap by design), mimic couplings,
-    // home pose.
+/// The multibody: no self-collisions (adjacent capsules overlap by design), mimic couplings,
+/// the arm at home and the fingers open.
+fn pose_at_home(
+    world: &mut PhysicsWorld,
+    urdf: &urdf_rs::Robot,
+    arm: &ArmModel,
+    scenario: &Scenario,
+    first_arm_joint: MultibodyJointHandle,
+    link_ids: &HashMap<String, usize>,
+) -> Result<(), SimError> {
     let (mb, _) = world
         .multibody_joints
-        .get_mut(arm_joints[0])
+        .get_mut(first_arm_joint)
         .ok_or_else(|| SimError::Robot("the arm has no multibody".into()))?;
     mb.set_self_contacts_enabled(false);
     for j in urdf.joints.iter() {
@@ -343,7 +407,7 @@ pub fn build_robot(
             offset: m.offset.unwrap_or(0.0) as f32,
         });
     }
-    for (i, q) in robot.home.iter().enumerate() {
+    for (i, q) in scenario.robot.home.iter().enumerate() {
         let id = link_ids[&arm.joints[i].name];
         if let Some(l) = mb.link_mut(id) {
             l.joint.apply_displacement(&[*q as f32]);
@@ -366,18 +430,5 @@ pub fn build_robot(
     mb.forward_kinematics(&world.bodies, true);
     mb.update_rigid_bodies(&mut world.bodies, true);
 
-    let tcp = placed
-        .get(&arm.tcp_link)
-        .ok_or_else(|| SimError::Robot(format!("no link '{}'", arm.tcp_link)))?;
-    let tcp_body_handle = bodies[&tcp.body_link];
-    let mut link_bodies: Vec<(String, RigidBodyHandle)> = bodies.into_iter().collect();
-    link_bodies.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(RobotHandles {
-        arm_joints,
-        finger_joints,
-        tcp_body: tcp_body_handle,
-        tcp_in_body: tcp.in_body,
-        root,
-        link_bodies,
-    })
+    Ok(())
 }
