@@ -139,15 +139,59 @@ impl Comparer {
 /// Re-simulates the log and compares; stops at the first divergence.
 /// `names` are the channel and frame names the log was recorded with.
 pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport, ReplayError> {
-    let arm_command_topic = names.arm_command_topic.as_str();
     let rec = scenario_record(log)?;
+    let current = crate::build_info();
+    let world = rebuild_world(log, &rec, &current)?;
+    let mut replay = Replay::new(log, names, world);
+    for (index, m) in log.messages.iter().enumerate() {
+        if replay.cmp.divergence.is_some() {
+            break;
+        }
+        replay.message(index, m)?;
+    }
+    let mut cmp = replay.cmp;
+    let hashes_match = match (&replay.recorded_hash, &replay.replayed_hash) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    if cmp.divergence.is_none() && !hashes_match {
+        cmp.divergence = Some(Divergence {
+            t: replay.world.time(),
+            channel: OUTCOME_TOPIC.into(),
+            item: "state_hash".into(),
+            field: "all bodies".into(),
+            recorded: f64::NAN,
+            replayed: f64::NAN,
+            error: f64::NAN,
+        });
+    }
+    Ok(VerifyReport {
+        bit_exact: cmp.divergence.is_none(),
+        commands_applied: replay.commands,
+        states_compared: replay.states,
+        values_compared: cmp.values,
+        divergence: cmp.divergence,
+        recorded_state_hash: replay.recorded_hash,
+        replayed_state_hash: replay.replayed_hash,
+        log_lost: log.lost.clone(),
+        other_commit: (rec.build.commit != current.commit)
+            .then(|| (rec.build.commit.clone(), current.commit.clone())),
+    })
+}
+
+/// The recorded world, rebuilt from the log's own scenario, URDF and seed; refused for a log
+/// from a real robot or from a build with other physics.
+fn rebuild_world(
+    log: &RecoveredLog,
+    rec: &ScenarioRecord,
+    current: &embody_agent::log::BuildInfo,
+) -> Result<World, ReplayError> {
     if rec.physics["deployed"] == true {
         return Err(ReplayError::Deployed {
             path: log.path.clone(),
         });
     }
-    let current = crate::build_info();
-    if !rec.build.same_physics(&current) {
+    if !rec.build.same_physics(current) {
         return Err(ReplayError::BuildMismatch {
             path: log.path.clone(),
             recorded: format!("{:?}", rec.build),
@@ -160,170 +204,205 @@ pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport
                 path: log.path.clone(),
                 source: e.into(),
             })?;
-    let mut world =
-        World::with_urdf_text(Arc::new(scenario), rec.seed, &rec.urdf_text).map_err(|source| {
-            ReplayError::Scenario {
-                path: log.path.clone(),
-                source,
-            }
-        })?;
-    let dt = world.dt();
-    let step_of = |m: &LogMessage| (m.time_s() / dt).round() as u64;
-    // Every stamp is a number of steps to simulate: none may lie past the end of any episode
-    // the recorded scenario can run, or a bad one would step the physics for ever.
-    let time_limit_s = world.scenario.time_limit_s;
-    let limit_s = 2.0 * time_limit_s + REPLAY_MARGIN_S;
-    let limit_steps = (limit_s / dt).ceil() as u64;
-    let mut cmp = Comparer {
-        divergence: None,
-        values: 0,
-    };
-    let n = world.arm.dof();
-    let mut q = world.scenario.robot.home.clone();
-    let mut dq = vec![0.0; n];
-    let mut width = world.max_gripper_width();
-    let mut force = world.scenario.robot.grip_force_n;
-    let (mut commands, mut states) = (0, 0);
-    let mut recorded_hash = None;
-    let mut replayed_hash = None;
-    for (index, m) in log.messages.iter().enumerate() {
-        if cmp.divergence.is_some() {
-            break;
+    World::with_urdf_text(Arc::new(scenario), rec.seed, &rec.urdf_text).map_err(|source| {
+        ReplayError::Scenario {
+            path: log.path.clone(),
+            source,
         }
-        let is_state =
-            m.topic == JOINT_STATES_TOPIC || m.topic == TF_TOPIC || m.topic == OUTCOME_TOPIC;
-        let is_command = m.topic == arm_command_topic || m.topic == GRIPPER_COMMAND_TOPIC;
-        if !(is_state || is_command) {
-            continue;
+    })
+}
+
+/// A replay in progress: the world, the targets the recorded commands set, and what has been
+/// compared so far.
+struct Replay<'a> {
+    log: &'a RecoveredLog,
+    names: &'a RecorderConfig,
+    world: World,
+    /// No stamp may lie past this step (see `REPLAY_MARGIN_S`).
+    limit_steps: u64,
+    q: Vec<f64>,
+    dq: Vec<f64>,
+    width: f64,
+    force: f64,
+    cmp: Comparer,
+    commands: usize,
+    states: usize,
+    recorded_hash: Option<String>,
+    replayed_hash: Option<String>,
+}
+
+impl<'a> Replay<'a> {
+    fn new(log: &'a RecoveredLog, names: &'a RecorderConfig, world: World) -> Self {
+        // Every stamp is a number of steps to simulate: none may lie past the end of any
+        // episode the recorded scenario can run, or a bad one would step the physics for ever.
+        let limit_s = 2.0 * world.scenario.time_limit_s + REPLAY_MARGIN_S;
+        Self {
+            log,
+            names,
+            limit_steps: (limit_s / world.dt()).ceil() as u64,
+            q: world.scenario.robot.home.clone(),
+            dq: vec![0.0; world.arm.dof()],
+            width: world.max_gripper_width(),
+            force: world.scenario.robot.grip_force_n,
+            cmp: Comparer {
+                divergence: None,
+                values: 0,
+            },
+            commands: 0,
+            states: 0,
+            recorded_hash: None,
+            replayed_hash: None,
+            world,
+        }
+    }
+
+    /// Steps the world to the message's time, then applies a command or compares a state.
+    /// Other channels are skipped.
+    fn message(&mut self, index: usize, m: &LogMessage) -> Result<(), ReplayError> {
+        let arm_command = m.topic == self.names.arm_command_topic;
+        let known = arm_command
+            || [
+                JOINT_STATES_TOPIC,
+                TF_TOPIC,
+                OUTCOME_TOPIC,
+                GRIPPER_COMMAND_TOPIC,
+            ]
+            .contains(&m.topic.as_str());
+        if !known {
+            return Ok(());
         }
         let target = if m.topic == OUTCOME_TOPIC {
-            let o: OutcomeRecord = serde_json::from_slice(&m.data).map_err(|e| bad(log, m, e))?;
-            recorded_hash = Some(o.state_hash.clone());
+            let o: OutcomeRecord =
+                serde_json::from_slice(&m.data).map_err(|e| bad(self.log, m, e))?;
+            self.recorded_hash = Some(o.state_hash.clone());
             o.sim_steps
         } else {
-            step_of(m)
+            (m.time_s() / self.world.dt()).round() as u64
         };
-        if target > limit_steps {
+        self.step_to(index, m, target)?;
+        if arm_command {
+            self.arm_command(m)
+        } else if m.topic == GRIPPER_COMMAND_TOPIC {
+            let g = GripperCommandMsg::from_cdr(&m.data).map_err(|e| bad(self.log, m, e))?;
+            self.width = g.position * 2.0;
+            self.force = g.max_effort;
+            self.world
+                .set_targets(&self.q, &self.dq, self.width, self.force);
+            Ok(())
+        } else if m.topic == JOINT_STATES_TOPIC {
+            self.joint_states(m)
+        } else if m.topic == TF_TOPIC {
+            self.transforms(m)
+        } else {
+            self.replayed_hash = Some(format!("{:016x}", self.world.state_hash()));
+            Ok(())
+        }
+    }
+
+    fn step_to(&mut self, index: usize, m: &LogMessage, target: u64) -> Result<(), ReplayError> {
+        let dt = self.world.dt();
+        if target > self.limit_steps {
+            let time_limit_s = self.world.scenario.time_limit_s;
             return Err(ReplayError::PastTheEnd {
-                path: log.path.clone(),
+                path: self.log.path.clone(),
                 topic: m.topic.clone(),
                 index: index + 1,
                 t: target as f64 * dt,
-                limit_s,
+                limit_s: 2.0 * time_limit_s + REPLAY_MARGIN_S,
                 time_limit_s,
             });
         }
-        if world.steps() > target {
+        if self.world.steps() > target {
             return Err(bad(
-                log,
+                self.log,
                 m,
                 format!(
                     "out of order: the replay is already at step {}",
-                    world.steps()
+                    self.world.steps()
                 ),
             ));
         }
-        while world.steps() < target {
-            world.step();
+        while self.world.steps() < target {
+            self.world.step();
         }
-        let t = world.time();
-        if m.topic == arm_command_topic {
-            let msg = JointTrajectoryMsg::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
-            let p = msg
-                .points
-                .first()
-                .ok_or_else(|| bad(log, m, "no trajectory point"))?;
-            if p.positions.len() != n || p.velocities.len() != n {
-                return Err(bad(
-                    log,
-                    m,
-                    format!("expected {n} positions and velocities"),
-                ));
+        Ok(())
+    }
+
+    fn arm_command(&mut self, m: &LogMessage) -> Result<(), ReplayError> {
+        let n = self.world.arm.dof();
+        let msg = JointTrajectoryMsg::from_cdr(&m.data).map_err(|e| bad(self.log, m, e))?;
+        let p = msg
+            .points
+            .first()
+            .ok_or_else(|| bad(self.log, m, "no trajectory point"))?;
+        if p.positions.len() != n || p.velocities.len() != n {
+            return Err(bad(
+                self.log,
+                m,
+                format!("expected {n} positions and velocities"),
+            ));
+        }
+        self.q.clone_from(&p.positions);
+        self.dq.clone_from(&p.velocities);
+        self.world
+            .set_targets(&self.q, &self.dq, self.width, self.force);
+        self.commands += 1;
+        Ok(())
+    }
+
+    fn joint_states(&mut self, m: &LogMessage) -> Result<(), ReplayError> {
+        let js = JointStateMsg::from_cdr(&m.data).map_err(|e| bad(self.log, m, e))?;
+        let t = self.world.time();
+        let n = self.world.arm.dof();
+        let (pos, vel) = self.world.arm_state();
+        let half = self.world.gripper_width() / 2.0;
+        for (i, name) in js.name.iter().enumerate() {
+            let (p, v) = if i < n { (pos[i], vel[i]) } else { (half, 0.0) };
+            if let Some(r) = js.position.get(i) {
+                self.cmp.check(t, &m.topic, name, "position", *r, p);
             }
-            q.clone_from(&p.positions);
-            dq.clone_from(&p.velocities);
-            world.set_targets(&q, &dq, width, force);
-            commands += 1;
-        } else if m.topic == GRIPPER_COMMAND_TOPIC {
-            let g = GripperCommandMsg::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
-            width = g.position * 2.0;
-            force = g.max_effort;
-            world.set_targets(&q, &dq, width, force);
-        } else if m.topic == JOINT_STATES_TOPIC {
-            let js = JointStateMsg::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
-            let (pos, vel) = world.arm_state();
-            let half = world.gripper_width() / 2.0;
-            for (i, name) in js.name.iter().enumerate() {
-                let (p, v) = if i < n { (pos[i], vel[i]) } else { (half, 0.0) };
-                if let Some(r) = js.position.get(i) {
-                    cmp.check(t, &m.topic, name, "position", *r, p);
-                }
-                if let Some(r) = js.velocity.get(i) {
-                    cmp.check(t, &m.topic, name, "velocity", *r, v);
-                }
+            if let Some(r) = js.velocity.get(i) {
+                self.cmp.check(t, &m.topic, name, "velocity", *r, v);
             }
-            states += 1;
-        } else if m.topic == TF_TOPIC {
-            let tf = TfMessage::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
-            let poses = world.object_poses();
-            for tr in &tf.transforms {
-                let replayed = if tr.child_frame_id == names.tcp_frame {
-                    Some(world.tcp_pose())
-                } else {
-                    poses
-                        .iter()
-                        .find(|o| o.id == tr.child_frame_id)
-                        .map(|o| o.pose_in_base)
-                };
-                let Some(p) = replayed else {
-                    return Err(bad(
-                        log,
-                        m,
-                        format!("unknown frame '{}'", tr.child_frame_id),
-                    ));
-                };
-                let v = p.translation.vector;
-                let r = p.rotation.quaternion();
-                let replay = [v.x, v.y, v.z, r.i, r.j, r.k, r.w];
-                let recorded = tr.translation.iter().chain(&tr.rotation);
-                for ((field, rec), rep) in ["x", "y", "z", "qx", "qy", "qz", "qw"]
+        }
+        self.states += 1;
+        Ok(())
+    }
+
+    fn transforms(&mut self, m: &LogMessage) -> Result<(), ReplayError> {
+        let tf = TfMessage::from_cdr(&m.data).map_err(|e| bad(self.log, m, e))?;
+        let t = self.world.time();
+        let poses = self.world.object_poses();
+        for tr in &tf.transforms {
+            let replayed = if tr.child_frame_id == self.names.tcp_frame {
+                Some(self.world.tcp_pose())
+            } else {
+                poses
                     .iter()
-                    .zip(recorded)
-                    .zip(replay)
-                {
-                    cmp.check(t, &m.topic, &tr.child_frame_id, field, *rec, rep);
-                }
+                    .find(|o| o.id == tr.child_frame_id)
+                    .map(|o| o.pose_in_base)
+            };
+            let Some(p) = replayed else {
+                return Err(bad(
+                    self.log,
+                    m,
+                    format!("unknown frame '{}'", tr.child_frame_id),
+                ));
+            };
+            let v = p.translation.vector;
+            let r = p.rotation.quaternion();
+            let replay = [v.x, v.y, v.z, r.i, r.j, r.k, r.w];
+            let recorded = tr.translation.iter().chain(&tr.rotation);
+            for ((field, rec), rep) in ["x", "y", "z", "qx", "qy", "qz", "qw"]
+                .iter()
+                .zip(recorded)
+                .zip(replay)
+            {
+                self.cmp
+                    .check(t, &m.topic, &tr.child_frame_id, field, *rec, rep);
             }
-            states += 1;
-        } else {
-            replayed_hash = Some(format!("{:016x}", world.state_hash()));
         }
+        self.states += 1;
+        Ok(())
     }
-    let hashes_match = match (&recorded_hash, &replayed_hash) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
-    };
-    if cmp.divergence.is_none() && !hashes_match {
-        cmp.divergence = Some(Divergence {
-            t: world.time(),
-            channel: OUTCOME_TOPIC.into(),
-            item: "state_hash".into(),
-            field: "all bodies".into(),
-            recorded: f64::NAN,
-            replayed: f64::NAN,
-            error: f64::NAN,
-        });
-    }
-    Ok(VerifyReport {
-        bit_exact: cmp.divergence.is_none(),
-        commands_applied: commands,
-        states_compared: states,
-        values_compared: cmp.values,
-        divergence: cmp.divergence,
-        recorded_state_hash: recorded_hash,
-        replayed_state_hash: replayed_hash,
-        log_lost: log.lost.clone(),
-        other_commit: (rec.build.commit != current.commit)
-            .then(|| (rec.build.commit.clone(), current.commit.clone())),
-    })
 }
