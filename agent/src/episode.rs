@@ -4,6 +4,7 @@
 //! In simulation everything advances in lockstep with the robot's clock, so an episode is a pure
 //! function of the scenario, seed and code: the property replay and the tests rely on.
 
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use crate::stages::{
     control_stage, recorder_stage, ControlLink, ControlParts, ControlTiming, FromControl,
     LinkError, Pace, Record, RecordLink, ToControl,
 };
-use crate::types::{Observation, SceneGraph, Skill};
+use crate::types::{Observation, Plan, SceneGraph, Skill};
 
 #[derive(Clone, Debug)]
 pub struct EpisodeConfig {
@@ -187,6 +188,9 @@ pub fn run_episode(
     })
 }
 
+/// The episode stopped (the report's `stopped` or `plan_error` says why); nothing more to do.
+struct Stopped;
+
 /// The agent stage: perception, planner, policy and the skill sequence.
 struct Agent<'a, 'c> {
     link: ControlLink,
@@ -249,17 +253,68 @@ impl Agent<'_, '_> {
             smoothness: Smoothness::default(),
             safety_interventions: 0,
         };
+        let Ok((plan, t0)) = self.first_plan(&mut report) else {
+            return Ok(report);
+        };
+
+        // Work list: a failed Place puts its object back in line (pick + place again).
+        let mut queue: VecDeque<Skill> = plan.steps.into_iter().collect();
+        let mut attempts: HashMap<Skill, usize> = HashMap::new();
+        let mut replans = 0;
+        while let Some(skill) = queue.pop_front() {
+            if self.link.now - t0 >= cfg.time_limit_s {
+                let why = format!("time limit of {} s reached", cfg.time_limit_s);
+                self.stop(&mut report, None, Failure::new(FailureKind::TimeLimit, why));
+                break;
+            }
+            let attempt = {
+                let a = attempts.entry(skill.clone()).or_insert(0);
+                *a += 1;
+                *a
+            };
+            let Ok(outcome) = self.attempt(&skill, attempt, t0, &mut report)? else {
+                break;
+            };
+            if outcome.is_ok() {
+                continue;
+            }
+            if attempt >= cfg.max_attempts {
+                // Give up on this object: drop its remaining steps and go on with the others.
+                let object = skill.object().to_string();
+                queue.retain(|s| s.object() != object);
+                if queue.is_empty() && replans < cfg.max_replans {
+                    replans += 1;
+                    match self.replan(&mut report, replans) {
+                        Err(Stopped) => break,
+                        Ok(Some(p)) => {
+                            attempts.clear();
+                            queue.extend(p.steps);
+                        }
+                        Ok(None) => {}
+                    }
+                }
+                continue;
+            }
+            if let Err(Stopped) = self.requeue(&skill, &mut queue, &mut report) {
+                break;
+            }
+        }
+        report.duration_s = self.link.now - t0;
+        Ok(report)
+    }
+
+    /// Observes, perceives and plans, validating the plan here whichever planner made it (a
+    /// third-party planner cannot skip the rules). Returns the plan and the episode's start.
+    fn first_plan(&mut self, report: &mut EpisodeReport) -> Result<(Plan, f64), Stopped> {
+        let cfg = self.cfg;
         let obs = match self.observe() {
             Ok(o) => o,
             Err(e) => {
-                self.stop(&mut report, None, e.failure());
-                return Ok(report);
+                self.stop(report, None, e.failure());
+                return Err(Stopped);
             }
         };
-        let t0 = obs.stamp;
         let scene = self.perception.perceive(&obs);
-        // Every plan is validated here, whichever planner made it: a third-party planner
-        // cannot skip the rules.
         let plan = match self
             .planner
             .plan(&cfg.instruction, &scene, obs.camera.as_deref())
@@ -277,7 +332,7 @@ impl Agent<'_, '_> {
                     None,
                 );
                 report.plan_error = Some(failure);
-                return Ok(report);
+                return Err(Stopped);
             }
         };
         self.rec.send(Record::Plan(
@@ -286,133 +341,129 @@ impl Agent<'_, '_> {
             plan.clone(),
         ));
         report.plan = Some(plan.clone());
+        Ok((plan, obs.stamp))
+    }
 
-        // Work list: a failed Place puts its object back in line (pick + place again).
-        let mut queue: std::collections::VecDeque<Skill> = plan.steps.iter().cloned().collect();
-        let mut attempts: std::collections::HashMap<Skill, usize> = Default::default();
-        let mut replans = 0;
-        while let Some(skill) = queue.pop_front() {
-            if self.link.now - t0 >= cfg.time_limit_s {
-                let why = format!("time limit of {} s reached", cfg.time_limit_s);
-                self.stop(&mut report, None, Failure::new(FailureKind::TimeLimit, why));
-                break;
+    /// One attempt at a skill, with its start and end events and its record. `Ok(Err(Stopped))`:
+    /// the episode had to stop (the report says why).
+    fn attempt(
+        &mut self,
+        skill: &Skill,
+        attempt: usize,
+        t0: f64,
+        report: &mut EpisodeReport,
+    ) -> Result<Result<Result<(), Failure>, Stopped>, EpisodeError> {
+        let start = self.link.now;
+        self.event(
+            EventKind::SkillStart,
+            Some(skill),
+            Some(attempt),
+            None,
+            None,
+            None,
+        );
+        let outcome = match self.run_skill(skill, t0) {
+            Ok(o) => o,
+            Err(e) => {
+                let failure = e.failure();
+                report.skills.push(SkillRecord {
+                    skill: skill.clone(),
+                    attempt,
+                    start_s: start - t0,
+                    end_s: self.link.now - t0,
+                    success: false,
+                    failure: Some(failure.clone()),
+                });
+                self.stop(report, Some(skill), failure);
+                return Ok(Err(Stopped));
             }
-            let attempt = {
-                let a = attempts.entry(skill.clone()).or_insert(0);
-                *a += 1;
-                *a
-            };
-            let start = self.link.now;
-            self.event(
-                EventKind::SkillStart,
-                Some(&skill),
-                Some(attempt),
-                None,
-                None,
-                None,
-            );
-            let outcome = match self.run_skill(&skill, t0) {
-                Ok(o) => o,
-                Err(e) => {
-                    let failure = e.failure();
-                    report.skills.push(SkillRecord {
-                        skill: skill.clone(),
-                        attempt,
-                        start_s: start - t0,
-                        end_s: self.link.now - t0,
-                        success: false,
-                        failure: Some(failure.clone()),
+        };
+        // The arm rests on its last target while the agent decides what comes next.
+        self.link
+            .send(ToControl::Idle)
+            .map_err(|e| EpisodeError::Stage(e.failure().detail))?;
+        self.event(
+            EventKind::SkillEnd,
+            Some(skill),
+            Some(attempt),
+            Some(outcome.is_ok()),
+            outcome.as_ref().err(),
+            None,
+        );
+        report.skills.push(SkillRecord {
+            skill: skill.clone(),
+            attempt,
+            start_s: start - t0,
+            end_s: self.link.now - t0,
+            success: outcome.is_ok(),
+            failure: outcome.as_ref().err().cloned(),
+        });
+        Ok(Ok(outcome))
+    }
+
+    /// Asks the planner again from the scene as it is now: what is left of the task, possibly
+    /// in another order. `Ok(None)`: no valid plan (the event says why).
+    fn replan(
+        &mut self,
+        report: &mut EpisodeReport,
+        replans: usize,
+    ) -> Result<Option<Plan>, Stopped> {
+        let cfg = self.cfg;
+        let obs = match self.observe() {
+            Ok(o) => o,
+            Err(e) => {
+                self.stop(report, None, e.failure());
+                return Err(Stopped);
+            }
+        };
+        let scene = self.perception.perceive(&obs);
+        let verdict = self
+            .planner
+            .plan(&cfg.instruction, &scene, obs.camera.as_deref())
+            .and_then(|p| validate(&p, &scene).map(|_| p));
+        let failure = verdict.as_ref().err().map(|e| e.failure());
+        self.event(
+            EventKind::Replan,
+            None,
+            Some(replans),
+            Some(verdict.is_ok()),
+            failure.as_ref(),
+            verdict
+                .as_ref()
+                .ok()
+                .map(|p| format!("{} steps", p.steps.len())),
+        );
+        Ok(verdict.ok())
+    }
+
+    /// After a failed attempt that may be tried again: a pick is retried; a place is retried
+    /// if the object is still held, else preceded by a new pick (it was dropped).
+    fn requeue(
+        &mut self,
+        skill: &Skill,
+        queue: &mut VecDeque<Skill>,
+        report: &mut EpisodeReport,
+    ) -> Result<(), Stopped> {
+        match skill {
+            Skill::Pick { .. } => queue.push_front(skill.clone()),
+            Skill::Place { object, .. } => {
+                let obs = match self.observe() {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.stop(report, Some(skill), e.failure());
+                        return Err(Stopped);
+                    }
+                };
+                let scene = self.perception.perceive(&obs);
+                queue.push_front(skill.clone());
+                if !is_held(&obs, &scene, object) {
+                    queue.push_front(Skill::Pick {
+                        object: object.clone(),
                     });
-                    self.stop(&mut report, Some(&skill), failure);
-                    break;
-                }
-            };
-            // The arm rests on its last target while the agent decides what comes next.
-            self.link
-                .send(ToControl::Idle)
-                .map_err(|e| EpisodeError::Stage(e.failure().detail))?;
-            self.event(
-                EventKind::SkillEnd,
-                Some(&skill),
-                Some(attempt),
-                Some(outcome.is_ok()),
-                outcome.as_ref().err(),
-                None,
-            );
-            report.skills.push(SkillRecord {
-                skill: skill.clone(),
-                attempt,
-                start_s: start - t0,
-                end_s: self.link.now - t0,
-                success: outcome.is_ok(),
-                failure: outcome.as_ref().err().cloned(),
-            });
-            if outcome.is_ok() {
-                continue;
-            }
-            if attempt >= cfg.max_attempts {
-                // Give up on this object: drop its remaining steps and go on with the others.
-                let object = skill.object().to_string();
-                queue.retain(|s| s.object() != object);
-                if queue.is_empty() && replans < cfg.max_replans {
-                    // Ask the planner again from the scene as it is now: what is left of the
-                    // task, possibly in another order.
-                    replans += 1;
-                    let obs = match self.observe() {
-                        Ok(o) => o,
-                        Err(e) => {
-                            self.stop(&mut report, None, e.failure());
-                            break;
-                        }
-                    };
-                    let scene = self.perception.perceive(&obs);
-                    let verdict = self
-                        .planner
-                        .plan(&cfg.instruction, &scene, obs.camera.as_deref())
-                        .and_then(|p| validate(&p, &scene).map(|_| p));
-                    let failure = verdict.as_ref().err().map(|e| e.failure());
-                    self.event(
-                        EventKind::Replan,
-                        None,
-                        Some(replans),
-                        Some(verdict.is_ok()),
-                        failure.as_ref(),
-                        verdict
-                            .as_ref()
-                            .ok()
-                            .map(|p| format!("{} steps", p.steps.len())),
-                    );
-                    if let Ok(p) = verdict {
-                        attempts.clear();
-                        queue.extend(p.steps);
-                    }
-                }
-                continue;
-            }
-            match &skill {
-                Skill::Pick { .. } => queue.push_front(skill.clone()),
-                Skill::Place { object, .. } => {
-                    // Still held (e.g. it never reached the bin): place again; dropped: pick
-                    // again.
-                    let obs = match self.observe() {
-                        Ok(o) => o,
-                        Err(e) => {
-                            self.stop(&mut report, Some(&skill), e.failure());
-                            break;
-                        }
-                    };
-                    let scene = self.perception.perceive(&obs);
-                    queue.push_front(skill.clone());
-                    if !is_held(&obs, &scene, object) {
-                        queue.push_front(Skill::Pick {
-                            object: object.clone(),
-                        });
-                    }
                 }
             }
         }
-        report.duration_s = self.link.now - t0;
-        Ok(report)
+        Ok(())
     }
 
     /// Executes one skill attempt; `Ok(Err(reason))` when perception says it did not work,
