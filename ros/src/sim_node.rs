@@ -14,13 +14,15 @@ use embody_agent::ros_msgs::{
 };
 use embody_agent::Plan;
 use embody_sim::camera::render;
-use embody_sim::runner::{judge, Judgement};
+use embody_sim::runner::judge;
 use embody_sim::{Scenario, World};
 use serde_json::json;
 
 use crate::sim_actions::{ArmActions, GripperActions};
 use crate::transport::{default_qos, drain, latched_qos, RosNode};
 use crate::{RosConfig, RosError, SceneInfo};
+use embody_sim::camera_spec::CameraSpec;
+use ros2_client::{Publisher, Subscription};
 
 #[derive(Clone, Debug, Default)]
 pub struct SimNodeOptions {
@@ -106,39 +108,10 @@ pub fn serve(
     stop: &AtomicBool,
 ) -> Result<serde_json::Value, RosError> {
     let cfg = &opts.cfg;
-    let mut world = World::new(scenario.clone(), opts.seed)?;
+    let world = World::new(scenario.clone(), opts.seed)?;
     let initial = embody_sim::runner::object_poses_by_id(&world);
     let mut node = RosNode::new("embody_sim", cfg.domain_id, &cfg.security)?;
-    let q = default_qos();
-    let joint_states = node.publisher::<JointStateMsg>(&cfg.joint_states_topic, &q)?;
-    let truncated = if opts.corrupt_joint_states {
-        Some(node.publisher::<TruncatedJointState>(&cfg.joint_states_topic, &q)?)
-    } else {
-        None
-    };
-    let tf = node.publisher::<TfMessage>(&cfg.tf_topic, &q)?;
-    let objects = node.publisher::<TfMessage>(&cfg.objects_topic, &q)?;
-    let scene_out = node.publisher::<StringMsg>(&cfg.scene_topic, &latched_qos())?;
-    let trajectories = node.subscription::<JointTrajectoryMsg>(&cfg.trajectory_topic(), &q)?;
-    let gripper_in = node.subscription::<GripperCommandMsg>(&cfg.gripper_topic(), &q)?;
-    let status_in = node.subscription::<StringMsg>(&cfg.status_topic, &latched_qos())?;
-    // Camera images, when the scenario has a camera (rendered in this loop: a frame costs a few
-    // control ticks of lateness, which the wall-clock schedule catches up).
-    let camera = match scenario.cameras.first() {
-        None => None,
-        Some(spec) => {
-            let ns = cfg.camera_namespace.trim_end_matches('/');
-            Some((
-                spec.clone(),
-                node.publisher::<ImageMsg>(&format!("{ns}/color/image_raw"), &q)?,
-                node.publisher::<ImageMsg>(&format!("{ns}/depth/image_raw"), &q)?,
-                node.publisher::<CameraInfoMsg>(&format!("{ns}/color/camera_info"), &q)?,
-            ))
-        }
-    };
-    let mut arm_actions = ArmActions::new(&mut node, &cfg.controller)?;
-    let mut gripper_actions = GripperActions::new(&mut node, &cfg.gripper)?;
-
+    let mut ep = Endpoints::open(&mut node, opts, &scenario)?;
     let scene = SceneInfo {
         objects: world.object_infos(),
         containers: world.containers.clone(),
@@ -146,31 +119,13 @@ pub fn serve(
     };
     let scene_json = serde_json::to_string(&scene).unwrap_or_default();
     let hz = scenario.robot.control_rate_hz;
-    let control_dt = 1.0 / hz;
-    let substeps = ((control_dt / world.dt()).round() as usize).max(1);
+    let substeps = ((1.0 / hz / world.dt()).round() as usize).max(1);
     let every_tenth_s = ((0.1 * hz).round() as u64).max(1);
-    let arm_names = world.arm.joint_names();
-    if arm_names != cfg.joint_names {
-        tracing::warn!(?arm_names, configured = ?cfg.joint_names, "the URDF's arm joints differ from the configured names; publishing the URDF's");
-    }
-    let (home, _) = world.arm_state();
-    let mut target_q = home;
-    let mut target_dq = vec![0.0; target_q.len()];
-    let mut gripper = (world.max_gripper_width(), 0.0);
-    let mut following: Option<Following> = None;
-    let mut first_command: Option<Instant> = None;
-    let mut finished: Option<serde_json::Value> = None;
+    let mut sim = SimState::new(world, cfg);
     let mut rate = WallRate::new(hz);
     let mut late = LatencyHistogram::default();
     let started = Instant::now();
     let mut tick: u64 = 0;
-    let mut rejected = 0usize;
-    // Accepted topic trajectories, and how far the arm ever got from where it started: what a
-    // test reads to tell that commands from a node without keys had no effect.
-    let mut accepted_trajectories = 0usize;
-    let mut q_start: Option<Vec<f64>> = None;
-    let mut max_travel_rad = 0.0f64;
-    let mut dropped = crate::transport::Dropped::default();
     tracing::info!(scenario = %scenario.name, seed = opts.seed, rate_hz = hz, "simulated robot on ROS 2");
     loop {
         late.record(rate.wait());
@@ -179,222 +134,382 @@ pub fn serve(
             || opts
                 .duration_s
                 .is_some_and(|d| started.elapsed().as_secs_f64() > d)
-            || (opts.exit_when_done && finished.is_some())
+            || (opts.exit_when_done && sim.finished.is_some())
         {
             break;
         }
-        let (q_now, _) = world.arm_state();
-        let q0 = q_start.get_or_insert_with(|| q_now.clone());
-        for (a, b) in q_now.iter().zip(q0.iter()) {
-            max_travel_rad = max_travel_rad.max((a - b).abs());
-        }
-        for m in drain(&trajectories, &cfg.trajectory_topic(), &mut dropped) {
-            match follow(&m, &arm_names, &q_now) {
-                Ok(f) => {
-                    accepted_trajectories += 1;
-                    following = Some(f);
-                    first_command.get_or_insert_with(Instant::now);
-                }
-                Err(why) => {
-                    // A JointTrajectoryController rejects such a trajectory and keeps going.
-                    rejected += 1;
-                    tracing::warn!(%why, "trajectory rejected");
-                }
-            }
-        }
-        let reject_now = match (opts.reject_goals_after_s, first_command) {
-            (Some(after), Some(t)) => t.elapsed().as_secs_f64() > after,
-            _ => false,
-        };
-        if let Some(f) = arm_actions.poll_goals(|g| {
-            if reject_now {
-                Err("the controller is not accepting goals (fault injection)".into())
-            } else {
-                follow(&g.trajectory, &arm_names, &q_now)
-            }
-        }) {
-            following = Some(f);
-            first_command.get_or_insert_with(Instant::now);
-        }
-        if let Some(g) = gripper_actions.poll_goals(world.max_gripper_width()) {
-            gripper = g;
-        }
-        if let Some(g) = drain(&gripper_in, &cfg.gripper_topic(), &mut dropped).pop() {
-            if g.position.is_finite() && g.max_effort.is_finite() {
-                gripper = (
-                    (2.0 * g.position).clamp(0.0, world.max_gripper_width()),
-                    g.max_effort,
-                );
-            }
-        }
-        for s in drain(&status_in, &cfg.status_topic, &mut dropped) {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&s.data) {
-                if v["state"] == "finished" {
-                    finished = Some(v);
-                }
-            }
-        }
-        if let Some(f) = &following {
-            let (q, dq) = f.sample(f.received.elapsed().as_secs_f64());
-            // Names were matched on receipt; reorder into the URDF's order.
-            for (i, name) in f.names.iter().enumerate() {
-                if let Some(j) = arm_names.iter().position(|n| n == name) {
-                    target_q[j] = q[i];
-                    target_dq[j] = dq[i];
-                }
-            }
-        }
-        world.set_targets(&target_q, &target_dq, gripper.0, gripper.1);
-        for _ in 0..substeps {
-            world.step();
-        }
-
-        let (q_after, _) = world.arm_state();
-        if arm_actions.service(&arm_names, &q_after, tick.is_multiple_of(every_tenth_s)) {
-            // Canceled: hold where the arm is.
-            following = None;
-            target_q = q_after.clone();
-            target_dq.iter_mut().for_each(|v| *v = 0.0);
-        }
-        gripper_actions.service(world.gripper_width());
-        let silenced = match (opts.silence_joint_states_after_s, first_command) {
-            (Some(after), Some(t)) => t.elapsed().as_secs_f64() > after,
-            _ => false,
-        };
+        sim.take_commands(&mut ep, opts);
+        sim.advance(&mut ep, substeps, tick.is_multiple_of(every_tenth_s));
         let stamp = wall_stamp();
+        let silenced = match (opts.silence_joint_states_after_s, sim.first_command) {
+            (Some(after), Some(t)) => t.elapsed().as_secs_f64() > after,
+            _ => false,
+        };
         if !silenced {
-            let (q, dq) = world.arm_state();
-            let half = world.gripper_width() / 2.0;
-            let mut name = arm_names.clone();
-            name.extend(cfg.finger_joints.iter().cloned());
-            let mut position = q;
-            let mut velocity = dq;
-            for _ in &cfg.finger_joints {
-                position.push(half);
-                velocity.push(0.0);
-            }
-            let n = name.len();
-            let good = JointStateMsg {
-                header: Header {
-                    stamp,
-                    frame_id: String::new(),
-                },
-                name,
-                position,
-                velocity,
-                effort: vec![0.0; n],
-            };
-            if opts.corrupt_joint_states {
-                // The good one goes first: a subscriber that keeps the newest message it can
-                // use must look past the broken one.
-                let _ = joint_states.publish(good.clone());
-                let mut bad = good;
-                match tick % 4 {
-                    0 => bad.position[0] = f64::NAN,
-                    1 => {
-                        bad.name.pop();
-                        bad.position.pop();
-                    }
-                    2 => {
-                        bad.name.remove(0);
-                        bad.position.remove(0);
-                    }
-                    _ => {
-                        if let Some(t) = &truncated {
-                            let _ = t.publish(TruncatedJointState {
-                                frame_id: "cut short".into(),
-                            });
-                        }
-                    }
-                }
-                if tick % 4 != 3 {
-                    let _ = joint_states.publish(bad);
-                }
-            } else {
-                let _ = joint_states.publish(good);
-            }
+            sim.publish_joint_states(&ep, opts, tick, stamp);
         }
         if tick.is_multiple_of(every_tenth_s) {
-            let header = Header {
-                stamp,
-                frame_id: cfg.base_frame.clone(),
-            };
-            let _ = tf.publish(TfMessage {
-                transforms: vec![TransformStamped::from_isometry(
-                    header.clone(),
-                    "panda_hand_tcp",
-                    &world.tcp_pose(),
-                )],
-            });
-            let _ = objects.publish(TfMessage {
-                transforms: world
-                    .object_poses()
-                    .iter()
-                    .map(|o| {
-                        TransformStamped::from_isometry(
-                            header.clone(),
-                            &format!("object/{}", o.id),
-                            &o.pose_in_base,
-                        )
-                    })
-                    .collect(),
-            });
+            sim.publish_poses(&ep, cfg, stamp);
         }
-        if let Some((spec, color, depth, info)) = &camera {
-            let every = ((hz / spec.rate_hz).round() as u64).max(1);
+        if let Some(camera) = &ep.camera {
+            let every = ((hz / camera.spec.rate_hz).round() as u64).max(1);
             if tick.is_multiple_of(every) {
-                let frame = render(&world, spec);
-                let header = Header {
-                    stamp,
-                    frame_id: format!("{}_optical_frame", spec.name),
-                };
-                let _ = color.publish(ImageMsg::color(&frame, header.clone()));
-                let _ = depth.publish(ImageMsg::depth(&frame, header.clone()));
-                let _ = info.publish(CameraInfoMsg::of(&frame, header));
+                camera.publish(&sim.world, stamp);
             }
         }
         if tick % (every_tenth_s * 10) == 1 {
-            let _ = scene_out.publish(StringMsg {
+            let _ = ep.scene_out.publish(StringMsg {
                 data: scene_json.clone(),
             });
             if opts.corrupt_scene {
                 // Newest last: a subscriber must look past it to the good one before.
-                let _ = scene_out.publish(StringMsg {
+                let _ = ep.scene_out.publish(StringMsg {
                     data: scene_json[..scene_json.len() / 2].to_string(),
                 });
             }
         }
     }
-    // Let everything come to rest before judging, as the lockstep runner does.
-    for _ in 0..((0.5 / world.dt()).round() as u64) {
-        world.step();
-    }
-    let plan: Option<Plan> = finished
+    sim.settle();
+    let plan: Option<Plan> = sim
+        .finished
         .as_ref()
         .and_then(|v| serde_json::from_value(v["plan"].clone()).ok());
-    let Judgement {
-        success,
-        cleared,
-        total,
-        objects,
-    } = judge(&world, &scenario, plan.as_ref(), plan.is_none(), &initial);
+    let outcome = judge(
+        &sim.world,
+        &scenario,
+        plan.as_ref(),
+        plan.is_none(),
+        &initial,
+    );
     Ok(json!({
-        "success": success,
-        "objects_cleared": cleared,
-        "objects_total": total,
-        "objects": objects,
-        "embody_finished": finished.is_some(),
-        "sim_time_s": world.time(),
-        "state_hash": format!("{:016x}", world.state_hash()),
-        "rejected_trajectories": rejected + arm_actions.rejected,
-        "accepted_goals": arm_actions.accepted,
-        "accepted_trajectories": accepted_trajectories,
-        "max_joint_travel_rad": max_travel_rad,
+        "success": outcome.success,
+        "objects_cleared": outcome.cleared,
+        "objects_total": outcome.total,
+        "objects": outcome.objects,
+        "embody_finished": sim.finished.is_some(),
+        "sim_time_s": sim.world.time(),
+        "state_hash": format!("{:016x}", sim.world.state_hash()),
+        "rejected_trajectories": sim.rejected + ep.arm_actions.rejected,
+        "accepted_goals": ep.arm_actions.accepted,
+        "accepted_trajectories": sim.accepted_trajectories,
+        "max_joint_travel_rad": sim.max_travel_rad,
         "control_rate_hz": hz,
         "tick_late_p50_us": late.percentile_us(50.0),
         "tick_late_p99_us": late.percentile_us(99.0),
-        "dropped_messages": dropped.by_topic(),
+        "dropped_messages": sim.dropped.by_topic(),
     }))
+}
+
+/// The node's topics and action servers.
+struct Endpoints {
+    joint_states: Publisher<JointStateMsg>,
+    /// Fault injection only (`corrupt_joint_states`).
+    truncated: Option<Publisher<TruncatedJointState>>,
+    tf: Publisher<TfMessage>,
+    objects: Publisher<TfMessage>,
+    scene_out: Publisher<StringMsg>,
+    trajectories: Subscription<JointTrajectoryMsg>,
+    gripper_in: Subscription<GripperCommandMsg>,
+    status_in: Subscription<StringMsg>,
+    camera: Option<CameraOut>,
+    arm_actions: ArmActions,
+    gripper_actions: GripperActions,
+}
+
+impl Endpoints {
+    fn open(
+        node: &mut RosNode,
+        opts: &SimNodeOptions,
+        scenario: &Scenario,
+    ) -> Result<Self, RosError> {
+        let cfg = &opts.cfg;
+        let q = default_qos();
+        let joint_states = node.publisher(&cfg.joint_states_topic, &q)?;
+        let truncated = if opts.corrupt_joint_states {
+            Some(node.publisher(&cfg.joint_states_topic, &q)?)
+        } else {
+            None
+        };
+        let tf = node.publisher(&cfg.tf_topic, &q)?;
+        let objects = node.publisher(&cfg.objects_topic, &q)?;
+        let scene_out = node.publisher(&cfg.scene_topic, &latched_qos())?;
+        let trajectories = node.subscription(&cfg.trajectory_topic(), &q)?;
+        let gripper_in = node.subscription(&cfg.gripper_topic(), &q)?;
+        let status_in = node.subscription(&cfg.status_topic, &latched_qos())?;
+        // Camera images, when the scenario has a camera (rendered in the control loop: a frame
+        // costs a few control ticks of lateness, which the wall-clock schedule catches up).
+        let camera = match scenario.cameras.first() {
+            None => None,
+            Some(spec) => {
+                let ns = cfg.camera_namespace.trim_end_matches('/');
+                Some(CameraOut {
+                    spec: spec.clone(),
+                    color: node.publisher(&format!("{ns}/color/image_raw"), &q)?,
+                    depth: node.publisher(&format!("{ns}/depth/image_raw"), &q)?,
+                    info: node.publisher(&format!("{ns}/color/camera_info"), &q)?,
+                })
+            }
+        };
+        Ok(Self {
+            joint_states,
+            truncated,
+            tf,
+            objects,
+            scene_out,
+            trajectories,
+            gripper_in,
+            status_in,
+            camera,
+            arm_actions: ArmActions::new(node, &cfg.controller)?,
+            gripper_actions: GripperActions::new(node, &cfg.gripper)?,
+        })
+    }
+}
+
+/// The scenario's first camera and its three topics.
+struct CameraOut {
+    spec: CameraSpec,
+    color: Publisher<ImageMsg>,
+    depth: Publisher<ImageMsg>,
+    info: Publisher<CameraInfoMsg>,
+}
+
+impl CameraOut {
+    fn publish(&self, world: &World, stamp: Time) {
+        let frame = render(world, &self.spec);
+        let header = Header {
+            stamp,
+            frame_id: format!("{}_optical_frame", self.spec.name),
+        };
+        let _ = self.color.publish(ImageMsg::color(&frame, header.clone()));
+        let _ = self.depth.publish(ImageMsg::depth(&frame, header.clone()));
+        let _ = self.info.publish(CameraInfoMsg::of(&frame, header));
+    }
+}
+
+/// The simulated robot between ticks: the world, what its controllers are following, and
+/// what a test reads afterwards.
+struct SimState {
+    world: World,
+    arm_names: Vec<String>,
+    finger_joints: Vec<String>,
+    target_q: Vec<f64>,
+    target_dq: Vec<f64>,
+    /// Gripper target: (width m, force N).
+    gripper: (f64, f64),
+    following: Option<Following>,
+    first_command: Option<Instant>,
+    /// embody's "finished" status, when it came.
+    finished: Option<serde_json::Value>,
+    rejected: usize,
+    /// Accepted topic trajectories, and how far the arm ever got from where it started: what
+    /// a test reads to tell that commands from a node without keys had no effect.
+    accepted_trajectories: usize,
+    q_start: Option<Vec<f64>>,
+    max_travel_rad: f64,
+    dropped: crate::transport::Dropped,
+}
+
+impl SimState {
+    fn new(world: World, cfg: &RosConfig) -> Self {
+        let arm_names = world.arm.joint_names();
+        if arm_names != cfg.joint_names {
+            tracing::warn!(?arm_names, configured = ?cfg.joint_names, "the URDF's arm joints differ from the configured names; publishing the URDF's");
+        }
+        let (home, _) = world.arm_state();
+        Self {
+            arm_names,
+            finger_joints: cfg.finger_joints.clone(),
+            target_dq: vec![0.0; home.len()],
+            target_q: home,
+            gripper: (world.max_gripper_width(), 0.0),
+            following: None,
+            first_command: None,
+            finished: None,
+            rejected: 0,
+            accepted_trajectories: 0,
+            q_start: None,
+            max_travel_rad: 0.0,
+            dropped: Default::default(),
+            world,
+        }
+    }
+
+    /// Everything that arrived since the last tick: trajectories (topic and action), gripper
+    /// commands (topic and action) and embody's status.
+    fn take_commands(&mut self, ep: &mut Endpoints, opts: &SimNodeOptions) {
+        let cfg = &opts.cfg;
+        let (q_now, _) = self.world.arm_state();
+        let q0 = self.q_start.get_or_insert_with(|| q_now.clone());
+        for (a, b) in q_now.iter().zip(q0.iter()) {
+            self.max_travel_rad = self.max_travel_rad.max((a - b).abs());
+        }
+        for m in drain(&ep.trajectories, &cfg.trajectory_topic(), &mut self.dropped) {
+            match follow(&m, &self.arm_names, &q_now) {
+                Ok(f) => {
+                    self.accepted_trajectories += 1;
+                    self.following = Some(f);
+                    self.first_command.get_or_insert_with(Instant::now);
+                }
+                Err(why) => {
+                    // A JointTrajectoryController rejects such a trajectory and keeps going.
+                    self.rejected += 1;
+                    tracing::warn!(%why, "trajectory rejected");
+                }
+            }
+        }
+        let reject_now = match (opts.reject_goals_after_s, self.first_command) {
+            (Some(after), Some(t)) => t.elapsed().as_secs_f64() > after,
+            _ => false,
+        };
+        let arm_names = &self.arm_names;
+        if let Some(f) = ep.arm_actions.poll_goals(|g| {
+            if reject_now {
+                Err("the controller is not accepting goals (fault injection)".into())
+            } else {
+                follow(&g.trajectory, arm_names, &q_now)
+            }
+        }) {
+            self.following = Some(f);
+            self.first_command.get_or_insert_with(Instant::now);
+        }
+        let max_width = self.world.max_gripper_width();
+        if let Some(g) = ep.gripper_actions.poll_goals(max_width) {
+            self.gripper = g;
+        }
+        if let Some(g) = drain(&ep.gripper_in, &cfg.gripper_topic(), &mut self.dropped).pop() {
+            if g.position.is_finite() && g.max_effort.is_finite() {
+                self.gripper = ((2.0 * g.position).clamp(0.0, max_width), g.max_effort);
+            }
+        }
+        for s in drain(&ep.status_in, &cfg.status_topic, &mut self.dropped) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&s.data) {
+                if v["state"] == "finished" {
+                    self.finished = Some(v);
+                }
+            }
+        }
+    }
+
+    /// One control period: the targets from the trajectory being followed, the physics
+    /// substeps, then the action servers' feedback and results.
+    fn advance(&mut self, ep: &mut Endpoints, substeps: usize, feedback: bool) {
+        if let Some(f) = &self.following {
+            let (q, dq) = f.sample(f.received.elapsed().as_secs_f64());
+            // Names were matched on receipt; reorder into the URDF's order.
+            for (i, name) in f.names.iter().enumerate() {
+                if let Some(j) = self.arm_names.iter().position(|n| n == name) {
+                    self.target_q[j] = q[i];
+                    self.target_dq[j] = dq[i];
+                }
+            }
+        }
+        self.world.set_targets(
+            &self.target_q,
+            &self.target_dq,
+            self.gripper.0,
+            self.gripper.1,
+        );
+        for _ in 0..substeps {
+            self.world.step();
+        }
+        let (q_after, _) = self.world.arm_state();
+        if ep.arm_actions.service(&self.arm_names, &q_after, feedback) {
+            // Canceled: hold where the arm is.
+            self.following = None;
+            self.target_q = q_after;
+            self.target_dq.iter_mut().for_each(|v| *v = 0.0);
+        }
+        ep.gripper_actions.service(self.world.gripper_width());
+    }
+
+    fn publish_joint_states(&self, ep: &Endpoints, opts: &SimNodeOptions, tick: u64, stamp: Time) {
+        let (q, dq) = self.world.arm_state();
+        let half = self.world.gripper_width() / 2.0;
+        let mut name = self.arm_names.clone();
+        name.extend(self.finger_joints.iter().cloned());
+        let mut position = q;
+        let mut velocity = dq;
+        for _ in &self.finger_joints {
+            position.push(half);
+            velocity.push(0.0);
+        }
+        let n = name.len();
+        let good = JointStateMsg {
+            header: Header {
+                stamp,
+                frame_id: String::new(),
+            },
+            name,
+            position,
+            velocity,
+            effort: vec![0.0; n],
+        };
+        if !opts.corrupt_joint_states {
+            let _ = ep.joint_states.publish(good);
+            return;
+        }
+        // The good one goes first: a subscriber that keeps the newest message it can use must
+        // look past the broken one.
+        let _ = ep.joint_states.publish(good.clone());
+        let mut bad = good;
+        match tick % 4 {
+            0 => bad.position[0] = f64::NAN,
+            1 => {
+                bad.name.pop();
+                bad.position.pop();
+            }
+            2 => {
+                bad.name.remove(0);
+                bad.position.remove(0);
+            }
+            _ => {
+                if let Some(t) = &ep.truncated {
+                    let _ = t.publish(TruncatedJointState {
+                        frame_id: "cut short".into(),
+                    });
+                }
+                return;
+            }
+        }
+        let _ = ep.joint_states.publish(bad);
+    }
+
+    /// The TCP on TF and every object's pose, in the base frame.
+    fn publish_poses(&self, ep: &Endpoints, cfg: &RosConfig, stamp: Time) {
+        let header = Header {
+            stamp,
+            frame_id: cfg.base_frame.clone(),
+        };
+        let _ = ep.tf.publish(TfMessage {
+            transforms: vec![TransformStamped::from_isometry(
+                header.clone(),
+                "panda_hand_tcp",
+                &self.world.tcp_pose(),
+            )],
+        });
+        let _ = ep.objects.publish(TfMessage {
+            transforms: self
+                .world
+                .object_poses()
+                .iter()
+                .map(|o| {
+                    TransformStamped::from_isometry(
+                        header.clone(),
+                        &format!("object/{}", o.id),
+                        &o.pose_in_base,
+                    )
+                })
+                .collect(),
+        });
+    }
+
+    /// Lets everything come to rest before judging, as the lockstep runner does.
+    fn settle(&mut self) {
+        for _ in 0..((0.5 / self.world.dt()).round() as u64) {
+            self.world.step();
+        }
+    }
 }
 
 /// Checks a trajectory the way a JointTrajectoryController would and prepares to follow it.
