@@ -172,14 +172,21 @@ pub fn tree_joints<'a>(robot: &'a urdf_rs::Robot, base: &str) -> Vec<&'a urdf_rs
     order
 }
 
-/// The joints from `base` down to `tip`, base first. `Err(link)`: the walk up from `tip`
-/// reached `link`, which has no parent joint (or came back to a link it had passed), before
-/// reaching `base`.
+/// The walk up from a chain's tip reached `link`, which has no parent joint (or came back to a
+/// link it had passed), before reaching the base.
+#[derive(Debug, Error, PartialEq)]
+#[error("link '{link}' is not connected to '{base}'")]
+pub struct Unconnected {
+    pub link: String,
+    pub base: String,
+}
+
+/// The joints from `base` down to `tip`, base first.
 pub fn chain<'a>(
     robot: &'a urdf_rs::Robot,
     base: &str,
     tip: &str,
-) -> Result<Vec<&'a urdf_rs::Joint>, String> {
+) -> Result<Vec<&'a urdf_rs::Joint>, Unconnected> {
     let parent_of: HashMap<&str, &urdf_rs::Joint> = robot
         .joints
         .iter()
@@ -191,7 +198,12 @@ pub fn chain<'a>(
     while link != base {
         let joint = match parent_of.get(link) {
             Some(j) if passed.insert(link) => *j,
-            _ => return Err(link.to_string()),
+            _ => {
+                return Err(Unconnected {
+                    link: link.to_string(),
+                    base: base.to_string(),
+                })
+            }
         };
         chain.push(joint);
         link = joint.parent.link.as_str();

@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::error::{LoadError, MetaError};
+use crate::error::{DelayError, LoadError, MetaError};
 use crate::features::{self, Normalizer};
 use crate::guidance::{self, Cost, GuidanceConfig};
 use crate::meta::ModelMeta;
@@ -283,7 +283,7 @@ impl DiffusionPolicy {
                 .map_err(|problem| meta_err(MetaError::Normalization { which, problem }))
         };
         let delay_periods = if opts.pipeline {
-            delay_periods(&meta, opts.inference_delay_s).map_err(LoadError::Options)?
+            delay_periods(&meta, opts.inference_delay_s)?
         } else {
             0
         };
@@ -599,25 +599,20 @@ fn condition<'a>(rows: impl IntoIterator<Item = &'a Vec<f32>>, to: usize) -> Vec
 /// Observation periods between a chunk's observation and its hand-over for an inference delay
 /// of `delay_s` (`None`: one period), rounded up: a 150 ms delay takes the observation 200 ms
 /// before. Must stay below the executed part of a chunk.
-pub fn delay_periods(meta: &ModelMeta, delay_s: Option<f64>) -> Result<usize, String> {
+pub fn delay_periods(meta: &ModelMeta, delay_s: Option<f64>) -> Result<usize, DelayError> {
     let exec = meta.action.exec_horizon;
     let periods = match delay_s {
         None => 1,
-        Some(d) if !(d.is_finite() && d >= 0.0) => {
-            return Err(format!(
-                "the inference delay must be a number of seconds >= 0, got {d}"
-            ))
-        }
+        Some(d) if !(d.is_finite() && d >= 0.0) => return Err(DelayError::NotADuration(d)),
         Some(d) => ((d / meta.action.dt) - 1e-9).ceil().max(0.0) as usize,
     };
     if periods > 0 && periods >= exec.max(1) {
-        return Err(format!(
-            "an inference delay of {periods} observation periods ({:.0} ms) is not shorter \
-             than the executed part of a chunk ({exec} x {:.0} ms): the next chunk would have \
-             to start before this one is handed out",
-            periods as f64 * meta.action.dt * 1e3,
-            meta.action.dt * 1e3
-        ));
+        return Err(DelayError::TooLong {
+            periods,
+            delay_ms: periods as f64 * meta.action.dt * 1e3,
+            exec,
+            period_ms: meta.action.dt * 1e3,
+        });
     }
     Ok(periods)
 }

@@ -16,6 +16,26 @@ pub enum LoadError {
     RuntimeMissing(String),
     #[error("policy options: {0}")]
     Options(String),
+    #[error("policy options: {0}")]
+    Delay(#[from] DelayError),
+}
+
+/// Why an inference delay cannot be run with a model.
+#[derive(Debug, Error, PartialEq)]
+pub enum DelayError {
+    #[error("the inference delay must be a number of seconds >= 0, got {0}")]
+    NotADuration(f64),
+    #[error(
+        "an inference delay of {periods} observation periods ({delay_ms:.0} ms) is not shorter \
+         than the executed part of a chunk ({exec} x {period_ms:.0} ms): the next chunk would \
+         have to start before this one is handed out"
+    )]
+    TooLong {
+        periods: usize,
+        delay_ms: f64,
+        exec: usize,
+        period_ms: f64,
+    },
 }
 
 /// What is wrong in a model's metadata, by field.

@@ -15,7 +15,7 @@ pub mod trajectory;
 
 pub use correction::ExpertTakeover;
 pub use diffusion::{Chunking, DiffusionOptions, DiffusionPolicy};
-pub use error::LoadError;
+pub use error::{DelayError, LoadError};
 pub use meta::ModelMeta;
 pub use onnx::{Device, RuntimeOptions};
 pub use schedule::{NoiseSchedule, SamplerKind, SchedulerConfig, X0Guide};

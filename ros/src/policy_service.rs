@@ -305,8 +305,11 @@ impl RemotePolicy {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let delay_periods = delay_periods(&meta, opts.inference_delay_s)
-            .map_err(|e| setup("the inference delay", e))?;
+        let delay_periods =
+            delay_periods(&meta, opts.inference_delay_s).map_err(|e| RosError::Setup {
+                what: "the inference delay".into(),
+                message: e.to_string(),
+            })?;
         let policy = RemotePolicy {
             client,
             _node: node,
