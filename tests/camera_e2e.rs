@@ -21,6 +21,29 @@ fn camera() -> CameraSpec {
     }
 }
 
+/// A size set in code, past every check a scenario or flag goes through, is still refused by
+/// the renderer itself before it allocates (100000 x 100000 would ask for 110 GB).
+#[test]
+fn render_refuses_a_size_nothing_checked() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario =
+        Arc::new(Scenario::from_file(&root.join("scenarios/table_clearing.toml")).unwrap());
+    let world = World::new(scenario, 0).unwrap();
+    for (width, height) in [(100_000, 100_000), (0, 240), (8192, 8192), (4096, 16)] {
+        let spec = CameraSpec {
+            width,
+            height,
+            ..camera()
+        };
+        let err = render(&world, &spec).unwrap_err();
+        assert_eq!(
+            Err(err),
+            embody_sim::camera_spec::check_size(width, height),
+            "{width}x{height}"
+        );
+    }
+}
+
 #[test]
 fn every_object_is_where_the_image_says_at_the_depth_it_says() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -31,7 +54,7 @@ fn every_object_is_where_the_image_says_at_the_depth_it_says() {
     let mut checked_depth = 0;
     for seed in 0..5 {
         let world = World::new(scenario.clone(), seed).unwrap();
-        let frame = render(&world, &spec);
+        let frame = render(&world, &spec).unwrap();
         let truth = world.object_poses();
         for (k, (info, o)) in world.object_infos().iter().zip(&truth).enumerate() {
             let id = k as u32 + 1;

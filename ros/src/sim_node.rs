@@ -276,7 +276,14 @@ struct CameraOut {
 
 impl CameraOut {
     fn publish(&self, world: &World, stamp: Time) {
-        let frame = render(world, &self.spec);
+        // The scenario's validation bounds the size; render checks it again rather than trust.
+        let frame = match render(world, &self.spec) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(camera = %self.spec.name, %e, "no image published");
+                return;
+            }
+        };
         let header = Header {
             stamp,
             frame_id: format!("{}_optical_frame", self.spec.name),

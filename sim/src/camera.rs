@@ -13,6 +13,7 @@ use crate::groups;
 use crate::world::World;
 
 pub use crate::camera_spec::CameraSpec;
+use crate::camera_spec::{check_size, SizeError};
 
 /// Segmentation ids: objects are 1..=N in the world's object order; then these.
 pub const SEG_CONTAINER_BASE: u32 = 100;
@@ -41,8 +42,10 @@ pub const TABLE_RGB: [f64; 3] = [0.72, 0.60, 0.45];
 pub const ROBOT_RGB: [f64; 3] = [0.88, 0.88, 0.90];
 pub const SKY_RGB: [u8; 3] = [40, 44, 52];
 
-/// Renders `spec` from the world as it is now.
-pub fn render(world: &World, spec: &CameraSpec) -> CameraFrame {
+/// Renders `spec` from the world as it is now. The size is checked here as well as where a
+/// scenario or flag sets it: the frame is allocated and ray-cast per pixel from `spec` alone.
+pub fn render(world: &World, spec: &CameraSpec) -> Result<CameraFrame, SizeError> {
+    check_size(spec.width, spec.height)?;
     let pose = spec.pose_in_base();
     let [fx, fy, cx, cy] = spec.intrinsics();
     let (w, h) = (spec.width as usize, spec.height as usize);
@@ -143,7 +146,7 @@ pub fn render(world: &World, spec: &CameraSpec) -> CameraFrame {
             }
         }
     }
-    CameraFrame {
+    Ok(CameraFrame {
         stamp: world.time(),
         width: spec.width,
         height: spec.height,
@@ -152,7 +155,7 @@ pub fn render(world: &World, spec: &CameraSpec) -> CameraFrame {
         segmentation: seg,
         intrinsics: [fx, fy, cx, cy],
         camera_in_base: pose,
-    }
+    })
 }
 
 /// Index of the container nearest `p` (base frame, by horizontal distance).

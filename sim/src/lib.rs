@@ -49,4 +49,6 @@ pub enum SimError {
     Episode(String),
     #[error(transparent)]
     Log(#[from] embody_agent::log::LogError),
+    #[error("camera image: {0}")]
+    Camera(#[from] camera_spec::SizeError),
 }

@@ -191,17 +191,18 @@ pub fn run_sim_episode_watched(
 ) -> Result<EpisodeResult, SimError> {
     let wall = Instant::now();
     let world = World::new(scenario.clone(), seed)?;
-    let snapshot = |world: &World| {
-        opts.snapshots.as_ref().map(|spec| {
-            let f = crate::camera::render(world, spec);
-            Snapshot {
-                width: f.width,
-                height: f.height,
-                rgb: f.rgb,
-            }
-        })
+    let snapshot = |world: &World| -> Result<Option<Snapshot>, SimError> {
+        let Some(spec) = &opts.snapshots else {
+            return Ok(None);
+        };
+        let f = crate::camera::render(world, spec)?;
+        Ok(Some(Snapshot {
+            width: f.width,
+            height: f.height,
+            rgb: f.rgb,
+        }))
     };
-    let first_snapshot = snapshot(&world);
+    let first_snapshot = snapshot(&world)?;
     let mut perception = perception_for(scenario, &world, seed);
     let arm = world.arm.clone();
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
@@ -283,7 +284,7 @@ pub fn run_sim_episode_watched(
         robot.world.step();
     }
     let world = &robot.world;
-    let snapshots = first_snapshot.zip(snapshot(world));
+    let snapshots = first_snapshot.zip(snapshot(world)?);
     let Judgement {
         success,
         cleared,

@@ -34,16 +34,20 @@ impl SimRobot {
     }
 
     /// The current camera frame, rendered again once it is a period (`rate_hz`) old.
-    fn camera_frame(&mut self) -> Option<Arc<CameraFrame>> {
+    fn camera_frame(&mut self) -> Result<Option<Arc<CameraFrame>>, RobotError> {
         let now = self.world.time();
-        let (spec, last) = self.camera.as_mut()?;
+        let Some((spec, last)) = self.camera.as_mut() else {
+            return Ok(None);
+        };
         let fresh = last
             .as_ref()
             .is_some_and(|f| now - f.stamp < 1.0 / spec.rate_hz - 1e-9);
         if !fresh {
-            *last = Some(Arc::new(render(&self.world, spec)));
+            let frame = render(&self.world, spec)
+                .map_err(|e| RobotError::Other(format!("camera '{}': {e}", spec.name)))?;
+            *last = Some(Arc::new(frame));
         }
-        last.clone()
+        Ok(last.clone())
     }
 }
 
@@ -65,7 +69,7 @@ impl Robot for SimRobot {
                 force_n: 0.0,
             },
             ee_in_base: self.world.tcp_pose(),
-            camera: self.camera_frame(),
+            camera: self.camera_frame()?,
             privileged: Some(self.world.object_poses()),
         })
     }

@@ -78,7 +78,7 @@ pub fn run(a: RenderArgs) -> Result<ExitCode> {
     for seed in a.seed..end {
         let world = World::new(Arc::new((*scenario).clone()), seed)?;
         let t = Instant::now();
-        let frame = render(&world, &spec);
+        let frame = render(&world, &spec).with_context(|| format!("camera {:?}", spec.name))?;
         render_s += t.elapsed().as_secs_f64();
         if seed == a.seed {
             write_pngs(
