@@ -12,10 +12,14 @@
 #
 # The run is seeded (FUZZ_SEED, default 1) so that CI explores the same inputs as the run that
 # was checked before landing; FUZZ_SEED=0 lets libFuzzer pick a seed (long campaigns).
+# FUZZ_RUNS=N also ends a target after N executions, whichever comes first: issue 18's campaign
+# is `FUZZ_SEED=0 FUZZ_RUNS=10000000 scripts/fuzz.sh 1800` (10 million or 30 minutes each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 seed=${FUZZ_SEED:-1}
+runs_flag=()
+if [ -n "${FUZZ_RUNS:-}" ]; then runs_flag=(-runs="$FUZZ_RUNS"); fi
 shift || true
 targets=${*:-"scenario urdf model_meta plan_answer instruction cdr mcap"}
 if ! rustup toolchain list | grep -q '^nightly'; then
@@ -40,8 +44,9 @@ for t in $targets; do
   # corpus/ is the working corpus (kept between runs, not committed); seeds/ the committed start.
   mkdir -p "corpus/$t"
   log=$(mktemp)
+  began=$(date +%s)
   if cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$seconds" -seed="$seed" -timeout=10 \
-    -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit -max_len=$max_len -print_final_stats=1 \
+    -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit -max_len=$max_len -print_final_stats=1 "${runs_flag[@]}" \
     >"$log" 2>&1; then
     result=ok
   else
@@ -50,7 +55,8 @@ for t in $targets; do
     tail -n 40 "$log" >&2
   fi
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-  echo "fuzz: $t: $runs executions in $seconds s: $result"
+  took=$(( $(date +%s) - began ))
+  echo "fuzz: $t: $runs executions in $took s (limit $seconds s${FUZZ_RUNS:+ or $FUZZ_RUNS runs}): $result"
   rm -f "$log"
 done
 exit $status
