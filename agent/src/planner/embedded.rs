@@ -9,8 +9,9 @@ use std::collections::HashSet;
 
 use crate::types::{CameraFrame, Plan, SceneGraph, SceneObject, Skill};
 
-use super::grammar::{Grammar, VerbKind};
-use super::parse::{parse, Action, Clause, Dest, Item, ParseError, Quantity, Ref};
+use super::acts::{names_one, read_acts, Act};
+use super::grammar::Grammar;
+use super::parse::{parse, Dest, Item, ParseError};
 use super::refs::{container, ground_item, ground_items, Ctx};
 use super::screen::screen;
 use super::speech;
@@ -29,27 +30,7 @@ impl Default for EmbeddedPlanner {
     }
 }
 
-const CAN_DO: &str = "I can clear the table, put objects in a container, or pick one up";
-
-/// What one clause comes to once the request is read as a whole.
-#[derive(Clone, Debug)]
-struct Act {
-    hold: bool,
-    /// Everything on the table (minus what stays).
-    everything: bool,
-    items: Vec<Item>,
-    except: Vec<Item>,
-    dest: Option<Dest>,
-    /// The destination came from the clause itself (not inherited).
-    own_dest: bool,
-    first: bool,
-    last: bool,
-    as_said: bool,
-    only: bool,
-    /// "the nearer one first": reorders the act before it.
-    hint_for: Option<usize>,
-    text: String,
-}
+pub(super) const CAN_DO: &str = "I can clear the table, put objects in a container, or pick one up";
 
 impl EmbeddedPlanner {
     /// A planner with another grammar (same format as the built-in `grammar.toml`).
@@ -69,289 +50,6 @@ impl EmbeddedPlanner {
             ),
         }
     }
-
-    /// Reads the clauses as acts: verbs decided, pronouns replaced by what they refer to,
-    /// verbless clauses given the verb and destination of the request.
-    fn acts(&self, clauses: &[Clause]) -> Result<(Vec<Act>, Vec<Item>), String> {
-        let clauses: Vec<Clause> = clauses.iter().flat_map(split_trailing_ones).collect();
-        let clauses = &clauses[..];
-        let fixed = &self.grammar.safety.fixed_reason;
-        let mut acts: Vec<Act> = Vec::new();
-        let mut stays: Vec<Item> = Vec::new();
-        // The items of the last clause that named objects: what "it"/"them" mean.
-        let mut antecedent: Vec<Item> = Vec::new();
-        // "tidy up everything except the carton. leave that one where it is": what a
-        // leave clause's "it" means after an exception.
-        let mut excepted: Vec<Item> = Vec::new();
-        // Acts of the verbless clauses just before ("leftmost object."): a verb with no object
-        // after them ("pick and hold.", "bin.") is what to do with them.
-        let mut bare_run: Vec<usize> = Vec::new();
-        // A destination said before its objects, and whether its order words hold for them.
-        let mut dest_ahead: Option<Dest> = None;
-        let mut as_said_ahead = false;
-        let has_verb = clauses.iter().any(|c| {
-            matches!(c.action, Action::Verb(k) if k != VerbKind::Leave)
-                || c.action == Action::PutOrPick
-        });
-        let clears = clauses.iter().any(|c| {
-            matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Discard))
-                || c.from_table
-                || c.away
-        });
-        for (n, c) in clauses.iter().enumerate() {
-            let mut items: Vec<Item> = Vec::new();
-            let mut from_pronoun = false;
-            for it in &c.objects {
-                if *it == Item::Pronoun {
-                    // "tidy this up", "clear it all": with nothing named before, the table.
-                    if antecedent.is_empty() && c.action == Action::Verb(VerbKind::Clear) {
-                        items.push(Item::Table);
-                        continue;
-                    }
-                    if antecedent.is_empty() {
-                        return Err(format!(
-                            "'{}': 'it' or 'them' refers to nothing named before it",
-                            c.text
-                        ));
-                    }
-                    if c.action == Action::Verb(VerbKind::Leave) && !excepted.is_empty() {
-                        items.extend(excepted.iter().cloned());
-                    } else {
-                        items.extend(antecedent.iter().cloned());
-                    }
-                    from_pronoun = true;
-                } else {
-                    items.push(it.clone());
-                }
-            }
-            // A clause that only names objects for a later "it" ("the cup, put it away").
-            let next_refers_back = clauses
-                .get(n + 1)
-                .is_some_and(|next| next.objects.contains(&Item::Pronoun));
-            if !items.is_empty() {
-                antecedent = items.clone();
-            }
-            excepted = c.except.clone();
-            for it in &items {
-                if let Item::Container(_) = it {
-                    if c.action != Action::Verb(VerbKind::Leave) {
-                        return Err(fixed.clone());
-                    }
-                }
-            }
-            let table_ok = matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Leave));
-            if items.contains(&Item::Table) && !table_ok {
-                return Err(fixed.clone());
-            }
-            let verb_alone = matches!(
-                c.action,
-                Action::PutOrPick
-                    | Action::Verb(VerbKind::Pick | VerbKind::Put | VerbKind::Discard)
-            ) && items.is_empty();
-            if verb_alone && !bare_run.is_empty() {
-                for &k in &bare_run {
-                    let a = &mut acts[k];
-                    match (&c.dest, c.action) {
-                        (Some(d), _) => {
-                            a.dest = Some(d.clone());
-                            a.own_dest = true;
-                        }
-                        (None, Action::PutOrPick | Action::Verb(VerbKind::Pick)) if !c.away => {
-                            a.hold = true;
-                        }
-                        _ => {}
-                    }
-                }
-                continue;
-            }
-            // "all the blocks except the purple box": an exception of a word's other class
-            // says the word was meant with all its classes.
-            for it in &mut items {
-                if let Item::Ref(r) = it {
-                    let others = r.classes.as_deref().map_or(&[][..], |c| &c[1..]);
-                    r.every_class = c.except.iter().any(|e| {
-                        matches!(e, Item::Ref(x) if x.classes.as_deref().is_some_and(|xc| {
-                            xc.first().is_some_and(|first| others.contains(first))
-                        }))
-                    });
-                }
-            }
-            let mut act = Act {
-                hold: false,
-                everything: false,
-                items: items.clone(),
-                except: c.except.clone(),
-                dest: c.dest.clone(),
-                own_dest: c.dest.is_some(),
-                first: c.first,
-                last: c.last,
-                as_said: c.as_said,
-                only: c.only,
-                hint_for: None,
-                text: c.text.clone(),
-            };
-            let away = c.away || c.from_table;
-            match c.action {
-                Action::Nothing => continue,
-                Action::Verb(VerbKind::Leave) => {
-                    stays.extend(items);
-                    continue;
-                }
-                Action::DestOnly => {
-                    // "... and into the bin": the destination of what came before.
-                    let Some(d) = &c.dest else { continue };
-                    let mut any = false;
-                    for a in acts.iter_mut().rev() {
-                        if a.own_dest {
-                            break;
-                        }
-                        a.dest = Some(d.clone());
-                        a.own_dest = true;
-                        a.hold = false;
-                        any = true;
-                    }
-                    if !any {
-                        // "Into the bin, in this order: the cup, then the can": the
-                        // destination of what follows, if anything follows.
-                        if n + 1 == clauses.len() {
-                            return Err(format!("'{}': put what there?", c.text));
-                        }
-                        dest_ahead = Some(d.clone());
-                        as_said_ahead = c.as_said;
-                    }
-                    continue;
-                }
-                Action::Verb(VerbKind::Clear) => {
-                    act.everything = items.is_empty() || items.contains(&Item::Table);
-                    if act.everything {
-                        act.items.clear();
-                    }
-                }
-                Action::Verb(VerbKind::Discard) => {
-                    if items.is_empty() {
-                        if !away {
-                            return Err(format!("'{}': say which objects", c.text));
-                        }
-                        act.everything = true;
-                    }
-                }
-                Action::Verb(VerbKind::Put) => {
-                    if items.is_empty() {
-                        return Err(format!("'{}': say which objects", c.text));
-                    }
-                }
-                Action::PutOrPick | Action::Verb(VerbKind::Pick) => {
-                    if items.is_empty() {
-                        return Err(format!("'{}': say which object", c.text));
-                    }
-                    act.hold = c.dest.is_none() && !away;
-                }
-                Action::Bare | Action::StartWith => {
-                    if next_refers_back && c.action == Action::Bare && c.dest.is_none() {
-                        continue;
-                    }
-                    let one_words = !items.is_empty()
-                        && items
-                            .iter()
-                            .all(|i| matches!(i, Item::Ref(r) if r.bare_one && !r.other));
-                    // "the two cans, the nearer one first" orders what was named; after one
-                    // object ("the left can, then the right one") it names one more.
-                    let after_one = acts
-                        .iter()
-                        .rev()
-                        .find(|a| a.hint_for.is_none())
-                        .is_some_and(|a| a.items.len() == 1 && names_one(&a.items[0]));
-                    if one_words && !acts.is_empty() && !after_one {
-                        act.hint_for = Some(acts.len() - 1);
-                    } else if let Some(prev) = acts.iter().rev().find(|a| a.hint_for.is_none()) {
-                        // "put the cube in the bin, then the cup": the verb before.
-                        act.hold = prev.hold;
-                        if act.dest.is_none() {
-                            act.dest = prev.dest.clone();
-                        }
-                    } else if !has_verb && clauses.len() == 1 && c.dest.is_none() && !c.first {
-                        return Err(format!("'{}': say what to do with it; {CAN_DO}", c.text));
-                    }
-                    if c.action == Action::StartWith {
-                        act.first = true;
-                    }
-                    if items.is_empty() {
-                        return Err(format!("'{}': say which objects", c.text));
-                    }
-                }
-            }
-            // "pick up the cube and put it in the bin": the pick is part of the put.
-            if from_pronoun {
-                if let Some(prev) = acts.last() {
-                    if prev.hold && prev.items == act.items {
-                        acts.pop();
-                    }
-                }
-            }
-            if act.dest.is_none() {
-                if let Some(d) = &dest_ahead {
-                    act.dest = Some(d.clone());
-                    act.as_said |= as_said_ahead;
-                }
-            }
-            if c.action == Action::Bare && act.hint_for.is_none() {
-                bare_run.push(acts.len());
-            } else if act.hint_for.is_none() {
-                bare_run.clear();
-            }
-            acts.push(act);
-        }
-        // Verbless requests ("first the can, then everything else") and puts with no
-        // destination in a clearing request go to the container.
-        for a in &mut acts {
-            if a.dest.is_none() && !a.hold && !(clears || !has_verb || a.hint_for.is_some()) {
-                return Err(format!("'{}': say where to put it", a.text));
-            }
-        }
-        // "clear the table; the cup first, then the box, then the rest": what follows a first
-        // act in a chain of named objects comes before the rest too.
-        for k in 1..acts.len() {
-            let named = !acts[k].everything
-                && !acts[k].last
-                && acts[k].hint_for.is_none()
-                && !acts[k]
-                    .items
-                    .iter()
-                    .any(|i| matches!(i, Item::Ref(r) if r.other));
-            if acts[k - 1].first && acts[k - 1].hint_for.is_none() && named {
-                acts[k].first = true;
-            }
-        }
-        // "only the blue ones": a clause naming objects with "only" replaces a plain "clear".
-        if acts.iter().any(|a| a.only && !a.everything) {
-            acts.retain(|a| !a.everything || a.only);
-        }
-        Ok((acts, stays))
-    }
-}
-
-/// "dispose of the two cans, the nearer one first": the trailing "one" words are a clause of
-/// their own that orders the objects before them (as "..., then the nearer one first" is).
-fn split_trailing_ones(c: &Clause) -> Vec<Clause> {
-    let is_one = |i: &Item| matches!(i, Item::Ref(r) if r.bare_one && !r.other);
-    let k = c
-        .objects
-        .iter()
-        .rposition(|i| !is_one(i))
-        .map_or(0, |k| k + 1);
-    if k == 0 || k == c.objects.len() || !(c.first || c.last) {
-        return vec![c.clone()];
-    }
-    let mut main = c.clone();
-    main.objects.truncate(k);
-    main.first = false;
-    main.last = false;
-    let mut ones = Clause::new(Action::Bare);
-    ones.objects = c.objects[k..].to_vec();
-    ones.first = c.first;
-    ones.last = c.last;
-    ones.text = c.text.clone();
-    vec![main, ones]
 }
 
 /// Objects still on the table: not in a container, not fallen off.
@@ -421,19 +119,6 @@ fn order_by_clearance(
     out
 }
 
-/// Whether a reference names exactly one object ("the red cube"), so leaving it and moving it
-/// in the same request contradict each other.
-fn names_one(item: &Item) -> bool {
-    matches!(
-        item,
-        Item::Ref(Ref {
-            quantity: Quantity::Definite | Quantity::Any,
-            other: false,
-            ..
-        })
-    )
-}
-
 impl Planner for EmbeddedPlanner {
     fn plan(
         &self,
@@ -473,7 +158,8 @@ impl Planner for EmbeddedPlanner {
                 return Err(refuse(reason.clone()));
             }
         }
-        let (acts, stays) = self.acts(&clauses).map_err(refuse)?;
+        let (acts, stays) =
+            read_acts(&clauses, &self.grammar.safety.fixed_reason).map_err(refuse)?;
         if acts.is_empty() {
             return Err(refuse(format!(
                 "'{}' leaves nothing to move",

@@ -6,6 +6,7 @@
 //! [`VlmPlanner`] asks a remote model, after the same screen. Every planner's output goes
 //! through [`validate`].
 
+mod acts;
 mod answer;
 mod embedded;
 mod grammar;

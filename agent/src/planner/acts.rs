@@ -1,0 +1,418 @@
+//! From clauses to acts: each clause's verb decided, pronouns replaced by what they refer to,
+//! verbless clauses given the verb and destination of the request around them, and what stays
+//! collected. Grounding the acts in a scene is `refs.rs`; ordering and planning `embedded.rs`.
+
+use super::embedded::CAN_DO;
+use super::grammar::VerbKind;
+use super::parse::{Action, Clause, Dest, Item, Quantity, Ref};
+
+/// What one clause comes to once the request is read as a whole.
+#[derive(Clone, Debug)]
+pub(super) struct Act {
+    pub hold: bool,
+    /// Everything on the table (minus what stays).
+    pub everything: bool,
+    pub items: Vec<Item>,
+    pub except: Vec<Item>,
+    pub dest: Option<Dest>,
+    /// The destination came from the clause itself (not inherited).
+    pub own_dest: bool,
+    pub first: bool,
+    pub last: bool,
+    pub as_said: bool,
+    pub only: bool,
+    /// "the nearer one first": reorders the act before it.
+    pub hint_for: Option<usize>,
+    pub text: String,
+}
+
+/// Reads the clauses as acts, and what stays. `fixed` is the refusal for moving what cannot be
+/// moved (the table, a container). `Err` is the refusal's reason.
+pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<(Vec<Act>, Vec<Item>), String> {
+    let clauses: Vec<Clause> = clauses.iter().flat_map(split_trailing_ones).collect();
+    let mut reading = Reading::new(&clauses, fixed);
+    for (n, c) in clauses.iter().enumerate() {
+        // A clause that only names objects for a later "it" ("the cup, put it away").
+        let next_refers_back = clauses
+            .get(n + 1)
+            .is_some_and(|next| next.objects.contains(&Item::Pronoun));
+        let last = n + 1 == clauses.len();
+        reading.clause(c, next_refers_back, last)?;
+    }
+    reading.finish()
+}
+
+/// What reading the clauses in order carries from one clause to the next.
+struct Reading<'a> {
+    fixed: &'a str,
+    clause_count: usize,
+    acts: Vec<Act>,
+    stays: Vec<Item>,
+    /// The items of the last clause that named objects: what "it"/"them" mean.
+    antecedent: Vec<Item>,
+    /// "tidy up everything except the carton. leave that one where it is": what a leave
+    /// clause's "it" means after an exception.
+    excepted: Vec<Item>,
+    /// Acts of the verbless clauses just before ("leftmost object."): a verb with no object
+    /// after them ("pick and hold.", "bin.") is what to do with them.
+    bare_run: Vec<usize>,
+    /// A destination said before its objects, and whether its order words hold for them.
+    dest_ahead: Option<Dest>,
+    as_said_ahead: bool,
+    /// Some clause has a verb other than "leave".
+    has_verb: bool,
+    /// Some clause clears (the table, or objects away): puts without a destination go to the
+    /// container then.
+    clears: bool,
+}
+
+impl<'a> Reading<'a> {
+    fn new(clauses: &[Clause], fixed: &'a str) -> Self {
+        Self {
+            fixed,
+            clause_count: clauses.len(),
+            acts: Vec::new(),
+            stays: Vec::new(),
+            antecedent: Vec::new(),
+            excepted: Vec::new(),
+            bare_run: Vec::new(),
+            dest_ahead: None,
+            as_said_ahead: false,
+            has_verb: clauses.iter().any(|c| {
+                matches!(c.action, Action::Verb(k) if k != VerbKind::Leave)
+                    || c.action == Action::PutOrPick
+            }),
+            clears: clauses.iter().any(|c| {
+                matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Discard))
+                    || c.from_table
+                    || c.away
+            }),
+        }
+    }
+
+    /// One clause: its items, then the act it makes (if any).
+    fn clause(&mut self, c: &Clause, next_refers_back: bool, last: bool) -> Result<(), String> {
+        let (mut items, from_pronoun) = self.items_of(c)?;
+        let verb_alone = matches!(
+            c.action,
+            Action::PutOrPick | Action::Verb(VerbKind::Pick | VerbKind::Put | VerbKind::Discard)
+        ) && items.is_empty();
+        if verb_alone && !self.bare_run.is_empty() {
+            self.finish_bare_run(c);
+            return Ok(());
+        }
+        mark_every_class(&mut items, c);
+        let Some(act) = self.shape(c, items, next_refers_back, last)? else {
+            return Ok(());
+        };
+        self.push(c, act, from_pronoun);
+        Ok(())
+    }
+
+    /// The clause's items with pronouns replaced; whether a pronoun was. Remembers them for the
+    /// next pronoun, and refuses moving the table or a container.
+    fn items_of(&mut self, c: &Clause) -> Result<(Vec<Item>, bool), String> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut from_pronoun = false;
+        for it in &c.objects {
+            if *it != Item::Pronoun {
+                items.push(it.clone());
+                continue;
+            }
+            // "tidy this up", "clear it all": with nothing named before, the table.
+            if self.antecedent.is_empty() && c.action == Action::Verb(VerbKind::Clear) {
+                items.push(Item::Table);
+                continue;
+            }
+            if self.antecedent.is_empty() {
+                return Err(format!(
+                    "'{}': 'it' or 'them' refers to nothing named before it",
+                    c.text
+                ));
+            }
+            if c.action == Action::Verb(VerbKind::Leave) && !self.excepted.is_empty() {
+                items.extend(self.excepted.iter().cloned());
+            } else {
+                items.extend(self.antecedent.iter().cloned());
+            }
+            from_pronoun = true;
+        }
+        if !items.is_empty() {
+            self.antecedent = items.clone();
+        }
+        self.excepted = c.except.clone();
+        let leave = c.action == Action::Verb(VerbKind::Leave);
+        if !leave && items.iter().any(|it| matches!(it, Item::Container(_))) {
+            return Err(self.fixed.to_string());
+        }
+        let table_ok = matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Leave));
+        if items.contains(&Item::Table) && !table_ok {
+            return Err(self.fixed.to_string());
+        }
+        Ok((items, from_pronoun))
+    }
+
+    /// "Leftmost object. Pick and hold." / "... Bin.": a verb with no object says what to do
+    /// with the verbless clauses just before it.
+    fn finish_bare_run(&mut self, c: &Clause) {
+        for &k in &self.bare_run {
+            let a = &mut self.acts[k];
+            match (&c.dest, c.action) {
+                (Some(d), _) => {
+                    a.dest = Some(d.clone());
+                    a.own_dest = true;
+                }
+                (None, Action::PutOrPick | Action::Verb(VerbKind::Pick)) if !c.away => {
+                    a.hold = true;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The act the clause's action makes of its items; `None` when the clause makes no act of
+    /// its own (nothing, what stays, a destination for other clauses, a name for a later "it").
+    fn shape(
+        &mut self,
+        c: &Clause,
+        items: Vec<Item>,
+        next_refers_back: bool,
+        last: bool,
+    ) -> Result<Option<Act>, String> {
+        let mut act = Act {
+            hold: false,
+            everything: false,
+            items: items.clone(),
+            except: c.except.clone(),
+            dest: c.dest.clone(),
+            own_dest: c.dest.is_some(),
+            first: c.first,
+            last: c.last,
+            as_said: c.as_said,
+            only: c.only,
+            hint_for: None,
+            text: c.text.clone(),
+        };
+        let away = c.away || c.from_table;
+        match c.action {
+            Action::Nothing => return Ok(None),
+            Action::Verb(VerbKind::Leave) => {
+                self.stays.extend(items);
+                return Ok(None);
+            }
+            Action::DestOnly => {
+                self.destination_only(c, last)?;
+                return Ok(None);
+            }
+            Action::Verb(VerbKind::Clear) => {
+                act.everything = items.is_empty() || items.contains(&Item::Table);
+                if act.everything {
+                    act.items.clear();
+                }
+            }
+            Action::Verb(VerbKind::Discard) => {
+                if items.is_empty() {
+                    if !away {
+                        return Err(format!("'{}': say which objects", c.text));
+                    }
+                    act.everything = true;
+                }
+            }
+            Action::Verb(VerbKind::Put) => {
+                if items.is_empty() {
+                    return Err(format!("'{}': say which objects", c.text));
+                }
+            }
+            Action::PutOrPick | Action::Verb(VerbKind::Pick) => {
+                if items.is_empty() {
+                    return Err(format!("'{}': say which object", c.text));
+                }
+                act.hold = c.dest.is_none() && !away;
+            }
+            Action::Bare | Action::StartWith => {
+                if next_refers_back && c.action == Action::Bare && c.dest.is_none() {
+                    return Ok(None);
+                }
+                self.verbless(c, &mut act)?;
+                if items.is_empty() {
+                    return Err(format!("'{}': say which objects", c.text));
+                }
+            }
+        }
+        Ok(Some(act))
+    }
+
+    /// "... and into the bin": the destination of the acts before that have none of their own;
+    /// with none before, of what follows.
+    fn destination_only(&mut self, c: &Clause, last: bool) -> Result<(), String> {
+        let Some(d) = &c.dest else {
+            return Ok(());
+        };
+        let mut any = false;
+        for a in self.acts.iter_mut().rev() {
+            if a.own_dest {
+                break;
+            }
+            a.dest = Some(d.clone());
+            a.own_dest = true;
+            a.hold = false;
+            any = true;
+        }
+        if !any {
+            // "Into the bin, in this order: the cup, then the can": the destination of what
+            // follows, if anything follows.
+            if last {
+                return Err(format!("'{}': put what there?", c.text));
+            }
+            self.dest_ahead = Some(d.clone());
+            self.as_said_ahead = c.as_said;
+        }
+        Ok(())
+    }
+
+    /// A clause without a verb: an order hint for the act before ("the nearer one first"), or
+    /// the verb and destination of the act before ("..., then the cup").
+    fn verbless(&self, c: &Clause, act: &mut Act) -> Result<(), String> {
+        let one_words = !act.items.is_empty()
+            && act
+                .items
+                .iter()
+                .all(|i| matches!(i, Item::Ref(r) if r.bare_one && !r.other));
+        // "the two cans, the nearer one first" orders what was named; after one object ("the
+        // left can, then the right one") it names one more.
+        let after_one = self
+            .acts
+            .iter()
+            .rev()
+            .find(|a| a.hint_for.is_none())
+            .is_some_and(|a| a.items.len() == 1 && names_one(&a.items[0]));
+        if one_words && !self.acts.is_empty() && !after_one {
+            act.hint_for = Some(self.acts.len() - 1);
+        } else if let Some(prev) = self.acts.iter().rev().find(|a| a.hint_for.is_none()) {
+            // "put the cube in the bin, then the cup": the verb before.
+            act.hold = prev.hold;
+            if act.dest.is_none() {
+                act.dest = prev.dest.clone();
+            }
+        } else if !self.has_verb && self.clause_count == 1 && c.dest.is_none() && !c.first {
+            return Err(format!("'{}': say what to do with it; {CAN_DO}", c.text));
+        }
+        if c.action == Action::StartWith {
+            act.first = true;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, c: &Clause, mut act: Act, from_pronoun: bool) {
+        // "pick up the cube and put it in the bin": the pick is part of the put.
+        if from_pronoun {
+            if let Some(prev) = self.acts.last() {
+                if prev.hold && prev.items == act.items {
+                    self.acts.pop();
+                }
+            }
+        }
+        if act.dest.is_none() {
+            if let Some(d) = &self.dest_ahead {
+                act.dest = Some(d.clone());
+                act.as_said |= self.as_said_ahead;
+            }
+        }
+        if c.action == Action::Bare && act.hint_for.is_none() {
+            self.bare_run.push(self.acts.len());
+        } else if act.hint_for.is_none() {
+            self.bare_run.clear();
+        }
+        self.acts.push(act);
+    }
+
+    /// The passes over all acts: destinations required, "first" carried along a chain, "only"
+    /// over a plain "clear".
+    fn finish(self) -> Result<(Vec<Act>, Vec<Item>), String> {
+        let Self {
+            mut acts,
+            stays,
+            clears,
+            has_verb,
+            ..
+        } = self;
+        // Verbless requests ("first the can, then everything else") and puts with no
+        // destination in a clearing request go to the container.
+        for a in &acts {
+            if a.dest.is_none() && !a.hold && !(clears || !has_verb || a.hint_for.is_some()) {
+                return Err(format!("'{}': say where to put it", a.text));
+            }
+        }
+        // "clear the table; the cup first, then the box, then the rest": what follows a first
+        // act in a chain of named objects comes before the rest too.
+        for k in 1..acts.len() {
+            let named = !acts[k].everything
+                && !acts[k].last
+                && acts[k].hint_for.is_none()
+                && !acts[k]
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, Item::Ref(r) if r.other));
+            if acts[k - 1].first && acts[k - 1].hint_for.is_none() && named {
+                acts[k].first = true;
+            }
+        }
+        // "only the blue ones": a clause naming objects with "only" replaces a plain "clear".
+        if acts.iter().any(|a| a.only && !a.everything) {
+            acts.retain(|a| !a.everything || a.only);
+        }
+        Ok((acts, stays))
+    }
+}
+
+/// "all the blocks except the purple box": an exception of a word's other class says the word
+/// was meant with all its classes.
+fn mark_every_class(items: &mut [Item], c: &Clause) {
+    for it in items {
+        if let Item::Ref(r) = it {
+            let others = r.classes.as_deref().map_or(&[][..], |c| &c[1..]);
+            r.every_class = c.except.iter().any(|e| {
+                matches!(e, Item::Ref(x) if x.classes.as_deref().is_some_and(|xc| {
+                    xc.first().is_some_and(|first| others.contains(first))
+                }))
+            });
+        }
+    }
+}
+
+/// "dispose of the two cans, the nearer one first": the trailing "one" words are a clause of
+/// their own that orders the objects before them (as "..., then the nearer one first" is).
+fn split_trailing_ones(c: &Clause) -> Vec<Clause> {
+    let is_one = |i: &Item| matches!(i, Item::Ref(r) if r.bare_one && !r.other);
+    let k = c
+        .objects
+        .iter()
+        .rposition(|i| !is_one(i))
+        .map_or(0, |k| k + 1);
+    if k == 0 || k == c.objects.len() || !(c.first || c.last) {
+        return vec![c.clone()];
+    }
+    let mut main = c.clone();
+    main.objects.truncate(k);
+    main.first = false;
+    main.last = false;
+    let mut ones = Clause::new(Action::Bare);
+    ones.objects = c.objects[k..].to_vec();
+    ones.first = c.first;
+    ones.last = c.last;
+    ones.text = c.text.clone();
+    vec![main, ones]
+}
+
+/// Whether a reference names exactly one object ("the red cube"), so leaving it and moving it
+/// in the same request contradict each other.
+pub(super) fn names_one(item: &Item) -> bool {
+    matches!(
+        item,
+        Item::Ref(Ref {
+            quantity: Quantity::Definite | Quantity::Any,
+            other: false,
+            ..
+        })
+    )
+}
