@@ -130,42 +130,61 @@ impl Planner for EmbeddedPlanner {
             instruction: instruction.text.clone(),
             reason,
         };
-        let words = sentences(&instruction.text);
+        let (acts, stays) = self.read(&instruction.text).map_err(refuse)?;
+        let plan = self.ground(&acts, &stays, scene).map_err(refuse)?;
+        if plan.steps.is_empty() {
+            return Err(refuse(format!(
+                "'{}' leaves nothing to move",
+                instruction.text.trim()
+            )));
+        }
+        validate(&plan, scene)?;
+        Ok(plan)
+    }
+}
+
+impl EmbeddedPlanner {
+    /// The request as acts and what stays: screened as a whole, cleaned of speech, parsed into
+    /// clauses, read into acts. `Err` is the refusal's reason.
+    fn read(&self, text: &str) -> Result<(Vec<Act>, Vec<Item>), String> {
+        let words = sentences(text);
         if words.is_empty() {
-            return Err(refuse("the instruction is empty".into()));
+            return Err("the instruction is empty".into());
         }
         if let Some(reason) = screen(&self.grammar, &words) {
-            return Err(refuse(reason));
+            return Err(reason);
         }
         let words: Vec<Vec<String>> = words
             .iter()
             .map(|s| speech::clean(&self.grammar, s))
             .filter(|s| !s.is_empty())
             .collect();
-        let parsed = parse(&self.grammar, &words).map_err(|e| refuse(self.explain(e)))?;
+        let parsed = parse(&self.grammar, &words).map_err(|e| self.explain(e))?;
         for talk in &parsed.skipped {
             tracing::warn!("planner: skipped '{talk}': it asks for nothing I can do");
         }
         let clauses = parsed.clauses;
         if clauses.is_empty() {
-            return Err(refuse(format!(
+            return Err(format!(
                 "I do not understand '{}': nothing in it asks for an action; {CAN_DO}",
-                instruction.text.trim()
-            )));
+                text.trim()
+            ));
         }
         for c in &clauses {
             if let Some(Dest::Refused(reason)) = &c.dest {
-                return Err(refuse(reason.clone()));
+                return Err(reason.clone());
             }
         }
-        let (acts, stays) =
-            read_acts(&clauses, &self.grammar.safety.fixed_reason).map_err(refuse)?;
+        let (acts, stays) = read_acts(&clauses, &self.grammar.safety.fixed_reason)?;
         if acts.is_empty() {
-            return Err(refuse(format!(
-                "'{}' leaves nothing to move",
-                instruction.text.trim()
-            )));
+            return Err(format!("'{}' leaves nothing to move", text.trim()));
         }
+        Ok((acts, stays))
+    }
+
+    /// The acts grounded in the scene, in order, as pick and place steps. `Err` is the
+    /// refusal's reason.
+    fn ground(&self, acts: &[Act], stays: &[Item], scene: &SceneGraph) -> Result<Plan, String> {
         let present = on_table(scene);
         let mut ctx = Ctx {
             scene,
@@ -179,7 +198,7 @@ impl Planner for EmbeddedPlanner {
         for it in acts
             .iter()
             .flat_map(|a| a.items.iter().chain(&a.except))
-            .chain(&stays)
+            .chain(stays)
         {
             if matches!(it, Item::Ref(r) if r.other || r.bare_one) {
                 continue;
@@ -189,10 +208,7 @@ impl Planner for EmbeddedPlanner {
             }
         }
         ctx.mentioned = mentioned;
-        let stay_ids: HashSet<String> = ground_items(&stays, &ctx)
-            .map_err(refuse)?
-            .into_iter()
-            .collect();
+        let stay_ids: HashSet<String> = ground_items(stays, &ctx)?.into_iter().collect();
         // Order: "first" acts, then the rest as said, then "last" ones; hints stay with theirs.
         let rank = |a: &Act| {
             if a.first {
@@ -203,17 +219,14 @@ impl Planner for EmbeddedPlanner {
                 1
             }
         };
-        let order: Vec<usize> = {
-            let mut idx: Vec<usize> = (0..acts.len())
-                .filter(|&i| acts[i].hint_for.is_none())
-                .collect();
-            idx.sort_by_key(|&i| rank(&acts[i]));
-            idx
-        };
+        let mut order: Vec<usize> = (0..acts.len())
+            .filter(|&i| acts[i].hint_for.is_none())
+            .collect();
+        order.sort_by_key(|&i| rank(&acts[i]));
         let default_container = scene
             .containers
             .first()
-            .ok_or_else(|| refuse("there is no container to put things in".into()))?;
+            .ok_or_else(|| "there is no container to put things in".to_string())?;
         // Objects that an act names explicitly are that act's: "clear the table, the cup last"
         // leaves the cup to its own act.
         let mut claimed: HashSet<String> = HashSet::new();
@@ -228,88 +241,53 @@ impl Planner for EmbeddedPlanner {
         let mut plan = Plan::default();
         let mut moved: HashSet<String> = HashSet::new();
         let mut held = false;
-        let n_acts = order.len();
         for (k, &i) in order.iter().enumerate() {
             let a = &acts[i];
             if held {
-                return Err(refuse(
-                    "after picking an object up, say where to put it".into(),
-                ));
+                return Err("after picking an object up, say where to put it".into());
             }
             let into = match &a.dest {
-                Some(Dest::Container(c)) => container(c, scene).map_err(refuse)?,
-                Some(Dest::Refused(reason)) => return Err(refuse(reason.clone())),
+                Some(Dest::Container(c)) => container(c, scene)?,
+                Some(Dest::Refused(reason)) => return Err(reason.clone()),
                 None => default_container,
             };
-            let mut targets: Vec<String> = if a.everything {
+            let mut targets = if a.everything {
                 present
                     .iter()
                     .map(|o| o.id.clone())
                     .filter(|id| !claimed.contains(id))
                     .collect()
             } else {
-                // Each item grounded once, in mention order without repeats (as
-                // `ground_items`), checking on the way that no single named object also stays.
-                let mut ids: Vec<String> = Vec::new();
-                for it in &a.items {
-                    for id in ground_item(it, &ctx).map_err(refuse)? {
-                        if names_one(it) && stay_ids.contains(&id) {
-                            return Err(refuse(format!(
-                                "'{}' is asked both to move and to stay",
-                                a.text
-                            )));
-                        }
-                        if !ids.contains(&id) {
-                            ids.push(id);
-                        }
-                    }
-                }
-                ids
+                named_targets(a, &ctx, &stay_ids)?
             };
-            let except: HashSet<String> = ground_items(&a.except, &ctx)
-                .map_err(refuse)?
-                .into_iter()
-                .collect();
+            let except: HashSet<String> = ground_items(&a.except, &ctx)?.into_iter().collect();
             targets
                 .retain(|id| !stay_ids.contains(id) && !except.contains(id) && !moved.contains(id));
-            // "the nearer one first": the hinted objects lead this act's order.
-            let hints: Vec<&Act> = acts.iter().filter(|h| h.hint_for == Some(i)).collect();
             let mut ordered = if a.as_said {
                 targets.clone()
             } else {
                 order_by_clearance(targets.clone(), scene, &present)
             };
-            for h in hints {
+            // "the nearer one first": the hinted objects lead this act's order.
+            for h in acts.iter().filter(|h| h.hint_for == Some(i)) {
                 let hint_ctx = Ctx {
-                    scene,
-                    present: present.clone(),
-                    mentioned: ctx.mentioned.clone(),
                     previous: targets.clone(),
-                    fixed_reason: ctx.fixed_reason,
+                    mentioned: ctx.mentioned.clone(),
+                    present: present.clone(),
+                    ..ctx
                 };
-                let lead = ground_items(&h.items, &hint_ctx).map_err(refuse)?;
-                let (mut front, back): (Vec<String>, Vec<String>) =
-                    ordered.into_iter().partition(|id| lead.contains(id));
-                if h.last {
-                    ordered = back;
-                    ordered.extend(front);
-                } else {
-                    front.extend(back);
-                    ordered = front;
-                }
+                ordered = led_by_hint(ordered, h, &hint_ctx)?;
             }
             if a.hold {
                 if ordered.len() != 1 {
-                    return Err(refuse(format!(
+                    return Err(format!(
                         "the gripper holds one object at a time; '{}' names {}",
                         a.text,
                         ordered.len()
-                    )));
-                }
-                if k + 1 != n_acts {
-                    return Err(refuse(
-                        "after picking an object up, say where to put it".into(),
                     ));
+                }
+                if k + 1 != order.len() {
+                    return Err("after picking an object up, say where to put it".into());
                 }
                 plan.steps.push(Skill::Pick {
                     object: ordered[0].clone(),
@@ -327,14 +305,40 @@ impl Planner for EmbeddedPlanner {
                 moved.insert(id);
             }
         }
-        if plan.steps.is_empty() {
-            return Err(refuse(format!(
-                "'{}' leaves nothing to move",
-                instruction.text.trim()
-            )));
-        }
-        validate(&plan, scene)?;
         Ok(plan)
+    }
+}
+
+/// The objects an act names: each item grounded once, in mention order without repeats (as
+/// `ground_items`), checking on the way that no single named object also stays.
+fn named_targets(a: &Act, ctx: &Ctx, stay_ids: &HashSet<String>) -> Result<Vec<String>, String> {
+    let mut ids: Vec<String> = Vec::new();
+    for it in &a.items {
+        for id in ground_item(it, ctx)? {
+            if names_one(it) && stay_ids.contains(&id) {
+                return Err(format!("'{}' is asked both to move and to stay", a.text));
+            }
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// `ordered` with the objects a hint names moved to the front ("the nearer one first") or the
+/// back ("the nearer one last").
+fn led_by_hint(ordered: Vec<String>, hint: &Act, ctx: &Ctx) -> Result<Vec<String>, String> {
+    let lead = ground_items(&hint.items, ctx)?;
+    let (mut front, back): (Vec<String>, Vec<String>) =
+        ordered.into_iter().partition(|id| lead.contains(id));
+    if hint.last {
+        let mut out = back;
+        out.extend(front);
+        Ok(out)
+    } else {
+        front.extend(back);
+        Ok(front)
     }
 }
 
