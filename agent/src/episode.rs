@@ -241,6 +241,25 @@ impl Agent<'_, '_> {
         self.link.observe()
     }
 
+    /// An observation and what perception makes of it; a failed observation stops the episode
+    /// (during `skill`, if one is named).
+    fn look(
+        &mut self,
+        report: &mut EpisodeReport,
+        skill: Option<&Skill>,
+    ) -> Result<(Observation, SceneGraph), Stopped> {
+        match self.observe() {
+            Ok(obs) => {
+                let scene = self.perception.perceive(&obs);
+                Ok((obs, scene))
+            }
+            Err(e) => {
+                self.stop(report, skill, e.failure());
+                Err(Stopped)
+            }
+        }
+    }
+
     fn run(&mut self) -> Result<EpisodeReport, EpisodeError> {
         let cfg = self.cfg;
         let mut report = EpisodeReport {
@@ -307,14 +326,7 @@ impl Agent<'_, '_> {
     /// third-party planner cannot skip the rules). Returns the plan and the episode's start.
     fn first_plan(&mut self, report: &mut EpisodeReport) -> Result<(Plan, f64), Stopped> {
         let cfg = self.cfg;
-        let obs = match self.observe() {
-            Ok(o) => o,
-            Err(e) => {
-                self.stop(report, None, e.failure());
-                return Err(Stopped);
-            }
-        };
-        let scene = self.perception.perceive(&obs);
+        let (obs, scene) = self.look(report, None)?;
         let plan = match self
             .planner
             .plan(&cfg.instruction, &scene, obs.camera.as_deref())
@@ -409,14 +421,7 @@ impl Agent<'_, '_> {
         replans: usize,
     ) -> Result<Option<Plan>, Stopped> {
         let cfg = self.cfg;
-        let obs = match self.observe() {
-            Ok(o) => o,
-            Err(e) => {
-                self.stop(report, None, e.failure());
-                return Err(Stopped);
-            }
-        };
-        let scene = self.perception.perceive(&obs);
+        let (obs, scene) = self.look(report, None)?;
         let verdict = self
             .planner
             .plan(&cfg.instruction, &scene, obs.camera.as_deref())
@@ -447,14 +452,7 @@ impl Agent<'_, '_> {
         match skill {
             Skill::Pick { .. } => queue.push_front(skill.clone()),
             Skill::Place { object, .. } => {
-                let obs = match self.observe() {
-                    Ok(o) => o,
-                    Err(e) => {
-                        self.stop(report, Some(skill), e.failure());
-                        return Err(Stopped);
-                    }
-                };
-                let scene = self.perception.perceive(&obs);
+                let (obs, scene) = self.look(report, Some(skill))?;
                 queue.push_front(skill.clone());
                 if !is_held(&obs, &scene, object) {
                     queue.push_front(Skill::Pick {
