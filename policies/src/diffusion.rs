@@ -38,14 +38,19 @@ pub enum Chunking {
     Rtc,
 }
 
+/// A chunking name that is not one of [`Chunking`]'s.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("unknown chunking '{0}': naive, ensemble or rtc")]
+pub struct UnknownChunking(pub String);
+
 impl std::str::FromStr for Chunking {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownChunking;
+    fn from_str(s: &str) -> Result<Self, UnknownChunking> {
         match s {
             "naive" => Ok(Self::Naive),
             "ensemble" => Ok(Self::Ensemble),
             "rtc" => Ok(Self::Rtc),
-            _ => Err(format!("unknown chunking '{s}': naive, ensemble or rtc")),
+            _ => Err(UnknownChunking(s.to_string())),
         }
     }
 }

@@ -158,7 +158,7 @@ fn answer(policy: &mut DiffusionPolicy, req: &ChunkRequestMsg) -> ChunkReplyMsg 
     };
     let chunking: Chunking = match req.chunking.parse() {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return fail(e.to_string()),
     };
     if !req.stamp.is_finite() || !req.committed_start.is_finite() {
         return fail("stamp and committed_start must be finite".into());
