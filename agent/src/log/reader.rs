@@ -174,59 +174,99 @@ fn sound_prefix<R: Read + Seek>(
         }
         let (opcode, len) = prefix(r)?;
         let body = pos + RECORD_PREFIX;
-        let malformed =
-            |why: String| Ok((pos, Some(format!("malformed record at byte {pos}: {why}"))));
-        let end = match body.checked_add(len) {
-            Some(end) if end <= file_bytes => end,
-            Some(_) => return Ok((file_bytes, None)),
-            None => return malformed(format!("it claims {len} bytes")),
+        let Some(end) = body.checked_add(len) else {
+            return Ok((
+                pos,
+                Some(format!(
+                    "malformed record at byte {pos}: it claims {len} bytes"
+                )),
+            ));
         };
         if opcode == OP_DATA_END {
             return Ok((file_bytes, None));
         }
         if opcode == OP_CHUNK {
-            // start time, end time, uncompressed size (8 each), CRC (4), compression (4 + n),
-            // records length (8), records.
-            let mut fixed = [0u8; 32];
-            if len < 40 {
-                return malformed(format!("a chunk of {len} bytes is too short"));
+            // A chunk cut short by the end of the file is still read as far as it goes (the
+            // reader streams a chunk's records), so what is there of it is checked too.
+            if let Some(why) = check_chunk(r, len, file_bytes - body)? {
+                return Ok((pos, Some(format!("malformed record at byte {pos}: {why}"))));
             }
-            r.read_exact(&mut fixed)?;
-            let clen = u64::from(u32::from_le_bytes([
-                fixed[28], fixed[29], fixed[30], fixed[31],
-            ]));
-            if 32 + clen + 8 > len {
-                return malformed(format!(
-                    "its compression name of {clen} bytes overruns the chunk"
-                ));
-            }
-            let mut compression = vec![0u8; clen as usize];
-            r.read_exact(&mut compression)?;
-            let mut rl = [0u8; 8];
-            r.read_exact(&mut rl)?;
-            let records = u64::from_le_bytes(rl);
-            let header = 32 + clen + 8;
-            if records > len - header {
-                return malformed(format!("its records ({records} bytes) overrun the chunk"));
-            }
-            if compression.is_empty() {
-                let mut inner = 0;
-                while inner < records {
-                    if records - inner < RECORD_PREFIX {
-                        return malformed("a record inside the chunk is cut short".into());
-                    }
-                    let (_, l) = prefix(r)?;
-                    if l > records - inner - RECORD_PREFIX {
-                        return malformed(format!(
-                            "a record inside the chunk claims {l} bytes, more than the chunk holds"
-                        ));
-                    }
-                    r.seek_relative(l as i64)?;
-                    inner += RECORD_PREFIX + l;
-                }
-            }
+        }
+        if end > file_bytes {
+            // Cut short: left to the reader, which reports the truncation.
+            return Ok((file_bytes, None));
         }
         pos = end;
         r.seek(SeekFrom::Start(pos))?;
     }
+}
+
+/// Checks a chunk whose body (`len` bytes claimed, `present` of them in the file) starts at
+/// the reader's position: its header fits in it, and every record inside an uncompressed one
+/// fits in the chunk's records. `Some(why)` when it is malformed; `None` when it is sound as
+/// far as the file goes.
+fn check_chunk<R: Read + Seek>(
+    r: &mut R,
+    len: u64,
+    present: u64,
+) -> std::io::Result<Option<String>> {
+    // start time, end time, uncompressed size (8 each), CRC (4), compression (4 + n), records
+    // length (8), records.
+    if len < 40 {
+        return Ok(Some(format!("a chunk of {len} bytes is too short")));
+    }
+    if present < 32 {
+        return Ok(None);
+    }
+    let mut fixed = [0u8; 32];
+    r.read_exact(&mut fixed)?;
+    let clen = u64::from(u32::from_le_bytes([
+        fixed[28], fixed[29], fixed[30], fixed[31],
+    ]));
+    let header = 32 + clen + 8;
+    if header > len {
+        return Ok(Some(format!(
+            "its compression name of {clen} bytes overruns the chunk"
+        )));
+    }
+    if present < header {
+        return Ok(None);
+    }
+    let mut compression = vec![0u8; clen as usize];
+    r.read_exact(&mut compression)?;
+    let mut rl = [0u8; 8];
+    r.read_exact(&mut rl)?;
+    let records = u64::from_le_bytes(rl);
+    if records > len - header {
+        return Ok(Some(format!(
+            "its records ({records} bytes) overrun the chunk"
+        )));
+    }
+    if !compression.is_empty() {
+        return Ok(None);
+    }
+    let present_records = (present - header).min(records);
+    let mut inner = 0;
+    while inner < records {
+        if records - inner < RECORD_PREFIX {
+            return Ok(Some("a record inside the chunk is cut short".into()));
+        }
+        if present_records - inner < RECORD_PREFIX {
+            return Ok(None);
+        }
+        let mut h = [0u8; RECORD_PREFIX as usize];
+        r.read_exact(&mut h)?;
+        let l = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
+        if l > records - inner - RECORD_PREFIX {
+            return Ok(Some(format!(
+                "a record inside the chunk claims {l} bytes, more than the chunk holds"
+            )));
+        }
+        inner += RECORD_PREFIX + l;
+        if inner > present_records {
+            return Ok(None);
+        }
+        r.seek_relative(l as i64)?;
+    }
+    Ok(None)
 }
