@@ -101,7 +101,11 @@ pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
         .with_record_length_limit(MAX_RECORD_BYTES);
     let mut messages = Vec::new();
     let mut lost = None;
-    {
+    // The walk above keeps every malformed record the `mcap` crate is known to panic on from
+    // it, but records inside compressed chunks are only seen once the crate decompresses them.
+    // Should it panic on one of those, the log is read up to there rather than the program
+    // ending (the panic hook still prints the crate's message).
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let reader = mcap::io::MessageReader::new_with_options(&mut source, options);
         for m in reader {
             match m {
@@ -124,6 +128,12 @@ pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
                 }
             }
         }
+    }));
+    if read.is_err() {
+        lost = Some((
+            messages.len(),
+            "the mcap crate's reader failed on a malformed record (a bug in that crate)".into(),
+        ));
     }
     let lost = match (lost, malformed) {
         (_, Some(why)) => Some(format!("stopped after {} messages: {why}", messages.len())),
@@ -145,6 +155,7 @@ pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
 }
 
 const OP_CHUNK: u8 = 0x06;
+const OP_ATTACHMENT: u8 = 0x09;
 const OP_DATA_END: u8 = 0x0F;
 /// A record's opcode and length prefix.
 const RECORD_PREFIX: u64 = 9;
@@ -185,12 +196,15 @@ fn sound_prefix<R: Read + Seek>(
         if opcode == OP_DATA_END {
             return Ok((file_bytes, None));
         }
-        if opcode == OP_CHUNK {
-            // A chunk cut short by the end of the file is still read as far as it goes (the
-            // reader streams a chunk's records), so what is there of it is checked too.
-            if let Some(why) = check_chunk(r, len, file_bytes - body)? {
-                return Ok((pos, Some(format!("malformed record at byte {pos}: {why}"))));
-            }
+        // A record cut short by the end of the file is still read as far as it goes (the
+        // reader streams a chunk's records), so what is there of it is checked too.
+        let why = match opcode {
+            OP_CHUNK => check_chunk(r, len, file_bytes - body)?,
+            OP_ATTACHMENT => check_attachment(r, len, file_bytes - body)?,
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Ok((pos, Some(format!("malformed record at byte {pos}: {why}"))));
         }
         if end > file_bytes {
             // Cut short: left to the reader, which reports the truncation.
@@ -262,11 +276,52 @@ fn check_chunk<R: Read + Seek>(
                 "a record inside the chunk claims {l} bytes, more than the chunk holds"
             )));
         }
+        let record_start = r.stream_position()?;
+        if h[0] == OP_ATTACHMENT {
+            let present = (present_records - inner - RECORD_PREFIX).min(l);
+            if let Some(why) = check_attachment(r, l, present)? {
+                return Ok(Some(format!("inside the chunk: {why}")));
+            }
+        }
         inner += RECORD_PREFIX + l;
         if inner > present_records {
             return Ok(None);
         }
-        r.seek_relative(l as i64)?;
+        r.seek(SeekFrom::Start(record_start + l))?;
+    }
+    Ok(None)
+}
+
+/// Checks an attachment (`len` bytes claimed, `present` in the file) at the reader's position:
+/// its header leaves room for the CRC that ends it (the `mcap` crate slices the body up to the
+/// CRC without checking, and panicked on one that does not). `Some(why)` when it is malformed.
+fn check_attachment<R: Read + Seek>(
+    r: &mut R,
+    len: u64,
+    present: u64,
+) -> std::io::Result<Option<String>> {
+    // log time, create time (8 each), name (4 + n), media type (4 + m), data length (8), data,
+    // CRC (4).
+    let mut string_len = |r: &mut R| -> std::io::Result<u64> {
+        let mut b = [0u8; 4];
+        r.read_exact(&mut b)?;
+        Ok(u64::from(u32::from_le_bytes(b)))
+    };
+    if present < 20 {
+        return Ok(None);
+    }
+    r.seek_relative(16)?;
+    let name = string_len(r)?;
+    if present < 24 + name {
+        return Ok(None);
+    }
+    r.seek_relative(name as i64)?;
+    let media_type = string_len(r)?;
+    let header = 32 + name + media_type;
+    if header + 4 > len {
+        return Ok(Some(format!(
+            "an attachment whose header ({header} bytes) leaves no room for its CRC in {len} bytes"
+        )));
     }
     Ok(None)
 }
