@@ -302,7 +302,7 @@ fn check_attachment<R: Read + Seek>(
 ) -> std::io::Result<Option<String>> {
     // log time, create time (8 each), name (4 + n), media type (4 + m), data length (8), data,
     // CRC (4).
-    let mut string_len = |r: &mut R| -> std::io::Result<u64> {
+    let string_len = |r: &mut R| -> std::io::Result<u64> {
         let mut b = [0u8; 4];
         r.read_exact(&mut b)?;
         Ok(u64::from(u32::from_le_bytes(b)))
