@@ -172,18 +172,11 @@ fn sound_prefix<R: Read + Seek>(
 ) -> std::io::Result<(u64, Option<String>)> {
     let mut pos = MAGIC.len() as u64;
     r.seek(SeekFrom::Start(pos))?;
-    let prefix = |r: &mut R| -> std::io::Result<(u8, u64)> {
-        let mut h = [0u8; RECORD_PREFIX as usize];
-        r.read_exact(&mut h)?;
-        let mut len = [0u8; 8];
-        len.copy_from_slice(&h[1..]);
-        Ok((h[0], u64::from_le_bytes(len)))
-    };
     loop {
         if pos + RECORD_PREFIX > file_bytes {
             return Ok((file_bytes, None));
         }
-        let (opcode, len) = prefix(r)?;
+        let (opcode, len) = read_prefix(r)?;
         let body = pos + RECORD_PREFIX;
         let Some(end) = body.checked_add(len) else {
             return Ok((
@@ -213,6 +206,15 @@ fn sound_prefix<R: Read + Seek>(
         pos = end;
         r.seek(SeekFrom::Start(pos))?;
     }
+}
+
+/// A record's opcode and length, read from its prefix.
+fn read_prefix<R: Read>(r: &mut R) -> std::io::Result<(u8, u64)> {
+    let mut h = [0u8; RECORD_PREFIX as usize];
+    r.read_exact(&mut h)?;
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&h[1..]);
+    Ok((h[0], u64::from_le_bytes(len)))
 }
 
 /// Checks a chunk whose body (`len` bytes claimed, `present` of them in the file) starts at
@@ -268,16 +270,14 @@ fn check_chunk<R: Read + Seek>(
         if present_records - inner < RECORD_PREFIX {
             return Ok(None);
         }
-        let mut h = [0u8; RECORD_PREFIX as usize];
-        r.read_exact(&mut h)?;
-        let l = u64::from_le_bytes([h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]]);
+        let (opcode, l) = read_prefix(r)?;
         if l > records - inner - RECORD_PREFIX {
             return Ok(Some(format!(
                 "a record inside the chunk claims {l} bytes, more than the chunk holds"
             )));
         }
         let record_start = r.stream_position()?;
-        if h[0] == OP_ATTACHMENT {
+        if opcode == OP_ATTACHMENT {
             let present = (present_records - inner - RECORD_PREFIX).min(l);
             if let Some(why) = check_attachment(r, l, present)? {
                 return Ok(Some(format!("inside the chunk: {why}")));
