@@ -188,6 +188,35 @@ impl RosRobot {
         }
     }
 
+    /// Waits until a scene description other than the one numbered `after` has arrived (a
+    /// cell that sets a new table after each run numbers them, `SceneInfo::episode`), then
+    /// lets the object poses of the new table come in.
+    pub fn wait_new_scene(
+        &mut self,
+        after: Option<u64>,
+        timeout: Duration,
+    ) -> Result<(), RosError> {
+        let t0 = Instant::now();
+        while self.scene.as_ref().is_none_or(|s| s.episode == after) {
+            if t0.elapsed() > timeout {
+                return Err(RosError::NoData {
+                    topic: self.cfg.scene_topic.clone(),
+                    waited_s: timeout.as_secs_f64(),
+                    hint: "no new table after the last run: does the cell set one (`embody sim --ros --new-scene-when-done`)?".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            self.poll()?;
+        }
+        // Object poses come at 10 Hz: two periods, so that those of the old table are gone.
+        let settle = Instant::now();
+        while settle.elapsed() < Duration::from_millis(250) {
+            std::thread::sleep(Duration::from_millis(10));
+            self.poll()?;
+        }
+        Ok(())
+    }
+
     pub fn scene(&self) -> Option<&SceneInfo> {
         self.scene.as_ref()
     }
@@ -223,20 +252,12 @@ impl RosRobot {
             self.latest = Some((m, now));
         }
         self.dropped = dropped;
-        if let Some(tf) = drain(&self.objects, &self.cfg.objects_topic, &mut self.dropped).pop() {
-            self.object_poses = Some(
-                tf.transforms
-                    .iter()
-                    .filter_map(|t| {
-                        t.child_frame_id
-                            .strip_prefix("object/")
-                            .map(|id| ObjectPose {
-                                id: id.to_string(),
-                                pose_in_base: t.to_isometry(),
-                            })
-                    })
-                    .collect(),
-            );
+        // The newest object poses that are all finite, with unit-length rotations: one bad
+        // pose drops its message, and the poses before it stay in use.
+        let topic = &self.cfg.objects_topic;
+        let tfs = drain(&self.objects, topic, &mut self.dropped);
+        if let Some(poses) = newest_accepted(tfs, topic, &mut self.dropped, object_poses) {
+            self.object_poses = Some(poses);
         }
         // An e-stop message that does not decode is taken as a press: on this topic, failing
         // safe matters more than a run going on.
@@ -478,4 +499,33 @@ impl Robot for RosRobot {
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
+}
+
+/// The `object/<id>` frames of a TF message, refused whole if any pose is not finite or its
+/// rotation is not a unit quaternion (within 1e-3: senders round).
+fn object_poses(tf: TfMessage) -> Result<Vec<ObjectPose>, String> {
+    let mut poses = Vec::new();
+    for t in &tf.transforms {
+        let Some(id) = t.child_frame_id.strip_prefix("object/") else {
+            continue;
+        };
+        if t.translation
+            .iter()
+            .chain(&t.rotation)
+            .any(|v| !v.is_finite())
+        {
+            return Err(format!("object '{id}': a pose that is not finite"));
+        }
+        let norm = t.rotation.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if (norm - 1.0).abs() > 1e-3 {
+            return Err(format!(
+                "object '{id}': rotation is not a unit quaternion (norm {norm})"
+            ));
+        }
+        poses.push(ObjectPose {
+            id: id.to_string(),
+            pose_in_base: t.to_isometry(),
+        });
+    }
+    Ok(poses)
 }

@@ -32,6 +32,10 @@ pub struct SimNodeOptions {
     pub exit_when_done: bool,
     /// End after this long (s) of wall time.
     pub duration_s: Option<f64>,
+    /// When embody's status says a run finished, judge the table, then set a new one (the
+    /// next seed; the arm back home) and publish its scene: a cell that is reset between
+    /// tasks, for runs and soaks of many episodes. Takes the place of `exit_when_done`.
+    pub new_scene_when_done: bool,
     /// Fault injection: stop publishing joint states this long (s) after the first trajectory.
     pub silence_joint_states_after_s: Option<f64>,
     /// Fault injection: reject FollowJointTrajectory goals this long (s) after the first
@@ -42,6 +46,9 @@ pub struct SimNodeOptions {
     pub corrupt_joint_states: bool,
     /// Fault injection: after every scene description, one that is not JSON (cut short).
     pub corrupt_scene: bool,
+    /// Fault injection: after every object-pose message, one with a NaN pose and bytes that
+    /// are not a TF message.
+    pub corrupt_object_poses: bool,
 }
 
 /// Fault injection: bytes published under JointState's type name that are not a JointState
@@ -55,6 +62,19 @@ impl embody_agent::ros_msgs::RosMessage for TruncatedJointState {
     const TYPE: &'static str = JointStateMsg::TYPE;
     fn definition() -> &'static str {
         JointStateMsg::definition()
+    }
+}
+
+/// Fault injection: bytes published under TFMessage's type name that are not one.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TruncatedTf {
+    child_frame_id: String,
+}
+
+impl embody_agent::ros_msgs::RosMessage for TruncatedTf {
+    const TYPE: &'static str = TfMessage::TYPE;
+    fn definition() -> &'static str {
+        TfMessage::definition()
     }
 }
 
@@ -109,19 +129,15 @@ pub fn serve(
 ) -> Result<serde_json::Value, RosError> {
     let cfg = &opts.cfg;
     let world = World::new(scenario.clone(), opts.seed)?;
-    let initial = embody_sim::runner::object_poses_by_id(&world);
     let mut node = RosNode::new("embody_sim", cfg.domain_id, &cfg.security)?;
     let mut ep = Endpoints::open(&mut node, opts, &scenario)?;
-    let scene = SceneInfo {
-        objects: world.object_infos(),
-        containers: world.containers.clone(),
-        table_height_m: 0.0,
-    };
-    let scene_json = serde_json::to_string(&scene).unwrap_or_default();
     let hz = scenario.robot.control_rate_hz;
     let substeps = ((1.0 / hz / world.dt()).round() as usize).max(1);
     let every_tenth_s = ((0.1 * hz).round() as u64).max(1);
     let mut sim = SimState::new(world, cfg);
+    let mut table = Table::set(&sim.world, 0, opts.seed);
+    // Outcomes of the tables that were reset (`new_scene_when_done`).
+    let mut episodes = Vec::new();
     let mut rate = WallRate::new(hz);
     let mut late = LatencyHistogram::default();
     let started = Instant::now();
@@ -138,7 +154,21 @@ pub fn serve(
         {
             break;
         }
-        sim.take_commands(&mut ep, opts);
+        sim.take_commands(&mut ep, opts, table.episode);
+        if opts.new_scene_when_done && sim.finished.is_some() {
+            sim.settle();
+            let judged = table.judge(&sim, &scenario);
+            tracing::info!(episode = table.episode, outcome = %judged, "table done; setting a new one");
+            episodes.push(judged);
+            let seed = opts.seed.wrapping_add(table.episode + 1);
+            sim.reset(World::new(scenario.clone(), seed)?);
+            table = Table::set(&sim.world, table.episode + 1, seed);
+            // Poses first, then the scene: deploy starts on the new scene with its poses.
+            sim.publish_poses(&ep, cfg, wall_stamp());
+            let _ = ep.scene_out.publish(StringMsg {
+                data: table.scene_json.clone(),
+            });
+        }
         sim.advance(&mut ep, substeps, tick.is_multiple_of(every_tenth_s));
         let stamp = wall_stamp();
         let silenced = match (opts.silence_joint_states_after_s, sim.first_command) {
@@ -159,33 +189,25 @@ pub fn serve(
         }
         if tick % (every_tenth_s * 10) == 1 {
             let _ = ep.scene_out.publish(StringMsg {
-                data: scene_json.clone(),
+                data: table.scene_json.clone(),
             });
             if opts.corrupt_scene {
                 // Newest last: a subscriber must look past it to the good one before.
                 let _ = ep.scene_out.publish(StringMsg {
-                    data: scene_json[..scene_json.len() / 2].to_string(),
+                    data: table.scene_json[..table.scene_json.len() / 2].to_string(),
                 });
             }
         }
     }
     sim.settle();
-    let plan: Option<Plan> = sim
-        .finished
-        .as_ref()
-        .and_then(|v| serde_json::from_value(v["plan"].clone()).ok());
-    let outcome = judge(
-        &sim.world,
-        &scenario,
-        plan.as_ref(),
-        plan.is_none(),
-        &initial,
-    );
+    let outcome = table.judge(&sim, &scenario);
     Ok(json!({
-        "success": outcome.success,
-        "objects_cleared": outcome.cleared,
-        "objects_total": outcome.total,
-        "objects": outcome.objects,
+        "success": outcome["success"],
+        "objects_cleared": outcome["objects_cleared"],
+        "objects_total": outcome["objects_total"],
+        "objects": outcome["objects"],
+        "seed": table.seed,
+        "episodes": episodes,
         "embody_finished": sim.finished.is_some(),
         "sim_time_s": sim.world.time(),
         "state_hash": format!("{:016x}", sim.world.state_hash()),
@@ -200,11 +222,62 @@ pub fn serve(
     }))
 }
 
+/// The table being served: its scene description and where its objects started.
+struct Table {
+    episode: u64,
+    seed: u64,
+    scene_json: String,
+    initial: std::collections::BTreeMap<String, nalgebra::Isometry3<f64>>,
+}
+
+impl Table {
+    fn set(world: &World, episode: u64, seed: u64) -> Self {
+        let scene = SceneInfo {
+            objects: world.object_infos(),
+            containers: world.containers.clone(),
+            table_height_m: 0.0,
+            episode: Some(episode),
+        };
+        Table {
+            episode,
+            seed,
+            scene_json: serde_json::to_string(&scene).unwrap_or_default(),
+            initial: embody_sim::runner::object_poses_by_id(world),
+        }
+    }
+
+    /// The table's outcome by the scenario's goal and the plan of embody's "finished" status.
+    fn judge(&self, sim: &SimState, scenario: &Scenario) -> serde_json::Value {
+        let plan: Option<Plan> = sim
+            .finished
+            .as_ref()
+            .and_then(|v| serde_json::from_value(v["plan"].clone()).ok());
+        let outcome = judge(
+            &sim.world,
+            scenario,
+            plan.as_ref(),
+            plan.is_none(),
+            &self.initial,
+        );
+        json!({
+            "episode": self.episode,
+            "seed": self.seed,
+            "success": outcome.success,
+            "objects_cleared": outcome.cleared,
+            "objects_total": outcome.total,
+            "objects": outcome.objects,
+            "embody_ok": sim.finished.as_ref().map(|v| v["ok"].clone()),
+        })
+    }
+}
+
 /// The node's topics and action servers.
 struct Endpoints {
     joint_states: Publisher<JointStateMsg>,
     /// Fault injection only (`corrupt_joint_states`).
     truncated: Option<Publisher<TruncatedJointState>>,
+    /// Fault injection only (`corrupt_object_poses`).
+    truncated_tf: Option<Publisher<TruncatedTf>>,
     tf: Publisher<TfMessage>,
     objects: Publisher<TfMessage>,
     scene_out: Publisher<StringMsg>,
@@ -227,6 +300,11 @@ impl Endpoints {
         let joint_states = node.publisher(&cfg.joint_states_topic, &q)?;
         let truncated = if opts.corrupt_joint_states {
             Some(node.publisher(&cfg.joint_states_topic, &q)?)
+        } else {
+            None
+        };
+        let truncated_tf = if opts.corrupt_object_poses {
+            Some(node.publisher(&cfg.objects_topic, &q)?)
         } else {
             None
         };
@@ -253,6 +331,7 @@ impl Endpoints {
         Ok(Self {
             joint_states,
             truncated,
+            truncated_tf,
             tf,
             objects,
             scene_out,
@@ -344,7 +423,7 @@ impl SimState {
 
     /// Everything that arrived since the last tick: trajectories (topic and action), gripper
     /// commands (topic and action) and embody's status.
-    fn take_commands(&mut self, ep: &mut Endpoints, opts: &SimNodeOptions) {
+    fn take_commands(&mut self, ep: &mut Endpoints, opts: &SimNodeOptions, episode: u64) {
         let cfg = &opts.cfg;
         let (q_now, _) = self.world.arm_state();
         let q0 = self.q_start.get_or_insert_with(|| q_now.clone());
@@ -391,7 +470,14 @@ impl SimState {
         }
         for s in drain(&ep.status_in, &cfg.status_topic, &mut self.dropped) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&s.data) {
-                if v["state"] == "finished" {
+                // A status names its table; one that does not is taken as about this table
+                // once this table has been commanded (a status repeated for the table before
+                // a reset must not end the new one).
+                let about_this = match v["episode"].as_u64() {
+                    Some(e) => e == episode,
+                    None => self.first_command.is_some(),
+                };
+                if v["state"] == "finished" && about_this {
                     self.finished = Some(v);
                 }
             }
@@ -495,7 +581,7 @@ impl SimState {
                 &self.world.tcp_pose(),
             )],
         });
-        let _ = ep.objects.publish(TfMessage {
+        let poses = TfMessage {
             transforms: self
                 .world
                 .object_poses()
@@ -508,7 +594,33 @@ impl SimState {
                     )
                 })
                 .collect(),
-        });
+        };
+        let broken = ep.truncated_tf.as_ref().map(|t| (t, poses.clone()));
+        let _ = ep.objects.publish(poses);
+        // The good one first: a subscriber must look past the broken ones after it.
+        if let Some((truncated, mut nan)) = broken {
+            if let Some(t) = nan.transforms.first_mut() {
+                t.translation[0] = f64::NAN;
+            }
+            let _ = ep.objects.publish(nan);
+            let _ = truncated.publish(TruncatedTf {
+                child_frame_id: "cut short".into(),
+            });
+        }
+    }
+
+    /// A new table: the world replaced (the arm at home), the controllers idle; the counters
+    /// of the whole serve (rejections, drops) kept.
+    fn reset(&mut self, world: World) {
+        let (home, _) = world.arm_state();
+        self.target_dq = vec![0.0; home.len()];
+        self.target_q = home;
+        self.gripper = (world.max_gripper_width(), 0.0);
+        self.following = None;
+        self.first_command = None;
+        self.finished = None;
+        self.q_start = None;
+        self.world = world;
     }
 
     /// Lets everything come to rest before judging, as the lockstep runner does.

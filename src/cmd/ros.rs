@@ -102,6 +102,11 @@ pub struct SimArgs {
     /// End after this many seconds.
     #[arg(long)]
     pub duration_s: Option<f64>,
+    /// When embody reports a run finished, judge the table, then set a new one (the next
+    /// seed, the arm back home) and publish its scene: a cell reset between tasks, for
+    /// `deploy --episodes` and soaks. The outcomes of all tables are printed at the end.
+    #[arg(long, conflicts_with = "exit_when_done")]
+    pub new_scene_when_done: bool,
     /// Fault injection (tests): stop publishing joint states this many seconds after the first
     /// trajectory arrives.
     #[arg(long, hide = true)]
@@ -117,6 +122,10 @@ pub struct SimArgs {
     /// Fault injection (tests): follow every scene description with one that is not JSON.
     #[arg(long, hide = true)]
     pub fault_corrupt_scene: bool,
+    /// Fault injection (tests): follow every object-pose message with broken ones (a NaN
+    /// pose, bytes that are not a TF message).
+    #[arg(long, hide = true)]
+    pub fault_corrupt_object_poses: bool,
 }
 
 pub fn sim(a: SimArgs) -> Result<ExitCode> {
@@ -130,11 +139,13 @@ pub fn sim(a: SimArgs) -> Result<ExitCode> {
         cfg,
         seed: a.seed,
         exit_when_done: a.exit_when_done,
+        new_scene_when_done: a.new_scene_when_done,
         duration_s: a.duration_s,
         silence_joint_states_after_s: a.fault_silence_joint_states_after_s,
         reject_goals_after_s: a.fault_reject_goals_after_s,
         corrupt_joint_states: a.fault_corrupt_joint_states,
         corrupt_scene: a.fault_corrupt_scene,
+        corrupt_object_poses: a.fault_corrupt_object_poses,
     };
     eprintln!(
         "simulated {} (seed {}) on ROS 2 domain {}: {} at {} Hz; arm on {} and {}, gripper on {} and {}",
@@ -186,7 +197,7 @@ pub struct DeployArgs {
     /// How long to wait for the robot's joint states and the scene (s).
     #[arg(long, default_value_t = 15.0)]
     pub wait_s: f64,
-    /// Record the run as MCAP.
+    /// Record the run as MCAP (with several runs: a folder, a file per run).
     #[arg(long)]
     pub log: Option<PathBuf>,
     #[arg(long)]
@@ -194,6 +205,24 @@ pub struct DeployArgs {
     /// Print one JSON summary line last.
     #[arg(long)]
     pub json: bool,
+    /// Runs, one per table: after each, wait for the cell to set a new table (`embody sim
+    /// --ros --new-scene-when-done` does) and carry out the instruction again.
+    #[arg(long, value_name = "N")]
+    pub episodes: Option<u64>,
+    /// A soak: start new runs (as with --episodes) until this many seconds have passed; the
+    /// running one finishes first.
+    #[arg(long, value_name = "S")]
+    pub duration_s: Option<f64>,
+}
+
+/// What stays the same from one run of a deployment to the next.
+struct Cell<'a> {
+    a: &'a DeployArgs,
+    scenario: &'a embody_sim::Scenario,
+    arm: &'a ArmModel,
+    cfg: &'a RosConfig,
+    policy_spec: &'a str,
+    instruction: &'a str,
 }
 
 pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
@@ -215,13 +244,21 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         return check(&a, &mut robot, arm, control_dt);
     }
     let instruction = a.instruction.clone().unwrap_or_default();
+    if let Some(d) = a.duration_s {
+        if !(d.is_finite() && d > 0.0) {
+            bail!("--duration-s must be a positive number of seconds, got {d}");
+        }
+    }
+    // One run unless asked for more; a soak without --episodes runs until its time is up.
+    let max_runs = a
+        .episodes
+        .unwrap_or(if a.duration_s.is_some() { u64::MAX } else { 1 });
+    let several = max_runs > 1;
     eprintln!(
         "waiting for {} and the scene on domain {} ...",
         cfg.joint_states_topic, cfg.domain_id
     );
     robot.wait_ready(Duration::from_secs_f64(a.wait_s), true)?;
-    let scene = robot.scene().cloned().context("no scene")?;
-    let obs = robot.observe().context("cannot read the robot's state")?;
 
     // A deployment's scenario describes the robot, not the task: no default policy from it.
     let mut policy_args = a.policy.clone();
@@ -233,6 +270,88 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         policies.with_answer_within(Duration::from_secs_f64(a.policy_deadline_ms / 1e3 + 0.5));
     let mut policy = policies.make().map_err(anyhow::Error::msg)?;
     let planner = super::common::make_planner(&a.planner)?;
+    let cell = Cell {
+        a: &a,
+        scenario: &scenario,
+        arm: &arm,
+        cfg: &cfg,
+        policy_spec: &policy_spec,
+        instruction: &instruction,
+    };
+    let started = std::time::Instant::now();
+    let mut runs = Vec::new();
+    for k in 0..max_runs {
+        if a.duration_s
+            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
+            break;
+        }
+        if k > 0 {
+            let last = robot.scene().and_then(|s| s.episode);
+            robot.wait_new_scene(last, Duration::from_secs_f64(a.wait_s))?;
+        }
+        let log = a.log.as_ref().map(|p| {
+            if several {
+                p.join(format!("run-{k:04}.mcap"))
+            } else {
+                p.clone()
+            }
+        });
+        if let (true, Some(dir)) = (several, &a.log) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the log folder {}", dir.display()))?;
+        }
+        let mut summary = run_table(&cell, &mut robot, policy.as_mut(), planner.as_ref(), log)?;
+        summary["policy_server"] = json!(policies.remote_stats());
+        if several {
+            eprintln!(
+                "run {k}: {}",
+                if summary["ok"] == true {
+                    "ok"
+                } else {
+                    "not ok"
+                }
+            );
+        }
+        runs.push(summary);
+    }
+    let ok = !runs.is_empty() && runs.iter().all(|r| r["ok"] == true);
+    if a.json {
+        let line = if several {
+            json!({
+                "ok": ok,
+                "runs": runs.len(),
+                "runs_ok": runs.iter().filter(|r| r["ok"] == true).count(),
+                "wall_s": started.elapsed().as_secs_f64(),
+                "dropped_messages": robot.dropped().by_topic(),
+                "per_run": runs,
+            })
+        } else {
+            runs.pop().unwrap_or_default()
+        };
+        println!("{line}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// One run on the table the cell has now: plan, carry out, report. The summary (JSON) is
+/// published as the "finished" status and printed.
+fn run_table(
+    cell: &Cell,
+    robot: &mut RosRobot,
+    policy: &mut dyn embody_agent::Policy,
+    planner: &dyn embody_agent::Planner,
+    log: Option<PathBuf>,
+) -> Result<serde_json::Value> {
+    let (a, scenario, arm, cfg) = (cell.a, cell.scenario, cell.arm, cell.cfg);
+    let instruction = cell.instruction.to_string();
+    let control_dt = 1.0 / scenario.robot.control_rate_hz;
+    let scene = robot.scene().cloned().context("no scene")?;
+    let obs = robot.observe().context("cannot read the robot's state")?;
     // Object poses arrive as TF frames on the objects topic; this is the same code as the
     // simulator's perception, without noise.
     let mut perception = SimulatedPerception::new(
@@ -243,7 +362,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         0,
     );
     let mut controller = embody_sim::runner::controller_for(
-        &scenario,
+        scenario,
         arm.clone(),
         &obs.joints.position,
         obs.gripper.width_m,
@@ -255,7 +374,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         control_dt,
     )
     .with_estop(robot.estop());
-    let mut recorder = match &a.log {
+    let mut recorder = match &log {
         None => None,
         Some(path) => {
             let mut r = McapRecorder::create(path, a.force, RecorderConfig::default())?;
@@ -265,14 +384,16 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
                 urdf_text: scenario.read_urdf().unwrap_or_default(),
                 seed: 0,
                 instruction: instruction.clone(),
-                policy: policy_spec.clone(),
+                policy: cell.policy_spec.to_string(),
                 build: embody_sim::build_info(),
                 physics: json!({"deployed": true, "ros": cfg}),
             });
             Some(r)
         }
     };
-    robot.publish_status(&json!({"state": "running", "instruction": instruction}));
+    robot.publish_status(
+        &json!({"state": "running", "instruction": instruction, "episode": scene.episode}),
+    );
     let episode = EpisodeConfig {
         instruction: Instruction::new(instruction.clone()),
         time_limit_s: scenario.time_limit_s,
@@ -287,10 +408,10 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     };
     let report = run_episode(
         EpisodeParts {
-            robot: &mut robot,
+            robot,
             perception: &mut perception,
-            planner: planner.as_ref(),
-            policy: policy.as_mut(),
+            planner,
+            policy,
             controller: &mut controller,
             safety: &mut safety,
             observer: recorder
@@ -311,6 +432,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     let summary = json!({
         "state": "finished",
         "instruction": instruction,
+        "episode": scene.episode,
         "ok": ok,
         "plan": report.plan,
         "plan_error": report.plan_error,
@@ -319,7 +441,6 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         "duration_s": report.duration_s,
         "control_timing": report.control_timing,
         "dropped_messages": robot.dropped().by_topic(),
-        "policy_server": policies.remote_stats(),
         "log": log.as_ref().map(|l| l.path.display().to_string()),
     });
     // Latched and repeated: the robot side (or a dashboard) may join late.
@@ -327,6 +448,12 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         robot.publish_status(&summary);
         std::thread::sleep(Duration::from_millis(100));
     }
+    print_run(&report);
+    Ok(summary)
+}
+
+/// A run's skills and how it ended, for a person.
+fn print_run(report: &embody_agent::EpisodeReport) {
     for k in &report.skills {
         println!(
             "{:>6.1} s  {:<32} attempt {}  {}",
@@ -355,14 +482,6 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
             t.rate_hz, t.late_p50_us, t.late_p99_us, t.late_max_us
         );
     }
-    if a.json {
-        println!("{summary}");
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 /// The bring-up check: joint states in, a small smooth motion of the last joint out and back,

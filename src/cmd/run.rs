@@ -55,6 +55,11 @@ pub struct RunArgs {
     /// holds the arm (ms).
     #[arg(long, value_name = "MS", default_value_t = 200.0)]
     pub policy_deadline_ms: f64,
+    /// A soak: keep running episodes (seeds from --seed on) until this much wall time has
+    /// passed; the running episodes finish first. --episodes, if given, still bounds their
+    /// number.
+    #[arg(long, value_name = "S")]
+    pub duration_s: Option<f64>,
     /// Write a PNG of the results: success per family (and the baseline's), failures by cause.
     #[arg(long, value_name = "PNG")]
     pub plot: Option<PathBuf>,
@@ -79,6 +84,16 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     }
     if a.max_attempts == 0 {
         anyhow::bail!("--max-attempts must be at least 1");
+    }
+    if let Some(d) = a.duration_s {
+        if !(d.is_finite() && d > 0.0) {
+            anyhow::bail!("--duration-s must be a positive number of seconds, got {d}");
+        }
+        if a.batch.shard.is_some() {
+            anyhow::bail!(
+                "--duration-s and --shard do not go together: a shard is a fixed block of seeds"
+            );
+        }
     }
     if a.log.is_some() && (a.scenarios.len() > 1 || a.baseline.is_some()) {
         anyhow::bail!("--log records one scenario's run: drop --baseline or the other scenarios");
@@ -178,6 +193,31 @@ fn run_family(a: &RunArgs, path: &std::path::Path) -> Result<FamilyRun> {
     Ok(FamilyRun { summary, baseline })
 }
 
+/// The seeds a run takes: a fixed list, or (a soak without --episodes) every seed from one on.
+enum Seeds {
+    List(Vec<u64>),
+    From(u64),
+}
+
+impl Seeds {
+    fn list(&self) -> &[u64] {
+        match self {
+            Seeds::List(l) => l,
+            Seeds::From(_) => &[],
+        }
+    }
+
+    /// Up to `n` seeds starting at the `skip`-th.
+    fn take(&self, skip: usize, n: usize) -> Vec<u64> {
+        match self {
+            Seeds::List(l) => l.iter().skip(skip).take(n).copied().collect(),
+            Seeds::From(first) => (0..n as u64)
+                .filter_map(|k| first.checked_add(skip as u64 + k))
+                .collect(),
+        }
+    }
+}
+
 pub fn print_line(summary: &serde_json::Value) {
     println!(
         "success {:.3}, objects cleared {:.3}, {:.0} steps/s wall, {:.1}x real time",
@@ -206,20 +246,31 @@ fn run_policy(
         policies
     };
     let planner = super::common::make_planner(&a.planner)?;
-    let seeds = a.batch.seeds(1)?;
+    // A soak (--duration-s) without --episodes has no last seed.
+    let seeds = match (a.duration_s, a.batch.episodes) {
+        (Some(_), None) => Seeds::From(a.batch.seed),
+        _ => Seeds::List(a.batch.seeds(1)?),
+    };
     // Real-time episodes side by side would only compete for the cores they are timed on.
     let threads = if a.realtime {
         a.batch.threads.unwrap_or(1)
     } else {
         threads_or_all(a.batch.threads)
     };
+    // A soak's bar counts seconds, not episodes.
     let bar = progress(
-        seeds.len() as u64,
+        match (a.duration_s, &seeds) {
+            (Some(d), _) => d.ceil() as u64,
+            (None, Seeds::List(l)) => l.len() as u64,
+            (None, Seeds::From(_)) => 0,
+        },
         &format!("{} {} ({} threads)", scenario.name, policy, threads),
         a.batch.quiet,
     );
     let log = a.log.as_ref().map(|p| {
-        if seeds.len() == 1 && p.extension().is_some_and(|e| e == "mcap") {
+        if matches!(&seeds, Seeds::List(l) if l.len() == 1)
+            && p.extension().is_some_and(|e| e == "mcap")
+        {
             LogTarget::File(p.clone())
         } else {
             LogTarget::Dir(p.clone())
@@ -244,15 +295,39 @@ fn run_policy(
         ..RunOptions::default()
     };
     let wall = Instant::now();
-    let results = run_batch(
-        scenario,
-        &seeds,
-        threads,
-        |_| policies.make(),
-        planner.as_ref(),
-        &opts,
-        |_| bar.inc(1),
-    )?;
+    let results = match a.duration_s {
+        None => run_batch(
+            scenario,
+            seeds.list(),
+            threads,
+            |_| policies.make(),
+            planner.as_ref(),
+            &opts,
+            |_| bar.inc(1),
+        )?,
+        Some(limit) => {
+            // As many seeds at a time as there are threads, until the time is up.
+            let mut results = Vec::new();
+            let mut next = 0usize;
+            while wall.elapsed().as_secs_f64() < limit {
+                let batch = seeds.take(next, threads);
+                if batch.is_empty() {
+                    break;
+                }
+                next += batch.len();
+                results.extend(run_batch(
+                    scenario,
+                    &batch,
+                    threads,
+                    |_| policies.make(),
+                    planner.as_ref(),
+                    &opts,
+                    |_| bar.set_position((wall.elapsed().as_secs_f64() as u64).min(limit as u64)),
+                )?);
+            }
+            results
+        }
+    };
     let wall_s = wall.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
