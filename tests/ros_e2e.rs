@@ -1,7 +1,7 @@
 //! The ROS 2 deployment path with real DDS traffic: `embody sim --ros` and `embody deploy` as two
 //! processes, inside a private network namespace (`unshare -n`, loopback only, multicast on) so
 //! nothing leaves the machine. Faults: joint states that stop mid-trajectory or arrive broken,
-//! a rejected goal, an e-stop.
+//! broken scenes and object poses, a rejected goal, an e-stop.
 
 mod common;
 
@@ -150,6 +150,67 @@ fn broken_scene_descriptions_are_dropped_and_the_run_goes_on() {
         "{all}"
     );
     assert_eq!(sim["success"], true, "{all}");
+}
+
+/// A cell that sets a new table after each run, and object poses followed by broken ones (a
+/// NaN pose, bytes that are not a TF message): deploy runs twice, one log per run, looks past
+/// the broken poses to the good ones before, and counts them.
+#[test]
+fn two_tables_in_a_row_with_broken_object_poses_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let out = in_private_network(&format!(
+        "$E sim --ros scenarios/table_clearing.toml --new-scene-when-done --duration-s 150 \
+             --fault-corrupt-object-poses > {d}/sim.out 2> {d}/sim.err &
+         SIM=$!
+         $E deploy --json --instruction 'put the red cube in the bin' --episodes 2 \
+             --log {d}/logs > {d}/deploy.out 2> {d}/deploy.err
+         echo deploy exit $?
+         kill -TERM $SIM
+         wait $SIM
+         echo sim exit $?"
+    ));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default();
+    let all = format!(
+        "{}\n--- sim\n{}{}\n--- deploy\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        read("sim.out"),
+        read("sim.err"),
+        read("deploy.err")
+    );
+    let deploy = json_lines(&read("deploy.out"))
+        .pop()
+        .unwrap_or_else(|| panic!("{all}"));
+    let sim = json_lines(&read("sim.out"))
+        .pop()
+        .unwrap_or_else(|| panic!("{all}"));
+    assert_eq!(deploy["runs"], 2, "{all}");
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert!(
+        all.contains("deploy exit 0") && all.contains("sim exit 0"),
+        "{all}"
+    );
+    // Both broken kinds, after every good message over two runs.
+    let dropped = deploy["dropped_messages"]["/embody/objects"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(dropped > 100, "{all}");
+    // The cell judged both tables from its own state, each a different seed, and then had a
+    // third set when TERM ended it.
+    let tables = sim["episodes"].as_array().unwrap();
+    assert_eq!(tables.len(), 2, "{all}");
+    assert_eq!(tables[0]["seed"], 0);
+    assert_eq!(tables[1]["seed"], 1);
+    assert!(tables.iter().all(|t| t["success"] == true), "{all}");
+    assert_eq!(sim["seed"], 2, "{all}");
+    // Each run names its table, and its log reads.
+    let runs = deploy["per_run"].as_array().unwrap();
+    assert_eq!(runs[0]["episode"], 0);
+    assert_eq!(runs[1]["episode"], 1);
+    for k in 0..2 {
+        let log = read_log(&dir.path().join(format!("logs/run-{k:04}.mcap"))).unwrap();
+        assert!(log.on("/embody/events").count() > 0, "run {k}");
+    }
 }
 
 #[test]

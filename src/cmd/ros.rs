@@ -159,7 +159,12 @@ pub fn sim(a: SimArgs) -> Result<ExitCode> {
         opts.cfg.gripper_action(),
         opts.cfg.gripper_topic()
     );
-    let stop = AtomicBool::new(false);
+    // Ctrl-C or a TERM ends the node as --duration-s does: the table judged, the outcome printed.
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("cannot install the signal handlers")?;
+    }
     let outcome = serve(scenario, &opts, &stop)?;
     println!("{outcome}");
     Ok(ExitCode::SUCCESS)
