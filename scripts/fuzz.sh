@@ -12,6 +12,7 @@
 #
 # The run is seeded (FUZZ_SEED, default 1) so that CI explores the same inputs as the run that
 # was checked before landing; FUZZ_SEED=0 lets libFuzzer pick a seed (long campaigns).
+# FUZZ_JOBS=N fuzzes N targets at a time (default: one per core).
 # FUZZ_RUNS=N also ends a target after N executions, whichever comes first: issue 18's campaign
 # is `FUZZ_SEED=0 FUZZ_RUNS=10000000 scripts/fuzz.sh 1800` (10 million or 30 minutes each).
 set -euo pipefail
@@ -29,9 +30,10 @@ fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cd fuzz
 cargo +nightly fuzz build
-status=0
-for t in $targets; do
-  malloc_limit=2048
+# One target: its result line goes to $results/<target> (and its log's tail to stderr if it
+# failed).
+fuzz_one() {
+  local t=$1 malloc_limit=2048 max_len
   case $t in
     # The mcap crate (through binrw) reserves a string's declared length, up to 4 GiB, before
     # reading it; the reservation is virtual memory, never touched, and freed when the read
@@ -43,20 +45,37 @@ for t in $targets; do
   esac
   # corpus/ is the working corpus (kept between runs, not committed); seeds/ the committed start.
   mkdir -p "corpus/$t"
+  local log result began runs took
   log=$(mktemp)
   began=$(date +%s)
+  # The build is done above: `run` only checks it.
   if cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$seconds" -seed="$seed" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=$malloc_limit -max_len=$max_len -print_final_stats=1 "${runs_flag[@]}" \
     >"$log" 2>&1; then
     result=ok
   else
     result="FAILED (input in fuzz/artifacts/$t/)"
-    status=1
     tail -n 40 "$log" >&2
   fi
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
   took=$(( $(date +%s) - began ))
-  echo "fuzz: $t: $runs executions in $took s (limit $seconds s${FUZZ_RUNS:+ or $FUZZ_RUNS runs}): $result"
+  echo "fuzz: $t: $runs executions in $took s (limit $seconds s${FUZZ_RUNS:+ or $FUZZ_RUNS runs}): $result" >"$results/$t"
   rm -f "$log"
+}
+
+# libFuzzer runs a target on one core: FUZZ_JOBS targets at a time (default: one per core), so
+# CI's 60 s per target take 60 s per core.
+jobs=${FUZZ_JOBS:-$(nproc)}
+results=$(mktemp -d)
+for t in $targets; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$t" &
 done
+wait
+status=0
+for t in $targets; do
+  cat "$results/$t"
+  grep -q ': ok$' "$results/$t" || status=1
+done
+rm -rf "$results"
 exit $status
