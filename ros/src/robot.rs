@@ -238,10 +238,16 @@ impl RosRobot {
         // stays in use until it goes stale (then `observe` stops the run and the arm holds).
         let mut dropped = std::mem::take(&mut self.dropped);
         let states = drain(&self.joint_states, &topic, &mut dropped);
+        let last_stamp = self
+            .latest
+            .as_ref()
+            .map(|(m, _)| stamp_key(&m.header.stamp));
         if let Some(m) = newest_accepted(states, &topic, &mut dropped, |m| {
+            fresh_stamp(&m, last_stamp)?;
             self.arm_joints(&m)
                 .and_then(|_| self.finger_width(&m))
                 .map(|_| m)
+                .map_err(|e| e.to_string())
         }) {
             let gap_ok = self.latest.as_ref().is_some_and(|(_, at)| {
                 now.duration_since(*at).as_secs_f64() <= self.cfg.stale_after_s
@@ -528,4 +534,87 @@ fn object_poses(tf: TfMessage) -> Result<Vec<ObjectPose>, String> {
         });
     }
     Ok(poses)
+}
+
+/// A stamp as a comparable (seconds, nanoseconds) pair.
+fn stamp_key(t: &Time) -> (i32, u32) {
+    (t.sec, t.nanosec)
+}
+
+/// A joint state must be newer than the last one accepted: an older stamp is a message
+/// delayed, replayed or out of order, and the same stamp again is a driver repeating a state it
+/// no longer measures (so that a stalled driver's state goes stale and the arm holds). A zero
+/// stamp (a driver that does not stamp) is taken as it comes. Only the order of stamps is
+/// checked, never their distance from this machine's clock: a robot on simulated time, or
+/// with a clock of its own, stamps on another time base.
+fn fresh_stamp(m: &JointStateMsg, last: Option<(i32, u32)>) -> Result<(), String> {
+    let stamp = stamp_key(&m.header.stamp);
+    match last {
+        Some(last) if stamp != (0, 0) && stamp <= last => Err(format!(
+            "stamp {}.{:09} s is not newer than the last accepted {}.{:09} s",
+            stamp.0, stamp.1, last.0, last.1
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embody_agent::ros_msgs::{Header, TransformStamped};
+
+    fn state_at(sec: i32, nanosec: u32) -> JointStateMsg {
+        JointStateMsg {
+            header: Header {
+                stamp: Time { sec, nanosec },
+                frame_id: String::new(),
+            },
+            name: vec![],
+            position: vec![],
+            velocity: vec![],
+            effort: vec![],
+        }
+    }
+
+    #[test]
+    fn only_newer_joint_state_stamps_are_fresh() {
+        let last = Some((100, 500));
+        assert!(fresh_stamp(&state_at(100, 501), last).is_ok());
+        assert!(fresh_stamp(&state_at(101, 0), last).is_ok());
+        // Repeated (a stalled driver), older (delayed or replayed).
+        assert!(fresh_stamp(&state_at(100, 500), last).is_err());
+        assert!(fresh_stamp(&state_at(99, 999_999_999), last).is_err());
+        // Unstamped drivers, and the first message, are taken as they come.
+        assert!(fresh_stamp(&state_at(0, 0), last).is_ok());
+        assert!(fresh_stamp(&state_at(5, 0), None).is_ok());
+    }
+
+    #[test]
+    fn object_poses_are_refused_whole_when_one_is_broken() {
+        let frame = |id: &str, translation: [f64; 3], rotation: [f64; 4]| TransformStamped {
+            header: Header::default(),
+            child_frame_id: id.into(),
+            translation,
+            rotation,
+        };
+        let good = frame("object/cube", [0.1, 0.2, 0.3], [0.0, 0.0, 0.0, 1.0]);
+        let other = frame("world/lamp", [f64::NAN; 3], [0.0; 4]);
+        let ok = object_poses(TfMessage {
+            transforms: vec![good.clone(), other],
+        })
+        .unwrap();
+        assert_eq!(ok.len(), 1, "frames that are not objects are ignored");
+        for bad in [
+            frame("object/can", [f64::NAN, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]),
+            frame("object/can", [0.0; 3], [0.0, 0.0, 0.0, f64::INFINITY]),
+            frame("object/can", [0.0; 3], [0.0, 0.0, 0.0, 0.0]),
+            frame("object/can", [0.0; 3], [0.0, 0.0, 0.0, 2.0]),
+        ] {
+            let e = object_poses(TfMessage {
+                transforms: vec![good.clone(), bad],
+            })
+            .unwrap_err();
+            assert!(e.contains("'can'"), "{e}");
+        }
+    }
 }

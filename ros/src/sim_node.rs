@@ -42,7 +42,7 @@ pub struct SimNodeOptions {
     /// trajectory.
     pub reject_goals_after_s: Option<f64>,
     /// Fault injection: after every joint state, one that is broken in turn: a NaN arm joint,
-    /// a missing finger, a missing arm joint, a message cut short.
+    /// a missing finger, a missing arm joint, a message cut short, a stamp a second old.
     pub corrupt_joint_states: bool,
     /// Fault injection: after every scene description, one that is not JSON (cut short).
     pub corrupt_scene: bool,
@@ -469,17 +469,23 @@ impl SimState {
             }
         }
         for s in drain(&ep.status_in, &cfg.status_topic, &mut self.dropped) {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&s.data) {
-                // A status names its table; one that does not is taken as about this table
-                // once this table has been commanded (a status repeated for the table before
-                // a reset must not end the new one).
-                let about_this = match v["episode"].as_u64() {
-                    Some(e) => e == episode,
-                    None => self.first_command.is_some(),
-                };
-                if v["state"] == "finished" && about_this {
-                    self.finished = Some(v);
+            let v = match serde_json::from_str::<serde_json::Value>(&s.data) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.dropped
+                        .record(&cfg.status_topic, &format!("not JSON: {e}"));
+                    continue;
                 }
+            };
+            // A status names its table; one that does not is taken as about this table once
+            // this table has been commanded (a status repeated for the table before a reset
+            // must not end the new one).
+            let about_this = match v["episode"].as_u64() {
+                Some(e) => e == episode,
+                None => self.first_command.is_some(),
+            };
+            if v["state"] == "finished" && about_this {
+                self.finished = Some(v);
             }
         }
     }
@@ -546,8 +552,10 @@ impl SimState {
         // look past the broken one.
         let _ = ep.joint_states.publish(good.clone());
         let mut bad = good;
-        match tick % 4 {
+        match tick % 5 {
             0 => bad.position[0] = f64::NAN,
+            // A stale stamp (a delayed or replayed message): good values, a second old.
+            4 => bad.header.stamp.sec -= 1,
             1 => {
                 bad.name.pop();
                 bad.position.pop();
