@@ -430,8 +430,26 @@ impl SimState {
         for (a, b) in q_now.iter().zip(q0.iter()) {
             self.max_travel_rad = self.max_travel_rad.max((a - b).abs());
         }
+        // A new trajectory starts from where the last one wants the arm now, not from where
+        // the arm is (ros2_control's `interpolate_from_desired_state`): starting each tick's
+        // one-point trajectory from the measured position would restart the desired motion from
+        // behind every tick, and the arm would lag further the faster it is commanded. The
+        // first trajectory, and the first after a cancel, start from the measured position.
+        let start = match &self.following {
+            Some(f) => {
+                let mut q = self.target_q.clone();
+                let (desired, _) = f.sample(f.received.elapsed().as_secs_f64());
+                for (i, name) in f.names.iter().enumerate() {
+                    if let Some(j) = self.arm_names.iter().position(|n| n == name) {
+                        q[j] = desired[i];
+                    }
+                }
+                q
+            }
+            None => q_now.clone(),
+        };
         for m in drain(&ep.trajectories, &cfg.trajectory_topic(), &mut self.dropped) {
-            match follow(&m, &self.arm_names, &q_now) {
+            match follow(&m, &self.arm_names, &start) {
                 Ok(f) => {
                     self.accepted_trajectories += 1;
                     self.following = Some(f);
@@ -453,7 +471,7 @@ impl SimState {
             if reject_now {
                 Err("the controller is not accepting goals (fault injection)".into())
             } else {
-                follow(&g.trajectory, arm_names, &q_now)
+                follow(&g.trajectory, arm_names, &start)
             }
         }) {
             self.following = Some(f);
@@ -640,7 +658,7 @@ impl SimState {
 }
 
 /// Checks a trajectory the way a JointTrajectoryController would and prepares to follow it.
-fn follow(m: &JointTrajectoryMsg, arm: &[String], q_now: &[f64]) -> Result<Following, String> {
+fn follow(m: &JointTrajectoryMsg, arm: &[String], start: &[f64]) -> Result<Following, String> {
     if m.points.is_empty() {
         return Err("no points".into());
     }
@@ -655,7 +673,7 @@ fn follow(m: &JointTrajectoryMsg, arm: &[String], q_now: &[f64]) -> Result<Follo
                 .ok_or_else(|| format!("unknown joint '{n}'"))?,
         );
     }
-    let mut knots = vec![(0.0, idx.iter().map(|&j| q_now[j]).collect::<Vec<_>>())];
+    let mut knots = vec![(0.0, idx.iter().map(|&j| start[j]).collect::<Vec<_>>())];
     let mut last_t = 0.0;
     for (k, p) in m.points.iter().enumerate() {
         if p.positions.len() != idx.len() {

@@ -8,6 +8,7 @@ pub mod contact_sheet;
 mod convert;
 pub mod disturbance;
 mod groups;
+pub mod recorded;
 pub mod replay;
 pub mod robot_builder;
 pub mod runner;

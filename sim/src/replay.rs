@@ -97,7 +97,7 @@ pub fn scenario_record(log: &RecoveredLog) -> Result<ScenarioRecord, ReplayError
     serde_json::from_slice(&m.data).map_err(|e| bad(log, m, e))
 }
 
-fn bad(log: &RecoveredLog, m: &LogMessage, e: impl std::fmt::Display) -> ReplayError {
+pub(crate) fn bad(log: &RecoveredLog, m: &LogMessage, e: impl std::fmt::Display) -> ReplayError {
     ReplayError::BadRecord {
         path: log.path.clone(),
         topic: m.topic.clone(),

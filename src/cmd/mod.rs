@@ -12,6 +12,7 @@ pub mod policy;
 pub mod record;
 pub mod render;
 pub mod replay;
+pub mod replay_ros;
 pub mod ros;
 pub mod run;
 pub mod security;

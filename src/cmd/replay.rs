@@ -23,6 +23,8 @@ pub struct ReplayArgs {
     /// Print one JSON line last.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub to_ros: super::replay_ros::ToRosArgs,
 }
 
 pub fn run(a: ReplayArgs) -> Result<ExitCode> {
@@ -38,6 +40,15 @@ pub fn run(a: ReplayArgs) -> Result<ExitCode> {
     out.insert("complete".into(), json!(log.complete()));
     out.insert("lost".into(), json!(log.lost));
     let mut code = ExitCode::SUCCESS;
+    if a.to_ros.to_ros {
+        if a.verify || a.summary {
+            anyhow::bail!(
+                "--to-ros sends the log to a robot: run --verify or --summary on their own"
+            );
+        }
+        let ok = super::replay_ros::run(&log, &a.to_ros, a.json)?;
+        return Ok(if ok { code } else { ExitCode::from(1) });
+    }
 
     if a.summary || !a.verify {
         let s = summary(&log)?;
