@@ -306,6 +306,110 @@ fn fifty_deploy_kill_points_leave_readable_logs() {
     assert!(logs >= 35, "the recordings should have started");
 }
 
+/// A simulator run's log sent to `embody sim --ros` (same scenario and seed): the arm follows
+/// the recorded states closely and the cube ends in the bin; sent again, the arm is where the
+/// first replay left it, not where the log starts, and the replay is refused naming a joint;
+/// with --approach at half speed it goes there first and follows again.
+#[test]
+fn a_log_replayed_on_the_robot_follows_it_and_a_robot_elsewhere_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let log = dir.path().join("red.mcap");
+    let recorded = common::embody_json(&[
+        "run",
+        "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
+        "--instruction",
+        "put the red cube in the bin",
+        "--log",
+        log.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(recorded["success_rate"], 1.0, "{recorded}");
+    let dry = common::embody_json(&[
+        "replay",
+        log.to_str().unwrap(),
+        "--to-ros",
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(dry["stopped"].is_null(), "{dry}");
+    assert_eq!(dry["commands_sent"], dry["commands_total"], "{dry}");
+    let out = in_private_network(&format!(
+        "$E sim --ros scenarios/table_clearing.toml --duration-s 120 > {d}/sim.out 2> {d}/sim.err &
+         SIM=$!
+         $E replay {d}/red.mcap --to-ros --json > {d}/first.out 2> {d}/first.err
+         echo first exit $?
+         $E replay {d}/red.mcap --to-ros --json > {d}/again.out 2> {d}/again.err
+         echo again exit $?
+         $E replay {d}/red.mcap --to-ros --approach --speed 0.5 --json > {d}/approach.out \
+             2> {d}/approach.err
+         echo approach exit $?
+         kill -TERM $SIM
+         wait $SIM"
+    ));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default();
+    let all = format!(
+        "{}\n--- first\n{}{}\n--- again\n{}\n--- approach\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        read("first.out"),
+        read("first.err"),
+        read("again.err"),
+        read("approach.out"),
+        read("approach.err")
+    );
+    assert!(all.contains("first exit 0"), "{all}");
+    let first = json_lines(&read("first.out"))
+        .pop()
+        .unwrap_or_else(|| panic!("{all}"));
+    assert_eq!(first["commands_sent"], dry["commands_total"], "{all}");
+    assert!(first["stopped"].is_null(), "{all}");
+    let err = first["max_tracking_error_rad"].as_f64().unwrap();
+    println!(
+        "replay --to-ros: {} commands, tracking error max {err:.4} rad, mean {:.4} rad",
+        first["commands_sent"], first["mean_tracking_error_rad"]
+    );
+    assert!(err < 0.05, "{all}");
+    // Refused before anything moves, with the joint named.
+    assert!(all.contains("again exit 2"), "{all}");
+    assert!(
+        read("again.err").contains("is not where the log starts: panda_joint"),
+        "{all}"
+    );
+    assert!(all.contains("approach exit 0"), "{all}");
+    let approach = json_lines(&read("approach.out"))
+        .pop()
+        .unwrap_or_else(|| panic!("{all}"));
+    println!(
+        "replay --to-ros --approach --speed 0.5: moved {} rad first, tracking error max {} rad",
+        approach["approach_rad"], approach["max_tracking_error_rad"]
+    );
+    assert!(approach["approach_rad"].as_f64().unwrap() > 0.05, "{all}");
+    assert!(
+        approach["max_tracking_error_rad"].as_f64().unwrap() < 0.05,
+        "{all}"
+    );
+    // The cell judged from its own state: the first replay put the cube in the bin.
+    let sim = json_lines(&read("sim.out"))
+        .pop()
+        .unwrap_or_else(|| panic!("{all}"));
+    let cube = sim["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "red_cube")
+        .unwrap()
+        .clone();
+    assert!(
+        cube["failure"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("in bin"),
+        "{all}"
+    );
+}
+
 #[test]
 fn a_rejected_trajectory_goal_holds_the_arm_and_ends_the_run() {
     let dir = tempfile::tempdir().unwrap();
