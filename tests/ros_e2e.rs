@@ -208,8 +208,21 @@ fn two_tables_in_a_row_with_broken_object_poses_dropped() {
     assert_eq!(runs[0]["episode"], 0);
     assert_eq!(runs[1]["episode"], 1);
     for k in 0..2 {
-        let log = read_log(&dir.path().join(format!("logs/run-{k:04}.mcap"))).unwrap();
+        let path = dir.path().join(format!("logs/run-{k:04}.mcap"));
+        let log = read_log(&path).unwrap();
         assert!(log.on("/embody/events").count() > 0, "run {k}");
+        // A deployed run's commands pass the safety filter again, as `replay --to-ros` would
+        // send them.
+        let dry = common::embody_json(&[
+            "replay",
+            path.to_str().unwrap(),
+            "--to-ros",
+            "--dry-run",
+            "--json",
+        ]);
+        assert!(dry["stopped"].is_null(), "{dry}");
+        assert!(dry["commands_sent"].as_u64().unwrap() > 100, "{dry}");
+        assert_eq!(dry["commands_sent"], dry["commands_total"], "{dry}");
     }
 }
 
