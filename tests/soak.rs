@@ -90,6 +90,10 @@ fn check_flat(what: &str, samples: &[(f64, u64)]) {
 #[ignore]
 fn realtime_run_soak() {
     let seconds = soak_s();
+    // Output to files, read at the end: a pipe nobody reads while the run lasts fills up (the
+    // summary of a 30-minute run is larger than a pipe holds) and blocks the run for ever.
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("run.out"), dir.path().join("run.err"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_embody"))
         .args([
             "run",
@@ -101,16 +105,15 @@ fn realtime_run_soak() {
             "--quiet",
         ])
         .current_dir(repo())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(std::fs::File::create(&out_path).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
         .spawn()
         .expect("embody starts");
     let samples = sample_rss(child.id());
-    let out = std::mem::take(&mut child.stdout);
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut out.unwrap(), &mut text).unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "embody run failed:\n{text}");
+    let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let errors = std::fs::read_to_string(&err_path).unwrap_or_default();
+    assert!(status.success(), "embody run failed:\n{text}\n{errors}");
     let v = json_lines(&text).pop().expect("a JSON summary");
     println!(
         "soak run --realtime: {} episodes in {:.0} s, success {}, failed episodes by kind {}, \
