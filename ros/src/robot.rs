@@ -217,6 +217,11 @@ impl RosRobot {
         Ok(())
     }
 
+    /// How long ago the joint state in use arrived (what `observe` reports is that old).
+    pub fn state_age(&self) -> Option<Duration> {
+        self.latest.as_ref().map(|(_, at)| at.elapsed())
+    }
+
     pub fn scene(&self) -> Option<&SceneInfo> {
         self.scene.as_ref()
     }

@@ -45,6 +45,28 @@ impl RecordedRun {
         let k = self.states.partition_point(|s| s.t <= t);
         self.states.get(k.saturating_sub(1))
     }
+
+    /// The recorded joint positions at `t`, linear between the states around it (the first or
+    /// last state outside the recorded span).
+    pub fn positions_at(&self, t: f64) -> Option<Vec<f64>> {
+        let k = self.states.partition_point(|s| s.t <= t);
+        let (Some(a), Some(b)) = (self.states.get(k.saturating_sub(1)), self.states.get(k)) else {
+            return self.state_at(t).map(|s| s.positions.clone());
+        };
+        let span = b.t - a.t;
+        let w = if span > 0.0 {
+            ((t - a.t) / span).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        Some(
+            a.positions
+                .iter()
+                .zip(&b.positions)
+                .map(|(x, y)| x + w * (y - x))
+                .collect(),
+        )
+    }
 }
 
 /// Reads the commands and states of `log` for an arm with `arm_joints` (its URDF's, in order).

@@ -59,6 +59,9 @@ struct Outcome {
     /// Largest difference of any joint from the log's state at the same point of the run (not
     /// in a dry run).
     max_tracking_error_rad: Option<f64>,
+    /// Where the largest difference was: the joint, and the time in the log (s).
+    max_tracking_error_joint: Option<String>,
+    max_tracking_error_at_s: Option<f64>,
     mean_tracking_error_rad: Option<f64>,
     /// How far the robot was moved first (--approach), on its farthest joint.
     approach_rad: Option<f64>,
@@ -278,9 +281,18 @@ fn send(
                 break;
             }
         };
-        if let Some(s) = run.state_at(c.t) {
-            let (_, e) = farthest(&obs.joints.position, &s.positions);
-            max = max.max(e.abs());
+        // The state observed is as old as it is: compared with the log where the run was
+        // when the robot measured it, so that delivery delay is not counted as tracking error
+        // (the robot's own lag behind the commands is).
+        let age = robot.state_age().unwrap_or_default().as_secs_f64();
+        let measured_at = first.t + (started.elapsed().as_secs_f64() - age) * a.speed;
+        if let Some(recorded) = run.positions_at(measured_at) {
+            let (j, e) = farthest(&obs.joints.position, &recorded);
+            if e.abs() > max {
+                max = e.abs();
+                out.max_tracking_error_joint = Some(run.joint_names[j].clone());
+                out.max_tracking_error_at_s = Some(c.t);
+            }
             sum += e.abs();
             compared += 1;
         }
