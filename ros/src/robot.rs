@@ -25,7 +25,9 @@ use crate::actions::{
 use crate::config::Interface;
 use crate::transport::topic_name;
 
-use crate::transport::{default_qos, drain, latched_qos, newest_accepted, Dropped, RosNode};
+use crate::transport::{
+    default_qos, drain, latched_qos, newest_accepted, Dropped, RosNode, MAX_DRAIN,
+};
 use crate::{RosConfig, RosError, SceneInfo};
 
 pub struct RosRobot {
@@ -299,25 +301,44 @@ impl RosRobot {
             return;
         };
         let controller = self.cfg.controller.clone();
-        while let Ok(Some((req, resp))) = client.goal_client().receive_response() {
-            if let Some(k) = self.pending.iter().position(|(r, _, _)| *r == req) {
-                self.pending.swap_remove(k);
-                if !resp.accepted && self.fault.is_none() {
-                    self.fault = Some(format!("{controller} rejected a trajectory goal"));
+        // What does not decode is counted and skipped, like any topic's; at most
+        // `MAX_DRAIN` of each per call, so a flood cannot hold the loop.
+        let action = format!("{controller}/follow_joint_trajectory");
+        for _ in 0..MAX_DRAIN {
+            match client.goal_client().receive_response() {
+                Ok(Some((req, resp))) => {
+                    if let Some(k) = self.pending.iter().position(|(r, _, _)| *r == req) {
+                        self.pending.swap_remove(k);
+                        if !resp.accepted && self.fault.is_none() {
+                            self.fault = Some(format!("{controller} rejected a trajectory goal"));
+                        }
+                    }
                 }
+                Ok(None) => break,
+                Err(e) => self
+                    .dropped
+                    .record(&format!("{action} (goal responses)"), &format!("{e:?}")),
             }
         }
         // Goals lost before the server was discovered are never answered.
         self.pending
             .retain(|(_, _, at)| at.elapsed() < Duration::from_secs(2));
-        while let Ok(Some(statuses)) = client.receive_status() {
-            for s in &statuses.status_list {
-                if Some(s.goal_info.goal_id) == self.latest_goal
-                    && s.status == GoalStatusEnum::Aborted
-                    && self.fault.is_none()
-                {
-                    self.fault = Some(format!("{controller} aborted the trajectory goal"));
+        for _ in 0..MAX_DRAIN {
+            match client.receive_status() {
+                Ok(Some(statuses)) => {
+                    for s in &statuses.status_list {
+                        if Some(s.goal_info.goal_id) == self.latest_goal
+                            && s.status == GoalStatusEnum::Aborted
+                            && self.fault.is_none()
+                        {
+                            self.fault = Some(format!("{controller} aborted the trajectory goal"));
+                        }
+                    }
                 }
+                Ok(None) => break,
+                Err(e) => self
+                    .dropped
+                    .record(&format!("{action} (statuses)"), &format!("{e:?}")),
             }
         }
     }

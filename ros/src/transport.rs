@@ -150,7 +150,7 @@ impl Dropped {
 
 /// At most this many messages are taken from one subscription per call, so a flood cannot
 /// hold a control loop.
-const MAX_DRAIN: usize = 10_000;
+pub(crate) const MAX_DRAIN: usize = 10_000;
 
 /// Takes the messages waiting on `sub` that decode; those that do not are counted in
 /// `dropped` under the topic's name, never a panic and never the end of a run.
