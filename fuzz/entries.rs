@@ -112,7 +112,8 @@ pub fn cdr(data: &[u8]) {
     }
 }
 
-/// An MCAP log file, read and summarized.
+/// An MCAP log file, read and summarized, and its commands read as `replay --to-ros` would send
+/// them.
 pub fn mcap(data: &[u8]) {
     let path = std::env::temp_dir().join(format!("embody-fuzz-{}.mcap", std::process::id()));
     if std::fs::write(&path, data).is_err() {
@@ -122,6 +123,15 @@ pub fn mcap(data: &[u8]) {
         let _ = log.complete();
         for m in log.on(embody_agent::log::EVENTS_TOPIC) {
             let _ = serde_json::from_slice::<serde_json::Value>(&m.data);
+        }
+        // What `replay --to-ros` would send (the Panda's arm joints, as the standard URDF's).
+        let joints: Vec<String> = (1..=7).map(|k| format!("panda_joint{k}")).collect();
+        if let Ok(run) = embody_sim::recorded::recorded_run(
+            &log,
+            &embody_agent::log::RecorderConfig::default(),
+            &joints,
+        ) {
+            let _ = run.positions_at(run.commands[0].t);
         }
     }
     let _ = std::fs::remove_file(&path);
