@@ -4,7 +4,8 @@
 # it is missing. A crash, hang (10 s) or out-of-memory (2 GiB) input is saved under
 # fuzz/artifacts/<target>/ and the script fails; once fixed, copy the input to
 # fuzz/regressions/<target>/ so that `cargo test --test fuzz_regressions` replays it for good.
-# Inputs start from fuzz/seeds/<target>/ (committed) plus what earlier runs found (fuzz/corpus/).
+# Inputs start from fuzz/seeds/<target>/ (committed) plus what earlier runs found (fuzz/corpus/,
+# filled from the committed, minimized fuzz/corpora/<target>.tar.xz when empty).
 #
 #   scripts/fuzz.sh            # 60 s per target (what .ci/run does)
 #   scripts/fuzz.sh 1800       # the 30-minute campaign per target
@@ -44,6 +45,20 @@ fuzz_one() {
     *) max_len=4096 ;;
   esac
   # corpus/ is the working corpus (kept between runs, not committed); seeds/ the committed start.
+  # corpora/<target>.tar.xz (committed) is the long campaign's corpus, minimized with
+  # `cargo fuzz cmin`: it fills an empty corpus/<target>, so that a fresh clone (CI) fuzzes on
+  # from where the campaign got to. Python unpacks it (xz may not be installed; Python is).
+  if [ -z "$(ls -A "corpus/$t" 2>/dev/null)" ] && [ -f "corpora/$t.tar.xz" ]; then
+    mkdir -p corpus
+    python3 - "corpora/$t.tar.xz" corpus <<'PY'
+import sys, tarfile
+archive = tarfile.open(sys.argv[1])
+try:
+    archive.extractall(sys.argv[2], filter="data")  # Python >= 3.11.4
+except TypeError:
+    archive.extractall(sys.argv[2])
+PY
+  fi
   mkdir -p "corpus/$t"
   local log result began runs took
   log=$(mktemp)
