@@ -96,6 +96,19 @@ impl Default for RosConfig {
 }
 
 impl RosConfig {
+    /// The names that come from the robot's description rather than from flags: the arm's
+    /// joints (in the URDF's order), its finger joints (when the URDF has a gripper) and the
+    /// base frame (the chain's base link), so that an arm other than the Panda needs no flags
+    /// for them.
+    pub fn for_arm(mut self, arm: &embody_agent::ArmModel) -> Self {
+        self.joint_names = arm.joint_names();
+        if let Some(g) = &arm.gripper {
+            self.finger_joints.clone_from(&g.finger_joints);
+        }
+        self.base_frame.clone_from(&arm.base_link);
+        self
+    }
+
     pub fn trajectory_topic(&self) -> String {
         format!("/{}/joint_trajectory", self.controller.trim_matches('/'))
     }

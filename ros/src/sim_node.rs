@@ -127,8 +127,8 @@ pub fn serve(
     opts: &SimNodeOptions,
     stop: &AtomicBool,
 ) -> Result<serde_json::Value, RosError> {
-    let cfg = &opts.cfg;
     let world = World::new(scenario.clone(), opts.seed)?;
+    let cfg = &opts.cfg.clone().for_arm(&world.arm);
     let mut node = RosNode::new("embody_sim", cfg.domain_id, &cfg.security)?;
     let mut ep = Endpoints::open(&mut node, opts, &scenario)?;
     let hz = scenario.robot.control_rate_hz;

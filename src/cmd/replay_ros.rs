@@ -108,7 +108,7 @@ pub fn run(log: &RecoveredLog, a: &ToRosArgs, json_line: bool) -> Result<bool> {
         cfg.security = a.security.resolve("/embody/deploy")?;
         cfg.stale_after_s = a.stale_ms / 1e3;
         cfg.point_horizon_s = control_dt / a.speed;
-        cfg.joint_names = arm.joint_names();
+        let cfg = cfg.for_arm(&arm);
         let mut robot = RosRobot::connect(cfg.clone(), arm)?;
         eprintln!(
             "waiting for {} on domain {} ...",

@@ -243,7 +243,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         &scenario.robot.tcp_link,
     )
     .context("cannot load the arm's URDF")?;
-    cfg.joint_names = arm.joint_names();
+    let cfg = cfg.for_arm(&arm);
     let mut robot = RosRobot::connect(cfg.clone(), arm.clone())?;
     if a.check {
         return check(&a, &mut robot, arm, control_dt);
