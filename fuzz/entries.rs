@@ -112,8 +112,8 @@ pub fn cdr(data: &[u8]) {
     }
 }
 
-/// An MCAP log file, read and summarized, and its commands read as `replay --to-ros` would send
-/// them.
+/// An MCAP log file, read and summarized, replayed in the simulator (at most 2,000 steps), and its
+/// commands read as `replay --to-ros` would send them.
 pub fn mcap(data: &[u8]) {
     let path = std::env::temp_dir().join(format!("embody-fuzz-{}.mcap", std::process::id()));
     if std::fs::write(&path, data).is_err() {
@@ -124,6 +124,12 @@ pub fn mcap(data: &[u8]) {
         for m in log.on(embody_agent::log::EVENTS_TOPIC) {
             let _ = serde_json::from_slice::<serde_json::Value>(&m.data);
         }
+        // Replay in the simulator, at most 2,000 physics steps (8 s at 240 Hz).
+        let _ = embody_sim::replay::verify_within(
+            &log,
+            &embody_agent::log::RecorderConfig::default(),
+            2_000,
+        );
         // What `replay --to-ros` would send (the Panda's arm joints, as the standard URDF's).
         let joints: Vec<String> = (1..=7).map(|k| format!("panda_joint{k}")).collect();
         if let Ok(run) = embody_sim::recorded::recorded_run(

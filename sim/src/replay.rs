@@ -139,10 +139,22 @@ impl Comparer {
 /// Re-simulates the log and compares; stops at the first divergence.
 /// `names` are the channel and frame names the log was recorded with.
 pub fn verify(log: &RecoveredLog, names: &RecorderConfig) -> Result<VerifyReport, ReplayError> {
+    verify_within(log, names, u64::MAX)
+}
+
+/// `verify`, stopping with `ReplayError::PastTheEnd` at `max_steps` physics steps even when the
+/// recorded scenario allows more: the fuzzer's bound (a crafted log may ask for minutes of
+/// simulated time, which the scenario's own bound allows but a fuzzer cannot wait for).
+pub fn verify_within(
+    log: &RecoveredLog,
+    names: &RecorderConfig,
+    max_steps: u64,
+) -> Result<VerifyReport, ReplayError> {
     let rec = scenario_record(log)?;
     let current = crate::build_info();
     let world = rebuild_world(log, &rec, &current)?;
     let mut replay = Replay::new(log, names, world);
+    replay.limit_steps = replay.limit_steps.min(max_steps);
     for (index, m) in log.messages.iter().enumerate() {
         if replay.cmp.divergence.is_some() {
             break;
