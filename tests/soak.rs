@@ -53,15 +53,17 @@ fn median_between(samples: &[(f64, u64)], from: f64, to: f64) -> u64 {
 }
 
 /// Prints the memory curve and checks it is flat: the median of the last tenth of the run
-/// within 10 % of the median once warm (the fifth of the run after its first fifth, which
-/// takes in model loading, discovery and the first episode).
+/// within 10 % of the median once warm (the fifth of the run after its first 30 %, which takes
+/// in model loading, discovery, and the allocator's per-thread arenas filling as the first
+/// episodes start their stage threads: a 30-minute `run --realtime` went 79 MiB at 3 minutes,
+/// 82.3 at 15, 82.3 at 31).
 fn check_flat(what: &str, samples: &[(f64, u64)]) {
     assert!(
         samples.len() >= 10,
         "{what}: only {} samples",
         samples.len()
     );
-    let warm = median_between(samples, 0.2, 0.4);
+    let warm = median_between(samples, 0.3, 0.5);
     let last = median_between(samples, 0.9, 1.01);
     let max = samples.iter().map(|s| s.1).max().unwrap_or(0);
     let step = (samples.len() / 10).max(1);
@@ -162,9 +164,11 @@ fn sim_and_deploy_soak() {
          echo $! > {d}/sim.pid
          $E deploy --json --instruction 'clear the table' --duration-s {seconds} \
              > {d}/deploy.out 2> {d}/deploy.err &
-         echo $! > {d}/deploy.pid
-         wait $!
+         DEPLOY=$!
+         echo $DEPLOY > {d}/deploy.pid
+         wait $DEPLOY
          echo deploy exit $?
+         kill -TERM $(cat {d}/sim.pid)
          wait
          echo sim exit $?",
         sim_s = seconds + 150.0,
