@@ -151,11 +151,9 @@ pub fn recorded_run(
         }
     }
     if commands.is_empty() {
-        return Err(ReplayError::BadRecord {
+        return Err(ReplayError::NoCommands {
             path: log.path.clone(),
             topic: names.arm_command_topic.clone(),
-            t: 0.0,
-            message: "the log holds no arm commands: there is nothing to send".into(),
         });
     }
     let joint_names = arm_joints.to_vec();

@@ -34,6 +34,8 @@ pub enum ReplayError {
         recorded: String,
         current: String,
     },
+    #[error("{path} holds no arm commands on {topic}: there is nothing to send")]
+    NoCommands { path: String, topic: String },
     #[error("{path} was recorded on a robot over ROS 2 (`embody deploy`): there is no simulated world to re-run; use --summary")]
     Deployed { path: String },
     #[error("{path}: the recorded scenario no longer loads: {source}")]

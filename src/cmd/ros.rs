@@ -254,6 +254,9 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
             bail!("--duration-s must be a positive number of seconds, got {d}");
         }
     }
+    if a.episodes == Some(0) {
+        bail!("--episodes must be at least 1");
+    }
     // One run unless asked for more; a soak without --episodes runs until its time is up.
     let max_runs = a
         .episodes
