@@ -234,3 +234,52 @@ fn render_seeds_past_the_last_seed_are_an_error_not_an_overflow() {
         &["--seed 18446744073709551615 --seeds 1", "run past"],
     );
 }
+
+/// `replay --to-ros` refuses a speed it cannot use and a log with nothing to send, before it
+/// looks for a robot; so do `deploy --episodes 0` and `run --duration-s` that is not a time.
+#[test]
+fn replay_to_ros_and_soak_flags_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    // A log cut after its scenario record: it opens, and holds no commands.
+    let log = dir.path().join("short.mcap");
+    let v = common::embody_json(&[
+        "run",
+        "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
+        "--instruction",
+        "put the red cube in the bin",
+        "--log",
+        log.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["success_rate"], 1.0);
+    let bytes = std::fs::read(&log).unwrap();
+    let cut = dir.path().join("cut.mcap");
+    std::fs::write(&cut, &bytes[..5000]).unwrap();
+    let log = log.to_str().unwrap();
+    for speed in ["0", "-1", "nan", "1e9"] {
+        let flag = format!("--speed={speed}");
+        assert_clean_failure(
+            &["replay", log, "--to-ros", "--dry-run", &flag],
+            &["--speed must be above 0 and at most 4"],
+        );
+    }
+    assert_clean_failure(
+        &["replay", cut.to_str().unwrap(), "--to-ros", "--dry-run"],
+        &["cut.mcap", "holds no arm commands"],
+    );
+    assert_clean_failure(
+        &["replay", log, "--to-ros", "--verify"],
+        &["run --verify or --summary on their own"],
+    );
+    assert_clean_failure(
+        &[
+            "run",
+            "scenarios/table_clearing.toml",
+            "--realtime",
+            "--duration-s=-5",
+        ],
+        &["--duration-s must be a positive number of seconds"],
+    );
+}
