@@ -242,17 +242,7 @@ fn replay_to_ros_and_soak_flags_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     // A log cut after its scenario record: it opens, and holds no commands.
     let log = dir.path().join("short.mcap");
-    let v = common::embody_json(&[
-        "run",
-        "scenarios/table_clearing.toml",
-        "--policy",
-        "scripted",
-        "--instruction",
-        "put the red cube in the bin",
-        "--log",
-        log.to_str().unwrap(),
-        "--json",
-    ]);
+    let v = common::record_red_cube(&log);
     assert_eq!(v["success_rate"], 1.0);
     let bytes = std::fs::read(&log).unwrap();
     let cut = dir.path().join("cut.mcap");

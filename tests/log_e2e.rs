@@ -372,17 +372,9 @@ fn kill_recording_at(delay_ms: u64) -> usize {
     files
 }
 
-/// Kill points spread over the first episodes, from a fixed seed (so a failure reproduces).
+/// Kill points spread over the first episodes: 0.3 to 5 s after the start.
 fn kill_points(n: usize) -> Vec<u64> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            300 + x % 4700
-        })
-        .collect()
+    common::kill_points(n, 0x2545_f491_4f6c_dd1d, 300, 4700)
 }
 
 #[test]

@@ -293,15 +293,7 @@ fn kill_deploy_at(points: &[u64]) -> usize {
 /// Kill points for deploy, from a fixed seed (a failure reproduces): 0.5 to 8 s after start,
 /// which spans discovery, the wait for the scene, and the first skills.
 fn deploy_kill_points(n: usize) -> Vec<u64> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            500 + x % 7500
-        })
-        .collect()
+    common::kill_points(n, 0x9e37_79b9_7f4a_7c15, 500, 7500)
 }
 
 #[test]
@@ -332,17 +324,7 @@ fn a_log_replayed_on_the_robot_follows_it_and_a_robot_elsewhere_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
     let log = dir.path().join("red.mcap");
-    let recorded = common::embody_json(&[
-        "run",
-        "scenarios/table_clearing.toml",
-        "--policy",
-        "scripted",
-        "--instruction",
-        "put the red cube in the bin",
-        "--log",
-        log.to_str().unwrap(),
-        "--json",
-    ]);
+    let recorded = common::record_red_cube(&log);
     assert_eq!(recorded["success_rate"], 1.0, "{recorded}");
     let dry = common::embody_json(&[
         "replay",

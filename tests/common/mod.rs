@@ -108,3 +108,35 @@ pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// `n` kill points (ms) in `[from_ms, from_ms + span_ms)` from a fixed seed, so that a failure
+/// reproduces (xorshift64).
+#[allow(dead_code)]
+pub fn kill_points(n: usize, seed: u64, from_ms: u64, span_ms: u64) -> Vec<u64> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            from_ms + x % span_ms
+        })
+        .collect()
+}
+
+/// Records the scripted expert putting the red cube in the bin (standard scene, seed 0) at
+/// `log`; returns the run's JSON summary.
+#[allow(dead_code)]
+pub fn record_red_cube(log: &std::path::Path) -> serde_json::Value {
+    embody_json(&[
+        "run",
+        "scenarios/table_clearing.toml",
+        "--policy",
+        "scripted",
+        "--instruction",
+        "put the red cube in the bin",
+        "--log",
+        log.to_str().unwrap(),
+        "--json",
+    ])
+}
