@@ -87,6 +87,19 @@ struct Following {
 }
 
 impl Following {
+    /// Writes the desired positions and velocities now into `q` and `dq`, which are in the
+    /// arm's (URDF) order; joints the trajectory does not name keep their values. Names were
+    /// matched on receipt.
+    fn desired_now(&self, arm_names: &[String], q: &mut [f64], dq: &mut [f64]) {
+        let (q_f, dq_f) = self.sample(self.received.elapsed().as_secs_f64());
+        for (i, name) in self.names.iter().enumerate() {
+            if let Some(j) = arm_names.iter().position(|n| n == name) {
+                q[j] = q_f[i];
+                dq[j] = dq_f[i];
+            }
+        }
+    }
+
     /// Target positions and velocities `t` s after receipt (linear between knots).
     fn sample(&self, t: f64) -> (Vec<f64>, Vec<f64>) {
         let last = self.knots.len() - 1;
@@ -437,13 +450,8 @@ impl SimState {
         // first trajectory, and the first after a cancel, start from the measured position.
         let start = match &self.following {
             Some(f) => {
-                let mut q = self.target_q.clone();
-                let (desired, _) = f.sample(f.received.elapsed().as_secs_f64());
-                for (i, name) in f.names.iter().enumerate() {
-                    if let Some(j) = self.arm_names.iter().position(|n| n == name) {
-                        q[j] = desired[i];
-                    }
-                }
+                let (mut q, mut dq) = (self.target_q.clone(), self.target_dq.clone());
+                f.desired_now(&self.arm_names, &mut q, &mut dq);
                 q
             }
             None => q_now.clone(),
@@ -512,14 +520,7 @@ impl SimState {
     /// substeps, then the action servers' feedback and results.
     fn advance(&mut self, ep: &mut Endpoints, substeps: usize, feedback: bool) {
         if let Some(f) = &self.following {
-            let (q, dq) = f.sample(f.received.elapsed().as_secs_f64());
-            // Names were matched on receipt; reorder into the URDF's order.
-            for (i, name) in f.names.iter().enumerate() {
-                if let Some(j) = self.arm_names.iter().position(|n| n == name) {
-                    self.target_q[j] = q[i];
-                    self.target_dq[j] = dq[i];
-                }
-            }
+            f.desired_now(&self.arm_names, &mut self.target_q, &mut self.target_dq);
         }
         self.world.set_targets(
             &self.target_q,
