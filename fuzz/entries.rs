@@ -124,19 +124,13 @@ pub fn mcap(data: &[u8]) {
         for m in log.on(embody_agent::log::EVENTS_TOPIC) {
             let _ = serde_json::from_slice::<serde_json::Value>(&m.data);
         }
-        // Replay in the simulator, at most 2,000 physics steps (8 s at 240 Hz).
-        let _ = embody_sim::replay::verify_within(
-            &log,
-            &embody_agent::log::RecorderConfig::default(),
-            2_000,
-        );
+        // Replay in the simulator, at most 2,000 physics steps (8 s at 240 Hz), with the names
+        // the log's own arm gives (the Panda's when its scenario or URDF does not load).
+        let names = embody_sim::replay::names_of(&log).unwrap_or_default();
+        let _ = embody_sim::replay::verify_within(&log, &names, 2_000);
         // What `replay --to-ros` would send (the Panda's arm joints, as the standard URDF's).
         let joints: Vec<String> = (1..=7).map(|k| format!("panda_joint{k}")).collect();
-        if let Ok(run) = embody_sim::recorded::recorded_run(
-            &log,
-            &embody_agent::log::RecorderConfig::default(),
-            &joints,
-        ) {
+        if let Ok(run) = embody_sim::recorded::recorded_run(&log, &names, &joints) {
             let _ = run.positions_at(run.commands[0].t);
         }
     }

@@ -273,3 +273,54 @@ fn replay_to_ros_and_soak_flags_are_checked() {
         &["--duration-s must be a positive number of seconds"],
     );
 }
+
+/// The arm `deploy` drives must be the one its cell describes, and the flags that replace the
+/// cell's URDF, links or workspace are checked before anything connects.
+#[test]
+fn an_arm_or_workspace_that_does_not_fit_the_cell_is_refused() {
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", "--instruction", "clear the table"];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let check = |extra: &[&str], want: &[&str]| {
+        let args = deploy(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_clean_failure(&args, want);
+    };
+    check(
+        &[
+            "--cell",
+            "scenarios/table_clearing_ur5e.toml",
+            "--urdf",
+            "assets/robots/panda/panda.urdf",
+            "--base-link",
+            "panda_link0",
+            "--tcp-link",
+            "panda_hand_tcp",
+        ],
+        &["has 7 joints", "6-joint arm", "table_clearing_ur5e.toml"],
+    );
+    check(
+        &["--urdf", "/no/such/arm.urdf"],
+        &["cannot read the arm's URDF /no/such/arm.urdf"],
+    );
+    check(&["--tcp-link", "nope"], &["no link named 'nope'"]);
+    check(
+        &[
+            "--workspace-min",
+            "0.5",
+            "-1",
+            "0",
+            "--workspace-max",
+            "0.2",
+            "1",
+            "1",
+        ],
+        &["the TCP workspace is empty"],
+    );
+    check(
+        &["--workspace-max", "1", "nan", "1"],
+        &["--workspace-max takes three finite numbers"],
+    );
+}

@@ -18,10 +18,19 @@ fn sim_and_deploy(
     deploy_args: &str,
     also: &str,
 ) -> (serde_json::Value, serde_json::Value, String) {
+    sim_and_deploy_on("scenarios/table_clearing.toml", sim_args, deploy_args, also)
+}
+
+fn sim_and_deploy_on(
+    scenario: &str,
+    sim_args: &str,
+    deploy_args: &str,
+    also: &str,
+) -> (serde_json::Value, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
     let out = in_private_network(&format!(
-        "$E sim --ros scenarios/table_clearing.toml --exit-when-done --duration-s 150 {sim_args} \
+        "$E sim --ros {scenario} --exit-when-done --duration-s 150 {sim_args} \
              > {d}/sim.out 2> {d}/sim.err &
          SIM=$!
          {also}
@@ -65,6 +74,75 @@ fn sim_and_deploy_clear_the_table_over_dds() {
     assert_eq!(sim["rejected_trajectories"], 0, "{all}");
     assert!(sim["accepted_goals"].as_u64().unwrap() > 1000, "{all}");
     assert!(all.contains("deploy exit 0"), "{all}");
+}
+
+/// The second arm over ROS 2 with ur_robot_driver's names: deploy reads the arm (joints,
+/// limits, gripper) from the robot's latched /robot_description, the controller names from the
+/// cell.
+#[test]
+fn a_ur5e_clears_the_table_over_dds_with_its_drivers_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ur5e.mcap");
+    let (sim, deploy, all) = sim_and_deploy_on(
+        "scenarios/table_clearing_ur5e.toml",
+        "",
+        &format!(
+            "--cell scenarios/table_clearing_ur5e.toml --robot-description \
+             --instruction 'clear the table' --policy scripted --arm-interface action --log {}",
+            log.display()
+        ),
+        "",
+    );
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert_eq!(sim["success"], true, "{all}");
+    assert_eq!(sim["rejected_trajectories"], 0, "{all}");
+    assert!(all.contains("scaled_joint_trajectory_controller"), "{all}");
+    assert!(
+        all.contains("waiting for the robot's description on /robot_description"),
+        "{all}"
+    );
+    // The UR's deploy log passes replay's checks for the robot it came from.
+    let dry = common::embody(&[
+        "replay",
+        log.to_str().unwrap(),
+        "--to-ros",
+        "--dry-run",
+        "--json",
+    ]);
+    let v = common::last_json(&dry);
+    assert!(dry.status.success(), "{v}");
+    assert!(v["commands_total"].as_u64().unwrap() > 1000, "{v}");
+    // The log names the UR's joints and its gripper's, not the Panda's, and keeps the
+    // description the robot gave.
+    let log = read_log(&log).unwrap();
+    let rec: embody_agent::log::ScenarioRecord =
+        serde_json::from_slice(&log.on("/embody/scenario").next().unwrap().data).unwrap();
+    assert!(
+        rec.urdf_text.contains("<robot name=\"ur5e\""),
+        "{}",
+        &rec.urdf_text[..200]
+    );
+    let js = log
+        .on("/joint_states")
+        .next()
+        .map(|m| embody_agent::ros_msgs::JointStateMsg::from_cdr(&m.data).unwrap())
+        .expect("joint states recorded");
+    assert_eq!(js.name[0], "shoulder_pan_joint", "{:?}", js.name);
+    assert!(
+        js.name.contains(&"gripper_finger_joint1".to_string()),
+        "{:?}",
+        js.name
+    );
+    assert!(
+        log.on("/scaled_joint_trajectory_controller/joint_trajectory")
+            .count()
+            > 100,
+        "{:?}",
+        log.messages
+            .iter()
+            .map(|m| &m.topic)
+            .collect::<std::collections::BTreeSet<_>>()
+    );
 }
 
 /// From the stop on, the robot is only told to stay where it is.

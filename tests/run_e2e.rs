@@ -242,3 +242,29 @@ fn without_install_a_missing_runtime_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// The second arm (a UR5e written from UR's published kinematics and limits, with a
+/// 2F-85-sized gripper) clears the standard table with the same expert, controller and safety
+/// filter: nothing in them is the Panda's.
+#[test]
+fn a_ur5e_clears_the_standard_table_with_the_scripted_expert() {
+    let v = embody_json(&[
+        "eval",
+        "scenarios/table_clearing_ur5e.toml",
+        "--policy",
+        "scripted",
+        "--episodes",
+        "20",
+        "--seed",
+        "0",
+        "--json",
+        "--quiet",
+    ]);
+    let success = v["success_rate"].as_f64().unwrap();
+    assert!(success >= 0.95, "UR5e success {success}: {v}");
+    assert_eq!(
+        v["safety_interventions_per_episode"].as_f64(),
+        Some(0.0),
+        "{v}"
+    );
+}

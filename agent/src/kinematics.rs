@@ -444,6 +444,68 @@ mod tests {
         assert!((z.z + 1.0).abs() < 1e-5, "TCP z should point down, got {z}");
     }
 
+    fn ur5e(tcp: &str) -> ArmModel {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/robots/ur5e/ur5e.urdf");
+        ArmModel::from_urdf_file(&path, "base_link", tcp).expect("the shipped URDF loads")
+    }
+
+    /// The second arm, written from UR's DH table: at q = 0 the flange sits where UR's
+    /// published zero pose has it (817.2, 232.9, 62.8 mm from base_link; the DH base is turned
+    /// by pi), with its z axis along base_link's +y.
+    #[test]
+    fn reads_the_ur5e_chain_and_its_published_zero_pose() {
+        let arm = ur5e("tool0");
+        assert_eq!(arm.dof(), 6);
+        assert_eq!(arm.joint_names()[0], "shoulder_pan_joint");
+        assert!((arm.joints[2].upper_rad - std::f64::consts::PI).abs() < 1e-5);
+        assert!((arm.joints[0].max_velocity - std::f64::consts::PI).abs() < 1e-5);
+        assert!(
+            arm.joints[0].max_jerk.is_infinite(),
+            "UR publishes no jerk limit"
+        );
+        let flange = arm.forward(&[0.0; 6]);
+        let p = flange.translation.vector;
+        assert!(
+            (p - Vector3::new(0.8172, 0.2329, 0.0628)).norm() < 1e-4,
+            "{p}"
+        );
+        let z = flange.rotation * Vector3::z();
+        assert!((z - Vector3::y()).norm() < 1e-5, "{z}");
+        let g = ur5e("gripper_tcp").gripper.expect("the gripper is found");
+        assert!((g.max_width_m - 0.085).abs() < 1e-9);
+        assert_eq!(g.finger_joints.len(), 2);
+    }
+
+    /// Top-down poses across the table reach within 1 mm on the 6-DoF arm too.
+    #[test]
+    fn ik_reaches_the_table_on_the_ur5e() {
+        let arm = ur5e("gripper_tcp");
+        let home = [
+            0.0, -FRAC_PI_2, FRAC_PI_2, -FRAC_PI_2, -FRAC_PI_2, -FRAC_PI_2,
+        ];
+        let tcp = arm.forward(&home);
+        let z = tcp.rotation * Vector3::z();
+        assert!(
+            (z.z + 1.0).abs() < 1e-5,
+            "the gripper points down at home: {z}"
+        );
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..50 {
+            let x = rng.random_range(0.3..0.65);
+            let y = rng.random_range(-0.5..0.3);
+            let zz = rng.random_range(0.02..0.3);
+            let yaw = rng.random_range(-1.2..1.2);
+            let target = Isometry3::from_parts(Translation3::new(x, y, zz), top_down(yaw));
+            let sol = arm
+                .inverse(&target, &home, Some(&home), &IkConfig::default())
+                .expect("reachable target");
+            let got = arm.forward(&sol.q);
+            assert!((got.translation.vector - target.translation.vector).norm() <= 1e-3);
+            assert!(rotation_error(&got.rotation, &target.rotation).norm() <= 0.01);
+            assert!(arm.within_limits(&sol.q, 0.0));
+        }
+    }
+
     #[test]
     fn jacobian_matches_finite_differences() {
         let arm = panda();

@@ -39,20 +39,27 @@ pub struct SafetyConfig {
 }
 
 impl SafetyConfig {
-    /// Franka's Cartesian limits over a table whose top is at `table_z`.
-    pub fn franka_over_table(
+    /// `arm` over a table whose top is at `table_z`: the gripper's opening and force from its
+    /// URDF, Cartesian limits of 1.7 m/s and 2.5 rad/s (Franka's published ones; no lower one
+    /// is published for the UR5e, whose own safety controller enforces its configured limits).
+    pub fn over_table(
+        arm: &ArmModel,
         workspace_min: [f64; 3],
         workspace_max: [f64; 3],
         table_z: f64,
     ) -> Self {
+        let (max_gripper_width_m, max_grip_force_n) = arm
+            .gripper
+            .as_ref()
+            .map_or((0.0, 0.0), |g| (g.max_width_m, g.max_effort_n));
         Self {
             workspace_min,
             workspace_max,
             floor_z: table_z + 0.005,
             max_speed_m_s: 1.7,
             max_turn_rad_s: 2.5,
-            max_gripper_width_m: 0.08,
-            max_grip_force_n: 70.0,
+            max_gripper_width_m,
+            max_grip_force_n,
             tolerance: 1e-6,
             tracking_slack_m: 0.03,
             tracking_slack_rad: 0.1,
@@ -296,7 +303,7 @@ mod tests {
             .join("../assets/robots/panda/panda.urdf");
         let arm = ArmModel::from_urdf_file(&path, "panda_link0", "panda_hand_tcp").unwrap();
         SafetyFilter::new(
-            SafetyConfig::franka_over_table([-1.0; 3], [1.0; 3], 0.0),
+            SafetyConfig::over_table(&arm, [-1.0; 3], [1.0; 3], 0.0),
             arm,
             1.0 / 120.0,
         )

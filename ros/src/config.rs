@@ -44,6 +44,9 @@ pub struct RosConfig {
     pub objects_topic: String,
     /// std_msgs/String, JSON [`crate::SceneInfo`]: what the objects and containers are.
     pub scene_topic: String,
+    /// The URDF, latched (robot_state_publisher's topic; `embody sim --ros` publishes it).
+    #[serde(default = "default_robot_description_topic")]
+    pub robot_description_topic: String,
     /// The TF frames the simulator publishes go here.
     pub tf_topic: String,
     /// The simulator's camera: `<ns>/color/image_raw` (rgb8), `<ns>/depth/image_raw` (32FC1,
@@ -70,6 +73,10 @@ pub struct RosConfig {
     pub security: crate::security::Security,
 }
 
+fn default_robot_description_topic() -> String {
+    "/robot_description".into()
+}
+
 impl Default for RosConfig {
     fn default() -> Self {
         Self {
@@ -81,6 +88,7 @@ impl Default for RosConfig {
             status_topic: "/embody/status".into(),
             objects_topic: "/embody/objects".into(),
             scene_topic: "/embody/scene".into(),
+            robot_description_topic: "/robot_description".into(),
             tf_topic: "/tf".into(),
             camera_namespace: "/camera".into(),
             stale_after_s: 0.1,

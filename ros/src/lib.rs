@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod bench;
 pub mod config;
+pub mod description;
 pub mod policy_service;
 pub mod robot;
 pub mod scene;

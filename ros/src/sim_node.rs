@@ -144,6 +144,11 @@ pub fn serve(
     let cfg = &opts.cfg.clone().for_arm(&world.arm);
     let mut node = RosNode::new("embody_sim", cfg.domain_id, &cfg.security)?;
     let mut ep = Endpoints::open(&mut node, opts, &scenario)?;
+    // The URDF, latched, as robot_state_publisher does: `deploy --robot-description` reads the
+    // arm from it.
+    let _ = ep.description.publish(StringMsg {
+        data: world.urdf_text.clone(),
+    });
     let hz = scenario.robot.control_rate_hz;
     let substeps = ((1.0 / hz / world.dt()).round() as usize).max(1);
     let every_tenth_s = ((0.1 * hz).round() as u64).max(1);
@@ -294,6 +299,7 @@ struct Endpoints {
     tf: Publisher<TfMessage>,
     objects: Publisher<TfMessage>,
     scene_out: Publisher<StringMsg>,
+    description: Publisher<StringMsg>,
     trajectories: Subscription<JointTrajectoryMsg>,
     gripper_in: Subscription<GripperCommandMsg>,
     status_in: Subscription<StringMsg>,
@@ -324,6 +330,7 @@ impl Endpoints {
         let tf = node.publisher(&cfg.tf_topic, &q)?;
         let objects = node.publisher(&cfg.objects_topic, &q)?;
         let scene_out = node.publisher(&cfg.scene_topic, &latched_qos())?;
+        let description = node.publisher(&cfg.robot_description_topic, &latched_qos())?;
         let trajectories = node.subscription(&cfg.trajectory_topic(), &q)?;
         let gripper_in = node.subscription(&cfg.gripper_topic(), &q)?;
         let status_in = node.subscription(&cfg.status_topic, &latched_qos())?;
@@ -348,6 +355,7 @@ impl Endpoints {
             tf,
             objects,
             scene_out,
+            description,
             trajectories,
             gripper_in,
             status_in,
@@ -604,7 +612,7 @@ impl SimState {
         let _ = ep.tf.publish(TfMessage {
             transforms: vec![TransformStamped::from_isometry(
                 header.clone(),
-                "panda_hand_tcp",
+                &self.world.arm.tcp_link,
                 &self.world.tcp_pose(),
             )],
         });

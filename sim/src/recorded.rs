@@ -2,9 +2,7 @@
 //! `embody replay --to-ros` sends to a robot. Logs of the simulator and of `embody deploy` hold
 //! the same channels.
 
-use embody_agent::log::{
-    RecorderConfig, RecoveredLog, ScenarioRecord, GRIPPER_COMMAND_TOPIC, JOINT_STATES_TOPIC,
-};
+use embody_agent::log::{RecorderConfig, RecoveredLog, ScenarioRecord, JOINT_STATES_TOPIC};
 use embody_agent::ros_msgs::{GripperCommandMsg, JointStateMsg, JointTrajectoryMsg, RosMessage};
 
 use crate::replay::{bad, scenario_record, ReplayError};
@@ -128,7 +126,7 @@ pub fn recorded_run(
                 gripper_width_m: width,
                 gripper_force_n: force,
             });
-        } else if m.topic == GRIPPER_COMMAND_TOPIC {
+        } else if m.topic == names.gripper_command_topic {
             let g = GripperCommandMsg::from_cdr(&m.data).map_err(|e| bad(log, m, e))?;
             if !(g.position.is_finite() && g.max_effort.is_finite()) {
                 return Err(bad(log, m, "a gripper command that is not finite"));

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use embody_agent::log::{
-    LogMessage, OutcomeRecord, RecorderConfig, RecoveredLog, ScenarioRecord, GRIPPER_COMMAND_TOPIC,
-    JOINT_STATES_TOPIC, OUTCOME_TOPIC, SCENARIO_TOPIC, TF_TOPIC,
+    LogMessage, OutcomeRecord, RecorderConfig, RecoveredLog, ScenarioRecord, JOINT_STATES_TOPIC,
+    OUTCOME_TOPIC, SCENARIO_TOPIC, TF_TOPIC,
 };
 use embody_agent::ros_msgs::{
     GripperCommandMsg, JointStateMsg, JointTrajectoryMsg, RosMessage, TfMessage,
@@ -136,6 +136,30 @@ impl Comparer {
             });
         }
     }
+}
+
+/// The channel, frame and joint names `log` was recorded with: its command topics by their
+/// message types, the TCP frame and finger joints from the arm in its own scenario and URDF.
+pub fn names_of(log: &RecoveredLog) -> Result<RecorderConfig, ReplayError> {
+    let rec = scenario_record(log)?;
+    let broken = |source: SimError| ReplayError::Scenario {
+        path: log.path.clone(),
+        source,
+    };
+    let scenario =
+        Scenario::from_str_at(&rec.scenario_text, std::path::Path::new(&rec.scenario_path))
+            .map_err(|e| broken(e.into()))?;
+    // A hand-made log without the URDF's text: the scenario's file.
+    let urdf = if rec.urdf_text.trim().is_empty() {
+        scenario.read_urdf().map_err(broken)?
+    } else {
+        rec.urdf_text.clone()
+    };
+    let r = &scenario.robot;
+    let arm =
+        embody_agent::ArmModel::from_urdf_str(&urdf, &rec.scenario_path, &r.base_link, &r.tcp_link)
+            .map_err(|e| broken(e.into()))?;
+    Ok(RecorderConfig::for_robot(&arm, &r.controller, &r.gripper_controller).with_topics_of(log))
 }
 
 /// Re-simulates the log and compares; stops at the first divergence.
@@ -274,14 +298,10 @@ impl<'a> Replay<'a> {
     /// Other channels are skipped.
     fn message(&mut self, index: usize, m: &LogMessage) -> Result<(), ReplayError> {
         let arm_command = m.topic == self.names.arm_command_topic;
+        let gripper_command = m.topic == self.names.gripper_command_topic;
         let known = arm_command
-            || [
-                JOINT_STATES_TOPIC,
-                TF_TOPIC,
-                OUTCOME_TOPIC,
-                GRIPPER_COMMAND_TOPIC,
-            ]
-            .contains(&m.topic.as_str());
+            || gripper_command
+            || [JOINT_STATES_TOPIC, TF_TOPIC, OUTCOME_TOPIC].contains(&m.topic.as_str());
         if !known {
             return Ok(());
         }
@@ -296,7 +316,7 @@ impl<'a> Replay<'a> {
         self.step_to(index, m, target)?;
         if arm_command {
             self.arm_command(m)
-        } else if m.topic == GRIPPER_COMMAND_TOPIC {
+        } else if gripper_command {
             let g = GripperCommandMsg::from_cdr(&m.data).map_err(|e| bad(self.log, m, e))?;
             self.width = g.position * 2.0;
             self.force = g.max_effort;

@@ -214,7 +214,7 @@ pub fn run_sim_episode_watched(
     );
     let (lo, hi) = scenario.tcp_workspace();
     let mut safety = SafetyFilter::new(
-        SafetyConfig::franka_over_table(lo, hi, 0.0),
+        SafetyConfig::over_table(&world.arm, lo, hi, 0.0),
         world.arm.clone(),
         control_dt,
     );
@@ -231,8 +231,12 @@ pub fn run_sim_episode_watched(
         None => None,
         Some(target) => {
             let path = target.path_for(&scenario.name, seed);
-            let mut r =
-                McapRecorder::create(&path, opts.overwrite_logs, RecorderConfig::default())?;
+            let names = RecorderConfig::for_robot(
+                &robot.world.arm,
+                &scenario.robot.controller,
+                &scenario.robot.gripper_controller,
+            );
+            let mut r = McapRecorder::create(&path, opts.overwrite_logs, names)?;
             r.write_scenario(&ScenarioRecord {
                 scenario_text: scenario.text.clone(),
                 scenario_path: scenario.source.display().to_string(),

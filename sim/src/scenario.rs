@@ -148,10 +148,26 @@ pub struct RobotSection {
     /// Fraction of the URDF's velocity and acceleration limits the controller may use.
     #[serde(default = "default_limit_scale")]
     pub limit_scale: f64,
+    /// The arm's ros2_control trajectory controller: commands go to
+    /// /<controller>/joint_trajectory (or its follow_joint_trajectory action), in logs too.
+    #[serde(default = "default_controller")]
+    pub controller: String,
+    /// The gripper's controller: /<gripper_controller>/command and its gripper_cmd action.
+    #[serde(default = "default_gripper_controller")]
+    pub gripper_controller: String,
 }
 
 fn default_limit_scale() -> f64 {
     0.5
+}
+
+/// ros2_controllers' own example names, for cells that name none.
+fn default_controller() -> String {
+    "joint_trajectory_controller".into()
+}
+
+fn default_gripper_controller() -> String {
+    "gripper_controller".into()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -361,3 +361,39 @@ pub fn make_planner(a: &PlannerArgs) -> Result<Box<dyn embody_agent::Planner>> {
         other => bail!("unknown planner '{other}': available: embedded, openai"),
     }
 }
+
+/// The box the TCP must stay in (base frame, m): the scenario's by default (its spawn region
+/// and containers with margins), or a robot's own cell given corner by corner.
+#[derive(clap::Args, Clone, Debug)]
+pub struct WorkspaceArgs {
+    /// Lowest corner of the TCP workspace (instead of the scenario's).
+    #[arg(long, num_args = 3, value_names = ["X", "Y", "Z"], allow_hyphen_values = true)]
+    pub workspace_min: Option<Vec<f64>>,
+    /// Highest corner of the TCP workspace (instead of the scenario's).
+    #[arg(long, num_args = 3, value_names = ["X", "Y", "Z"], allow_hyphen_values = true)]
+    pub workspace_max: Option<Vec<f64>>,
+}
+
+impl WorkspaceArgs {
+    pub fn resolve(&self, scenario: &Scenario) -> Result<([f64; 3], [f64; 3])> {
+        let (mut lo, mut hi) = scenario.tcp_workspace();
+        for (flag, given, corner) in [
+            ("--workspace-min", &self.workspace_min, &mut lo),
+            ("--workspace-max", &self.workspace_max, &mut hi),
+        ] {
+            if let Some(v) = given {
+                if v.len() != 3 || v.iter().any(|x| !x.is_finite()) {
+                    bail!("{flag} takes three finite numbers (x y z in metres), got {v:?}");
+                }
+                corner.copy_from_slice(v);
+            }
+        }
+        if (0..3).any(|i| lo[i] >= hi[i]) {
+            bail!(
+                "the TCP workspace is empty: min {lo:?} is not below max {hi:?} on every axis \
+                 (--workspace-min / --workspace-max, or the scenario's)"
+            );
+        }
+        Ok((lo, hi))
+    }
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use embody_agent::log::{read_log, OutcomeRecord, RecorderConfig, OUTCOME_TOPIC, PLAN_TOPIC};
+use embody_agent::log::{read_log, OutcomeRecord, OUTCOME_TOPIC, PLAN_TOPIC};
 use embody_sim::replay::{scenario_record, verify};
 use serde_json::json;
 
@@ -56,7 +56,7 @@ pub fn run(a: ReplayArgs) -> Result<ExitCode> {
         out.insert("summary".into(), s);
     }
     if a.verify {
-        let report = verify(&log, &RecorderConfig::default())?;
+        let report = verify(&log, &embody_sim::replay::names_of(&log)?)?;
         if let Some((recorded, now)) = &report.other_commit {
             let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "unknown".into());
             eprintln!(

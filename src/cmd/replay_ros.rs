@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use embody_agent::log::{RecorderConfig, RecoveredLog};
+use embody_agent::log::RecoveredLog;
 use embody_agent::{ArmModel, GripperCommand, JointCommand, Robot, SafetyConfig, SafetyFilter};
 use embody_ros::RosRobot;
 use embody_sim::recorded::{recorded_run, RecordedCommand, RecordedRun};
@@ -49,6 +49,8 @@ pub struct ToRosArgs {
     pub names: super::ros::RosArgs,
     #[command(flatten)]
     pub security: super::security::SecurityArgs,
+    #[command(flatten)]
+    pub workspace: super::common::WorkspaceArgs,
 }
 
 /// How a replay went, as printed and as the JSON line holds it.
@@ -93,18 +95,18 @@ pub fn run(log: &RecoveredLog, a: &ToRosArgs, json_line: bool) -> Result<bool> {
         )
     }
     .with_context(|| format!("{}: the recorded robot does not load", log.path))?;
-    let run = recorded_run(log, &RecorderConfig::default(), &arm.joint_names())?;
+    let run = recorded_run(log, &embody_sim::replay::names_of(log)?, &arm.joint_names())?;
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
-    let (lo, hi) = scenario.tcp_workspace();
+    let (lo, hi) = a.workspace.resolve(&scenario)?;
     let safety = SafetyFilter::new(
-        SafetyConfig::franka_over_table(lo, hi, 0.0),
+        SafetyConfig::over_table(&arm, lo, hi, 0.0),
         arm.clone(),
         control_dt / a.speed,
     );
     let outcome = if a.dry_run {
         dry_run(&run, safety, a.speed)
     } else {
-        let mut cfg = a.names.config();
+        let mut cfg = a.names.config_for(&scenario.robot);
         cfg.security = a.security.resolve("/embody/deploy")?;
         cfg.stale_after_s = a.stale_ms / 1e3;
         cfg.point_horizon_s = control_dt / a.speed;

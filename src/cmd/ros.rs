@@ -26,12 +26,14 @@ pub struct RosArgs {
     /// DDS domain (default: $ROS_DOMAIN_ID, else 0).
     #[arg(long)]
     pub domain_id: Option<u16>,
-    /// The arm's JointTrajectoryController: commands go to /<controller>/joint_trajectory.
-    #[arg(long, default_value = "panda_arm_controller")]
-    pub controller: String,
-    /// The gripper controller: control_msgs/GripperCommand goes to /<gripper>/command.
-    #[arg(long, default_value = "panda_gripper")]
-    pub gripper: String,
+    /// The arm's JointTrajectoryController: commands go to /<controller>/joint_trajectory
+    /// (default: the scenario's `robot.controller`; panda_arm_controller without one).
+    #[arg(long)]
+    pub controller: Option<String>,
+    /// The gripper controller: control_msgs/GripperCommand goes to /<gripper>/command
+    /// (default: the scenario's `robot.gripper_controller`; panda_gripper without one).
+    #[arg(long)]
+    pub gripper: Option<String>,
     #[arg(long, default_value = "/joint_states")]
     pub joint_states_topic: String,
     /// std_msgs/Bool; true stops the run and holds the arm.
@@ -67,12 +69,23 @@ impl From<InterfaceArg> for embody_ros::config::Interface {
 }
 
 impl RosArgs {
+    /// The names for a robot described by no scenario: flags, else the Panda's.
     pub fn config(&self) -> RosConfig {
+        let d = RosConfig::default();
+        self.config_with(&d.controller, &d.gripper)
+    }
+
+    /// The names for the cell's robot: flags, else the controllers its scenario names.
+    pub fn config_for(&self, robot: &embody_sim::scenario::RobotSection) -> RosConfig {
+        self.config_with(&robot.controller, &robot.gripper_controller)
+    }
+
+    fn config_with(&self, controller: &str, gripper: &str) -> RosConfig {
         let domain_id = embody_ros::config::domain_id(self.domain_id);
         RosConfig {
             domain_id,
-            controller: self.controller.clone(),
-            gripper: self.gripper.clone(),
+            controller: self.controller.clone().unwrap_or_else(|| controller.into()),
+            gripper: self.gripper.clone().unwrap_or_else(|| gripper.into()),
             joint_states_topic: self.joint_states_topic.clone(),
             estop_topic: self.estop_topic.clone(),
             status_topic: self.status_topic.clone(),
@@ -133,7 +146,7 @@ pub fn sim(a: SimArgs) -> Result<ExitCode> {
         bail!("`embody sim` serves the simulator as a ROS 2 robot: pass --ros");
     }
     let scenario = load_scenario(&a.scenario)?;
-    let mut cfg = a.names.config();
+    let mut cfg = a.names.config_for(&scenario.robot);
     cfg.security = a.security.resolve("/embody/robot")?;
     let opts = SimNodeOptions {
         cfg,
@@ -193,6 +206,10 @@ pub struct DeployArgs {
     pub policy: super::common::PolicyArgs,
     #[command(flatten)]
     pub planner: super::common::PlannerArgs,
+    #[command(flatten)]
+    pub workspace: super::common::WorkspaceArgs,
+    #[command(flatten)]
+    pub arm: ArmSourceArgs,
     /// Joint states older than this hold the arm (ms).
     #[arg(long, default_value_t = 100.0)]
     pub stale_ms: f64,
@@ -220,11 +237,73 @@ pub struct DeployArgs {
     pub duration_s: Option<f64>,
 }
 
+/// Where the arm's description comes from: the cell's URDF, another file, or the robot.
+#[derive(Args, Clone, Debug)]
+pub struct ArmSourceArgs {
+    /// The arm's URDF instead of the cell's `robot.urdf`.
+    #[arg(long, value_name = "FILE", conflicts_with = "robot_description")]
+    pub urdf: Option<PathBuf>,
+    /// Read the URDF from the robot: the latched /robot_description topic that
+    /// robot_state_publisher (or `embody sim --ros`) publishes.
+    #[arg(long)]
+    pub robot_description: bool,
+    /// The chain's base link instead of the cell's `robot.base_link` (also the base frame).
+    #[arg(long)]
+    pub base_link: Option<String>,
+    /// The TCP link instead of the cell's `robot.tcp_link`.
+    #[arg(long)]
+    pub tcp_link: Option<String>,
+}
+
+impl ArmSourceArgs {
+    /// The arm and the URDF text it was read from (which a log records).
+    fn load(
+        &self,
+        scenario: &embody_sim::Scenario,
+        cfg: &RosConfig,
+        wait: Duration,
+    ) -> Result<(ArmModel, String)> {
+        let (text, origin) = if self.robot_description {
+            eprintln!(
+                "waiting for the robot's description on {} ...",
+                cfg.robot_description_topic
+            );
+            let text = embody_ros::description::robot_description(cfg, wait)?;
+            (text, cfg.robot_description_topic.clone())
+        } else {
+            let path = self.urdf.clone().unwrap_or_else(|| scenario.urdf_path());
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the arm's URDF {}", path.display()))?;
+            (text, path.display().to_string())
+        };
+        let base = self
+            .base_link
+            .as_deref()
+            .unwrap_or(&scenario.robot.base_link);
+        let tcp = self.tcp_link.as_deref().unwrap_or(&scenario.robot.tcp_link);
+        let arm = ArmModel::from_urdf_str(&text, &origin, base, tcp)
+            .with_context(|| format!("cannot load the arm from {origin}"))?;
+        if arm.dof() != scenario.robot.home.len() {
+            bail!(
+                "the arm from {origin} has {} joints but the cell {} describes a {}-joint arm                  (robot.home); pass the cell written for this robot with --cell",
+                arm.dof(),
+                scenario.source.display(),
+                scenario.robot.home.len()
+            );
+        }
+        Ok((arm, text))
+    }
+}
+
 /// What stays the same from one run of a deployment to the next.
 struct Cell<'a> {
     a: &'a DeployArgs,
     scenario: &'a embody_sim::Scenario,
     arm: &'a ArmModel,
+    /// The URDF the arm was read from (recorded in each log).
+    urdf_text: &'a str,
+    /// The TCP workspace's corners (base frame, m).
+    workspace: ([f64; 3], [f64; 3]),
     cfg: &'a RosConfig,
     policy_spec: &'a str,
     instruction: &'a str,
@@ -232,21 +311,19 @@ struct Cell<'a> {
 
 pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     let scenario = load_scenario(&a.cell)?;
-    let mut cfg = a.names.config();
+    let mut cfg = a.names.config_for(&scenario.robot);
     cfg.security = a.security.resolve("/embody/deploy")?;
     cfg.stale_after_s = a.stale_ms / 1e3;
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
     cfg.point_horizon_s = control_dt;
-    let arm = ArmModel::from_urdf_file(
-        &scenario.urdf_path(),
-        &scenario.robot.base_link,
-        &scenario.robot.tcp_link,
-    )
-    .context("cannot load the arm's URDF")?;
+    let workspace = a.workspace.resolve(&scenario)?;
+    let (arm, urdf_text) = a
+        .arm
+        .load(&scenario, &cfg, Duration::from_secs_f64(a.wait_s))?;
     let cfg = cfg.for_arm(&arm);
     let mut robot = RosRobot::connect(cfg.clone(), arm.clone())?;
     if a.check {
-        return check(&a, &mut robot, arm, control_dt);
+        return check(&a, &cfg, &mut robot, arm, control_dt);
     }
     let instruction = a.instruction.clone().unwrap_or_default();
     if let Some(d) = a.duration_s {
@@ -282,6 +359,8 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
         a: &a,
         scenario: &scenario,
         arm: &arm,
+        urdf_text: &urdf_text,
+        workspace,
         cfg: &cfg,
         policy_spec: &policy_spec,
         instruction: &instruction,
@@ -392,9 +471,9 @@ fn run_table(
         &obs.joints.position,
         obs.gripper.width_m,
     );
-    let (lo, hi) = scenario.tcp_workspace();
+    let (lo, hi) = cell.workspace;
     let mut safety = SafetyFilter::new(
-        SafetyConfig::franka_over_table(lo, hi, scene.table_height_m),
+        SafetyConfig::over_table(arm, lo, hi, scene.table_height_m),
         arm.clone(),
         control_dt,
     )
@@ -402,11 +481,12 @@ fn run_table(
     let mut recorder = match &log {
         None => None,
         Some(path) => {
-            let mut r = McapRecorder::create(path, a.force, RecorderConfig::default())?;
+            let names = RecorderConfig::for_robot(cell.arm, &cfg.controller, &cfg.gripper);
+            let mut r = McapRecorder::create(path, a.force, names)?;
             r.write_scenario(&ScenarioRecord {
                 scenario_text: scenario.text.clone(),
                 scenario_path: scenario.source.display().to_string(),
-                urdf_text: scenario.read_urdf().unwrap_or_default(),
+                urdf_text: cell.urdf_text.to_string(),
                 seed: 0,
                 instruction: instruction.clone(),
                 policy: cell.policy_spec.to_string(),
@@ -511,7 +591,13 @@ fn print_run(report: &embody_agent::EpisodeReport) {
 
 /// The bring-up check: joint states in, a small smooth motion of the last joint out and back,
 /// through the same safety filter as any run.
-fn check(a: &DeployArgs, robot: &mut RosRobot, arm: ArmModel, control_dt: f64) -> Result<ExitCode> {
+fn check(
+    a: &DeployArgs,
+    cfg: &RosConfig,
+    robot: &mut RosRobot,
+    arm: ArmModel,
+    control_dt: f64,
+) -> Result<ExitCode> {
     use embody_agent::clock::WallRate;
     use embody_agent::{GripperCommand, JointCommand};
     eprintln!("waiting for {} ...", a.names.joint_states_topic);
@@ -520,7 +606,7 @@ fn check(a: &DeployArgs, robot: &mut RosRobot, arm: ArmModel, control_dt: f64) -
     let q0 = obs.joints.position.clone();
     let last = q0.len() - 1;
     let mut safety = SafetyFilter::new(
-        SafetyConfig::franka_over_table([-2.0; 3], [2.0; 3], -1.0),
+        SafetyConfig::over_table(&arm, [-2.0; 3], [2.0; 3], -1.0),
         arm,
         control_dt,
     )
@@ -562,7 +648,7 @@ fn check(a: &DeployArgs, robot: &mut RosRobot, arm: ArmModel, control_dt: f64) -
         "position": q0,
         "gripper_width_m": obs.gripper.width_m,
         "commands_sent": sent,
-        "trajectory_topic": a.names.config().trajectory_topic(),
+        "trajectory_topic": cfg.trajectory_topic(),
         "max_motion_rad": moved,
         "max_tracking_error_rad": worst,
     });

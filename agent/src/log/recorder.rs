@@ -21,6 +21,8 @@ use crate::types::{ActionChunk, JointCommand, Observation, Plan, Skill};
 pub struct RecorderConfig {
     /// ros2_control's command topic of the arm controller.
     pub arm_command_topic: String,
+    /// The gripper controller's command topic (control_msgs/GripperCommand).
+    pub gripper_command_topic: String,
     pub world_frame: String,
     pub tcp_frame: String,
     /// Finger joints published in `/joint_states`, each at half the gripper opening.
@@ -38,10 +40,12 @@ pub struct RecorderConfig {
     pub image_period_s: Option<f64>,
 }
 
+/// The Panda's names: what logs recorded before the names came from the arm used.
 impl Default for RecorderConfig {
     fn default() -> Self {
         Self {
             arm_command_topic: "/panda_arm_controller/joint_trajectory".into(),
+            gripper_command_topic: "/panda_gripper/command".into(),
             world_frame: "world".into(),
             tcp_frame: "panda_hand_tcp".into(),
             finger_joints: vec!["panda_finger_joint1".into(), "panda_finger_joint2".into()],
@@ -50,6 +54,42 @@ impl Default for RecorderConfig {
             sample_period_s: Some(0.1),
             image_period_s: Some(0.5),
         }
+    }
+}
+
+impl RecorderConfig {
+    /// Names for `arm` driven by the ros2_control controllers `controller` (arm) and
+    /// `gripper`: the TCP frame and finger joints come from the arm's URDF.
+    pub fn for_robot(arm: &crate::ArmModel, controller: &str, gripper: &str) -> Self {
+        Self {
+            arm_command_topic: format!("/{controller}/joint_trajectory"),
+            gripper_command_topic: format!("/{gripper}/command"),
+            tcp_frame: arm.tcp_link.clone(),
+            finger_joints: arm
+                .gripper
+                .as_ref()
+                .map(|g| g.finger_joints.clone())
+                .unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+
+    /// The command topics `log` was recorded with, found by their message types (a log from
+    /// any cell names its controllers its own way); the rest as in `self`.
+    pub fn with_topics_of(mut self, log: &super::RecoveredLog) -> Self {
+        let topic_of = |ty: &str| {
+            log.messages
+                .iter()
+                .find(|m| m.schema_name == ty)
+                .map(|m| m.topic.clone())
+        };
+        if let Some(t) = topic_of(JointTrajectoryMsg::TYPE) {
+            self.arm_command_topic = t;
+        }
+        if let Some(t) = topic_of(GripperCommandMsg::TYPE) {
+            self.gripper_command_topic = t;
+        }
+        self
     }
 }
 
@@ -166,7 +206,7 @@ impl McapRecorder {
         )?;
         let gripper_command = ros_channel(
             &mut w,
-            GRIPPER_COMMAND_TOPIC,
+            &cfg.gripper_command_topic,
             GripperCommandMsg::TYPE,
             GripperCommandMsg::definition(),
         )?;

@@ -17,7 +17,6 @@ pub const JOINT_STATES_TOPIC: &str = "/joint_states";
 pub const TF_TOPIC: &str = "/tf";
 pub const IMAGE_TOPIC: &str = "/camera/color/image_raw";
 pub const CAMERA_INFO_TOPIC: &str = "/camera/color/camera_info";
-pub const GRIPPER_COMMAND_TOPIC: &str = "/panda_gripper/command";
 
 /// What a learned policy would have seen at one instant and what the running policy commanded
 /// (10 Hz while skills run): the training pairs of a demonstration.

@@ -115,6 +115,7 @@ impl Rules {
             rt(&cfg.tf_topic),
             rt(&cfg.objects_topic),
             rt(&cfg.scene_topic),
+            rt(&cfg.robot_description_topic),
             camera,
         ];
         let commands = [rt(&cfg.trajectory_topic()), rt(&cfg.gripper_topic())];

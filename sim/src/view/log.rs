@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use embody_agent::log::{
-    read_log, ChunkRecord, OutcomeRecord, PlanRecord, RecorderConfig, CHUNK_TOPIC, EVENTS_TOPIC,
+    read_log, ChunkRecord, OutcomeRecord, PlanRecord, CHUNK_TOPIC, EVENTS_TOPIC,
     JOINT_STATES_TOPIC, OUTCOME_TOPIC, PLAN_TOPIC, TF_TOPIC,
 };
 use embody_agent::observer::Event;
@@ -22,8 +22,8 @@ use super::*;
 /// from `/joint_states` and `/tf`, the overlay from `/embody/*`. A truncated log plays up to
 /// where it was cut (`lost` says why).
 pub fn load_log(path: &Path) -> Result<(SceneModel, Timeline, Option<String>), ViewError> {
-    let names = RecorderConfig::default();
     let log = read_log(path)?;
+    let names = crate::replay::names_of(&log)?;
     let shown = path.display().to_string();
     let rec = crate::replay::scenario_record(&log)?;
     let scenario_err = |message: String| ViewError::Scenario {
@@ -46,13 +46,19 @@ pub fn load_log(path: &Path) -> Result<(SceneModel, Timeline, Option<String>), V
     let mut joints: HashMap<String, f64> = HashMap::new();
     let mut have_joints = false;
     let mut objects: HashMap<String, Isometry3<f64>> = HashMap::new();
+    // Until the first joint state: the gripper open.
+    let open_half = world
+        .arm
+        .gripper
+        .as_ref()
+        .map_or(0.0, |g| g.max_width_m / 2.0);
     let finger_half = |joints: &HashMap<String, f64>| {
         names
             .finger_joints
             .first()
             .and_then(|f| joints.get(f))
             .copied()
-            .unwrap_or(0.04)
+            .unwrap_or(open_half)
     };
     for m in &log.messages {
         let t = m.time_s();
