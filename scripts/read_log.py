@@ -23,10 +23,13 @@ def main(path):
         reader = make_reader(f, decoder_factories=[DecoderFactory()])
         for schema, channel, message in reader.iter_messages():
             counts[channel.topic] = counts.get(channel.topic, 0) + 1
-            if channel.message_encoding == "json":
+            if channel.message_encoding == "json":  # logs written before the records were CDR
                 records.setdefault(channel.topic, json.loads(message.data))
                 continue
             decoded = DecoderFactory().decoder_for(channel.message_encoding, schema)(message.data)
+            if channel.topic.startswith("/embody/"):  # JSON inside std_msgs/String
+                records.setdefault(channel.topic, json.loads(decoded.data))
+                continue
             if channel.topic == "/joint_states":
                 js = {"name": list(decoded.name), "position": list(decoded.position),
                       "velocity": list(decoded.velocity),

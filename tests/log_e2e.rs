@@ -36,7 +36,7 @@ fn verify(path: &Path) -> (bool, serde_json::Value, String) {
 }
 
 #[test]
-fn round_trip_through_both_readers() {
+fn round_trip_through_three_readers() {
     let dir = tempfile::tempdir().unwrap();
     let path = record_one(dir.path(), 7);
     let log = read_log(&path).unwrap();
@@ -80,6 +80,43 @@ fn round_trip_through_both_readers() {
         log.on("/panda_arm_controller/joint_trajectory").count()
     );
     assert_eq!(p["outcome"]["success"], true);
+
+    // A rosbag2 reader that is neither embody's nor the `mcap` package's (rosbags) opens the
+    // log as a bag: every topic with its ROS 2 type and count, every message decoded (embody's
+    // own records as std_msgs/String holding JSON).
+    let bag = Command::new(python())
+        .arg("scripts/read_bag.py")
+        .arg(&path)
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(
+        bag.status.success(),
+        "rosbags: {}",
+        String::from_utf8_lossy(&bag.stderr)
+    );
+    let b: serde_json::Value = serde_json::from_slice(&bag.stdout).unwrap();
+    let topics = b["topics"].as_object().unwrap();
+    let ours: std::collections::BTreeSet<&str> =
+        log.messages.iter().map(|m| m.topic.as_str()).collect();
+    assert_eq!(topics.len(), ours.len(), "{b}");
+    for (topic, t) in topics {
+        assert_eq!(
+            t["count"].as_u64().unwrap() as usize,
+            log.on(topic).count(),
+            "{topic}"
+        );
+        let want = if topic.starts_with("/embody/") {
+            "std_msgs/msg/String"
+        } else {
+            log.on(topic).next().unwrap().schema_name.as_str()
+        };
+        assert_eq!(t["type"], want, "{topic}");
+    }
+    assert_eq!(b["decoded"].as_u64().unwrap() as usize, log.messages.len());
+    assert_eq!(b["message_count"], b["decoded"]);
+    assert_eq!(b["first_joint_names"], p["first_joint_state"]["name"]);
+    assert_eq!(b["outcome"]["success"], true);
 
     // Overwriting needs --force.
     let again = embody(&[

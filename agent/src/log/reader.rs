@@ -7,6 +7,7 @@ use std::path::Path;
 use mcap::sans_io::LinearReaderOptions;
 
 use super::LogError;
+use crate::ros_msgs::{RosMessage, StringMsg};
 
 const MAGIC: &[u8] = b"\x89MCAP0\r\n";
 
@@ -35,6 +36,24 @@ pub struct RecoveredLog {
     /// `None` for a whole file; otherwise why reading stopped (the messages before are good).
     pub lost: Option<String>,
     pub file_bytes: u64,
+}
+
+impl LogMessage {
+    /// embody's own records travel as JSON inside std_msgs/String (logs before that held the
+    /// JSON itself, encoding `json`): readers get the JSON either way. Bytes that do not decode
+    /// as a string stay as they are, for the record's reader to refuse with its topic and time.
+    fn json_unwrapped(mut self) -> Self {
+        if self.encoding == "cdr"
+            && self.schema_name == StringMsg::TYPE
+            && self.topic.starts_with("/embody/")
+        {
+            if let Ok(s) = StringMsg::from_cdr(&self.data) {
+                self.data = s.data.into_bytes();
+                self.encoding = "json".into();
+            }
+        }
+        self
+    }
 }
 
 impl RecoveredLog {
@@ -109,19 +128,22 @@ pub fn read_log(path: &Path) -> Result<RecoveredLog, LogError> {
         let reader = mcap::io::MessageReader::new_with_options(&mut source, options);
         for m in reader {
             match m {
-                Ok(m) => messages.push(LogMessage {
-                    topic: m.channel.topic.clone(),
-                    schema_name: m
-                        .channel
-                        .schema
-                        .as_ref()
-                        .map(|s| s.name.clone())
-                        .unwrap_or_default(),
-                    encoding: m.channel.message_encoding.clone(),
-                    log_time_ns: m.log_time,
-                    sequence: m.sequence,
-                    data: m.data.into_owned(),
-                }),
+                Ok(m) => messages.push(
+                    LogMessage {
+                        topic: m.channel.topic.clone(),
+                        schema_name: m
+                            .channel
+                            .schema
+                            .as_ref()
+                            .map(|s| s.name.clone())
+                            .unwrap_or_default(),
+                        encoding: m.channel.message_encoding.clone(),
+                        log_time_ns: m.log_time,
+                        sequence: m.sequence,
+                        data: m.data.into_owned(),
+                    }
+                    .json_unwrapped(),
+                ),
                 Err(e) => {
                     lost = Some((messages.len(), e.to_string()));
                     break;
@@ -324,4 +346,41 @@ fn check_attachment<R: Read + Seek>(
         )));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(topic: &str, schema: &str, encoding: &str, data: Vec<u8>) -> LogMessage {
+        LogMessage {
+            topic: topic.into(),
+            schema_name: schema.into(),
+            encoding: encoding.into(),
+            log_time_ns: 0,
+            sequence: 1,
+            data,
+        }
+    }
+
+    /// Records read the same from logs that wrap them in std_msgs/String and from older logs
+    /// that held the bare JSON; a string on another topic, and bytes that are not a string,
+    /// stay as they are.
+    #[test]
+    fn embody_records_are_json_in_either_layout() {
+        let json = br#"{"success":true}"#.to_vec();
+        let wrapped = StringMsg {
+            data: String::from_utf8(json.clone()).unwrap(),
+        }
+        .to_cdr();
+        let new = message("/embody/outcome", StringMsg::TYPE, "cdr", wrapped.clone());
+        let new = new.json_unwrapped();
+        assert_eq!((new.data, new.encoding.as_str()), (json.clone(), "json"));
+        let old = message("/embody/outcome", "/embody/outcome", "json", json.clone());
+        assert_eq!(old.json_unwrapped().data, json);
+        let other = message("/chatter", StringMsg::TYPE, "cdr", wrapped.clone());
+        assert_eq!(other.json_unwrapped().data, wrapped);
+        let broken = message("/embody/outcome", StringMsg::TYPE, "cdr", vec![1, 2]);
+        assert_eq!(broken.json_unwrapped().data, vec![1, 2]);
+    }
 }

@@ -13,7 +13,7 @@ use crate::observer::{EpisodeObserver, Event, PolicySample};
 use crate::planner::Instruction;
 use crate::ros_msgs::{
     CameraInfoMsg, GripperCommandMsg, Header, ImageMsg, JointStateMsg, JointTrajectoryMsg,
-    JointTrajectoryPoint, RosMessage, TfMessage, Time, TransformStamped,
+    JointTrajectoryPoint, RosMessage, StringMsg, TfMessage, Time, TransformStamped,
 };
 use crate::types::{ActionChunk, JointCommand, Observation, Plan, Skill};
 
@@ -171,12 +171,18 @@ impl McapRecorder {
             .map_err(|e| werr(&e))?;
         let qos: BTreeMap<String, String> =
             [("offered_qos_profiles".to_string(), OFFERED_QOS.to_string())].into();
-        let none = BTreeMap::new();
+        // embody's own records are JSON inside std_msgs/String, as the status topic carries
+        // them on the wire: every channel is then a ROS 2 type in CDR, and rosbag2 readers
+        // (`ros2 bag`, the `rosbags` package) open the log as a bag.
         let json_channel = |w: &mut mcap::Writer<_>, topic: &str| -> Result<u16, LogError> {
             let s = w
-                .add_schema(topic, "jsonschema", json_schema(topic).as_bytes())
+                .add_schema(
+                    StringMsg::TYPE,
+                    "ros2msg",
+                    StringMsg::definition().as_bytes(),
+                )
                 .map_err(|e| werr(&e))?;
-            w.add_channel(s, topic, "json", &none).map_err(|e| werr(&e))
+            w.add_channel(s, topic, "cdr", &qos).map_err(|e| werr(&e))
         };
         let scenario = json_channel(&mut w, SCENARIO_TOPIC)?;
         let plan = json_channel(&mut w, PLAN_TOPIC)?;
@@ -255,8 +261,8 @@ impl McapRecorder {
     }
 
     fn write_json<T: Serialize>(&mut self, channel: u16, t: f64, value: &T) {
-        match serde_json::to_vec(value) {
-            Ok(bytes) => self.write(channel, t, &bytes),
+        match serde_json::to_string(value) {
+            Ok(data) => self.write(channel, t, &StringMsg { data }.to_cdr()),
             Err(e) => self.error = self.error.take().or(Some(e.to_string())),
         }
     }

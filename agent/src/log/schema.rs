@@ -143,31 +143,6 @@ pub struct OutcomeRecord {
     pub plan_error: Option<Failure>,
 }
 
-/// JSON Schemas of the embody channels (the `jsonschema` encoding of MCAP).
-pub fn json_schema(topic: &str) -> &'static str {
-    match topic {
-        SCENARIO_TOPIC => {
-            r#"{"title":"embody scenario","type":"object","required":["scenario_text","seed","build","urdf_text"],"properties":{"scenario_text":{"type":"string"},"scenario_path":{"type":"string"},"urdf_text":{"type":"string"},"seed":{"type":"integer"},"instruction":{"type":"string"},"policy":{"type":"string"},"build":{"type":"object"},"physics":{"type":"object"}}}"#
-        }
-        PLAN_TOPIC => {
-            r#"{"title":"embody plan","type":"object","required":["instruction","steps"],"properties":{"t":{"type":"number"},"instruction":{"type":"string"},"steps":{"type":"array","items":{"type":"object"}}}}"#
-        }
-        CHUNK_TOPIC => {
-            r#"{"title":"embody action chunk","type":"object","required":["start","dt","actions"],"properties":{"skill":{"type":"object"},"start":{"type":"number"},"dt":{"type":"number"},"execute":{"type":"integer"},"completes_skill":{"type":"boolean"},"actions":{"type":"array","items":{"type":"object","properties":{"position":{"type":"array"},"rotation_xyzw":{"type":"array"},"gripper_width_m":{"type":"number"}}}}}}"#
-        }
-        EVENTS_TOPIC => {
-            r#"{"title":"embody event","type":"object","required":["t","kind"],"properties":{"t":{"type":"number"},"kind":{"enum":["plan_refused","skill_start","skill_end","replan","stopped","safety_stop","watchdog","robot_error","stalled","safety","hold"]},"skill":{"type":["object","null"]},"attempt":{"type":["integer","null"]},"success":{"type":["boolean","null"]},"failure":{"type":["string","null"]},"detail":{"type":["string","null"]}}}"#
-        }
-        OUTCOME_TOPIC => {
-            r#"{"title":"embody outcome","type":"object","required":["success","state_hash"],"properties":{"success":{"type":"boolean"},"objects_cleared":{"type":"integer"},"objects_total":{"type":"integer"},"objects":{"type":"array"},"sim_time_s":{"type":"number"},"sim_steps":{"type":"integer"},"state_hash":{"type":"string"},"stopped":{"type":["object","null"],"properties":{"kind":{"type":"string"},"detail":{"type":"string"}}},"plan_error":{"type":["object","null"],"properties":{"kind":{"type":"string"},"detail":{"type":"string"}}}}}"#
-        }
-        SAMPLE_TOPIC => {
-            r#"{"title":"embody policy sample","type":"object","required":["t","skill","ee_in_base","scene","target_in_base"],"properties":{"t":{"type":"number"},"skill":{"type":"object"},"ee_in_base":{"type":"object"},"gripper_width_m":{"type":"number"},"scene":{"type":"object"},"target_in_base":{"type":"object"},"gripper_command_m":{"type":"number"}}}"#
-        }
-        _ => r#"{"type":"object"}"#,
-    }
-}
-
 /// rosbag2's `offered_qos_profiles` for a reliable, volatile publisher (what `ros2 bag record`
 /// writes for ordinary topics).
 pub const OFFERED_QOS: &str = "- history: 3\n  depth: 0\n  reliability: 1\n  durability: 2\n  deadline:\n    sec: 9223372036\n    nsec: 854775807\n  lifespan:\n    sec: 9223372036\n    nsec: 854775807\n  liveliness: 1\n  liveliness_lease_duration:\n    sec: 9223372036\n    nsec: 854775807\n  avoid_ros_namespace_conventions: false\n";
