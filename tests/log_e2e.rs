@@ -8,7 +8,7 @@ use std::process::Command;
 
 use common::{embody, embody_ok, last_json, python};
 use embody_agent::log::read_log;
-use embody_agent::ros_msgs::{JointStateMsg, JointTrajectoryMsg, RosMessage, TfMessage};
+use embody_agent::ros_msgs::{JointStateMsg, JointTrajectoryMsg, RosMessage, StringMsg, TfMessage};
 
 fn record_one(dir: &Path, seed: u64) -> PathBuf {
     let path = dir.join(format!("ep{seed}.mcap"));
@@ -225,9 +225,12 @@ fn replay_is_bit_exact_and_catches_a_changed_command() {
     for m in mcap::MessageStream::new(&bytes).unwrap() {
         let mut m = m.unwrap();
         if m.channel.topic == "/embody/scenario" {
-            let mut rec: serde_json::Value = serde_json::from_slice(&m.data).unwrap();
+            // The record is JSON inside std_msgs/String.
+            let s = StringMsg::from_cdr(&m.data).unwrap();
+            let mut rec: serde_json::Value = serde_json::from_str(&s.data).unwrap();
             rec["build"]["features"] = serde_json::json!(["enhanced-determinism"]);
-            m.data = std::borrow::Cow::Owned(serde_json::to_vec(&rec).unwrap());
+            let data = serde_json::to_string(&rec).unwrap();
+            m.data = std::borrow::Cow::Owned(StringMsg { data }.to_cdr());
         }
         w.write(&m).unwrap();
     }

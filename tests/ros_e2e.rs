@@ -528,6 +528,78 @@ fn an_estop_holds_the_arm_and_ends_the_run() {
     only_holds_after(&log, "hold");
 }
 
+/// The controllers' actions between embody and Cyclone DDS speaking them as a node on
+/// rmw_cyclonedds does (`--request-reply cyclone`): Cyclone as the client of embody's servers
+/// (goal, feedback, result, preemption, cancel, a bad goal, the gripper), then as the servers
+/// embody's client drives, one of whose goals it aborts.
+#[test]
+fn actions_work_both_ways_with_an_independent_dds_implementation() {
+    let py = common::python();
+    let py = py.display();
+    let out = in_private_network(&format!(
+        "$E sim --ros scenarios/table_clearing.toml --request-reply cyclone --duration-s 30 \
+             > /dev/null 2>&1 &
+         SIM=$!
+         {py} scripts/ros_interop_actions.py client --seconds 20
+         kill $SIM; wait"
+    ));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let v = json_lines(&text).pop().unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(v["ok"], true, "{text}");
+    assert_eq!(v["goal_a_accepted"], true, "{text}");
+    assert!(v["goal_a_feedback"].as_u64().unwrap() >= 3, "{text}");
+    assert_eq!(v["goal_a_status_while_running"], 2, "executing: {text}");
+    // Preempted by B: canceled, with the reason.
+    assert_eq!(v["goal_b_accepted"], true, "{text}");
+    assert_eq!(v["goal_a_result"]["status"], 5, "{text}");
+    assert!(
+        v["goal_a_result"]["error_string"]
+            .as_str()
+            .unwrap()
+            .contains("preempted"),
+        "{text}"
+    );
+    assert_eq!(v["goal_b_result"]["status"], 4, "succeeded: {text}");
+    assert_eq!(v["goal_b_result"]["error_code"], 0, "{text}");
+    assert!((v["joint1_after_b"].as_f64().unwrap() - 0.15).abs() < 0.05, "{text}");
+    assert_eq!(v["goal_b_status_topic"], 4, "{text}");
+    assert_eq!(v["goal_c_accepted"], true, "{text}");
+    assert_eq!(v["cancel_c"]["return_code"], 0, "{text}");
+    assert_eq!(v["cancel_c"]["canceling"], serde_json::json!([true]), "{text}");
+    assert_eq!(v["goal_c_result"]["status"], 5, "{text}");
+    assert_eq!(v["bad_goal_accepted"], false, "{text}");
+    assert_eq!(v["gripper_accepted"], true, "{text}");
+    assert_eq!(v["gripper_result"]["status"], 4, "{text}");
+
+    // Cyclone as ros2_control's servers: embody's client sends a goal per control tick, each
+    // preempting the last, and a gripper goal; from the 60th on the controller aborts every
+    // goal (gone to fault), which must hold the arm and end the check with that reason.
+    let out = in_private_network(&format!(
+        "{py} scripts/ros_interop_actions.py server --seconds 10 --abort-after 60 &
+         $E deploy --check --wiggle 0.1 --arm-interface action --gripper-interface action \
+             --request-reply cyclone --json
+         echo deploy exit $?
+         wait"
+    ));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let lines = json_lines(&text);
+    let cyclone = lines
+        .iter()
+        .find(|l| l.get("trajectory_goals").is_some())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(cyclone["ok"], true, "{text}");
+    assert_eq!(cyclone["joint_names_ok"], true, "{text}");
+    assert!(cyclone["trajectory_goals"].as_u64().unwrap() >= 60, "{text}");
+    assert!(cyclone["gripper_goals"].as_u64().unwrap() >= 1, "{text}");
+    assert!(
+        text.contains("panda_arm_controller aborted the trajectory goal"),
+        "{text}"
+    );
+    assert!(!text.contains("deploy exit 0"), "{text}");
+}
+
 /// Eclipse Cyclone DDS (Python, PyPI) with ROS 2's type names, against embody in both roles.
 #[test]
 fn an_independent_dds_implementation_understands_embody_and_is_understood() {

@@ -24,6 +24,29 @@ pub enum Interface {
     Action,
 }
 
+/// How a service's (and an action's) requests and replies are matched on DDS, which depends on
+/// the robot's ROS 2 middleware (the two are incompatible).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestReply {
+    /// rmw_fastrtps (ROS 2's default middleware) and rmw_connextdds: the request's identity
+    /// travels in RTPS inline QoS (the "enhanced" mapping of OMG's RPC over DDS).
+    #[default]
+    Enhanced,
+    /// rmw_cyclonedds: a 16-byte request header (the client's id, a sequence number) at the
+    /// start of every request and reply.
+    Cyclone,
+}
+
+impl RequestReply {
+    pub fn mapping(self) -> ros2_client::ServiceMapping {
+        match self {
+            Self::Enhanced => ros2_client::ServiceMapping::Enhanced,
+            Self::Cyclone => ros2_client::ServiceMapping::Cyclone,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RosConfig {
     /// DDS domain (ROS_DOMAIN_ID).
@@ -67,6 +90,9 @@ pub struct RosConfig {
     /// Gripper commands: GripperCommand goals (GripperActionController, the default) or the
     /// command topic.
     pub gripper_interface: Interface,
+    /// Request/reply mapping of the controllers' actions (the robot's middleware).
+    #[serde(default)]
+    pub request_reply: RequestReply,
     /// DDS-Security: off, or the enclave every node of this robot joins with. Chosen at run
     /// time, never read from a file.
     #[serde(skip)]
@@ -98,6 +124,7 @@ impl Default for RosConfig {
             point_horizon_s: 0.02,
             arm_interface: Interface::Topic,
             gripper_interface: Interface::Action,
+            request_reply: RequestReply::Enhanced,
             security: crate::security::Security::Off,
         }
     }

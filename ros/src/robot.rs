@@ -15,7 +15,7 @@ use embody_agent::types::{GripperState, JointCommand, JointState, ObjectPose, Ob
 use embody_agent::ArmModel;
 use ros2_client::action::ActionClient;
 use ros2_client::action_msgs::{GoalId, GoalStatusEnum};
-use ros2_client::{Publisher, RmwRequestId, ServiceMapping, Subscription};
+use ros2_client::{Publisher, RmwRequestId, Subscription};
 
 use crate::actions::{
     client_qos, follow_joint_trajectory_type, gripper_command_type, FollowJointTrajectoryFeedback,
@@ -83,7 +83,7 @@ impl RosRobot {
             Interface::Action => Some(
                 node.node_mut()
                     .create_action_client(
-                        ServiceMapping::Enhanced,
+                        cfg.request_reply.mapping(),
                         &topic_name(&cfg.trajectory_action())?,
                         &follow_joint_trajectory_type(),
                         client_qos(),
@@ -99,7 +99,7 @@ impl RosRobot {
             Interface::Action => Some(
                 node.node_mut()
                     .create_action_client(
-                        ServiceMapping::Enhanced,
+                        cfg.request_reply.mapping(),
                         &topic_name(&cfg.gripper_action())?,
                         &gripper_command_type(),
                         client_qos(),

@@ -40,6 +40,7 @@ fn action_server<G, R, F>(
     node: &mut RosNode,
     name: &str,
     kind: &ros2_client::ActionTypeName,
+    mapping: ServiceMapping,
 ) -> Result<ActionServer<G, R, F>, RosError>
 where
     G: ros2_client::Message + Clone + 'static,
@@ -48,7 +49,7 @@ where
 {
     node.node_mut()
         .create_action_server(
-            ServiceMapping::Enhanced,
+            mapping,
             &topic_name(name)?,
             kind,
             server_qos(),
@@ -129,9 +130,13 @@ fn now_stamp() -> RosTime {
 }
 
 impl ArmActions {
-    pub fn new(node: &mut RosNode, controller: &str) -> Result<Self, RosError> {
+    pub fn new(
+        node: &mut RosNode,
+        controller: &str,
+        mapping: ServiceMapping,
+    ) -> Result<Self, RosError> {
         let name = format!("/{}/follow_joint_trajectory", controller.trim_matches('/'));
-        let server = action_server(node, &name, &follow_joint_trajectory_type())?;
+        let server = action_server(node, &name, &follow_joint_trajectory_type(), mapping)?;
         Ok(Self {
             server,
             active: None,
@@ -382,9 +387,13 @@ pub struct GripperActions {
 }
 
 impl GripperActions {
-    pub fn new(node: &mut RosNode, gripper: &str) -> Result<Self, RosError> {
+    pub fn new(
+        node: &mut RosNode,
+        gripper: &str,
+        mapping: ServiceMapping,
+    ) -> Result<Self, RosError> {
         let name = format!("/{}/gripper_cmd", gripper.trim_matches('/'));
-        let server = action_server(node, &name, &gripper_command_type())?;
+        let server = action_server(node, &name, &gripper_command_type(), mapping)?;
         Ok(Self {
             server,
             active: None,

@@ -360,8 +360,12 @@ impl Endpoints {
             gripper_in,
             status_in,
             camera,
-            arm_actions: ArmActions::new(node, &cfg.controller)?,
-            gripper_actions: GripperActions::new(node, &cfg.gripper)?,
+            arm_actions: ArmActions::new(node, &cfg.controller, cfg.request_reply.mapping())?,
+            gripper_actions: GripperActions::new(
+                node,
+                &cfg.gripper,
+                cfg.request_reply.mapping(),
+            )?,
         })
     }
 }

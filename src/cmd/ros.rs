@@ -51,6 +51,25 @@ pub struct RosArgs {
     /// (/<gripper>/command).
     #[arg(long, value_enum, default_value_t = InterfaceArg::Action)]
     pub gripper_interface: InterfaceArg,
+    /// How the actions' requests and replies travel: `enhanced` for a robot on rmw_fastrtps
+    /// (ROS 2's default) or rmw_connextdds, `cyclone` for one on rmw_cyclonedds.
+    #[arg(long, value_enum, default_value_t = RequestReplyArg::Enhanced)]
+    pub request_reply: RequestReplyArg,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum RequestReplyArg {
+    Enhanced,
+    Cyclone,
+}
+
+impl From<RequestReplyArg> for embody_ros::config::RequestReply {
+    fn from(a: RequestReplyArg) -> Self {
+        match a {
+            RequestReplyArg::Enhanced => Self::Enhanced,
+            RequestReplyArg::Cyclone => Self::Cyclone,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -91,6 +110,7 @@ impl RosArgs {
             status_topic: self.status_topic.clone(),
             arm_interface: self.arm_interface.into(),
             gripper_interface: self.gripper_interface.into(),
+            request_reply: self.request_reply.into(),
             ..RosConfig::default()
         }
     }
