@@ -562,11 +562,18 @@ fn actions_work_both_ways_with_an_independent_dds_implementation() {
     );
     assert_eq!(v["goal_b_result"]["status"], 4, "succeeded: {text}");
     assert_eq!(v["goal_b_result"]["error_code"], 0, "{text}");
-    assert!((v["joint1_after_b"].as_f64().unwrap() - 0.15).abs() < 0.05, "{text}");
+    assert!(
+        (v["joint1_after_b"].as_f64().unwrap() - 0.15).abs() < 0.05,
+        "{text}"
+    );
     assert_eq!(v["goal_b_status_topic"], 4, "{text}");
     assert_eq!(v["goal_c_accepted"], true, "{text}");
     assert_eq!(v["cancel_c"]["return_code"], 0, "{text}");
-    assert_eq!(v["cancel_c"]["canceling"], serde_json::json!([true]), "{text}");
+    assert_eq!(
+        v["cancel_c"]["canceling"],
+        serde_json::json!([true]),
+        "{text}"
+    );
     assert_eq!(v["goal_c_result"]["status"], 5, "{text}");
     assert_eq!(v["bad_goal_accepted"], false, "{text}");
     assert_eq!(v["gripper_accepted"], true, "{text}");
@@ -591,7 +598,10 @@ fn actions_work_both_ways_with_an_independent_dds_implementation() {
         .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(cyclone["ok"], true, "{text}");
     assert_eq!(cyclone["joint_names_ok"], true, "{text}");
-    assert!(cyclone["trajectory_goals"].as_u64().unwrap() >= 60, "{text}");
+    assert!(
+        cyclone["trajectory_goals"].as_u64().unwrap() >= 60,
+        "{text}"
+    );
     assert!(cyclone["gripper_goals"].as_u64().unwrap() >= 1, "{text}");
     assert!(
         text.contains("panda_arm_controller aborted the trajectory goal"),

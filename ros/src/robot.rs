@@ -61,7 +61,10 @@ pub struct RosRobot {
         Option<ActionClient<GripperCommandGoal, GripperCommandState, GripperCommandState>>,
     /// Goals sent and not yet answered.
     pending: Vec<(RmwRequestId, GoalId, Instant)>,
-    latest_goal: Option<GoalId>,
+    /// Trajectory goals sent in the last `RECENT_GOALS`, newest last: an abort of any of them
+    /// is a fault. (Only the newest would miss a controller that aborts every goal: when a
+    /// goal is sent every tick, its status arrives after the next one has gone out.)
+    recent_goals: std::collections::VecDeque<(GoalId, Instant)>,
     /// What the controllers refused or aborted: the body cannot be driven.
     fault: Option<String>,
     /// Messages received and not used (undecodable, NaN, missing joints), per topic.
@@ -69,6 +72,9 @@ pub struct RosRobot {
     /// Last: publishers and subscriptions go before their node.
     _node: RosNode,
 }
+
+/// How long a sent trajectory goal's abort still counts (its status may come late).
+const RECENT_GOALS: Duration = Duration::from_secs(2);
 
 /// How long joint states must have come without gaps before a run starts.
 const STEADY_BEFORE_START: Duration = Duration::from_millis(500);
@@ -114,7 +120,7 @@ impl RosRobot {
             arm_action,
             gripper_action,
             pending: Vec::new(),
-            latest_goal: None,
+            recent_goals: std::collections::VecDeque::new(),
             fault: None,
             dropped: Dropped::default(),
             joint_states: node.subscription(&cfg.joint_states_topic, &q)?,
@@ -327,8 +333,11 @@ impl RosRobot {
             match client.receive_status() {
                 Ok(Some(statuses)) => {
                     for s in &statuses.status_list {
-                        if Some(s.goal_info.goal_id) == self.latest_goal
-                            && s.status == GoalStatusEnum::Aborted
+                        if s.status == GoalStatusEnum::Aborted
+                            && self
+                                .recent_goals
+                                .iter()
+                                .any(|(g, _)| *g == s.goal_info.goal_id)
                             && self.fault.is_none()
                         {
                             self.fault = Some(format!("{controller} aborted the trajectory goal"));
@@ -487,8 +496,16 @@ impl Robot for RosRobot {
                 let (req, id) = client.send_goal(goal).map_err(|e| {
                     RobotError::Other(format!("cannot send the trajectory goal: {e:?}"))
                 })?;
-                self.pending.push((req, id, Instant::now()));
-                self.latest_goal = Some(id);
+                let now = Instant::now();
+                self.pending.push((req, id, now));
+                self.recent_goals.push_back((id, now));
+                while self
+                    .recent_goals
+                    .front()
+                    .is_some_and(|(_, at)| now.duration_since(*at) > RECENT_GOALS)
+                {
+                    self.recent_goals.pop_front();
+                }
             }
         }
         let g = GripperCommandMsg {

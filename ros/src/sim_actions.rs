@@ -48,12 +48,7 @@ where
     F: ros2_client::Message + 'static,
 {
     node.node_mut()
-        .create_action_server(
-            mapping,
-            &topic_name(name)?,
-            kind,
-            server_qos(),
-        )
+        .create_action_server(mapping, &topic_name(name)?, kind, server_qos())
         .map_err(|e| setup(name, e))
 }
 

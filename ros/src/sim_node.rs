@@ -361,11 +361,7 @@ impl Endpoints {
             status_in,
             camera,
             arm_actions: ArmActions::new(node, &cfg.controller, cfg.request_reply.mapping())?,
-            gripper_actions: GripperActions::new(
-                node,
-                &cfg.gripper,
-                cfg.request_reply.mapping(),
-            )?,
+            gripper_actions: GripperActions::new(node, &cfg.gripper, cfg.request_reply.mapping())?,
         })
     }
 }
