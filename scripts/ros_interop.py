@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from cyclonedds.core import Qos, Policy
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.idl import IdlStruct
-from cyclonedds.idl.types import float64, int32, sequence, uint8, uint32
+from cyclonedds.idl.types import array, float64, int32, sequence, uint8, uint32
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader, InvalidSample
 from cyclonedds.topic import Topic
@@ -81,6 +81,72 @@ class Image(IdlStruct, typename="sensor_msgs::msg::dds_::Image_"):
     data: sequence[uint8] = field(default_factory=list)
 
 
+@dataclass
+class Vector3(IdlStruct, typename="geometry_msgs::msg::dds_::Vector3_"):
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+
+
+@dataclass
+class Point(IdlStruct, typename="geometry_msgs::msg::dds_::Point_"):
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+
+
+@dataclass
+class Quaternion(IdlStruct, typename="geometry_msgs::msg::dds_::Quaternion_"):
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+    w: float64 = 1.0
+
+
+@dataclass
+class Pose(IdlStruct, typename="geometry_msgs::msg::dds_::Pose_"):
+    position: Point = field(default_factory=Point)
+    orientation: Quaternion = field(default_factory=Quaternion)
+
+
+@dataclass
+class PoseWithCovariance(IdlStruct, typename="geometry_msgs::msg::dds_::PoseWithCovariance_"):
+    pose: Pose = field(default_factory=Pose)
+    covariance: array[float64, 36] = field(default_factory=lambda: [0.0] * 36)
+
+
+@dataclass
+class ObjectHypothesis(IdlStruct, typename="vision_msgs::msg::dds_::ObjectHypothesis_"):
+    class_id: str = ""
+    score: float64 = 0.0
+
+
+@dataclass
+class ObjectHypothesisWithPose(IdlStruct, typename="vision_msgs::msg::dds_::ObjectHypothesisWithPose_"):
+    hypothesis: ObjectHypothesis = field(default_factory=ObjectHypothesis)
+    pose: PoseWithCovariance = field(default_factory=PoseWithCovariance)
+
+
+@dataclass
+class BoundingBox3D(IdlStruct, typename="vision_msgs::msg::dds_::BoundingBox3D_"):
+    center: Pose = field(default_factory=Pose)
+    size: Vector3 = field(default_factory=Vector3)
+
+
+@dataclass
+class Detection3D(IdlStruct, typename="vision_msgs::msg::dds_::Detection3D_"):
+    header: Header = field(default_factory=Header)
+    results: sequence[ObjectHypothesisWithPose] = field(default_factory=list)
+    bbox: BoundingBox3D = field(default_factory=BoundingBox3D)
+    id: str = ""
+
+
+@dataclass
+class Detection3DArray(IdlStruct, typename="vision_msgs::msg::dds_::Detection3DArray_"):
+    header: Header = field(default_factory=Header)
+    detections: sequence[Detection3D] = field(default_factory=list)
+
+
 # rmw_qos_profile_default
 QOS = Qos(
     Policy.Reliability.Reliable(duration(milliseconds=100)),
@@ -109,7 +175,11 @@ def client(dp, seconds):
         dp, Topic(dp, "rt/panda_arm_controller/joint_trajectory", JointTrajectory, qos=QOS), qos=QOS
     )
     images = DataReader(dp, Topic(dp, "rt/camera/color/image_raw", Image, qos=QOS), qos=QOS)
+    detections = DataReader(
+        dp, Topic(dp, "rt/embody/detections", Detection3DArray, qos=QOS), qos=QOS
+    )
     image = None
+    detected = None
     t0 = time.time()
     first = None
     while first is None and time.time() - t0 < seconds:
@@ -142,6 +212,8 @@ def client(dp, seconds):
             last = s
         for im in take(images, 10):
             image = im
+        for d in take(detections, 10):
+            detected = d
         time.sleep(0.02)
     q = dict(zip(last.name, last.position))
     return {
@@ -152,6 +224,16 @@ def client(dp, seconds):
         "stamp_sec": last.header.stamp.sec,
         "moved_joint1": q["panda_joint1"] - start[0],
         "goal_joint1": goal[0],
+        "detections": None
+        if detected is None
+        else {
+            "frame_id": detected.header.frame_id,
+            "ids": [d.id for d in detected.detections],
+            "classes": [d.results[0].hypothesis.class_id for d in detected.detections],
+            "sizes": [[d.bbox.size.x, d.bbox.size.y, d.bbox.size.z] for d in detected.detections],
+            "z": [d.bbox.center.position.z for d in detected.detections],
+            "qw": [d.bbox.center.orientation.w for d in detected.detections],
+        },
         "image": None
         if image is None
         else {

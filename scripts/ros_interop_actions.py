@@ -44,7 +44,9 @@ from ros_interop import (
     JointState,
     JointTrajectory,
     JointTrajectoryPoint,
+    Quaternion,
     Time,
+    Vector3,
     take,
 )
 
@@ -114,21 +116,6 @@ class JointComponentTolerance(IdlStruct, typename="control_msgs::msg::dds_::Join
     position: float64 = 0.0
     velocity: float64 = 0.0
     acceleration: float64 = 0.0
-
-
-@dataclass
-class Vector3(IdlStruct, typename="geometry_msgs::msg::dds_::Vector3_"):
-    x: float64 = 0.0
-    y: float64 = 0.0
-    z: float64 = 0.0
-
-
-@dataclass
-class Quaternion(IdlStruct, typename="geometry_msgs::msg::dds_::Quaternion_"):
-    x: float64 = 0.0
-    y: float64 = 0.0
-    z: float64 = 0.0
-    w: float64 = 1.0
 
 
 @dataclass

@@ -323,4 +323,8 @@ fn an_arm_or_workspace_that_does_not_fit_the_cell_is_refused() {
         &["--workspace-max", "1", "nan", "1"],
         &["--workspace-max takes three finite numbers"],
     );
+    check(
+        &["--scene-input", "detections", "--episodes", "3"],
+        &["with --scene-input detections there is none"],
+    );
 }

@@ -145,6 +145,24 @@ fn a_ur5e_clears_the_table_over_dds_with_its_drivers_names() {
     );
 }
 
+/// The scene from a 3-D detector's vision_msgs/Detection3DArray instead of embody's own scene
+/// description: classes, sizes and poses from the detections, colours from the ids, the bin
+/// from the cell.
+#[test]
+fn deploy_takes_the_scene_from_3d_detections() {
+    let (sim, deploy, all) = sim_and_deploy(
+        "",
+        "--scene-input detections --policy scripted \
+         --instruction 'put the red cube and the green can in the bin'",
+        "",
+    );
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert_eq!(deploy["scene_input"], "detections", "{all}");
+    assert_eq!(sim["success"], true, "{all}");
+    assert_eq!(sim["objects_total"], 2, "{all}");
+    assert_eq!(sim["objects_cleared"], 2, "{all}");
+}
+
 /// From the stop on, the robot is only told to stay where it is.
 fn only_holds_after(log: &Path, event: &str) {
     let log = read_log(log).unwrap();
@@ -655,6 +673,40 @@ fn an_independent_dds_implementation_understands_embody_and_is_understood() {
     assert_eq!(image["encoding"], "rgb8", "{text}");
     assert_eq!(image["bytes"], 320 * 240 * 3, "{text}");
     assert_eq!(image["frame_id"], "front_optical_frame", "{text}");
+    // The scene as vision_msgs/Detection3DArray, decoded by Cyclone's own types: the five
+    // objects and the bin, in the base frame, with classes and sizes.
+    let d = &v["detections"];
+    assert_eq!(d["frame_id"], "panda_link0", "{text}");
+    assert_eq!(
+        d["ids"],
+        serde_json::json!([
+            "red_cube",
+            "blue_box",
+            "green_can",
+            "yellow_cup",
+            "orange_cube",
+            "bin"
+        ]),
+        "{text}"
+    );
+    assert_eq!(
+        d["classes"],
+        serde_json::json!(["cube", "box", "can", "cup", "cube", "bin"]),
+        "{text}"
+    );
+    for (size, z) in d["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(d["z"].as_array().unwrap())
+    {
+        let s: Vec<f64> = serde_json::from_value(size.clone()).unwrap();
+        assert!(s.iter().all(|v| *v > 0.02 && *v < 0.3), "{text}");
+        assert!(
+            z.as_f64().unwrap() > -0.01 && z.as_f64().unwrap() < 0.1,
+            "{text}"
+        );
+    }
 
     // Cyclone as the robot: embody decodes its JointState and it decodes embody's trajectories.
     let out = in_private_network(&format!(

@@ -13,7 +13,7 @@ pub trait Perception: Send {
 
 /// What perception knows about an object apart from its pose (from the scenario, standing in
 /// for a detector's class, colour and size estimates).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectInfo {
     pub id: String,
     pub class: String,

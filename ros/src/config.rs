@@ -24,6 +24,19 @@ pub enum Interface {
     Action,
 }
 
+/// Where deploy's scene comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SceneInput {
+    /// embody's scene description (JSON on `scene_topic`) and object poses as TF frames on
+    /// `objects_topic`.
+    #[default]
+    Json,
+    /// vision_msgs/Detection3DArray on `detections_topic` (class, pose and size per object, in
+    /// the base frame), with the cell's containers.
+    Detections,
+}
+
 /// How a service's (and an action's) requests and replies are matched on DDS, which depends on
 /// the robot's ROS 2 middleware (the two are incompatible).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +83,13 @@ pub struct RosConfig {
     /// The URDF, latched (robot_state_publisher's topic; `embody sim --ros` publishes it).
     #[serde(default = "default_robot_description_topic")]
     pub robot_description_topic: String,
+    /// vision_msgs/Detection3DArray of the objects and containers (`embody sim --ros`
+    /// publishes it at 10 Hz).
+    #[serde(default = "default_detections_topic")]
+    pub detections_topic: String,
+    /// Which of the two deploy reads the scene from.
+    #[serde(default)]
+    pub scene_input: SceneInput,
     /// The TF frames the simulator publishes go here.
     pub tf_topic: String,
     /// The simulator's camera: `<ns>/color/image_raw` (rgb8), `<ns>/depth/image_raw` (32FC1,
@@ -103,6 +123,10 @@ fn default_robot_description_topic() -> String {
     "/robot_description".into()
 }
 
+fn default_detections_topic() -> String {
+    "/embody/detections".into()
+}
+
 impl Default for RosConfig {
     fn default() -> Self {
         Self {
@@ -114,7 +138,9 @@ impl Default for RosConfig {
             status_topic: "/embody/status".into(),
             objects_topic: "/embody/objects".into(),
             scene_topic: "/embody/scene".into(),
-            robot_description_topic: "/robot_description".into(),
+            robot_description_topic: default_robot_description_topic(),
+            detections_topic: default_detections_topic(),
+            scene_input: SceneInput::Json,
             tf_topic: "/tf".into(),
             camera_namespace: "/camera".into(),
             stale_after_s: 0.1,

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use embody_agent::robot::{Robot, RobotError};
 use embody_agent::ros_msgs::{
-    BoolMsg, GripperCommandMsg, Header, JointStateMsg, JointTrajectoryMsg, JointTrajectoryPoint,
-    StringMsg, TfMessage, Time,
+    BoolMsg, Detection3DArrayMsg, GripperCommandMsg, Header, JointStateMsg, JointTrajectoryMsg,
+    JointTrajectoryPoint, StringMsg, TfMessage, Time,
 };
 use embody_agent::types::{GripperState, JointCommand, JointState, ObjectPose, Observation};
 use embody_agent::ArmModel;
@@ -25,6 +25,7 @@ use crate::actions::{
 use crate::config::Interface;
 use crate::transport::topic_name;
 
+use crate::scene::CellGeometry;
 use crate::transport::{
     default_qos, drain, latched_qos, newest_accepted, Dropped, RosNode, MAX_DRAIN,
 };
@@ -37,6 +38,8 @@ pub struct RosRobot {
     objects: Subscription<TfMessage>,
     estop_in: Subscription<BoolMsg>,
     scene_in: Subscription<StringMsg>,
+    /// With `SceneInput::Detections`: the detector's messages, and the cell they complete.
+    detections: Option<(Subscription<Detection3DArrayMsg>, CellGeometry)>,
     trajectory: Publisher<JointTrajectoryMsg>,
     gripper: Publisher<GripperCommandMsg>,
     status: Publisher<StringMsg>,
@@ -70,7 +73,7 @@ pub struct RosRobot {
     /// Messages received and not used (undecodable, NaN, missing joints), per topic.
     dropped: Dropped,
     /// Last: publishers and subscriptions go before their node.
-    _node: RosNode,
+    node: RosNode,
 }
 
 /// How long a sent trajectory goal's abort still counts (its status may come late).
@@ -127,10 +130,11 @@ impl RosRobot {
             objects: node.subscription(&cfg.objects_topic, &q)?,
             estop_in: node.subscription(&cfg.estop_topic, &q)?,
             scene_in: node.subscription(&cfg.scene_topic, &latched_qos())?,
+            detections: None,
             trajectory: node.publisher(&cfg.trajectory_topic(), &q)?,
             gripper: node.publisher(&cfg.gripper_topic(), &q)?,
             status: node.publisher(&cfg.status_topic, &latched_qos())?,
-            _node: node,
+            node,
             cfg,
             arm,
             start: Instant::now(),
@@ -146,6 +150,18 @@ impl RosRobot {
     /// Set when the e-stop topic says `true`; give it to the safety filter.
     pub fn estop(&self) -> Arc<AtomicBool> {
         self.estop.clone()
+    }
+
+    /// Reads the scene from a detector's vision_msgs/Detection3DArray on the detections topic
+    /// instead of the scene description and TF frames; `cell` gives the containers and the
+    /// table height the detections do not.
+    pub fn read_detections(&mut self, cell: CellGeometry) -> Result<(), RosError> {
+        let sub = self
+            .node
+            .subscription(&self.cfg.detections_topic, &default_qos())?;
+        self.detections = Some((sub, cell));
+        self.cfg.scene_input = crate::config::SceneInput::Detections;
+        Ok(())
     }
 
     /// Waits until joint states (and, if `scene`, the scene description and object poses)
@@ -174,6 +190,11 @@ impl RosRobot {
                     (
                         self.cfg.joint_states_topic.clone(),
                         "joint states came, but not steadily (gaps longer than --stale-ms); is the robot's publish rate high enough?",
+                    )
+                } else if self.detections.is_some() {
+                    (
+                        self.cfg.detections_topic.clone(),
+                        "embody needs vision_msgs/Detection3DArray in the base frame from your detector (or `embody sim --ros`)",
                     )
                 } else if self.scene.is_none() {
                     (
@@ -276,7 +297,21 @@ impl RosRobot {
         let topic = &self.cfg.objects_topic;
         let tfs = drain(&self.objects, topic, &mut self.dropped);
         if let Some(poses) = newest_accepted(tfs, topic, &mut self.dropped, object_poses) {
-            self.object_poses = Some(poses);
+            if self.detections.is_none() {
+                self.object_poses = Some(poses);
+            }
+        }
+        // Or the scene and poses from a detector: the newest message that is whole.
+        if let Some((sub, cell)) = &self.detections {
+            let topic = &self.cfg.detections_topic;
+            let msgs = drain(sub, topic, &mut self.dropped);
+            let base = &self.cfg.base_frame;
+            if let Some((scene, poses)) = newest_accepted(msgs, topic, &mut self.dropped, |m| {
+                crate::scene::scene_from_detections(&m, base, cell)
+            }) {
+                self.scene = Some(scene);
+                self.object_poses = Some(poses);
+            }
         }
         // An e-stop message that does not decode is taken as a press: on this topic, failing
         // safe matters more than a run going on.
@@ -296,7 +331,9 @@ impl RosRobot {
             serde_json::from_str::<SceneInfo>(&s.data)
                 .map_err(|e| format!("not a scene description: {e}"))
         }) {
-            self.scene = Some(scene);
+            if self.detections.is_none() {
+                self.scene = Some(scene);
+            }
         }
         Ok(())
     }

@@ -9,8 +9,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use embody_agent::clock::{LatencyHistogram, WallRate};
 use embody_agent::ros_msgs::{
-    CameraInfoMsg, GripperCommandMsg, Header, ImageMsg, JointStateMsg, JointTrajectoryMsg,
-    StringMsg, TfMessage, Time, TransformStamped,
+    CameraInfoMsg, Detection3DArrayMsg, GripperCommandMsg, Header, ImageMsg, JointStateMsg,
+    JointTrajectoryMsg, StringMsg, TfMessage, Time, TransformStamped,
 };
 use embody_agent::Plan;
 use embody_sim::camera::render;
@@ -300,6 +300,7 @@ struct Endpoints {
     objects: Publisher<TfMessage>,
     scene_out: Publisher<StringMsg>,
     description: Publisher<StringMsg>,
+    detections: Publisher<Detection3DArrayMsg>,
     trajectories: Subscription<JointTrajectoryMsg>,
     gripper_in: Subscription<GripperCommandMsg>,
     status_in: Subscription<StringMsg>,
@@ -331,6 +332,7 @@ impl Endpoints {
         let objects = node.publisher(&cfg.objects_topic, &q)?;
         let scene_out = node.publisher(&cfg.scene_topic, &latched_qos())?;
         let description = node.publisher(&cfg.robot_description_topic, &latched_qos())?;
+        let detections = node.publisher(&cfg.detections_topic, &q)?;
         let trajectories = node.subscription(&cfg.trajectory_topic(), &q)?;
         let gripper_in = node.subscription(&cfg.gripper_topic(), &q)?;
         let status_in = node.subscription(&cfg.status_topic, &latched_qos())?;
@@ -356,6 +358,7 @@ impl Endpoints {
             objects,
             scene_out,
             description,
+            detections,
             trajectories,
             gripper_in,
             status_in,
@@ -616,10 +619,16 @@ impl SimState {
                 &self.world.tcp_pose(),
             )],
         });
+        let object_poses = self.world.object_poses();
+        // The same objects and the containers as a detector would report them.
+        let _ = ep.detections.publish(crate::scene::detections_of(
+            header.clone(),
+            &self.world.object_infos(),
+            &object_poses,
+            &self.world.containers,
+        ));
         let poses = TfMessage {
-            transforms: self
-                .world
-                .object_poses()
+            transforms: object_poses
                 .iter()
                 .map(|o| {
                     TransformStamped::from_isometry(

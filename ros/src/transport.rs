@@ -320,5 +320,48 @@ mod tests {
             step: 9,
             data: (0..18).collect(),
         });
+        let center = Pose {
+            position: Point {
+                x: 0.5,
+                y: -0.1,
+                z: 0.025,
+            },
+            orientation: Quaternion {
+                x: 0.0,
+                y: 0.0,
+                z: 0.38,
+                w: 0.92,
+            },
+        };
+        let mut covariance = Covariance36::default();
+        covariance.0[35] = 0.01;
+        same_bytes(Detection3DArrayMsg {
+            header: header(),
+            detections: vec![
+                Detection3D {
+                    header: header(),
+                    results: vec![ObjectHypothesisWithPose {
+                        hypothesis: ObjectHypothesis {
+                            class_id: "cube".into(),
+                            score: 0.9,
+                        },
+                        pose: PoseWithCovariance {
+                            pose: center,
+                            covariance,
+                        },
+                    }],
+                    bbox: BoundingBox3D {
+                        center,
+                        size: Vector3Msg {
+                            x: 0.05,
+                            y: 0.06,
+                            z: 0.07,
+                        },
+                    },
+                    id: "red_cube".into(),
+                };
+                2
+            ],
+        });
     }
 }

@@ -51,10 +51,20 @@ pub struct RosArgs {
     /// (/<gripper>/command).
     #[arg(long, value_enum, default_value_t = InterfaceArg::Action)]
     pub gripper_interface: InterfaceArg,
+    /// vision_msgs/Detection3DArray of the objects and containers (`sim --ros` publishes it;
+    /// `deploy --scene-input detections` reads it).
+    #[arg(long, default_value = "/embody/detections")]
+    pub detections_topic: String,
     /// How the actions' requests and replies travel: `enhanced` for a robot on rmw_fastrtps
     /// (ROS 2's default) or rmw_connextdds, `cyclone` for one on rmw_cyclonedds.
     #[arg(long, value_enum, default_value_t = RequestReplyArg::Enhanced)]
     pub request_reply: RequestReplyArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SceneInputArg {
+    Json,
+    Detections,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -111,6 +121,7 @@ impl RosArgs {
             arm_interface: self.arm_interface.into(),
             gripper_interface: self.gripper_interface.into(),
             request_reply: self.request_reply.into(),
+            detections_topic: self.detections_topic.clone(),
             ..RosConfig::default()
         }
     }
@@ -230,6 +241,12 @@ pub struct DeployArgs {
     pub workspace: super::common::WorkspaceArgs,
     #[command(flatten)]
     pub arm: ArmSourceArgs,
+    /// Where the scene comes from: `json` (embody's scene description and TF frames
+    /// `object/<id>`) or `detections` (vision_msgs/Detection3DArray in the base frame on
+    /// --detections-topic, from any 3-D detector; the containers from the cell, moved by
+    /// detections with their ids).
+    #[arg(long, value_enum, default_value_t = SceneInputArg::Json)]
+    pub scene_input: SceneInputArg,
     /// Joint states older than this hold the arm (ms).
     #[arg(long, default_value_t = 100.0)]
     pub stale_ms: f64,
@@ -340,12 +357,7 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     let (arm, urdf_text) = a
         .arm
         .load(&scenario, &cfg, Duration::from_secs_f64(a.wait_s))?;
-    let cfg = cfg.for_arm(&arm);
-    let mut robot = RosRobot::connect(cfg.clone(), arm.clone())?;
-    if a.check {
-        return check(&a, &cfg, &mut robot, arm, control_dt);
-    }
-    let instruction = a.instruction.clone().unwrap_or_default();
+    let mut cfg = cfg.for_arm(&arm);
     if let Some(d) = a.duration_s {
         if !(d.is_finite() && d > 0.0) {
             bail!("--duration-s must be a positive number of seconds, got {d}");
@@ -353,6 +365,31 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     }
     if a.episodes == Some(0) {
         bail!("--episodes must be at least 1");
+    }
+    let detections = a.scene_input == SceneInputArg::Detections;
+    if detections && (a.episodes.is_some_and(|n| n > 1) || a.duration_s.is_some()) {
+        bail!(
+            "--episodes and --duration-s wait for the cell's next table by the number in its \
+             scene description; with --scene-input detections there is none (use --scene-input json)"
+        );
+    }
+    if detections {
+        cfg.scene_input = embody_ros::config::SceneInput::Detections;
+    }
+    let cfg = cfg;
+    let mut robot = RosRobot::connect(cfg.clone(), arm.clone())?;
+    if a.check {
+        return check(&a, &cfg, &mut robot, arm, control_dt);
+    }
+    let instruction = a.instruction.clone().unwrap_or_default();
+    if detections {
+        // The containers as the cell file places them (seed 0 where it draws placements).
+        let world =
+            embody_sim::World::new(scenario.clone(), 0).context("cannot build the cell's world")?;
+        robot.read_detections(embody_ros::scene::CellGeometry {
+            containers: world.containers.clone(),
+            table_height_m: 0.0,
+        })?;
     }
     // One run unless asked for more; a soak without --episodes runs until its time is up.
     let max_runs = a
@@ -558,6 +595,7 @@ fn run_table(
         "state": "finished",
         "instruction": instruction,
         "episode": scene.episode,
+        "scene_input": cfg.scene_input,
         "ok": ok,
         "plan": report.plan,
         "plan_error": report.plan_error,

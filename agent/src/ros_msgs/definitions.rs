@@ -96,6 +96,50 @@ schema!(
     [HEADER, TIME, REGION_OF_INTEREST]
 );
 
+const POINT: (&str, &str) = ("geometry_msgs/Point", "float64 x\nfloat64 y\nfloat64 z\n");
+const POSE: (&str, &str) = (
+    "geometry_msgs/Pose",
+    "Point position\nQuaternion orientation\n",
+);
+const POSE_WITH_COVARIANCE: (&str, &str) = (
+    "geometry_msgs/PoseWithCovariance",
+    "Pose pose\nfloat64[36] covariance\n",
+);
+const OBJECT_HYPOTHESIS: (&str, &str) = (
+    "vision_msgs/ObjectHypothesis",
+    "string class_id\nfloat64 score\n",
+);
+const OBJECT_HYPOTHESIS_WITH_POSE: (&str, &str) = (
+    "vision_msgs/ObjectHypothesisWithPose",
+    "ObjectHypothesis hypothesis\ngeometry_msgs/PoseWithCovariance pose\n",
+);
+const BOUNDING_BOX_3D: (&str, &str) = (
+    "vision_msgs/BoundingBox3D",
+    "geometry_msgs/Pose center\ngeometry_msgs/Vector3 size\n",
+);
+const DETECTION_3D: (&str, &str) = (
+    "vision_msgs/Detection3D",
+    "std_msgs/Header header\nObjectHypothesisWithPose[] results\nBoundingBox3D bbox\nstring id\n",
+);
+
+schema!(
+    detection_3d_array,
+    "std_msgs/Header header\nDetection3D[] detections\n",
+    [
+        HEADER,
+        TIME,
+        DETECTION_3D,
+        OBJECT_HYPOTHESIS_WITH_POSE,
+        OBJECT_HYPOTHESIS,
+        POSE_WITH_COVARIANCE,
+        POSE,
+        POINT,
+        QUATERNION,
+        BOUNDING_BOX_3D,
+        VECTOR3
+    ]
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,9 +6,11 @@ mod definitions;
 #[cfg(test)]
 mod golden;
 mod messages;
+mod vision;
 
 pub use cdr::CdrError;
 pub use messages::*;
+pub use vision::*;
 
 use serde::{de::DeserializeOwned, Serialize};
 

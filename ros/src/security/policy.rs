@@ -116,6 +116,7 @@ impl Rules {
             rt(&cfg.objects_topic),
             rt(&cfg.scene_topic),
             rt(&cfg.robot_description_topic),
+            rt(&cfg.detections_topic),
             camera,
         ];
         let commands = [rt(&cfg.trajectory_topic()), rt(&cfg.gripper_topic())];
