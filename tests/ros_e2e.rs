@@ -163,6 +163,41 @@ fn deploy_takes_the_scene_from_3d_detections() {
     assert_eq!(sim["objects_cleared"], 2, "{all}");
 }
 
+/// Object poses from the robot's camera: depth, instance segmentation (mono16) and CameraInfo
+/// over DDS, through camera perception, the camera's pose from the cell. Without the images
+/// (a robot with no camera) deploy waits for them and then names what is missing.
+#[test]
+fn deploy_perceives_from_the_robots_depth_and_segmentation_images() {
+    let (sim, deploy, all) = sim_and_deploy_on(
+        "scenarios/table_clearing_camera.toml",
+        "",
+        "--cell scenarios/table_clearing_camera.toml --scene-input camera --policy scripted \
+         --instruction 'put the red cube and the green can in the bin'",
+        "",
+    );
+    assert_eq!(deploy["ok"], true, "{all}");
+    assert_eq!(deploy["scene_input"], "camera", "{all}");
+    assert_eq!(deploy["dropped_messages"], serde_json::json!({}), "{all}");
+    assert_eq!(sim["success"], true, "{all}");
+    assert_eq!(sim["objects_cleared"], 2, "{all}");
+
+    let out = in_private_network(
+        "$E sim --ros scenarios/table_clearing.toml --duration-s 8 > /dev/null 2>&1 &
+         $E deploy --cell scenarios/table_clearing_camera.toml --scene-input camera \
+             --policy scripted --instruction 'clear the table' --wait-s 3
+         echo deploy exit $?
+         wait",
+    );
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("nothing on /camera/color/camera_info"),
+        "{text}"
+    );
+    assert!(text.contains("instance segmentation (mono16)"), "{text}");
+    assert!(text.contains("deploy exit 2"), "{text}");
+}
+
 /// From the stop on, the robot is only told to stay where it is.
 fn only_holds_after(log: &Path, event: &str) {
     let log = read_log(log).unwrap();

@@ -35,6 +35,9 @@ pub enum SceneInput {
     /// vision_msgs/Detection3DArray on `detections_topic` (class, pose and size per object, in
     /// the base frame), with the cell's containers.
     Detections,
+    /// The scene description names the objects; their poses come from the robot's camera
+    /// (depth, instance segmentation, CameraInfo) through camera perception.
+    Camera,
 }
 
 /// How a service's (and an action's) requests and replies are matched on DDS, which depends on

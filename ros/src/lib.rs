@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod bench;
+mod camera_in;
 pub mod config;
 pub mod description;
 pub mod policy_service;

@@ -40,6 +40,8 @@ pub struct RosRobot {
     scene_in: Subscription<StringMsg>,
     /// With `SceneInput::Detections`: the detector's messages, and the cell they complete.
     detections: Option<(Subscription<Detection3DArrayMsg>, CellGeometry)>,
+    /// With `SceneInput::Camera`: depth, segmentation and intrinsics, made into frames.
+    camera: Option<crate::camera_in::CameraIn>,
     trajectory: Publisher<JointTrajectoryMsg>,
     gripper: Publisher<GripperCommandMsg>,
     status: Publisher<StringMsg>,
@@ -131,6 +133,7 @@ impl RosRobot {
             estop_in: node.subscription(&cfg.estop_topic, &q)?,
             scene_in: node.subscription(&cfg.scene_topic, &latched_qos())?,
             detections: None,
+            camera: None,
             trajectory: node.publisher(&cfg.trajectory_topic(), &q)?,
             gripper: node.publisher(&cfg.gripper_topic(), &q)?,
             status: node.publisher(&cfg.status_topic, &latched_qos())?,
@@ -164,13 +167,35 @@ impl RosRobot {
         Ok(())
     }
 
+    /// Takes object poses from a camera on the robot instead of TF frames: depth, instance
+    /// segmentation and CameraInfo under the camera namespace, for camera perception; the
+    /// camera is at `camera_in_base` (the cell's calibration). The scene description still
+    /// names the objects (segmentation id k is its k-th object).
+    pub fn read_camera(
+        &mut self,
+        camera_in_base: nalgebra::Isometry3<f64>,
+    ) -> Result<(), RosError> {
+        let ns = self.cfg.camera_namespace.clone();
+        self.camera = Some(crate::camera_in::CameraIn::new(
+            &mut self.node,
+            &ns,
+            camera_in_base,
+        )?);
+        self.cfg.scene_input = crate::config::SceneInput::Camera;
+        Ok(())
+    }
+
     /// Waits until joint states (and, if `scene`, the scene description and object poses)
     /// have arrived.
     pub fn wait_ready(&mut self, timeout: Duration, scene: bool) -> Result<(), RosError> {
         let t0 = Instant::now();
         loop {
             self.poll()?;
-            let have_scene = self.scene.is_some() && self.object_poses.is_some();
+            let have_scene = self.scene.is_some()
+                && match &self.camera {
+                    Some(c) => c.frame.is_some(),
+                    None => self.object_poses.is_some(),
+                };
             let steady =
                 self.steady_since
                     .is_some_and(|t| t.elapsed() >= STEADY_BEFORE_START)
@@ -190,6 +215,11 @@ impl RosRobot {
                     (
                         self.cfg.joint_states_topic.clone(),
                         "joint states came, but not steadily (gaps longer than --stale-ms); is the robot's publish rate high enough?",
+                    )
+                } else if let Some(c) = self.camera.as_ref().filter(|_| self.scene.is_some()) {
+                    (
+                        c.waiting_for().to_string(),
+                        "embody needs depth (32FC1), instance segmentation (mono16) and CameraInfo from the robot's camera",
                     )
                 } else if self.detections.is_some() {
                     (
@@ -300,6 +330,11 @@ impl RosRobot {
             if self.detections.is_none() {
                 self.object_poses = Some(poses);
             }
+        }
+        // Or a camera's frames.
+        let now = self.now();
+        if let Some(c) = &mut self.camera {
+            c.poll(&mut self.dropped, now);
         }
         // Or the scene and poses from a detector: the newest message that is whole.
         if let Some((sub, cell)) = &self.detections {
@@ -497,7 +532,7 @@ impl Robot for RosRobot {
                 width_m: width,
                 force_n: 0.0,
             },
-            camera: None,
+            camera: self.camera.as_ref().and_then(|c| c.frame.clone()),
             privileged: self.object_poses.clone(),
         })
     }

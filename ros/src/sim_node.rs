@@ -346,6 +346,7 @@ impl Endpoints {
                     spec: spec.clone(),
                     color: node.publisher(&format!("{ns}/color/image_raw"), &q)?,
                     depth: node.publisher(&format!("{ns}/depth/image_raw"), &q)?,
+                    segmentation: node.publisher(&format!("{ns}/segmentation"), &q)?,
                     info: node.publisher(&format!("{ns}/color/camera_info"), &q)?,
                 })
             }
@@ -369,11 +370,13 @@ impl Endpoints {
     }
 }
 
-/// The scenario's first camera and its three topics.
+/// The scenario's first camera and its four topics.
 struct CameraOut {
     spec: CameraSpec,
     color: Publisher<ImageMsg>,
     depth: Publisher<ImageMsg>,
+    /// Instance ids (mono16), as a segmentation node on a robot would publish them.
+    segmentation: Publisher<ImageMsg>,
     info: Publisher<CameraInfoMsg>,
 }
 
@@ -393,6 +396,9 @@ impl CameraOut {
         };
         let _ = self.color.publish(ImageMsg::color(&frame, header.clone()));
         let _ = self.depth.publish(ImageMsg::depth(&frame, header.clone()));
+        let _ = self
+            .segmentation
+            .publish(ImageMsg::segmentation(&frame, header.clone()));
         let _ = self.info.publish(CameraInfoMsg::of(&frame, header));
     }
 }

@@ -11,8 +11,8 @@ use embody_agent::episode::{run_episode, EpisodeConfig, EpisodeParts};
 use embody_agent::log::{McapRecorder, RecorderConfig, ScenarioRecord};
 use embody_agent::observer::EpisodeObserver;
 use embody_agent::{
-    ArmModel, Instruction, Pace, Robot, SafetyConfig, SafetyFilter, SimulatedPerception,
-    WatchdogConfig,
+    ArmModel, CameraPerception, Instruction, Pace, Robot, SafetyConfig, SafetyFilter,
+    SimulatedPerception, WatchdogConfig,
 };
 use embody_ros::sim_node::{serve, SimNodeOptions};
 use embody_ros::{RosConfig, RosRobot};
@@ -65,6 +65,7 @@ pub struct RosArgs {
 pub enum SceneInputArg {
     Json,
     Detections,
+    Camera,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -244,7 +245,10 @@ pub struct DeployArgs {
     /// Where the scene comes from: `json` (embody's scene description and TF frames
     /// `object/<id>`) or `detections` (vision_msgs/Detection3DArray in the base frame on
     /// --detections-topic, from any 3-D detector; the containers from the cell, moved by
-    /// detections with their ids).
+    /// detections with their ids) or `camera` (the scene description names the objects; their
+    /// poses come from the robot's depth, instance segmentation (mono16) and CameraInfo under
+    /// the camera namespace, through camera perception; the camera's pose is the cell's first
+    /// `[[cameras]]` entry).
     #[arg(long, value_enum, default_value_t = SceneInputArg::Json)]
     pub scene_input: SceneInputArg,
     /// Joint states older than this hold the arm (ms).
@@ -376,12 +380,29 @@ pub fn deploy(a: DeployArgs) -> Result<ExitCode> {
     if detections {
         cfg.scene_input = embody_ros::config::SceneInput::Detections;
     }
+    let camera_pose = match a.scene_input {
+        SceneInputArg::Camera => {
+            cfg.scene_input = embody_ros::config::SceneInput::Camera;
+            let spec = scenario.cameras.first().with_context(|| {
+                format!(
+                    "--scene-input camera needs the camera's pose in the base frame: the cell {} \
+                     has no [[cameras]] entry",
+                    scenario.source.display()
+                )
+            })?;
+            Some(spec.pose_in_base())
+        }
+        _ => None,
+    };
     let cfg = cfg;
     let mut robot = RosRobot::connect(cfg.clone(), arm.clone())?;
     if a.check {
         return check(&a, &cfg, &mut robot, arm, control_dt);
     }
     let instruction = a.instruction.clone().unwrap_or_default();
+    if let Some(pose) = camera_pose {
+        robot.read_camera(pose)?;
+    }
     if detections {
         // The containers as the cell file places them (seed 0 where it draws placements).
         let world =
@@ -513,15 +534,23 @@ fn run_table(
     let control_dt = 1.0 / scenario.robot.control_rate_hz;
     let scene = robot.scene().cloned().context("no scene")?;
     let obs = robot.observe().context("cannot read the robot's state")?;
-    // Object poses arrive as TF frames on the objects topic; this is the same code as the
-    // simulator's perception, without noise.
-    let mut perception = SimulatedPerception::new(
-        scene.objects.clone(),
-        scene.containers.clone(),
-        scene.table_height_m,
-        0.0,
-        0,
-    );
+    // Object poses arrive as TF frames on the objects topic, or as detections (this is the
+    // same code as the simulator's perception, without noise), or come from the camera's
+    // depth and segmentation through camera perception.
+    let mut perception: Box<dyn embody_agent::Perception> = match cfg.scene_input {
+        embody_ros::config::SceneInput::Camera => Box::new(CameraPerception::new(
+            scene.objects.clone(),
+            scene.containers.clone(),
+            scene.table_height_m,
+        )),
+        _ => Box::new(SimulatedPerception::new(
+            scene.objects.clone(),
+            scene.containers.clone(),
+            scene.table_height_m,
+            0.0,
+            0,
+        )),
+    };
     let mut controller = embody_sim::runner::controller_for(
         scenario,
         arm.clone(),
@@ -571,7 +600,7 @@ fn run_table(
     let report = run_episode(
         EpisodeParts {
             robot,
-            perception: &mut perception,
+            perception: perception.as_mut(),
             planner,
             policy,
             controller: &mut controller,

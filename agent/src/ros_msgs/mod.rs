@@ -5,6 +5,7 @@ mod cdr;
 mod definitions;
 #[cfg(test)]
 mod golden;
+mod image_pixels;
 mod messages;
 mod vision;
 
