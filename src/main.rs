@@ -52,7 +52,7 @@ enum Command {
     /// The simulator as a ROS 2 robot (--ros), on the wall clock.
     Sim(cmd::ros::SimArgs),
     /// Run an instruction on a robot over ROS 2 (ros2_control conventions).
-    Deploy(cmd::ros::DeployArgs),
+    Deploy(cmd::deploy::DeployArgs),
     /// Software e-stop: publish `true` on the e-stop topic.
     Estop(cmd::ros::EstopArgs),
     /// DDS-Security: a keystore and enclaves (SROS2's layout) so that only embody's own,
@@ -105,7 +105,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Render(a) => cmd::render::run(a),
         Command::Sim(a) => cmd::ros::sim(a),
-        Command::Deploy(a) => cmd::ros::deploy(a),
+        Command::Deploy(a) => cmd::deploy::deploy(a),
         Command::Estop(a) => cmd::ros::estop(a),
         Command::Security(a) => cmd::security::run(a),
     };

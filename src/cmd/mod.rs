@@ -5,6 +5,7 @@ pub mod bench_planner;
 pub mod bench_policy;
 pub mod cluster;
 pub mod common;
+pub mod deploy;
 pub mod merge;
 pub mod plan;
 pub mod plot;
