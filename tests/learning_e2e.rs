@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{embody_json, embody_ok};
+use common::{embody, embody_json, embody_ok};
 
 /// Runs a Python check (the project's environment: numpy, pyarrow, pandas) on `path`.
 fn python_check(script: &str, path: &std::path::Path) {
@@ -48,10 +48,13 @@ fn record_train_export_and_run_a_learned_policy() {
         "ten skills per episode: {ds}"
     );
 
-    // What the expert did is what the policy's features said it would: where it closes the
-    // gripper, its target is the grasp frame the observation carries; where it opens it, its
-    // target is over the drop spot. (A pick that nudges its object before closing may leave
-    // the plan made at the skill's start behind; hence percentiles, not every sample.)
+    // The features are in the skill frame (the default layout). What the expert did is what
+    // the policy's features said it would: where it closes the gripper, its target is the
+    // grasp the observation carries, at the frame's origin turned by nothing; where it opens
+    // it, its target is over the drop spot, the place frame's origin. (A pick that nudges its
+    // object before closing may leave the plan made at the skill's start behind; hence
+    // percentiles, not every sample.)
+    assert_eq!(ds["obs_fields"][0]["name"], "ee_pos_in_skill", "{ds}");
     python_check(
         r#"
 import sys, numpy as np
@@ -60,21 +63,25 @@ obs, act, seg = (np.load(f"{d}/{n}.npy").astype(np.float64) for n in ("obs", "ac
 def rot(v):
     a = v[:3] / np.linalg.norm(v[:3]); b = v[3:6] - a * (a @ v[3:6]); b /= np.linalg.norm(b)
     return np.stack([a, b, np.cross(a, b)], axis=1)
-grasp_deg, spot_m = [], []
+grasp_deg, spot_m, origin_m = [], [], []
 for s in np.unique(seg):
     i = np.flatnonzero(seg == s); o, a = obs[i], act[i]
     if o[0, 10] == 1:  # pick
         k = np.flatnonzero(a[:, 9] < 0.04)[0]
-        g = rot(o[k, 15:21]); t = rot(a[k, 3:9])
+        g = rot(o[k, 21:27]); t = rot(a[k, 3:9])
         grasp_deg.append(np.degrees(np.arccos(np.clip((np.trace(g.T @ t) - 1) / 2, -1, 1))))
+        origin_m.append(np.linalg.norm(a[k, :2]))
     else:  # place
         k = np.flatnonzero(a[:, 9] > 0.04)[0]
-        spot = o[k, 24:27]
+        spot = o[k, 18:21]
         spot_m.append(np.linalg.norm(spot[:2] - a[k, :2]))
+        origin_m.append(np.linalg.norm(a[k, :2]))
 grasp_deg, spot_m = np.array(grasp_deg), np.array(spot_m)
 assert len(grasp_deg) >= 15 and len(spot_m) >= 15, (len(grasp_deg), len(spot_m))
 assert np.median(grasp_deg) < 1.0 and np.mean(grasp_deg < 3.0) >= 0.9, grasp_deg
 assert np.median(spot_m) < 1e-3 and np.mean(spot_m < 5e-3) >= 0.9, spot_m
+origin_m = np.array(origin_m)
+assert np.median(origin_m) < 2e-3 and np.mean(origin_m < 1e-2) >= 0.9, origin_m
 print("ok")
 "#,
         &demos.join("dataset"),
@@ -158,8 +165,13 @@ print("ok")
     assert_eq!(t["data_hash"].as_str().unwrap().len(), 64, "{t}");
     assert_eq!(t["steps"], 200);
     assert!(t["command"].as_str().unwrap().contains("embody"), "{t}");
-    // Trained statistics, not the untrained defaults.
+    // Trained statistics, not the untrained defaults; the skill frame's features.
     assert_ne!(meta["normalization"]["action"]["max"][2], 0.7);
+    assert_eq!(meta["obs"]["dim"], 30, "{meta}");
+    assert_eq!(
+        meta["action"]["fields"][0]["name"],
+        "ee_target_pos_in_skill"
+    );
 
     let spec = format!("diffusion:{}", dir.path().join("toy.json").display());
     let v = embody_json(&[
@@ -240,6 +252,23 @@ print("ok")
     assert_eq!(meta["training"]["runs"], 2, "{}", meta["training"]);
     // The shape is the checkpoint's (the command line's default widths are not used).
     assert_eq!(meta["network"]["down_dims"], serde_json::json!([16, 32]));
+    // A checkpoint goes on only on features in its own frame.
+    let out = embody(&[
+        "train",
+        demos.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--steps",
+        "400",
+        "--resume",
+        "--layout",
+        "base",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("skill-frame"),
+        "{err}"
+    );
 
     // The next round goes on from this model's checkpoint into a model of its own.
     let next = dir.path().join("toy_round1");

@@ -12,7 +12,7 @@ use embody_agent::{
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::features::{self, ACTION_DIM, OBS_DIM};
+use crate::features::{self, Framer, Layout, ACTION_DIM};
 
 #[derive(Debug, Error)]
 pub enum DatasetError {
@@ -73,6 +73,7 @@ fn log_err(path: &Path, message: impl Into<String>) -> DatasetError {
 /// demonstrations.
 fn add_episode(
     rows: &mut Rows,
+    layout: Layout,
     path: &Path,
     episode: i64,
     next_segment: &mut i64,
@@ -118,6 +119,7 @@ fn add_episode(
         Vec::new()
     };
     let mut used = false;
+    let attempts = attempt_starts(&samples);
     for segment in segments(&samples) {
         if corrections {
             let first = &samples[segment.start];
@@ -131,8 +133,15 @@ fn add_episode(
         *next_segment += 1;
         rows.segment_skills
             .push(samples[segment.start].skill.to_string());
+        // The frame of the attempt this segment belongs to, as the runtime fixes it: from
+        // the attempt's first observation, whoever drove then.
+        let mut framer = Framer::new(layout);
+        let first = &samples[attempts[segment.start]];
+        framer
+            .observation(&observation_of(first), &first.scene, &first.skill)
+            .map_err(|e| log_err(path, format!("sample at t = {}: {e}", first.t)))?;
         for s in &samples[segment] {
-            add_sample(rows, s, episode, *next_segment)
+            add_sample(rows, &mut framer, s, episode, *next_segment)
                 .map_err(|e| log_err(path, format!("sample at t = {}: {e}", s.t)))?;
         }
         used = true;
@@ -157,6 +166,21 @@ fn segments(samples: &[SampleRecord]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// For each sample, the index of the first sample of its skill attempt: like [`segments`], but
+/// a hand-over between the learned policy and the expert does not start a new attempt.
+fn attempt_starts(samples: &[SampleRecord]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(samples.len());
+    for (i, s) in samples.iter().enumerate() {
+        let continues = i > 0 && {
+            let p = &samples[i - 1];
+            p.skill == s.skill && s.t - p.t < 0.15
+        };
+        let start = if continues { out[i - 1] } else { i };
+        out.push(start);
+    }
+    out
+}
+
 /// Whether the attempt at `skill` that was running at `t` ended in success: the first end of
 /// that skill at or after `t`.
 fn attempt_succeeded(ends: &[Event], skill: &Skill, t: f64) -> bool {
@@ -165,13 +189,9 @@ fn attempt_succeeded(ends: &[Event], skill: &Skill, t: f64) -> bool {
         .is_some_and(|e| e.success == Some(true))
 }
 
-fn add_sample(
-    rows: &mut Rows,
-    s: &SampleRecord,
-    episode: i64,
-    segment: i64,
-) -> Result<(), crate::error::FeatureError> {
-    let obs = Observation {
+/// The observation a sample was recorded from, as far as the features need it.
+fn observation_of(s: &SampleRecord) -> Observation {
+    Observation {
         stamp: s.t,
         joints: JointState {
             names: Vec::new(),
@@ -187,10 +207,19 @@ fn add_sample(
         ee_in_base: s.ee_in_base,
         camera: None,
         privileged: None,
-    };
-    let f = features::observation_features(&obs, &s.scene, &s.skill)?;
+    }
+}
+
+fn add_sample(
+    rows: &mut Rows,
+    framer: &mut Framer,
+    s: &SampleRecord,
+    episode: i64,
+    segment: i64,
+) -> Result<(), crate::error::FeatureError> {
+    let f = framer.observation(&observation_of(s), &s.scene, &s.skill)?;
     rows.obs.extend(f);
-    rows.action.extend(features::action_features(&Action {
+    rows.action.extend(framer.encode(&Action {
         ee_target_in_base: s.target_in_base,
         gripper_width_m: s.gripper_command_m,
     }));
@@ -229,14 +258,15 @@ fn collect_logs(dir: &Path, logs: &mut Vec<PathBuf>, depth: usize) -> Result<(),
     Ok(())
 }
 
-/// Builds `out/{obs,action,episode,segment}.npy` and `out/dataset.json` from the logs.
-pub fn build(logs: &[PathBuf], out: &Path) -> Result<DatasetSummary, DatasetError> {
+/// Builds `out/{obs,action,episode,segment}.npy` and `out/dataset.json` from the logs, the
+/// features in `layout`'s frame.
+pub fn build(logs: &[PathBuf], layout: Layout, out: &Path) -> Result<DatasetSummary, DatasetError> {
     let mut rows = Rows::default();
     let mut used = Vec::new();
     let mut skipped = 0;
     let mut segment = -1;
     for path in logs {
-        if add_episode(&mut rows, path, used.len() as i64, &mut segment)? {
+        if add_episode(&mut rows, layout, path, used.len() as i64, &mut segment)? {
             used.push(path.display().to_string());
         } else {
             skipped += 1;
@@ -254,7 +284,7 @@ pub fn build(logs: &[PathBuf], out: &Path) -> Result<DatasetSummary, DatasetErro
     write_npy(
         &out.join("obs.npy"),
         "<f4",
-        &[n, OBS_DIM],
+        &[n, layout.obs_dim()],
         &f32_bytes(&rows.obs),
     )
     .map_err(|e| werr(out, e))?;
@@ -286,8 +316,8 @@ pub fn build(logs: &[PathBuf], out: &Path) -> Result<DatasetSummary, DatasetErro
         correction_samples: rows.corrections,
         segments: (segment + 1) as usize,
         logs: used,
-        obs_fields: features::obs_layout(),
-        action_fields: features::action_layout(),
+        obs_fields: layout.obs_fields(),
+        action_fields: layout.action_fields(),
         sample_period_s: 0.1,
         segment_skills: std::mem::take(&mut rows.segment_skills),
     };

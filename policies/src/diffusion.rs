@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{DelayError, LoadError, MetaError};
-use crate::features::{self, Normalizer};
+use crate::features::{Framer, Normalizer};
 use crate::guidance::{self, Cost, GuidanceConfig};
 use crate::meta::ModelMeta;
 use crate::onnx::{Denoiser, RuntimeOptions};
@@ -187,6 +187,8 @@ struct ChunkInputs {
 pub struct Steer {
     costs: Vec<Box<dyn Cost>>,
     norm: Normalizer,
+    /// The frame of the action features (the skill attempt's).
+    framer: Framer,
     dim: usize,
     strength: f64,
 }
@@ -202,7 +204,7 @@ impl Steer {
         self.norm.denormalize(&mut rows);
         let mut points = Vec::with_capacity(3 * rows.len() / self.dim);
         for r in rows.chunks(self.dim) {
-            let Ok(a) = features::decode_action(r) else {
+            let Ok(a) = self.framer.decode(r) else {
                 // A degenerate rotation mid-denoising: steer nothing this step.
                 return false;
             };
@@ -216,7 +218,7 @@ impl Steer {
             return false;
         }
         for (r, v) in rows.chunks_mut(self.dim).zip(pull.chunks(3)) {
-            let v = v[0] + v[1] + v[2];
+            let v = self.framer.vector_in_frame(&(v[0] + v[1] + v[2]));
             for k in 0..3 {
                 r[k] += (self.strength * v[k]) as f32;
             }
@@ -249,6 +251,8 @@ pub struct DiffusionPolicy {
     chunking: Chunking,
     handed: Option<Handed>,
     guidance: Option<GuidanceConfig>,
+    /// The model's feature frame, fixed at each skill attempt's first observation.
+    framer: Framer,
     obs_norm: Normalizer,
     action_norm: Normalizer,
     /// Normalized observation features, oldest first; at most To.
@@ -294,6 +298,7 @@ impl DiffusionPolicy {
         };
         let obs_norm = normalizer("obs", &meta.normalization.obs, meta.obs.dim)?;
         let action_norm = normalizer("action", &meta.normalization.action, meta.action.dim)?;
+        let framer = Framer::new(meta.layout());
         Ok(Self {
             meta,
             sampler: Some(ChunkSampler {
@@ -308,6 +313,7 @@ impl DiffusionPolicy {
             chunking: opts.chunking,
             handed: None,
             guidance: opts.guidance.filter(|g| g.strength > 0.0),
+            framer,
             obs_norm,
             action_norm,
             history: VecDeque::new(),
@@ -383,6 +389,7 @@ impl DiffusionPolicy {
         let steer = Steer {
             costs: guidance::costs_for(scene, skill, cfg),
             norm: self.action_norm.clone(),
+            framer: self.framer.clone(),
             dim: self.meta.action.dim,
             strength: cfg.strength,
         };
@@ -403,7 +410,9 @@ impl DiffusionPolicy {
         scene: &SceneGraph,
         skill: &Skill,
     ) -> Result<(), PolicyError> {
-        let mut f = features::observation_features(obs, scene, skill)
+        let mut f = self
+            .framer
+            .observation(obs, scene, skill)
             .map_err(|e| PolicyError::MissingInput(e.to_string()))?;
         self.obs_norm.normalize(&mut f);
         self.history.push_back(f);
@@ -455,14 +464,15 @@ impl DiffusionPolicy {
                                 // Strongest at the hand-over, fading over the overlap.
                                 let w = cfg.smoothness * (tp - j - offset) as f64 / tp as f64;
                                 let p = &old[i..i + 3];
-                                (
-                                    nalgebra::Vector3::new(
+                                // The old chunk's features are in the attempt's frame; the
+                                // costs work in the base frame.
+                                let p = self.framer.frame()
+                                    * nalgebra::Point3::new(
                                         f64::from(p[0]),
                                         f64::from(p[1]),
                                         f64::from(p[2]),
-                                    ),
-                                    w,
-                                )
+                                    );
+                                (p.coords, w)
                             })
                         })
                         .collect();
@@ -473,6 +483,7 @@ impl DiffusionPolicy {
         Some(Steer {
             costs,
             norm: self.action_norm.clone(),
+            framer: self.framer.clone(),
             dim: self.meta.action.dim,
             strength: cfg.strength,
         })
@@ -512,7 +523,7 @@ impl DiffusionPolicy {
 
     fn to_chunk(&self, start: f64, mut x: Vec<f32>) -> Result<ActionChunk, PolicyError> {
         self.action_norm.denormalize(&mut x);
-        chunk_from_rows(&self.meta, start, &x)
+        chunk_from_rows(&self.meta, &self.framer, start, &x)
     }
 
     /// One chunk for a robot elsewhere (the policy server): everything the robot knows comes
@@ -652,12 +663,13 @@ pub struct RemoteRequest<'a> {
 /// skipped, so the chunk starts at the newest observation's step.
 pub fn chunk_from_rows(
     meta: &ModelMeta,
+    framer: &Framer,
     start: f64,
     rows: &[f32],
 ) -> Result<ActionChunk, PolicyError> {
     let actions = rows
         .chunks(meta.action.dim)
-        .map(features::decode_action)
+        .map(|r| framer.decode(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| PolicyError::InvalidOutput(e.to_string()))?;
     if actions.is_empty() {
@@ -737,6 +749,7 @@ impl Policy for DiffusionPolicy {
         // A chunk still in flight belongs to the previous skill.
         let _ = self.join_pending();
         self.history.clear();
+        self.framer.reset();
         self.handed = None;
         self.since_chunk = 0;
         // Each skill attempt draws from its own noise stream, numbered by the resets so far: a

@@ -31,31 +31,112 @@ fn fields(spec: &[(&str, usize)]) -> Vec<Field> {
         .collect()
 }
 
-/// Observation features per step (policies/train/layout.py writes the same list).
+/// Which frame a model's features are expressed in; a model's metadata names it through its
+/// field names, and the runtime builds whichever the model was trained on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Everything in the robot's base frame (the first models). What the network learns then
+    /// depends on where the table's things stand: a model trained on one layout did not
+    /// clear a table with the bin moved.
+    Base,
+    /// Everything in the skill frame (see [`skill_frame`]): fixed at the first observation of
+    /// a skill attempt, at the goal (the object to pick, the drop spot), turned with the grasp
+    /// (or the hand) about the vertical, at table height. The expert's motions are the same
+    /// in it wherever the object and the bin stand, so demonstrations from every layout teach
+    /// one motion instead of many.
+    Skill,
+}
+
+impl Layout {
+    /// Observation fields per step (policies/train/layout.py writes the same lists).
+    pub fn obs_fields(self) -> Vec<Field> {
+        match self {
+            Layout::Base => fields(&[
+                ("ee_pos_in_base", 3),
+                ("ee_rot6d_in_base", 6),
+                ("gripper_width", 1),
+                ("skill_onehot", 2),
+                ("object_pos_in_base", 3),
+                ("grasp_rot6d_in_base", 6),
+                ("object_extents", 3),
+                ("place_spot_pos_in_base", 3),
+                ("container_rot6d_in_base", 6),
+            ]),
+            Layout::Skill => fields(&[
+                ("ee_pos_in_skill", 3),
+                ("ee_rot6d_in_skill", 6),
+                ("gripper_width", 1),
+                ("skill_onehot", 2),
+                ("object_pos_in_skill", 3),
+                ("object_extents", 3),
+                ("goal_pos_in_skill", 3),
+                ("goal_rot6d_in_skill", 6),
+                ("container_inner_extents", 3),
+            ]),
+        }
+    }
+
+    /// Action fields per step.
+    pub fn action_fields(self) -> Vec<Field> {
+        match self {
+            Layout::Base => fields(&[
+                ("ee_target_pos_in_base", 3),
+                ("ee_target_rot6d_in_base", 6),
+                ("gripper_width", 1),
+            ]),
+            Layout::Skill => fields(&[
+                ("ee_target_pos_in_skill", 3),
+                ("ee_target_rot6d_in_skill", 6),
+                ("gripper_width", 1),
+            ]),
+        }
+    }
+
+    pub fn obs_dim(self) -> usize {
+        match self {
+            Layout::Base => BASE_OBS_DIM,
+            Layout::Skill => SKILL_OBS_DIM,
+        }
+    }
+
+    /// The layout whose observation and action fields these are.
+    pub fn of(obs: &[Field], action: &[Field]) -> Option<Layout> {
+        [Layout::Base, Layout::Skill]
+            .into_iter()
+            .find(|l| l.obs_fields() == obs && l.action_fields() == action)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Base => "base",
+            Layout::Skill => "skill",
+        }
+    }
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "base" => Ok(Layout::Base),
+            "skill" => Ok(Layout::Skill),
+            other => Err(format!("unknown feature layout '{other}' (skill or base)")),
+        }
+    }
+}
+
+/// The base-frame layout's fields (the shipped model's).
 pub fn obs_layout() -> Vec<Field> {
-    fields(&[
-        ("ee_pos_in_base", 3),
-        ("ee_rot6d_in_base", 6),
-        ("gripper_width", 1),
-        ("skill_onehot", 2),
-        ("object_pos_in_base", 3),
-        ("grasp_rot6d_in_base", 6),
-        ("object_extents", 3),
-        ("place_spot_pos_in_base", 3),
-        ("container_rot6d_in_base", 6),
-    ])
+    Layout::Base.obs_fields()
 }
 
-/// Action features per step.
 pub fn action_layout() -> Vec<Field> {
-    fields(&[
-        ("ee_target_pos_in_base", 3),
-        ("ee_target_rot6d_in_base", 6),
-        ("gripper_width", 1),
-    ])
+    Layout::Base.action_fields()
 }
 
-pub const OBS_DIM: usize = 33;
+pub const BASE_OBS_DIM: usize = 33;
+pub const SKILL_OBS_DIM: usize = 30;
+pub const OBS_DIM: usize = BASE_OBS_DIM;
 pub const ACTION_DIM: usize = 10;
 
 /// Rotations are encoded as the first two columns of their matrix (Zhou et al. 2019):
@@ -156,6 +237,163 @@ pub fn action_features(a: &Action) -> Vec<f32> {
     push_pose(&mut out, &a.ee_target_in_base);
     out.push(a.gripper_width_m as f32);
     out
+}
+
+/// The skill frame of `skill` from the attempt's first observation: at the object (pick) or at
+/// the drop spot (place), at table height, turned about the vertical by the grasp's yaw (pick)
+/// or the hand's (place: the expert carries the object without turning it).
+pub fn skill_frame(
+    obs: &Observation,
+    scene: &SceneGraph,
+    skill: &Skill,
+) -> Result<Isometry3<f64>, FeatureError> {
+    let (x, y, yaw) = match skill {
+        Skill::Pick { object: id } => {
+            let o = scene
+                .object(id)
+                .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
+            let yaw = grasp::grasp_yaw(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M)
+                .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
+            let p = o.pose_in_base.translation.vector;
+            (p.x, p.y, yaw)
+        }
+        Skill::Place { object: id, into } => {
+            let spot = grasp::place_spot(scene, id, into)
+                .ok_or_else(|| FeatureError::MissingContainer(into.clone()))?;
+            let hand_x = obs.ee_in_base.rotation * Vector3::x();
+            (spot.x, spot.y, hand_x.y.atan2(hand_x.x))
+        }
+    };
+    Ok(Isometry3::from_parts(
+        Translation3::new(x, y, scene.table_height_m),
+        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw),
+    ))
+}
+
+/// The observation features of one step in the skill frame `frame` (see [`Layout::Skill`]).
+pub fn skill_observation_features(
+    obs: &Observation,
+    scene: &SceneGraph,
+    skill: &Skill,
+    frame: &Isometry3<f64>,
+) -> Result<Vec<f32>, FeatureError> {
+    let inv = frame.inverse();
+    let mut out = Vec::with_capacity(SKILL_OBS_DIM);
+    push_pose(&mut out, &(inv * obs.ee_in_base));
+    out.push(obs.gripper.width_m as f32);
+    out.extend(match skill {
+        Skill::Pick { .. } => [1.0, 0.0],
+        Skill::Place { .. } => [0.0, 1.0],
+    });
+    let object = scene
+        .object(skill.object())
+        .ok_or_else(|| FeatureError::MissingObject(skill.object().to_string()))?;
+    let object_pos = inv * nalgebra::Point3::from(object.pose_in_base.translation.vector);
+    out.extend(object_pos.coords.iter().map(|v| *v as f32));
+    out.extend(object.extents.iter().map(|v| *v as f32));
+    // Where the goal is now (an object nudged since the attempt began, a drop spot moved by
+    // what fell into the bin) and how it is turned: the grasp the expert would take now, the
+    // bin's walls.
+    match skill {
+        Skill::Pick { object: id } => {
+            let yaw = grasp::grasp_yaw(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M)
+                .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
+            let grasp = Isometry3::from_parts(
+                Translation3::from(object.pose_in_base.translation.vector),
+                top_down(yaw),
+            );
+            push_pose(&mut out, &(inv * grasp));
+            out.extend([0.0; 3]);
+        }
+        Skill::Place { object: id, into } => {
+            let missing = || FeatureError::MissingContainer(into.clone());
+            let c = scene.container(into).ok_or_else(missing)?;
+            let spot = grasp::place_spot(scene, id, into).ok_or_else(missing)?;
+            let goal =
+                Isometry3::from_parts(Translation3::from(spot.coords), c.pose_in_base.rotation);
+            push_pose(&mut out, &(inv * goal));
+            out.extend(c.inner_extents.iter().map(|v| *v as f32));
+        }
+    }
+    debug_assert_eq!(out.len(), SKILL_OBS_DIM);
+    Ok(out)
+}
+
+/// Builds one skill attempt's features in a model's layout and reads its actions back into the
+/// base frame. The skill frame is fixed by the attempt's first observation and kept until
+/// [`Framer::reset`], so the observations and chunks of one attempt share it (a chunk being
+/// blended with the next, or inpainted into it, stays in one frame).
+#[derive(Clone, Debug)]
+pub struct Framer {
+    layout: Layout,
+    frame: Option<Isometry3<f64>>,
+}
+
+impl Framer {
+    pub fn new(layout: Layout) -> Self {
+        Self {
+            layout,
+            frame: None,
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// A new skill attempt: the next observation fixes the frame.
+    pub fn reset(&mut self) {
+        self.frame = None;
+    }
+
+    /// The frame the features are in (the base frame itself for [`Layout::Base`], and before
+    /// the attempt's first observation).
+    pub fn frame(&self) -> Isometry3<f64> {
+        self.frame.unwrap_or_else(Isometry3::identity)
+    }
+
+    /// The observation features of one step.
+    pub fn observation(
+        &mut self,
+        obs: &Observation,
+        scene: &SceneGraph,
+        skill: &Skill,
+    ) -> Result<Vec<f32>, FeatureError> {
+        match self.layout {
+            Layout::Base => observation_features(obs, scene, skill),
+            Layout::Skill => {
+                let frame = match self.frame {
+                    Some(f) => f,
+                    None => {
+                        let f = skill_frame(obs, scene, skill)?;
+                        self.frame = Some(f);
+                        f
+                    }
+                };
+                skill_observation_features(obs, scene, skill, &frame)
+            }
+        }
+    }
+
+    /// One action, in the base frame, from its features.
+    pub fn decode(&self, v: &[f32]) -> Result<Action, FeatureError> {
+        let mut a = decode_action(v)?;
+        a.ee_target_in_base = self.frame() * a.ee_target_in_base;
+        Ok(a)
+    }
+
+    /// The features of one action given in the base frame (the inverse of [`Framer::decode`]).
+    pub fn encode(&self, a: &Action) -> Vec<f32> {
+        action_features(&Action {
+            ee_target_in_base: self.frame().inverse() * a.ee_target_in_base,
+            gripper_width_m: a.gripper_width_m,
+        })
+    }
+
+    /// A displacement given in the base frame, in the features' frame.
+    pub fn vector_in_frame(&self, v: &Vector3<f64>) -> Vector3<f64> {
+        self.frame().rotation.inverse() * v
+    }
 }
 
 /// Min-max statistics of a feature vector, as a model's metadata stores them.
@@ -267,6 +505,164 @@ mod tests {
             2
         )
         .is_err());
+    }
+
+    fn table_scene() -> (Observation, SceneGraph) {
+        use embody_agent::{Container, GripperState, JointState, SceneObject, ShapeKind};
+        let object = |id: &str, x: f64, y: f64, yaw: f64| SceneObject {
+            id: id.into(),
+            class: "cube".into(),
+            color: "red".into(),
+            shape: ShapeKind::Box,
+            pose_in_base: Isometry3::from_parts(
+                Translation3::new(x, y, 0.025),
+                UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw),
+            ),
+            extents: Vector3::new(0.05, 0.04, 0.05),
+        };
+        let scene = SceneGraph {
+            stamp: 0.0,
+            objects: vec![object("a", 0.5, 0.1, 0.4), object("b", 0.45, 0.2, -0.2)],
+            containers: vec![Container {
+                id: "bin".into(),
+                class: "bin".into(),
+                pose_in_base: Isometry3::from_parts(
+                    Translation3::new(0.4, -0.3, 0.0),
+                    UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.3),
+                ),
+                inner_extents: Vector3::new(0.2, 0.15, 0.1),
+            }],
+            table_height_m: 0.0,
+        };
+        let obs = Observation {
+            stamp: 0.0,
+            joints: JointState {
+                names: Vec::new(),
+                position: Vec::new(),
+                velocity: Vec::new(),
+                effort: Vec::new(),
+                stamp: 0.0,
+            },
+            gripper: GripperState {
+                width_m: 0.08,
+                force_n: 0.0,
+            },
+            ee_in_base: Isometry3::from_parts(Translation3::new(0.3, 0.0, 0.4), top_down(0.1)),
+            camera: None,
+            privileged: None,
+        };
+        (obs, scene)
+    }
+
+    /// Everything moved together across the table and turned about the vertical.
+    fn moved(
+        obs: &Observation,
+        scene: &SceneGraph,
+        t: &Isometry3<f64>,
+    ) -> (Observation, SceneGraph) {
+        let mut obs = obs.clone();
+        obs.ee_in_base = t * obs.ee_in_base;
+        let mut scene = scene.clone();
+        for o in &mut scene.objects {
+            o.pose_in_base = t * o.pose_in_base;
+        }
+        for c in &mut scene.containers {
+            c.pose_in_base = t * c.pose_in_base;
+        }
+        (obs, scene)
+    }
+
+    #[test]
+    fn skill_frame_features_do_not_depend_on_where_the_table_things_stand() {
+        let (obs, scene) = table_scene();
+        let t = Isometry3::from_parts(
+            Translation3::new(-0.15, 0.2, 0.0),
+            UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.25),
+        );
+        let (obs2, scene2) = moved(&obs, &scene, &t);
+        for skill in [
+            Skill::Pick { object: "a".into() },
+            Skill::Place {
+                object: "a".into(),
+                into: "bin".into(),
+            },
+        ] {
+            let mut here = Framer::new(Layout::Skill);
+            let mut there = Framer::new(Layout::Skill);
+            let f1 = here.observation(&obs, &scene, &skill).unwrap();
+            let f2 = there.observation(&obs2, &scene2, &skill).unwrap();
+            assert_eq!(f1.len(), SKILL_OBS_DIM);
+            for (i, (a, b)) in f1.iter().zip(&f2).enumerate() {
+                assert!((a - b).abs() < 1e-5, "{skill}: feature {i}: {a} vs {b}");
+            }
+            // The base-frame features do change: that is what the skill frame removes.
+            let b1 = observation_features(&obs, &scene, &skill).unwrap();
+            let b2 = observation_features(&obs2, &scene2, &skill).unwrap();
+            assert!(b1.iter().zip(&b2).any(|(a, b)| (a - b).abs() > 0.05));
+            // One action, decoded in either frame, is the same motion of the moved table.
+            let row = here.encode(&Action {
+                ee_target_in_base: Isometry3::from_parts(
+                    Translation3::new(0.52, 0.08, 0.1),
+                    top_down(0.5),
+                ),
+                gripper_width_m: 0.03,
+            });
+            let a1 = here.decode(&row).unwrap();
+            let a2 = there.decode(&row).unwrap();
+            let want = t * a1.ee_target_in_base;
+            assert!(
+                (want.translation.vector - a2.ee_target_in_base.translation.vector).norm() < 1e-5
+            );
+            assert!(want.rotation.angle_to(&a2.ee_target_in_base.rotation) < 1e-4);
+            assert!(
+                (a1.ee_target_in_base.translation.vector - Vector3::new(0.52, 0.08, 0.1)).norm()
+                    < 1e-5
+            );
+        }
+    }
+
+    #[test]
+    fn the_skill_frame_is_kept_for_the_attempt_and_dropped_on_reset() {
+        let (obs, scene) = table_scene();
+        let skill = Skill::Pick { object: "a".into() };
+        let mut framer = Framer::new(Layout::Skill);
+        let first = framer.observation(&obs, &scene, &skill).unwrap();
+        // At the object, grasp yaw removed: the grasp is top-down with yaw 0 in the frame.
+        assert!(first[12].abs() < 1e-6 && first[13].abs() < 1e-6);
+        let frame = framer.frame();
+        // The object is nudged: the frame stays, the object's features show the nudge.
+        let mut nudged = scene.clone();
+        nudged.objects[0].pose_in_base.translation.vector.x += 0.02;
+        let f = framer.observation(&obs, &nudged, &skill).unwrap();
+        assert_eq!(framer.frame(), frame);
+        assert!((f[12] - first[12]).abs() > 0.01 || (f[13] - first[13]).abs() > 0.01);
+        framer.reset();
+        let after = framer.observation(&obs, &nudged, &skill).unwrap();
+        assert!(after[12].abs() < 1e-6 && after[13].abs() < 1e-6);
+        // The base layout's frame is the base frame.
+        let mut base = Framer::new(Layout::Base);
+        assert_eq!(
+            base.observation(&obs, &scene, &skill).unwrap(),
+            observation_features(&obs, &scene, &skill).unwrap()
+        );
+        assert_eq!(base.frame(), Isometry3::identity());
+    }
+
+    #[test]
+    fn layouts_are_told_apart_by_their_fields() {
+        for l in [Layout::Base, Layout::Skill] {
+            assert_eq!(Layout::of(&l.obs_fields(), &l.action_fields()), Some(l));
+            assert_eq!(
+                l.obs_fields().iter().map(|f| f.size).sum::<usize>(),
+                l.obs_dim()
+            );
+            assert_eq!(l.name().parse::<Layout>(), Ok(l));
+        }
+        assert_eq!(
+            Layout::of(&Layout::Base.obs_fields(), &Layout::Skill.action_fields()),
+            None
+        );
+        assert!("world".parse::<Layout>().is_err());
     }
 
     #[test]

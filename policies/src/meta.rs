@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LoadError, MetaError};
-use crate::features::{self, Field, Normalizer, Stats};
+use crate::features::{self, Field, Layout, Normalizer, Stats};
 use crate::onnx::Port;
 use crate::schedule::SchedulerConfig;
 
@@ -76,21 +76,11 @@ pub struct Normalization {
     pub action: Stats,
 }
 
-fn layout_mismatch(what: &'static str, got: &[Field], want: &[Field]) -> Result<(), MetaError> {
-    if got == want {
-        return Ok(());
-    }
-    let show = |f: &[Field]| {
-        f.iter()
-            .map(|f| format!("{}:{}", f.name, f.size))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Err(MetaError::Layout {
-        what,
-        got: show(got),
-        want: show(want),
-    })
+fn show(f: &[Field]) -> String {
+    f.iter()
+        .map(|f| format!("{}:{}", f.name, f.size))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ModelMeta {
@@ -136,13 +126,12 @@ impl ModelMeta {
         if self.opset < 17 {
             return Err(MetaError::Opset(self.opset.into()));
         }
-        layout_mismatch("observation", &self.obs.fields, &features::obs_layout())?;
-        layout_mismatch("action", &self.action.fields, &features::action_layout())?;
-        if self.obs.dim != features::OBS_DIM || self.action.dim != features::ACTION_DIM {
+        let layout = self.layout_checked()?;
+        if self.obs.dim != layout.obs_dim() || self.action.dim != features::ACTION_DIM {
             return Err(MetaError::Dims {
                 obs: self.obs.dim,
                 action: self.action.dim,
-                want_obs: features::OBS_DIM,
+                want_obs: layout.obs_dim(),
                 want_action: features::ACTION_DIM,
             });
         }
@@ -173,6 +162,36 @@ impl ModelMeta {
                 .map_err(|problem| MetaError::Normalization { which, problem })?;
         }
         Ok(())
+    }
+
+    /// The frame the model's features are in.
+    pub fn layout(&self) -> Layout {
+        Layout::of(&self.obs.fields, &self.action.fields).unwrap_or(Layout::Base)
+    }
+
+    fn layout_checked(&self) -> Result<Layout, MetaError> {
+        if let Some(l) = Layout::of(&self.obs.fields, &self.action.fields) {
+            return Ok(l);
+        }
+        // Name the part that matches no layout this runtime builds.
+        let layouts = [Layout::Skill, Layout::Base];
+        let (what, got, want) = match layouts.iter().find(|l| l.obs_fields() == self.obs.fields) {
+            Some(l) => (
+                "action",
+                show(&self.action.fields),
+                show(&l.action_fields()),
+            ),
+            None => (
+                "observation",
+                show(&self.obs.fields),
+                layouts
+                    .iter()
+                    .map(|l| show(&l.obs_fields()))
+                    .collect::<Vec<_>>()
+                    .join("] or ["),
+            ),
+        };
+        Err(MetaError::Layout { what, got, want })
     }
 
     /// What the ONNX graph must take.
@@ -210,5 +229,71 @@ impl ModelMeta {
             ],
             element: "float32",
         }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> serde_json::Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/table_clearing.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn fields_json(f: &[Field]) -> serde_json::Value {
+        serde_json::to_value(f).unwrap()
+    }
+
+    #[test]
+    fn a_model_in_either_frame_loads_and_a_mixed_one_is_refused_by_part() {
+        let v = shipped();
+        assert_eq!(
+            ModelMeta::from_json_str(&v.to_string()).unwrap().layout(),
+            Layout::Base
+        );
+        // The skill frame's fields, dims and statistics.
+        let mut skill = v.clone();
+        let d = Layout::Skill.obs_dim();
+        skill["obs"]["fields"] = fields_json(&Layout::Skill.obs_fields());
+        skill["obs"]["dim"] = d.into();
+        skill["action"]["fields"] = fields_json(&Layout::Skill.action_fields());
+        skill["normalization"]["obs"] =
+            serde_json::json!({"min": vec![-1.0; d], "max": vec![1.0; d]});
+        assert_eq!(
+            ModelMeta::from_json_str(&skill.to_string())
+                .unwrap()
+                .layout(),
+            Layout::Skill
+        );
+        // Skill-frame observations with base-frame actions: the action layout is named.
+        let mut mixed = skill.clone();
+        mixed["action"]["fields"] = fields_json(&Layout::Base.action_fields());
+        let e = ModelMeta::from_json_str(&mixed.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("action layout") && e.contains("ee_target_pos_in_skill"),
+            "{e}"
+        );
+        // An observation layout of neither kind names both the runtime builds.
+        let mut other = v.clone();
+        other["obs"]["fields"][0]["name"] = "ee_pos_in_world".into();
+        let e = ModelMeta::from_json_str(&other.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("observation layout")
+                && e.contains("ee_pos_in_skill")
+                && e.contains("ee_pos_in_base"),
+            "{e}"
+        );
+        // The skill frame's fields with the base frame's width.
+        let mut dims = skill;
+        dims["obs"]["dim"] = 33.into();
+        let e = ModelMeta::from_json_str(&dims.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dims obs 33"), "{e}");
     }
 }

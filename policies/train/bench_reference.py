@@ -20,7 +20,6 @@ import torch
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import layout  # noqa: E402
 from export import diffusers_scheduler, scheduler_config  # noqa: E402
 
 
@@ -57,7 +56,7 @@ def main():
 
     torch.manual_seed(0)
     net = ConditionalUnet1D(
-        layout.ACTION_DIM, 2 * layout.OBS_DIM, down_dims=tuple(meta["network"]["down_dims"]),
+        meta["action"]["dim"], meta["obs"]["horizon"] * meta["obs"]["dim"], down_dims=tuple(meta["network"]["down_dims"]),
         kernel_size=5, n_groups=8, step_embed_dim=meta["network"]["step_embed_dim"],
     ).eval()
     tp, da = meta["action"]["pred_horizon"], meta["action"]["dim"]

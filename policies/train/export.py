@@ -59,10 +59,10 @@ def diffusers_scheduler(cfg, kind):
 
 
 def build(args):
-    obs_horizon, pred_horizon = args.obs_horizon, args.pred_horizon
+    obs_dim, action_dim = layout.dims(args.layout)
     net = ConditionalUnet1D(
-        layout.ACTION_DIM,
-        obs_horizon * layout.OBS_DIM,
+        action_dim,
+        args.obs_horizon * obs_dim,
         down_dims=tuple(args.down_dims),
         kernel_size=args.kernel_size,
         n_groups=args.n_groups,
@@ -71,11 +71,12 @@ def build(args):
     return net
 
 
-def export_onnx(net, path, obs_horizon, pred_horizon):
+def export_onnx(net, path, obs_horizon, pred_horizon, feature_layout):
     net.eval()
-    sample = torch.zeros(1, pred_horizon, layout.ACTION_DIM)
+    obs_dim, action_dim = layout.dims(feature_layout)
+    sample = torch.zeros(1, pred_horizon, action_dim)
     timestep = torch.zeros(1, dtype=torch.int64)
-    cond = torch.zeros(1, obs_horizon * layout.OBS_DIM)
+    cond = torch.zeros(1, obs_horizon * obs_dim)
     batch = {0: "batch"}
     torch.onnx.export(
         net,
@@ -159,6 +160,8 @@ def main():
     p.add_argument("--pred-horizon", type=int, default=16)
     p.add_argument("--action-horizon", type=int, default=8)
     p.add_argument("--dt", type=float, default=0.1)
+    p.add_argument("--layout", default="base", choices=sorted(layout.LAYOUTS),
+                   help="feature frame of an untrained model (a checkpoint names its own)")
     p.add_argument("--golden", action="store_true", help="also write <out>.golden.json")
     p.add_argument("--poison-nan", action="store_true", help="test model whose output is NaN")
     args = p.parse_args()
@@ -170,6 +173,7 @@ def main():
         for k, v in ckpt["network"].items():
             setattr(args, k, v)
         args.action_horizon = ckpt["network"].get("action_horizon", args.action_horizon)
+        args.layout = ckpt["network"].get("layout", "base")
     torch.manual_seed(args.seed)
     net = build(args)
     if ckpt:
@@ -182,7 +186,9 @@ def main():
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx_path = out.with_name(out.name + ".onnx")
-    export_onnx(net, onnx_path, args.obs_horizon, args.pred_horizon)
+    export_onnx(net, onnx_path, args.obs_horizon, args.pred_horizon, args.layout)
+    obs_fields, action_fields = layout.LAYOUTS[args.layout]
+    obs_dim, action_dim = layout.dims(args.layout)
     meta = {
         "format": FORMAT,
         "onnx": onnx_path.name,
@@ -199,19 +205,19 @@ def main():
         },
         "obs": {
             "horizon": args.obs_horizon,
-            "dim": layout.OBS_DIM,
-            "fields": layout.layout_json(layout.OBS_FIELDS),
+            "dim": obs_dim,
+            "fields": layout.layout_json(obs_fields),
         },
         "action": {
             "pred_horizon": args.pred_horizon,
             "exec_horizon": args.action_horizon,
             "dt": args.dt,
-            "dim": layout.ACTION_DIM,
-            "fields": layout.layout_json(layout.ACTION_FIELDS),
+            "dim": action_dim,
+            "fields": layout.layout_json(action_fields),
         },
         "normalization": ckpt["normalization"] if ckpt else {
-            "obs": layout.default_stats(layout.OBS_FIELDS),
-            "action": layout.default_stats(layout.ACTION_FIELDS),
+            "obs": layout.default_stats(obs_fields),
+            "action": layout.default_stats(action_fields),
         },
         "scheduler": scheduler_config(),
         "training": ckpt["training"] if ckpt else {

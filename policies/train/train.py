@@ -146,8 +146,13 @@ def main():
     episode = np.load(data / "episode.npy")
     segment = np.load(data / "segment.npy")
     meta = json.loads((data / "dataset.json").read_text())
-    if [f["name"] for f in meta["obs_fields"]] != [n for n, _ in layout.OBS_FIELDS]:
-        sys.exit(f"{data}: observation layout differs from policies/train/layout.py")
+    feature_layout = layout.of_fields(meta["obs_fields"])
+    if feature_layout is None:
+        sys.exit(f"{data}: observation layout matches none in policies/train/layout.py")
+    if resume and resume["network"].get("layout", "base") != feature_layout:
+        sys.exit(f"{data}: {feature_layout}-frame features, but the checkpoint {a.resume} was trained "
+                 f"on {resume['network'].get('layout', 'base')}-frame ones (embody train --layout)")
+    obs_dim, action_dim = layout.dims(feature_layout)
 
     # Episodes per folder under the data root (a scene family, a correction round).
     sources = {}
@@ -175,7 +180,7 @@ def main():
     obs_idx, act_idx = torch.from_numpy(obs_idx).to(dev), torch.from_numpy(act_idx).to(dev)
 
     down_dims = [int(d) for d in a.down_dims.split(",")]
-    net = ConditionalUnet1D(layout.ACTION_DIM, a.obs_horizon * layout.OBS_DIM, down_dims=tuple(down_dims),
+    net = ConditionalUnet1D(action_dim, a.obs_horizon * obs_dim, down_dims=tuple(down_dims),
                             step_embed_dim=a.step_embed_dim).to(dev)
     if resume:
         net.load_state_dict(resume["model"])
@@ -249,7 +254,7 @@ def main():
         torch.save({
             "network": {"down_dims": down_dims, "kernel_size": 5, "n_groups": 8, "step_embed_dim": a.step_embed_dim,
                         "obs_horizon": a.obs_horizon, "pred_horizon": a.pred_horizon,
-                        "action_horizon": a.action_horizon},
+                        "action_horizon": a.action_horizon, "layout": feature_layout},
             "weights": {k: v.cpu() for k, v in ema.state_dict().items()},
             "normalization": norm,
             "training": training,

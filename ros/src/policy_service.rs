@@ -18,7 +18,8 @@ use embody_agent::{ActionChunk, Observation, Policy, PolicyError, SceneGraph, Sk
 use embody_policies::diffusion::{
     chunk_from_rows, delay_periods, is_next_chunk_observation, RemoteRequest,
 };
-use embody_policies::{features, Chunking, DiffusionPolicy, ModelMeta};
+use embody_policies::features::Framer;
+use embody_policies::{Chunking, DiffusionPolicy, ModelMeta};
 use ros2_client::{Client, Name, RmwRequestId, Server, ServiceMapping, ServiceTypeName};
 use serde::{Deserialize, Serialize};
 
@@ -252,6 +253,8 @@ pub struct RemotePolicy {
     meta: ModelMeta,
     delay_periods: usize,
     history: VecDeque<Vec<f32>>,
+    /// The model's feature frame, fixed at each skill attempt's first observation.
+    framer: Framer,
     since_chunk: usize,
     pending: Option<InFlight>,
     /// The chunk executing: its start and rows, sent with the next request.
@@ -310,6 +313,7 @@ impl RemotePolicy {
                 what: "the inference delay".into(),
                 message: e.to_string(),
             })?;
+        let framer = Framer::new(meta.layout());
         let policy = RemotePolicy {
             client,
             _node: node,
@@ -317,6 +321,7 @@ impl RemotePolicy {
             meta,
             delay_periods,
             history: VecDeque::new(),
+            framer,
             since_chunk: 0,
             pending: None,
             committed: None,
@@ -361,7 +366,9 @@ impl RemotePolicy {
         scene: &SceneGraph,
         skill: &Skill,
     ) -> Result<(), PolicyError> {
-        let f = features::observation_features(obs, scene, skill)
+        let f = self
+            .framer
+            .observation(obs, scene, skill)
             .map_err(|e| PolicyError::MissingInput(e.to_string()))?;
         self.history.push_back(f);
         while self.history.len() > self.meta.obs.horizon {
@@ -432,7 +439,7 @@ impl RemotePolicy {
                         )));
                     }
                     let rows: Vec<f32> = reply.actions.iter().map(|v| *v as f32).collect();
-                    let chunk = chunk_from_rows(&self.meta, f.start, &rows)?;
+                    let chunk = chunk_from_rows(&self.meta, &self.framer, f.start, &rows)?;
                     self.committed = Some((f.start, reply.actions));
                     return Ok(chunk);
                 }
@@ -458,6 +465,7 @@ impl RemotePolicy {
 impl Policy for RemotePolicy {
     fn reset(&mut self) {
         self.history.clear();
+        self.framer.reset();
         self.since_chunk = 0;
         self.pending = None;
         self.committed = None;

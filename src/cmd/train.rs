@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use embody_policies::dataset;
+use embody_policies::features::Layout;
 
 use super::common::python;
 
@@ -17,6 +18,10 @@ pub struct DatasetArgs {
     /// Output folder (default: LOGS/dataset).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The frame of the features: `skill` (at the object or drop spot, turned with the grasp:
+    /// one motion for every table layout) or `base` (the robot's base frame, the first models').
+    #[arg(long, default_value = "skill")]
+    pub layout: Layout,
     #[arg(long)]
     pub json: bool,
 }
@@ -53,7 +58,8 @@ pub fn export(a: ExportArgs) -> Result<ExitCode> {
     let ExportFormat::Lerobot(a) = a.format;
     // The runtime's own feature code makes the arrays; the script lays them out.
     let tmp = tempfile::tempdir().context("cannot make a temporary folder")?;
-    build_dataset(&a.logs, tmp.path())?;
+    // Base-frame features: a LeRobot policy knows nothing of embody's skill frames.
+    build_dataset(&a.logs, Layout::Base, tmp.path())?;
     let script = crate::home::script("policies/train/export_lerobot.py")?;
     let py = python()?;
     let out = Command::new(&py)
@@ -97,6 +103,9 @@ pub struct TrainArgs {
     /// Model path without extension: writes OUT.onnx, OUT.json, OUT.loss.png, OUT.train.json.
     #[arg(long)]
     pub out: PathBuf,
+    /// The frame of the features (see `embody dataset --layout`).
+    #[arg(long, default_value = "skill")]
+    pub layout: Layout,
     /// Optimizer steps.
     #[arg(long, default_value_t = 20000)]
     pub steps: u64,
@@ -137,7 +146,11 @@ pub struct TrainArgs {
     pub extra: Vec<String>,
 }
 
-fn build_dataset(logs: &std::path::Path, out: &std::path::Path) -> Result<dataset::DatasetSummary> {
+fn build_dataset(
+    logs: &std::path::Path,
+    layout: Layout,
+    out: &std::path::Path,
+) -> Result<dataset::DatasetSummary> {
     let files = dataset::logs_in(logs)?;
     if files.is_empty() {
         bail!(
@@ -145,9 +158,10 @@ fn build_dataset(logs: &std::path::Path, out: &std::path::Path) -> Result<datase
             logs.display()
         );
     }
-    let s = dataset::build(&files, out)?;
+    let s = dataset::build(&files, layout, out)?;
     eprintln!(
-        "dataset: {} samples ({} of them expert corrections) in {} segments from {} episodes ({} failed ones left out) -> {}",
+        "dataset ({} frame): {} samples ({} of them expert corrections) in {} segments from {} episodes ({} failed ones left out) -> {}",
+        layout.name(),
         s.samples,
         s.correction_samples,
         s.segments,
@@ -160,7 +174,7 @@ fn build_dataset(logs: &std::path::Path, out: &std::path::Path) -> Result<datase
 
 pub fn dataset(a: DatasetArgs) -> Result<ExitCode> {
     let out = a.out.unwrap_or_else(|| a.logs.join("dataset"));
-    let s = build_dataset(&a.logs, &out)?;
+    let s = build_dataset(&a.logs, a.layout, &out)?;
     if a.json {
         let mut v = serde_json::to_value(&s)?;
         v["out"] = out.display().to_string().into();
@@ -193,7 +207,7 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         }
     }
     let data = a.logs.join("dataset");
-    build_dataset(&a.logs, &data)?;
+    build_dataset(&a.logs, a.layout, &data)?;
     let script = crate::home::script("policies/train/train.py")?;
     let py = python()?;
     if a.nproc == 0 {
