@@ -12,8 +12,9 @@
 //! tuned; measured once before the grammar was changed for it (see its header).
 //! `planner_requests_round3.toml` (part `round3`): 80 more, as eight kinds of people talk, and
 //! `planner_requests_round4.toml` (part `round4`): 60 as people type to a home robot, and
-//! `planner_requests_round5.toml` (part `round5`): 60 short, medium and long; each likewise
-//! measured once first.
+//! `planner_requests_round5.toml` (part `round5`): 60 short, medium and long, and
+//! `planner_requests_round6.toml` (part `round6`): 80 with typos, dictation, corrections and
+//! context; each likewise measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -105,7 +106,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=5 {
+    for round in 2..=6 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
