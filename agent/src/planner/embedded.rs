@@ -15,18 +15,18 @@ use super::parse::{parse, Dest, Item, ParseError};
 use super::refs::{container, ground_item, ground_items, Ctx};
 use super::screen::screen;
 use super::speech;
+use super::spelling::Speller;
 use super::text::sentences;
 use super::{validate, Instruction, PlanError, Planner};
 
 pub struct EmbeddedPlanner {
     grammar: Grammar,
+    speller: Speller,
 }
 
 impl Default for EmbeddedPlanner {
     fn default() -> Self {
-        Self {
-            grammar: Grammar::builtin(),
-        }
+        Self::from_grammar(Grammar::builtin())
     }
 }
 
@@ -35,9 +35,14 @@ pub(super) const CAN_DO: &str = "I can clear the table, put objects in a contain
 impl EmbeddedPlanner {
     /// A planner with another grammar (same format as the built-in `grammar.toml`).
     pub fn with_grammar(text: &str) -> Result<Self, super::GrammarError> {
-        Ok(Self {
-            grammar: Grammar::parse(text)?,
-        })
+        Ok(Self::from_grammar(Grammar::parse(text)?))
+    }
+
+    fn from_grammar(grammar: Grammar) -> Self {
+        Self {
+            speller: Speller::new(&grammar),
+            grammar,
+        }
     }
 
     fn explain(&self, e: ParseError) -> String {
@@ -153,6 +158,16 @@ impl EmbeddedPlanner {
         }
         if let Some(reason) = screen(&self.grammar, &words) {
             return Err(reason);
+        }
+        let (words, typos) = self.speller.correct(&self.grammar, &words);
+        if !typos.is_empty() {
+            // What a typo meant is screened too: "thorw the cup" is throwing.
+            if let Some(reason) = screen(&self.grammar, &words) {
+                return Err(reason);
+            }
+            for (typed, read) in &typos {
+                tracing::info!("planner: read '{typed}' as '{read}'");
+            }
         }
         let words: Vec<Vec<String>> = words
             .iter()

@@ -168,6 +168,16 @@ impl Phrases {
         self.0.iter().any(|p| p.len() == 1 && p[0] == w)
     }
 
+    /// The words of these phrases.
+    pub fn words(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().flatten()
+    }
+
+    /// The phrases that are one word.
+    pub fn single_words(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().filter(|p| p.len() == 1).flatten()
+    }
+
     /// Whether any phrase occurs anywhere in `words`.
     pub fn occurs_in(&self, words: &[String]) -> bool {
         (0..words.len()).any(|i| self.at(words, i).is_some())
@@ -193,6 +203,11 @@ impl<T: Clone> PhraseMap<T> {
         let mut more = Self::new(items).0;
         self.0.append(&mut more);
         self.0.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    }
+
+    /// The words of this map's phrases.
+    pub fn words(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().flat_map(|(p, _)| p.iter())
     }
 
     /// The values this map gives.
@@ -551,6 +566,22 @@ impl Grammar {
             || self.lexicon.class_at(&[word.to_string()], 0).is_some()
             || self.lexicon.containers.get(word).is_some()
             || self.lexicon.table.contains_word(word)
+    }
+
+    /// Every single word the grammar and its WordNet lexicon know as they are written: what a
+    /// typo is corrected to (`spelling.rs`).
+    pub fn words(&self) -> BTreeSet<String> {
+        let lex = &self.lexicon;
+        self.vocabulary
+            .iter()
+            .flat_map(|p| p.split_whitespace())
+            .map(str::to_string)
+            .chain(lex.classes.words().cloned())
+            .chain(lex.containers.words().cloned())
+            .chain(lex.color_synonyms.keys().cloned())
+            .chain(lex.color_before_noun.keys().cloned())
+            .chain(lex.table.words().cloned())
+            .collect()
     }
 
     /// Whether `word` is an inflection of one of `verbs`.

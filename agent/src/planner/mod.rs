@@ -14,6 +14,7 @@ mod parse;
 mod refs;
 mod screen;
 mod speech;
+mod spelling;
 mod text;
 #[cfg(feature = "vlm")]
 mod vlm;
