@@ -168,6 +168,17 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "the red cube", Refused("say what to do")),
         (C, "put the boxes in the bin, biggest first", Ordered(&["purple_box", "blue_box_1", "blue_box_2"])),
         (C, "put the cans in the bin, the green one first", Ordered(&["green_can_1", "white_can"])),
+        // Typos: one edit from exactly one planner word; never into a safety word.
+        (A, "plese put the organge cube in teh bin", Places(&["orange_cube"])),
+        (A, "put the yelow cup in the bni", Places(&["yellow_cup"])),
+        (A, "thorw the cup in the bin", Refused("'thorw'")),
+        // The speaker doing something of their own with objects: they stay.
+        (A, "clear the table. I still need the red cube and the can", Places(&["blue_box", "yellow_cup", "orange_cube"])),
+        (A, "clear the table, I want to rinse the cup first", Places(&["red_cube", "blue_box", "green_can", "orange_cube"])),
+        (A, "put the cubes in the bin and leave the box, I'll use it later", Places(&["red_cube", "orange_cube"])),
+        (A, "I'm sorting things out. Put the cup in the bin", Places(&["yellow_cup"])),
+        // Said with one of the planner's verbs, it is not read as the speaker's own doing.
+        (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]
 }
 

@@ -227,6 +227,9 @@ impl<'a> Parser<'a> {
             }
             self.i = save;
         }
+        if let Some(c2) = self.speaker_keeps(start)? {
+            return Ok(c2);
+        }
         // "do the rest", "do the box last": the verb of the request.
         if !negated && self.peek() == Some("do") {
             self.i += 1;
@@ -364,6 +367,86 @@ impl<'a> Parser<'a> {
         }
         c.action = Action::Bare;
         self.tail(c, start, true)
+    }
+
+    /// "I still need the other can", "I'll use them as props", "I want to rinse the cans
+    /// first": the speaker doing something of their own with objects, which therefore stay.
+    /// The verb is none of the planner's (those ask the robot: "I'll put the cup away" is not
+    /// read here), nor a past one (narration: "I left the cup out"), nor a correction ("I
+    /// meant the can").
+    pub(super) fn speaker_keeps(&mut self, start: usize) -> Result<Option<Clause>, ParseError> {
+        const AUX: &[&str] = &[
+            "am", "are", "will", "would", "still", "also", "really", "just", "do", "then", "later",
+            "first", "going", "gonna",
+        ];
+        const PAST: &[&str] = &[
+            "left", "took", "got", "kept", "brought", "held", "made", "gave", "put", "meant",
+            "said", "told", "bought", "found", "saw", "thought", "had", "was", "were", "did",
+        ];
+        let save = self.i;
+        let back = |p: &mut Self| {
+            p.i = save;
+            Ok(None)
+        };
+        if !(self.eat("i") || self.eat("we")) {
+            return back(self);
+        }
+        while self.peek().is_some_and(|w| AUX.contains(&w)) {
+            self.i += 1;
+        }
+        let need = self
+            .peek()
+            .is_some_and(|w| self.g.verbs.need_words.iter().any(|n| n == w));
+        if need {
+            self.i += 1;
+            let _ = self.eat("to");
+        }
+        let Some(v) = self.peek().map(str::to_string) else {
+            return back(self);
+        };
+        let own_verb = self.g.verb(&v).is_none()
+            && self.g.verbs.done_words.at(self.w, self.i).is_none()
+            && !self.g.lexicon.color(&v).is_some()
+            && self.g.lexicon.class_at(self.w, self.i).is_none()
+            && self.g.lexicon.containers.at(self.w, self.i).is_none()
+            && !v.ends_with("ed")
+            && !PAST.contains(&v.as_str())
+            && !matches!(
+                v.as_str(),
+                "the" | "a" | "an" | "to" | "be" | "is" | "not" | ","
+            );
+        if own_verb {
+            self.i += 1;
+            // "play with", "drink from", "work on".
+            let _ = self.eat("with") || self.eat("from") || self.eat("on");
+        } else if !need {
+            return back(self);
+        }
+        let Ok(objects) = self.items(start) else {
+            return back(self);
+        };
+        while matches!(
+            self.peek(),
+            Some("later" | "tomorrow" | "tonight" | "soon" | "afterwards" | "today" | "again")
+        ) {
+            self.i += 1;
+        }
+        // Only named objects or "them": "I'm sorting things out" keeps nothing in particular.
+        let named = objects.iter().all(|o| match o {
+            Item::Pronoun => true,
+            Item::Ref(r) => r.classes.is_some() || !r.colors.is_empty(),
+            Item::Table | Item::Container(_) => false,
+        });
+        if !named {
+            return back(self);
+        }
+        let mut c = Clause::new(Action::Verb(VerbKind::Leave));
+        c.objects = objects;
+        if self.tail(&mut c, start, false).is_err() {
+            return back(self);
+        }
+        c.text = self.text(start);
+        Ok(Some(c))
     }
 
     /// "I need/want/would like X cleared / in the bin / gone".
