@@ -177,6 +177,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "clear the table, I want to rinse the cup first", Places(&["red_cube", "blue_box", "green_can", "orange_cube"])),
         (A, "put the cubes in the bin and leave the box, I'll use it later", Places(&["red_cube", "orange_cube"])),
         (A, "I'm sorting things out. Put the cup in the bin", Places(&["yellow_cup"])),
+        // Corrections across sentences replace the object named last.
+        (A, "Put the cup in the bin. No wait, sorry, the can.", Places(&["green_can"])),
+        (A, "Put the red cube in the bin. Sorry, my mistake, I meant the orange cube, not the red one. The red cube stays.", Places(&["orange_cube"])),
+        (A, "can you like put the box in the bin", Places(&["blue_box"])),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

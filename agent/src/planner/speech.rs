@@ -21,7 +21,16 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
         if let Some(n) = g.disfluencies.at(words, i) {
             let edge_before = out.last().is_none_or(|w| w == ",");
             let edge_after = words.get(i + n).is_none_or(|w| w == ",");
-            if (n == 1 && ALWAYS.contains(&words[i].as_str())) || (edge_before && edge_after) {
+            // "can you like put the can away": a filler right before the request's verb
+            // (but "would like", "I'd like to").
+            let before_verb = words.get(i + n).is_some_and(|w| g.verb(w).is_some())
+                && out
+                    .last()
+                    .is_none_or(|p| !matches!(p.as_str(), "would" | "i" | "we" | "they"));
+            if (n == 1 && ALWAYS.contains(&words[i].as_str()))
+                || (edge_before && edge_after)
+                || before_verb
+            {
                 i += n;
                 continue;
             }
@@ -72,6 +81,16 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filler_right_before_the_verb_is_dropped() {
+        assert_eq!(
+            c("can you like put the cup away"),
+            "can you put the cup away"
+        );
+        assert_eq!(c("i would like put"), "i would like put");
+        assert_eq!(c("i like the cup"), "i like the cup");
+    }
 
     fn c(text: &str) -> String {
         let g = Grammar::builtin();

@@ -23,6 +23,9 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             let before = self.i;
+            if self.correction(parsed)? {
+                continue;
+            }
             let clause = match self.clause() {
                 Ok(c) => c,
                 // Talk that asks for nothing, up to the next comma: skipped, and said.
@@ -62,6 +65,62 @@ impl<'a> Parser<'a> {
                 return Err(self.unknown(before));
             }
         }
+    }
+
+    /// "Put the can on the left in the bin. No wait, sorry, the one on the right.", "Sorry, my
+    /// mistake, I meant the green can, not the cup": a correction with objects and no verb of
+    /// its own replaces the last object named before it, in this sentence or the one before.
+    /// `Ok(true)` when the piece was read so.
+    fn correction(&mut self, parsed: &mut Parsed) -> Result<bool, ParseError> {
+        let save = self.i;
+        let mut corrected = false;
+        loop {
+            let _ = self.eat(",");
+            if self.eat_phrase(&self.g.corrections) {
+                corrected = true;
+            } else if !(corrected && self.eat_phrase(&self.g.fillers)) {
+                break;
+            }
+        }
+        let has_object = parsed
+            .clauses
+            .last()
+            .is_some_and(|c| !c.objects.is_empty() && c.action != Action::Verb(VerbKind::Leave));
+        if !corrected || !has_object || self.at_end() {
+            self.i = save;
+            return Ok(false);
+        }
+        let from = self.i;
+        let Ok(items) = self.items(from) else {
+            self.i = save;
+            return Ok(false);
+        };
+        // ", not the cup": what it replaces, said again.
+        let at = self.i;
+        let _ = self.eat(",");
+        if !(self.eat("not") && self.items(from).is_ok()) {
+            self.i = at;
+        }
+        if !(self.at_end() || self.at_connector()) {
+            self.i = save;
+            return Ok(false);
+        }
+        let prev = parsed.clauses.last_mut().expect("checked above");
+        let replaced = prev.objects.pop();
+        for mut it in items {
+            // "the one on the right" is one of the kind it replaces: a white can.
+            if let (Item::Ref(r), Some(Item::Ref(old))) = (&mut it, &replaced) {
+                if r.bare_one {
+                    r.bare_one = false;
+                    r.classes = old.classes.clone();
+                    if r.colors.is_empty() {
+                        r.colors = old.colors.clone();
+                    }
+                }
+            }
+            prev.objects.push(it);
+        }
+        Ok(true)
     }
 
     /// Where the piece of the sentence from `from` ends: the next comma, or the end.
