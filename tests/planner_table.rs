@@ -181,6 +181,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Put the cup in the bin. No wait, sorry, the can.", Places(&["green_can"])),
         (A, "Put the red cube in the bin. Sorry, my mistake, I meant the orange cube, not the red one. The red cube stays.", Places(&["orange_cube"])),
         (A, "can you like put the box in the bin", Places(&["blue_box"])),
+        // A fronted partitive, an apposition, a count alone.
+        (C, "Of the two red cubes, put the one on the left in the bin.", Places(&["red_cube_1"])),
+        (A, "the cubes, both of them, into the bin", Places(&["red_cube", "orange_cube"])),
+        (A, "Start with the can, then the box, then the cup. Bin all three, in that order.", Ordered(&["green_can", "blue_box", "yellow_cup"])),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

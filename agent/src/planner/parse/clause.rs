@@ -8,6 +8,47 @@ use super::{
 
 impl<'a> Parser<'a> {
     pub(super) fn sentence(&mut self, parsed: &mut Parsed) -> Result<(), ParseError> {
+        // "Of the two red cubes, put the one on the left in the bin": a fronted partitive says
+        // what kind the sentence's bare "one" is.
+        let kind = self.fronted_partitive();
+        let first_clause = parsed.clauses.len();
+        self.sentence_clauses(parsed)?;
+        if let Some(kind) = kind {
+            for c in &mut parsed.clauses[first_clause..] {
+                for it in c.objects.iter_mut() {
+                    if let Item::Ref(r) = it {
+                        if r.bare_one {
+                            r.bare_one = false;
+                            r.classes = kind.classes.clone();
+                            if r.colors.is_empty() {
+                                r.colors = kind.colors.clone();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// "of the two red cubes ," at the start of a sentence: the kind named, the cursor after
+    /// the comma; `None` (cursor unmoved) otherwise.
+    fn fronted_partitive(&mut self) -> Option<super::Ref> {
+        let save = self.i;
+        if self.eat("of") {
+            if let Ok(items) = self.items(save) {
+                if let [Item::Ref(r)] = items.as_slice() {
+                    if self.eat(",") && (r.classes.is_some() || !r.colors.is_empty()) {
+                        return Some(r.clone());
+                    }
+                }
+            }
+        }
+        self.i = save;
+        None
+    }
+
+    fn sentence_clauses(&mut self, parsed: &mut Parsed) -> Result<(), ParseError> {
         // A sentence that only sets the scene ("the table is a mess").
         let start = self.i;
         while self.eat_phrase(&self.g.fillers) {}

@@ -2,7 +2,7 @@
 //! follow it (relative clauses, sides, distances, relations to other objects).
 
 use super::super::grammar::Grammar;
-use super::{ContainerRef, Item, ParseError, Parser, Quantity, Rank, Ref};
+use super::{ContainerRef, Item, ParseError, Parser, Quantity, Rank, Ref, CONNECTORS};
 
 impl<'a> Parser<'a> {
     /// A list of items: "the red cube, the cups and anything blue".
@@ -22,6 +22,23 @@ impl<'a> Parser<'a> {
                 }
             }
             self.i = save;
+            // "the red ones, both of them": the same objects said again.
+            if matches!(out.last(), Some(Item::Ref(_))) {
+                let at = self.i;
+                let _ = self.eat(",");
+                if self
+                    .g
+                    .lexicon
+                    .pronouns
+                    .at(self.w, self.i)
+                    .is_some_and(|n| n > 1)
+                    && matches!(self.peek(), Some("both" | "all" | "each" | "the"))
+                {
+                    self.i += self.g.lexicon.pronouns.at(self.w, self.i).unwrap_or(0);
+                    continue;
+                }
+                self.i = at;
+            }
             let joined = self.eat_seq(&[",", "and"])
                 || self.eat_seq(&["and", "also"])
                 || self.eat(",")
@@ -121,6 +138,17 @@ impl<'a> Parser<'a> {
             self.postmodifiers(&mut r)?;
             r.text = self.text(start);
             return Ok(Item::Ref(r));
+        }
+        // "bin all three, in that order": a count alone means the objects just named.
+        if self.peek() == Some("all")
+            && self.peek_at(1).is_some_and(|w| lex.numbers.contains_key(w))
+            && (self.i + 2 >= self.w.len()
+                || self.w[self.i + 2] == ","
+                || CONNECTORS.contains(&self.w[self.i + 2].as_str())
+                || lex.into.at(self.w, self.i + 2).is_some())
+        {
+            self.i += 2;
+            return Ok(Item::Pronoun);
         }
         // "the can, the cup. all go in the bin": "all"/"both" as the subject of a verb means
         // what was just named.
