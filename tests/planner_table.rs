@@ -185,6 +185,8 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (C, "Of the two red cubes, put the one on the left in the bin.", Places(&["red_cube_1"])),
         (A, "the cubes, both of them, into the bin", Places(&["red_cube", "orange_cube"])),
         (A, "Start with the can, then the box, then the cup. Bin all three, in that order.", Ordered(&["green_can", "blue_box", "yellow_cup"])),
+        (A, "Please you put the red block and the cup of yellow colour inside the container", Places(&["red_cube", "yellow_cup"])),
+        (A, "put the cube in the orange colour in the bin", Places(&["orange_cube"])),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

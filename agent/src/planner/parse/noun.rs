@@ -559,6 +559,27 @@ impl<'a> Parser<'a> {
                     continue;
                 }
             }
+            // "the cup of yellow colour", "the box in blue", "the cube with red colour": a
+            // learner's way to give the colour.
+            {
+                let at = self.i;
+                if self.eat("of") || self.eat("in") || self.eat("with") {
+                    let _ = self.eat("a") || self.eat("the");
+                    if let Some(c) = self.peek().and_then(|w| lex.color(w)) {
+                        self.i += 1;
+                        let _ = self.eat("colour") || self.eat("color");
+                        // Not "in the red bin", "with the blue cup".
+                        let noun_follows = lex.containers.at(self.w, self.i).is_some()
+                            || lex.class_at(self.w, self.i).is_some()
+                            || lex.table.at(self.w, self.i).is_some();
+                        if !noun_follows {
+                            r.colors.push(c);
+                            continue;
+                        }
+                    }
+                }
+                self.i = at;
+            }
             // "on the table", "here", "there": where they all are anyway.
             if self.on_the_table()
                 || self.eat_seq(&["over", "there"])
