@@ -187,6 +187,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Start with the can, then the box, then the cup. Bin all three, in that order.", Ordered(&["green_can", "blue_box", "yellow_cup"])),
         (A, "Please you put the red block and the cup of yellow colour inside the container", Places(&["red_cube", "yellow_cup"])),
         (A, "put the cube in the orange colour in the bin", Places(&["orange_cube"])),
+        // Narration in the past asks for nothing; what it names is what "it" means later.
+        (A, "My son left his toys out again. Put the cubes in the bin.", Places(&["red_cube", "orange_cube"])),
+        (A, "My daughter made that orange cube, so leave it. Clear the rest.", Places(&["red_cube", "blue_box", "green_can", "yellow_cup"])),
+        (A, "Everything goes in the bin except the can, because I still need it for a demo this afternoon.", Places(&["red_cube", "blue_box", "yellow_cup", "orange_cube"])),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

@@ -330,6 +330,9 @@ impl<'a> Parser<'a> {
         if let Some(c2) = self.speaker_keeps(start)? {
             return Ok(c2);
         }
+        if let Some(c2) = self.narration(start) {
+            return Ok(c2);
+        }
         // "do the rest", "do the box last": the verb of the request.
         if !negated && self.peek() == Some("do") {
             self.i += 1;
@@ -497,9 +500,11 @@ impl<'a> Parser<'a> {
         let need = self
             .peek()
             .is_some_and(|w| self.g.verbs.need_words.iter().any(|n| n == w));
+        // "I need those": the objects follow; "I want to rinse them": a verb does.
+        let mut verb_follows = true;
         if need {
             self.i += 1;
-            let _ = self.eat("to");
+            verb_follows = self.eat("to");
         }
         let Some(v) = self.peek().map(str::to_string) else {
             return back(self);
@@ -515,7 +520,8 @@ impl<'a> Parser<'a> {
                 v.as_str(),
                 "the" | "a" | "an" | "to" | "be" | "is" | "not" | ","
             );
-        if own_verb {
+        if !verb_follows {
+        } else if own_verb {
             self.i += 1;
             // "play with", "drink from", "work on".
             let _ = self.eat("with") || self.eat("from") || self.eat("on");
@@ -542,11 +548,66 @@ impl<'a> Parser<'a> {
         }
         let mut c = Clause::new(Action::Verb(VerbKind::Leave));
         c.objects = objects;
+        // "... for a demo this afternoon": a trailing phrase the sentence skips as talk.
+        let after_objects = self.i;
         if self.tail(&mut c, start, false).is_err() {
-            return back(self);
+            self.i = after_objects;
         }
         c.text = self.text(start);
         Ok(Some(c))
+    }
+
+    /// "My daughter made that orange cube in art class", "the kids left their stuff out":
+    /// someone telling what happened, in the past. It asks for nothing; the objects it names
+    /// are what a later "it" means. Read to the next comma.
+    pub(super) fn narration(&mut self, start: usize) -> Option<Clause> {
+        const PAST: &[&str] = &[
+            "left", "made", "took", "brought", "got", "bought", "found", "gave", "kept", "built",
+            "drew", "painted", "won", "forgot", "used",
+        ];
+        let save = self.i;
+        let person = match self.peek() {
+            Some("she" | "he" | "they" | "i" | "we") => {
+                self.i += 1;
+                true
+            }
+            Some("my" | "our" | "his" | "her" | "their" | "the") => {
+                // One word for who it was: "my daughter", "the kids", "our flatmate".
+                let noun = self.peek_at(1).is_some_and(|w| {
+                    !self.g.knows(w) || self.g.safety.people_words.iter().any(|p| p == w)
+                });
+                if noun {
+                    self.i += 2;
+                }
+                noun
+            }
+            _ => false,
+        };
+        while matches!(
+            self.peek(),
+            Some("just" | "always" | "already" | "again" | "also")
+        ) {
+            self.i += 1;
+        }
+        let past = self
+            .peek()
+            .is_some_and(|w| PAST.contains(&w) || (w.ends_with("ed") && self.g.verb(w).is_none()));
+        if !person || !past {
+            self.i = save;
+            return None;
+        }
+        self.i += 1;
+        let from = self.i;
+        let end = self.next_comma(from);
+        // Without objects it only sets the scene: nothing to keep.
+        let mut c = Clause::new(Action::Nothing);
+        if let Ok(objects) = self.items(from) {
+            c.action = Action::Bare;
+            c.objects = objects;
+        }
+        self.i = end;
+        c.text = self.text(start);
+        Some(c)
     }
 
     /// "I need/want/would like X cleared / in the bin / gone".
