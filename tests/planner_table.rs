@@ -191,6 +191,9 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "My son left his toys out again. Put the cubes in the bin.", Places(&["red_cube", "orange_cube"])),
         (A, "My daughter made that orange cube, so leave it. Clear the rest.", Places(&["red_cube", "blue_box", "green_can", "yellow_cup"])),
         (A, "Everything goes in the bin except the can, because I still need it for a demo this afternoon.", Places(&["red_cube", "blue_box", "yellow_cup", "orange_cube"])),
+        // Texting shorthand, screened after it is read.
+        (A, "can u put the cup n the can in the bin thx", Places(&["yellow_cup", "green_can"])),
+        (A, "gimme the cup", Refused("handing objects to people")),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

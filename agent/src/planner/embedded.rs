@@ -174,6 +174,10 @@ impl EmbeddedPlanner {
             .map(|s| speech::clean(&self.grammar, s))
             .filter(|s| !s.is_empty())
             .collect();
+        // What cleaning made of the words is screened too ("gimme the cup": "give me").
+        if let Some(reason) = screen(&self.grammar, &words) {
+            return Err(reason);
+        }
         let parsed = parse(&self.grammar, &words).map_err(|e| self.explain(e))?;
         for talk in &parsed.skipped {
             tracing::warn!("planner: skipped '{talk}': it asks for nothing I can do");
