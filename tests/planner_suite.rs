@@ -14,7 +14,9 @@
 //! `planner_requests_round4.toml` (part `round4`): 60 as people type to a home robot, and
 //! `planner_requests_round5.toml` (part `round5`): 60 short, medium and long, and
 //! `planner_requests_round6.toml` (part `round6`): 80 with typos, dictation, corrections and
-//! context; each likewise measured once first.
+//! context, and `planner_requests_round7.toml` (part `round7`): 80 in ten voices (texting,
+//! slang, shorthand, learners, dictation, long polite letters); each likewise measured once
+//! first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -106,7 +108,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=6 {
+    for round in 2..=7 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
