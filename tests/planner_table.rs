@@ -194,6 +194,19 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         // Texting shorthand, screened after it is read.
         (A, "can u put the cup n the can in the bin thx", Places(&["yellow_cup", "green_can"])),
         (A, "gimme the cup", Refused("handing objects to people")),
+        // Shorthand symbols, a colour after its noun, a group named before a bare "one",
+        // a correction followed by a clause of its own, chat fillers, polite letters.
+        (A, "clear table -> bin. can first.", Places(ALL_A)),
+        (A, "bin the cup + the can", Places(&["yellow_cup", "green_can"])),
+        (A, "The cup yellow and the orange cube, these you put in bin please", Places(&["yellow_cup", "orange_cube"])),
+        (C, "See the two red cubes? Put the one on the right in the bin.", Places(&["red_cube_2"])),
+        (A, "See the two cubes? Put those two in the bin.", Places(&["red_cube", "orange_cube"])),
+        (A, "Put the red cube in the bin. Actually no, wait, leave the red one and do the orange cube instead.", Places(&["orange_cube"])),
+        (A, "so yeah can you put the cup in the bin lol", Places(&["yellow_cup"])),
+        (A, "Dear robot, might I trouble you to put the cup into the bin? Kindest regards.", Places(&["yellow_cup"])),
+        (A, "all -> bin. cup first.", Places(ALL_A)),
+        (A, "Farthest object, then nearest. Bin.", Ordered(&["blue_box", "green_can"])),
+        (C, "Put the two red cubes in the bin. Oh wait, no, I still need the one on the right.", Places(&["red_cube_1"])),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

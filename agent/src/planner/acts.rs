@@ -32,10 +32,17 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<(Vec<Act>, Ve
     let clauses: Vec<Clause> = clauses.iter().flat_map(split_trailing_ones).collect();
     let mut reading = Reading::new(&clauses, fixed);
     for (n, c) in clauses.iter().enumerate() {
-        // A clause that only names objects for a later "it" ("the cup, put it away").
-        let next_refers_back = clauses
-            .get(n + 1)
-            .is_some_and(|next| next.objects.contains(&Item::Pronoun));
+        // A clause that only names objects for a later "it" ("the cup, put it away") or, when
+        // it names several, for a later bare "one" ("see the two cubes? put the one on the
+        // right in the bin").
+        let names_group = c.objects.iter().any(|o| {
+            matches!(o, Item::Ref(r) if matches!(r.quantity, Quantity::All | Quantity::Both | Quantity::Count(2..)))
+        });
+        let next_refers_back = clauses.get(n + 1).is_some_and(|next| {
+            next.objects.iter().any(|o| {
+                *o == Item::Pronoun || (names_group && matches!(o, Item::Ref(r) if r.bare_one))
+            })
+        });
         let last = n + 1 == clauses.len();
         reading.clause(c, next_refers_back, last)?;
     }
@@ -196,6 +203,34 @@ impl<'a> Reading<'a> {
         let away = c.away || c.from_table;
         match c.action {
             Action::Nothing => return Ok(None),
+            Action::Verb(VerbKind::Leave) if c.corrects && !self.acts.is_empty() => {
+                // "Put the red cube in the bin. Actually no, leave the red one": taken back
+                // from what was asked before.
+                for a in &mut self.acts {
+                    // "... the two white cans. Oh wait, I still need the closer one": a bare
+                    // "one" is one of that act's kind.
+                    let kind = a.items.iter().find_map(|it| match it {
+                        Item::Ref(r) if r.classes.is_some() || !r.colors.is_empty() => {
+                            Some((r.classes.clone(), r.colors.clone()))
+                        }
+                        _ => None,
+                    });
+                    for it in &items {
+                        let mut it = it.clone();
+                        if let (Item::Ref(r), Some((classes, colors))) = (&mut it, &kind) {
+                            if r.bare_one {
+                                r.bare_one = false;
+                                r.classes = classes.clone();
+                                if r.colors.is_empty() {
+                                    r.colors = colors.clone();
+                                }
+                            }
+                        }
+                        a.except.push(it);
+                    }
+                }
+                return Ok(None);
+            }
             Action::Verb(VerbKind::Leave) => {
                 self.stays.extend(items);
                 return Ok(None);

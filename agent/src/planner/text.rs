@@ -2,9 +2,13 @@
 
 /// The sentences of a request, each a list of words; a comma is its own word (",").
 pub fn sentences(text: &str) -> Vec<Vec<String>> {
+    // "clear table -> bin", "the box + the can", "cups & cans": shorthand for words.
     let lowered = text
         .to_lowercase()
-        .replace(['\u{2019}', '\u{2018}', '`'], "'");
+        .replace(['\u{2019}', '\u{2018}', '`'], "'")
+        .replace("->", " into ")
+        .replace('\u{2192}', " into ")
+        .replace(['+', '&'], " and ");
     let mut out = Vec::new();
     for sentence in lowered.split(['.', '?', '!', ';', ':', '\n']) {
         let mut words = Vec::new();

@@ -64,9 +64,11 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             let before = self.i;
+            let clauses_before = parsed.clauses.len();
             if self.correction(parsed)? {
                 continue;
             }
+            let corrects = self.i > before;
             let clause = match self.clause() {
                 Ok(c) => c,
                 // Talk that asks for nothing, up to the next comma: skipped, and said.
@@ -74,6 +76,8 @@ impl<'a> Parser<'a> {
                 Err(e) => return Err(e),
             };
             if clause.action != Action::Nothing {
+                let mut clause = clause;
+                clause.corrects = corrects && clauses_before > 0;
                 parsed.clauses.push(clause);
             } else if let Some(prev) = parsed.clauses.last_mut() {
                 // ", in that order", ", first": order words of their own modify the clause
@@ -115,11 +119,12 @@ impl<'a> Parser<'a> {
     fn correction(&mut self, parsed: &mut Parsed) -> Result<bool, ParseError> {
         let save = self.i;
         let mut corrected = false;
+        // "Oh wait, no, ...": fillers around the correction words, and a "no" after them.
         loop {
             let _ = self.eat(",");
-            if self.eat_phrase(&self.g.corrections) {
+            if self.eat_phrase(&self.g.corrections) || (corrected && self.eat("no")) {
                 corrected = true;
-            } else if !(corrected && self.eat_phrase(&self.g.fillers)) {
+            } else if !self.eat_phrase(&self.g.fillers) {
                 break;
             }
         }
@@ -133,7 +138,9 @@ impl<'a> Parser<'a> {
         }
         let from = self.i;
         let Ok(items) = self.items(from) else {
-            self.i = save;
+            // "Actually no, wait, leave the red one and do the orange cube instead": a clause
+            // of its own follows and says what changes; the correction words are dropped.
+            self.i = from;
             return Ok(false);
         };
         // ", not the cup": what it replaces, said again.
@@ -245,6 +252,7 @@ impl<'a> Parser<'a> {
             || self.eat_seq(&["are", "there"])
             || self.eat_seq(&["do", "you", "see"])
             || self.eat_seq(&["can", "you", "see"])
+            || self.eat_seq(&["you", "see"])
             || self.eat("see")
             || self.eat("notice")
             || self.eat_seq(&["look", "at"])
@@ -286,7 +294,7 @@ impl<'a> Parser<'a> {
         // "I need the table cleared", "I'd like the cups in the bin".
         let save = self.i;
         let _ = self.eat("i") || self.eat("we");
-        let _ = self.eat("would") || self.eat("really");
+        let _ = self.eat("would") || self.eat("should") || self.eat("really");
         if self
             .peek()
             .is_some_and(|w| self.g.verbs.need_words.iter().any(|n| n == w))
@@ -372,8 +380,9 @@ impl<'a> Parser<'a> {
             return Ok(c);
         }
         // "X, then Y, all into the bin": "all" (or "both", "each") before a destination alone
-        // means the objects just named, not everything.
-        if matches!(self.peek(), Some("all" | "both" | "each")) {
+        // means the objects just named, not everything ("all -> bin" first in a request is
+        // everything).
+        if start > 0 && matches!(self.peek(), Some("all" | "both" | "each")) {
             self.i += 1;
             if !self.dest_ahead() {
                 self.i -= 1;
@@ -408,6 +417,35 @@ impl<'a> Parser<'a> {
             .any(|o| matches!(o, Item::Ref(r) if r.quantity == Quantity::All));
         if self.except_word() || (universal && self.eat("but")) {
             c.except = self.items(start)?;
+        }
+        // "the blue box you put in bin", "the cup and the cube, these you are putting in the
+        // bin": the objects first and then the verb, as learners of English often say it.
+        {
+            let save = self.i;
+            let objects = c.objects.len();
+            if objects > 1 && c.objects.last() == Some(&Item::Pronoun) {
+                c.objects.pop();
+            }
+            let _ = self.eat("please");
+            if self.eat("you") {
+                while matches!(
+                    self.peek(),
+                    Some("are" | "can" | "could" | "will" | "must" | "should" | "please" | "just")
+                ) {
+                    self.i += 1;
+                }
+                if let Some((Some(kind), _)) = self.verb() {
+                    c.action = match kind {
+                        Action::PutOrPick => Action::Verb(VerbKind::Put),
+                        k => k,
+                    };
+                    return self.tail(c, start, true);
+                }
+            }
+            self.i = save;
+            if c.objects.len() < objects {
+                c.objects.push(Item::Pronoun);
+            }
         }
         // Modals and copulas: "should go", "can stay", "is staying", "needs to go".
         const MODALS: &[&str] = &[
@@ -540,7 +578,7 @@ impl<'a> Parser<'a> {
         // Only named objects or "them": "I'm sorting things out" keeps nothing in particular.
         let named = objects.iter().all(|o| match o {
             Item::Pronoun => true,
-            Item::Ref(r) => r.classes.is_some() || !r.colors.is_empty(),
+            Item::Ref(r) => r.classes.is_some() || !r.colors.is_empty() || r.bare_one,
             Item::Table | Item::Container(_) => false,
         });
         if !named {

@@ -120,6 +120,9 @@ pub struct Clause {
     pub as_said: bool,
     pub only: bool,
     pub text: String,
+    /// Said after a correction ("actually no, wait, leave the red one"): what it keeps is
+    /// taken back from what was asked before, not a contradiction of it.
+    pub corrects: bool,
 }
 
 impl Clause {
@@ -136,6 +139,7 @@ impl Clause {
             as_said: false,
             only: false,
             text: String::new(),
+            corrects: false,
         }
     }
 }

@@ -169,18 +169,20 @@ impl<'a> Parser<'a> {
             .filter(|n| *n >= everything_len)
         {
             let after = self.i + n;
-            let noun_follows = n == 1
-                && matches!(self.w[self.i].as_str(), "that" | "this" | "these" | "those")
-                && {
-                    let mut probe = Parser {
-                        g: self.g,
-                        w: self.w,
-                        i: after,
+            // "those two" alone, but "those two cans" is a noun phrase.
+            let noun_follows =
+                matches!(self.w[self.i].as_str(), "that" | "this" | "these" | "those")
+                    && (n == 1 || lex.numbers.contains_key(&self.w[self.i + n - 1]))
+                    && {
+                        let mut probe = Parser {
+                            g: self.g,
+                            w: self.w,
+                            i: after,
+                        };
+                        probe.head(&mut self.blank_ref(Quantity::Definite)).is_ok()
+                            || lex.table.at(self.w, after).is_some()
+                            || lex.containers.at(self.w, after).is_some()
                     };
-                    probe.head(&mut self.blank_ref(Quantity::Definite)).is_ok()
-                        || lex.table.at(self.w, after).is_some()
-                        || lex.containers.at(self.w, after).is_some()
-                };
             if !noun_follows {
                 self.i = after;
                 return Ok(Item::Pronoun);
@@ -557,6 +559,21 @@ impl<'a> Parser<'a> {
                         self.i += 1;
                     }
                     continue;
+                }
+            }
+            // "the cup yellow and the orange cube": a colour after its noun, as in many
+            // languages (not before another noun: "the cup, yellow box ...").
+            if r.colors.is_empty() && r.classes.is_some() {
+                if let Some(c) = self.peek().and_then(|w| lex.color(w)) {
+                    let next = self.i + 1;
+                    let noun_next = lex.class_at(self.w, next).is_some()
+                        || lex.containers.at(self.w, next).is_some()
+                        || self.w.get(next).is_some_and(|w| w == "one" || w == "ones");
+                    if !noun_next {
+                        self.i += 1;
+                        r.colors.push(c);
+                        continue;
+                    }
                 }
             }
             // "the cup of yellow colour", "the box in blue", "the cube with red colour": a
