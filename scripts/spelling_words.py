@@ -45,8 +45,25 @@ def planner_words():
     return {w for w in words if w.isalpha() and " " not in w}
 
 
+# English's closed classes, which WordNet does not list: pronouns, determiners, prepositions,
+# conjunctions, auxiliaries and modals ("shall" is one letter from "small").
+FUNCTION_WORDS = """
+a about above across after against along amid among an and another any anybody anyone anything
+are as at be because been before behind being below beneath beside besides between beyond both
+but by can cannot could did do does doing done down during each either enough every everybody
+everyone everything few for from had has have having he her hers herself him himself his how i
+if in inside into is it its itself less many may me might mine more most much must my myself
+near neither no nobody none nor not nothing of off on once one onto or other others ought our
+ours ourselves out outside over own per shall she should since so some somebody someone
+something such than that the their theirs them themselves then there these they this those
+though through till to too toward towards under underneath unless until up upon us via was we
+were what whatever when whenever where wherever whether which while who whoever whom whose why
+will with within without would yet you your yours yourself yourselves
+""".split()
+
+
 def english_words(wordnet):
-    out = set()
+    out = set(FUNCTION_WORDS)
     for pos in ("noun", "verb", "adj", "adv"):
         for line in (wordnet / f"index.{pos}").read_text(errors="replace").splitlines():
             if line.startswith(" "):

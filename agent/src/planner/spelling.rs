@@ -221,8 +221,9 @@ mod tests {
 mod suites {
     use super::*;
 
-    /// Over every request of the planner suites (about 640, as people write), the only words
-    /// read as typos are the typos.
+    /// Over every request of the planner suites (about 720, as people write), the only words
+    /// read as typos are the typos. (Round 7 showed "shall" read as "small": English's closed
+    /// classes are now in `english_near.txt` too.)
     #[test]
     fn only_typos_are_corrected_in_the_request_suites() {
         let g = Grammar::builtin();
@@ -245,11 +246,19 @@ mod suites {
                 made.extend(m);
             }
         }
-        let want: BTreeSet<(String, String)> =
-            [("organge", "orange"), ("plese", "please"), ("teh", "the")]
-                .into_iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect();
+        let want: BTreeSet<(String, String)> = [
+            ("grren", "green"),
+            ("objcet", "object"),
+            ("organge", "orange"),
+            ("ornage", "orange"),
+            ("pleaes", "please"),
+            ("plese", "please"),
+            ("teh", "the"),
+            ("yelow", "yellow"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
         assert_eq!(made, want);
     }
 }
