@@ -207,6 +207,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "all -> bin. cup first.", Places(ALL_A)),
         (A, "Farthest object, then nearest. Bin.", Ordered(&["blue_box", "green_can"])),
         (C, "Put the two red cubes in the bin. Oh wait, no, I still need the one on the right.", Places(&["red_cube_1"])),
+        (C, "There are two blue boxes. Put the one closer to you in the bin; the other one stays.", Places(&["blue_box_1"])),
+        (C, "okay so um everything that's red put it in the bin", Places(&["red_cube_1", "red_cube_2"])),
+        (C, "I should like both of the red blocks placed in the waste basket.", Places(&["red_cube_1", "red_cube_2"])),
+        (A, "Step one: the cup into the bin. Step two: the can.", Places(&["yellow_cup", "green_can"])),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

@@ -35,12 +35,33 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<(Vec<Act>, Ve
         // A clause that only names objects for a later "it" ("the cup, put it away") or, when
         // it names several, for a later bare "one" ("see the two cubes? put the one on the
         // right in the bin").
-        let names_group = c.objects.iter().any(|o| {
-            matches!(o, Item::Ref(r) if matches!(r.quantity, Quantity::All | Quantity::Both | Quantity::Count(2..)))
-        });
+        // (The parser gave such a "one" the group's kind: `parse::give_ones_their_group`.)
+        let group: Vec<&Ref> = c
+            .objects
+            .iter()
+            .filter_map(|o| match o {
+                Item::Ref(r)
+                    if matches!(
+                        r.quantity,
+                        Quantity::All | Quantity::Both | Quantity::Count(2..)
+                    ) =>
+                {
+                    Some(r)
+                }
+                _ => None,
+            })
+            .collect();
+        let one_of_group = |r: &Ref| {
+            r.bare_one
+                || (r.quantity == Quantity::Definite
+                    && group
+                        .iter()
+                        .any(|g| g.classes == r.classes && g.colors == r.colors))
+        };
         let next_refers_back = clauses.get(n + 1).is_some_and(|next| {
             next.objects.iter().any(|o| {
-                *o == Item::Pronoun || (names_group && matches!(o, Item::Ref(r) if r.bare_one))
+                *o == Item::Pronoun
+                    || (!group.is_empty() && matches!(o, Item::Ref(r) if one_of_group(r)))
             })
         });
         let last = n + 1 == clauses.len();

@@ -443,7 +443,10 @@ impl<'a> Parser<'a> {
                 }
             }
             self.i = save;
-            if c.objects.len() < objects {
+            // "the cup yellow far away, this one put in bin": the pronoun only says the
+            // objects again when a verb follows it.
+            let verb_next = self.peek().is_some_and(|w| self.g.verb(w).is_some());
+            if c.objects.len() < objects && !verb_next {
                 c.objects.push(Item::Pronoun);
             }
         }
@@ -489,6 +492,11 @@ impl<'a> Parser<'a> {
                 };
                 if c.action == Action::Verb(VerbKind::Clear) && !c.objects.contains(&Item::Table) {
                     c.action = Action::Verb(VerbKind::Discard);
+                }
+                // "everything that is red put it in the bin": the objects said again.
+                let at = self.i;
+                if !(self.eat("it") || self.eat("them") || self.eat_seq(&["all", "of", "them"])) {
+                    self.i = at;
                 }
                 return self.tail(c, start, true);
             }
@@ -670,6 +678,16 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         let _ = self.eat("put");
+        // "I should like both red blocks placed in the bin": a participle of moving.
+        if self.peek().is_some_and(|w| {
+            w.ends_with("ed")
+                && self
+                    .g
+                    .verb(w)
+                    .is_some_and(|(_, kinds)| kinds.contains(&VerbKind::Put))
+        }) {
+            self.i += 1;
+        }
         while self.eat_phrase(&self.g.fillers) {}
         if !self.at_end() {
             if let Some((k, n)) = self.g.verbs.done_words.at(self.w, self.i) {

@@ -167,7 +167,29 @@ pub fn parse(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
         let mut p = Parser { g, w: words, i: 0 };
         p.sentence(&mut out)?;
     }
+    give_ones_their_group(&mut out.clauses);
     Ok(out)
+}
+
+/// "There are two blue boxes. Put the one closer to you in the bin; the other one stays.":
+/// a bare "one" after a group was named (two of a kind, both, all) is one of that kind.
+fn give_ones_their_group(clauses: &mut [Clause]) {
+    let mut group: Option<(Option<Vec<String>>, Vec<String>)> = None;
+    for c in clauses.iter_mut() {
+        for it in c.objects.iter_mut().chain(c.except.iter_mut()) {
+            let Item::Ref(r) = it else { continue };
+            let named = r.classes.is_some() || !r.colors.is_empty();
+            if named && matches!(r.quantity, Quantity::Both | Quantity::Count(2..)) {
+                group = Some((r.classes.clone(), r.colors.clone()));
+            } else if r.bare_one && !named {
+                if let Some((classes, colors)) = &group {
+                    r.bare_one = false;
+                    r.classes = classes.clone();
+                    r.colors = colors.clone();
+                }
+            }
+        }
+    }
 }
 
 const CONNECTORS: &[&str] = &[
