@@ -211,6 +211,8 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (C, "okay so um everything that's red put it in the bin", Places(&["red_cube_1", "red_cube_2"])),
         (C, "I should like both of the red blocks placed in the waste basket.", Places(&["red_cube_1", "red_cube_2"])),
         (A, "Step one: the cup into the bin. Step two: the can.", Places(&["yellow_cup", "green_can"])),
+        (A, "Could you put the cup in the bin? With many thanks, Margaret.", Places(&["yellow_cup"])),
+        (A, "put the cup in the bin. thanks, wipe", Refused("'wipe'")),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
     ]

@@ -52,8 +52,18 @@ impl<'a> Parser<'a> {
         // A sentence that only sets the scene ("the table is a mess").
         let start = self.i;
         while self.eat_phrase(&self.g.fillers) {}
-        if self.eat_phrase(&self.g.statements) && self.at_end() {
-            return Ok(());
+        if self.eat_phrase(&self.g.statements) {
+            if self.at_end() {
+                return Ok(());
+            }
+            // "With many thanks, Margaret.", "Cheers, Tom": a closing and a name, nothing else.
+            let named = self.w.len() == self.i + 2
+                && self.w[self.i] == ","
+                && !self.g.knows(&self.w[self.i + 1]);
+            if named {
+                parsed.skipped.push(self.w[start..].join(" "));
+                return Ok(());
+            }
         }
         self.i = start;
         loop {
