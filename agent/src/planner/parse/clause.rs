@@ -567,7 +567,7 @@ impl<'a> Parser<'a> {
         };
         let own_verb = self.g.verb(&v).is_none()
             && self.g.verbs.done_words.at(self.w, self.i).is_none()
-            && !self.g.lexicon.color(&v).is_some()
+            && self.g.lexicon.color(&v).is_none()
             && self.g.lexicon.class_at(self.w, self.i).is_none()
             && self.g.lexicon.containers.at(self.w, self.i).is_none()
             && !v.ends_with("ed")
