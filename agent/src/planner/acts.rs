@@ -239,13 +239,7 @@ impl<'a> Reading<'a> {
                     for it in &items {
                         let mut it = it.clone();
                         if let (Item::Ref(r), Some((classes, colors))) = (&mut it, &kind) {
-                            if r.bare_one {
-                                r.bare_one = false;
-                                r.classes = classes.clone();
-                                if r.colors.is_empty() {
-                                    r.colors = colors.clone();
-                                }
-                            }
+                            r.take_kind_of(classes, colors);
                         }
                         a.except.push(it);
                     }

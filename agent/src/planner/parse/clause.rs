@@ -17,13 +17,7 @@ impl<'a> Parser<'a> {
             for c in &mut parsed.clauses[first_clause..] {
                 for it in c.objects.iter_mut() {
                     if let Item::Ref(r) = it {
-                        if r.bare_one {
-                            r.bare_one = false;
-                            r.classes = kind.classes.clone();
-                            if r.colors.is_empty() {
-                                r.colors = kind.colors.clone();
-                            }
-                        }
+                        r.take_kind_of(&kind.classes, &kind.colors);
                     }
                 }
             }
@@ -168,13 +162,7 @@ impl<'a> Parser<'a> {
         for mut it in items {
             // "the one on the right" is one of the kind it replaces: a white can.
             if let (Item::Ref(r), Some(Item::Ref(old))) = (&mut it, &replaced) {
-                if r.bare_one {
-                    r.bare_one = false;
-                    r.classes = old.classes.clone();
-                    if r.colors.is_empty() {
-                        r.colors = old.colors.clone();
-                    }
-                }
+                r.take_kind_of(&old.classes, &old.colors);
             }
             prev.objects.push(it);
         }

@@ -171,6 +171,21 @@ pub fn parse(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
     Ok(out)
 }
 
+impl Ref {
+    /// A bare "one" ("the one on the right", "the other one") made one of the kind `of`
+    /// names (its classes, and its colours unless it has its own); anything else is left.
+    pub fn take_kind_of(&mut self, classes: &Option<Vec<String>>, colors: &[String]) {
+        if !self.bare_one {
+            return;
+        }
+        self.bare_one = false;
+        self.classes = classes.clone();
+        if self.colors.is_empty() {
+            self.colors = colors.to_vec();
+        }
+    }
+}
+
 /// "There are two blue boxes. Put the one closer to you in the bin; the other one stays.":
 /// a bare "one" after a group was named (two of a kind, both, all) is one of that kind.
 fn give_ones_their_group(clauses: &mut [Clause]) {
@@ -181,11 +196,9 @@ fn give_ones_their_group(clauses: &mut [Clause]) {
             let named = r.classes.is_some() || !r.colors.is_empty();
             if named && matches!(r.quantity, Quantity::Both | Quantity::Count(2..)) {
                 group = Some((r.classes.clone(), r.colors.clone()));
-            } else if r.bare_one && !named {
+            } else if !named {
                 if let Some((classes, colors)) = &group {
-                    r.bare_one = false;
-                    r.classes = classes.clone();
-                    r.colors = colors.clone();
+                    r.take_kind_of(classes, colors);
                 }
             }
         }
