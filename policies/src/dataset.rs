@@ -154,10 +154,8 @@ fn add_episode(
 fn segments(samples: &[SampleRecord]) -> Vec<std::ops::Range<usize>> {
     let mut out: Vec<std::ops::Range<usize>> = Vec::new();
     for (i, s) in samples.iter().enumerate() {
-        let continues = i > 0 && {
-            let p = &samples[i - 1];
-            p.skill == s.skill && s.t - p.t < 0.15 && p.source == s.source
-        };
+        let continues =
+            i > 0 && same_attempt(&samples[i - 1], s) && samples[i - 1].source == s.source;
         match out.last_mut() {
             Some(r) if continues => r.end = i + 1,
             _ => out.push(i..i + 1),
@@ -166,16 +164,22 @@ fn segments(samples: &[SampleRecord]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// Whether `s` goes on the skill attempt of the sample `p` just before it: the same skill,
+/// and no gap (a retry after a pause starts a new attempt).
+fn same_attempt(p: &SampleRecord, s: &SampleRecord) -> bool {
+    p.skill == s.skill && s.t - p.t < 0.15
+}
+
 /// For each sample, the index of the first sample of its skill attempt: like [`segments`], but
 /// a hand-over between the learned policy and the expert does not start a new attempt.
 fn attempt_starts(samples: &[SampleRecord]) -> Vec<usize> {
     let mut out = Vec::with_capacity(samples.len());
     for (i, s) in samples.iter().enumerate() {
-        let continues = i > 0 && {
-            let p = &samples[i - 1];
-            p.skill == s.skill && s.t - p.t < 0.15
+        let start = if i > 0 && same_attempt(&samples[i - 1], s) {
+            out[i - 1]
+        } else {
+            i
         };
-        let start = if continues { out[i - 1] } else { i };
         out.push(start);
     }
     out

@@ -125,18 +125,8 @@ impl std::str::FromStr for Layout {
     }
 }
 
-/// The base-frame layout's fields (the shipped model's).
-pub fn obs_layout() -> Vec<Field> {
-    Layout::Base.obs_fields()
-}
-
-pub fn action_layout() -> Vec<Field> {
-    Layout::Base.action_fields()
-}
-
 pub const BASE_OBS_DIM: usize = 33;
 pub const SKILL_OBS_DIM: usize = 30;
-pub const OBS_DIM: usize = BASE_OBS_DIM;
 pub const ACTION_DIM: usize = 10;
 
 /// Rotations are encoded as the first two columns of their matrix (Zhou et al. 2019):
@@ -171,7 +161,7 @@ pub fn observation_features(
     scene: &SceneGraph,
     skill: &Skill,
 ) -> Result<Vec<f32>, FeatureError> {
-    let mut out = Vec::with_capacity(OBS_DIM);
+    let mut out = Vec::with_capacity(BASE_OBS_DIM);
     push_pose(&mut out, &obs.ee_in_base);
     out.push(obs.gripper.width_m as f32);
     let (pick, place) = match skill {
@@ -213,7 +203,7 @@ pub fn observation_features(
         }
         Skill::Pick { .. } => out.extend([0.0; 9]),
     }
-    debug_assert_eq!(out.len(), OBS_DIM);
+    debug_assert_eq!(out.len(), BASE_OBS_DIM);
     Ok(out)
 }
 
@@ -667,11 +657,12 @@ mod tests {
 
     #[test]
     fn layouts_match_their_dimensions_and_actions_round_trip() {
-        assert_eq!(obs_layout().iter().map(|f| f.size).sum::<usize>(), OBS_DIM);
-        assert_eq!(
-            action_layout().iter().map(|f| f.size).sum::<usize>(),
-            ACTION_DIM
-        );
+        for l in [Layout::Base, Layout::Skill] {
+            assert_eq!(
+                l.action_fields().iter().map(|f| f.size).sum::<usize>(),
+                ACTION_DIM
+            );
+        }
         let a = Action {
             ee_target_in_base: Isometry3::from_parts(
                 Translation3::new(0.5, -0.1, 0.3),

@@ -26,8 +26,9 @@ const ENGLISH_NEAR: &str = include_str!("english_near.txt");
 const MIN_LEN_ANY_EDIT: usize = 5;
 
 pub struct Speller {
-    /// What a typo may be read as: the planner's words but the safety screen's.
-    words: BTreeSet<String>,
+    /// What a typo may be read as: the planner's words but the safety screen's, with their
+    /// characters (split once here, not at every lookup).
+    words: Vec<(String, Vec<char>)>,
     /// Words that are never typos: all the planner's and the English words near them.
     real: BTreeSet<String>,
 }
@@ -52,7 +53,7 @@ impl Speller {
             .iter()
             .filter(|w| w.chars().count() >= 2 && w.chars().all(char::is_alphabetic))
             .filter(|w| !unsafe_words.contains(w))
-            .cloned()
+            .map(|w| (w.clone(), w.chars().collect()))
             .collect();
         let real = all
             .into_iter()
@@ -77,12 +78,11 @@ impl Speller {
         }
         let any_edit = c.len() >= MIN_LEN_ANY_EDIT;
         let mut found: Option<&str> = None;
-        for k in &self.words {
-            let kc: Vec<char> = k.chars().collect();
+        for (k, kc) in &self.words {
             let near = if any_edit {
-                one_edit(&c, &kc)
+                one_edit(&c, kc)
             } else {
-                swapped(&c, &kc)
+                swapped(&c, kc)
             };
             if near {
                 if found.is_some() {
