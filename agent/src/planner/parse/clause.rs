@@ -564,13 +564,14 @@ impl<'a> Parser<'a> {
                 v.as_str(),
                 "the" | "a" | "an" | "to" | "be" | "is" | "not" | ","
             );
-        if !verb_follows {
-        } else if own_verb {
-            self.i += 1;
-            // "play with", "drink from", "work on".
-            let _ = self.eat("with") || self.eat("from") || self.eat("on");
-        } else if !need {
-            return back(self);
+        if verb_follows {
+            if own_verb {
+                self.i += 1;
+                // "play with", "drink from", "work on".
+                let _ = self.eat("with") || self.eat("from") || self.eat("on");
+            } else if !need {
+                return back(self);
+            }
         }
         let Ok(objects) = self.items(start) else {
             return back(self);
