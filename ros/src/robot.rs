@@ -281,6 +281,14 @@ impl RosRobot {
         self.latest.as_ref().map(|(_, at)| at.elapsed())
     }
 
+    /// The robot's own stamp (s) on the joint state in use; `None` before the first one or
+    /// when the driver does not stamp (zero).
+    pub fn state_stamp_s(&self) -> Option<f64> {
+        let (m, _) = self.latest.as_ref()?;
+        let t = &m.header.stamp;
+        (t.sec != 0 || t.nanosec != 0).then_some(t.sec as f64 + t.nanosec as f64 * 1e-9)
+    }
+
     pub fn scene(&self) -> Option<&SceneInfo> {
         self.scene.as_ref()
     }

@@ -236,6 +236,7 @@ pub fn serve(
         "control_rate_hz": hz,
         "tick_late_p50_us": late.percentile_us(50.0),
         "tick_late_p99_us": late.percentile_us(99.0),
+        "tick_late_max_us": late.percentile_us(100.0),
         "dropped_messages": sim.dropped.by_topic(),
     }))
 }

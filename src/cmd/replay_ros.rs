@@ -65,6 +65,15 @@ struct Outcome {
     max_tracking_error_joint: Option<String>,
     max_tracking_error_at_s: Option<f64>,
     mean_tracking_error_rad: Option<f64>,
+    /// 95th percentile of the per-command largest difference: the run without its worst 5 %.
+    p95_tracking_error_rad: Option<f64>,
+    /// Longest interval (ms) between the robot's joint-state stamps during the replay: a robot
+    /// (or driver) that stops publishing for a while also stops moving on schedule, and its
+    /// tracking error then grows by what the arm could not follow in that time.
+    longest_state_gap_ms: Option<f64>,
+    /// Latest a command went out behind its schedule (ms): this side's own stalls, which the
+    /// arm follows as a pause.
+    max_send_late_ms: Option<f64>,
     /// How far the robot was moved first (--approach), on its farthest joint.
     approach_rad: Option<f64>,
     safety_interventions: usize,
@@ -133,7 +142,8 @@ pub fn run(log: &RecoveredLog, a: &ToRosArgs, json_line: bool) -> Result<bool> {
         );
     } else {
         println!(
-            "sent {} of {} commands{} in {:.1} s; tracking error max {:.4} rad, mean {:.4} rad{stopped}",
+            "sent {} of {} commands{} in {:.1} s; tracking error max {:.4} rad, p95 {:.4} rad, mean \
+             {:.4} rad; joint states at most {:.0} ms apart{stopped}",
             outcome.commands_sent,
             outcome.commands_total,
             outcome
@@ -142,7 +152,9 @@ pub fn run(log: &RecoveredLog, a: &ToRosArgs, json_line: bool) -> Result<bool> {
                 .unwrap_or_default(),
             outcome.duration_s,
             outcome.max_tracking_error_rad.unwrap_or(0.0),
+            outcome.p95_tracking_error_rad.unwrap_or(0.0),
             outcome.mean_tracking_error_rad.unwrap_or(0.0),
+            outcome.longest_state_gap_ms.unwrap_or(0.0),
         );
     }
     if json_line {
@@ -239,7 +251,10 @@ fn send(
         out.approach_rad = Some(diff.abs());
     }
     let started = Instant::now();
-    let (mut max, mut sum, mut compared) = (0.0f64, 0.0, 0usize);
+    let (mut max, mut sum) = (0.0f64, 0.0);
+    let mut errors: Vec<f64> = Vec::with_capacity(run.commands.len());
+    let mut last_stamp = robot.state_stamp_s();
+    let mut longest_gap = 0.0f64;
     let mut last_sent: Option<JointCommand> = None;
     for c in &run.commands {
         let due = Duration::from_secs_f64((c.t - first.t).max(0.0) / a.speed);
@@ -247,11 +262,12 @@ fn send(
             std::thread::sleep(wait);
         }
         let late = started.elapsed().saturating_sub(due);
+        let late_ms = late.as_secs_f64() * 1e3;
+        out.max_send_late_ms = Some(out.max_send_late_ms.unwrap_or(0.0).max(late_ms));
         let mut cmd = command(c, a.speed, robot.now());
-        let stop = if late.as_secs_f64() * 1e3 > a.late_ms {
+        let stop = if late_ms > a.late_ms {
             Some(format!(
-                "watchdog: a command went out {:.0} ms late (limit {} ms)",
-                late.as_secs_f64() * 1e3,
+                "watchdog: a command went out {late_ms:.0} ms late (limit {} ms)",
                 a.late_ms
             ))
         } else {
@@ -283,6 +299,12 @@ fn send(
                 break;
             }
         };
+        if let Some(s) = robot.state_stamp_s() {
+            if let Some(prev) = last_stamp {
+                longest_gap = longest_gap.max(s - prev);
+            }
+            last_stamp = Some(s);
+        }
         // The state observed is as old as it is: compared with the log where the run was
         // when the robot measured it, so that delivery delay is not counted as tracking error
         // (the robot's own lag behind the commands is).
@@ -296,12 +318,18 @@ fn send(
                 out.max_tracking_error_at_s = Some(c.t);
             }
             sum += e.abs();
-            compared += 1;
+            errors.push(e.abs());
         }
     }
-    if compared > 0 {
+    if !errors.is_empty() {
         out.max_tracking_error_rad = Some(max);
-        out.mean_tracking_error_rad = Some(sum / compared as f64);
+        out.mean_tracking_error_rad = Some(sum / errors.len() as f64);
+        errors.sort_by(f64::total_cmp);
+        let i = ((errors.len() - 1) as f64 * 0.95).round() as usize;
+        out.p95_tracking_error_rad = Some(errors[i]);
+    }
+    if last_stamp.is_some() {
+        out.longest_state_gap_ms = Some(longest_gap * 1e3);
     }
     out.duration_s = started.elapsed().as_secs_f64();
     Ok(out)
