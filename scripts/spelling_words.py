@@ -38,7 +38,10 @@ def strings(v, out):
 
 def planner_words():
     words = set()
-    strings(tomllib.loads((PLANNER / "grammar.toml").read_text()), words)
+    grammar = tomllib.loads((PLANNER / "grammar.toml").read_text())
+    # Words that only stop a remark from being skipped are not the planner's words.
+    grammar.get("filler", {}).pop("binding_words", None)
+    strings(grammar, words)
     for line in (PLANNER / "wordnet.tsv").read_text().splitlines():
         if line and not line.startswith("#"):
             words.update(line.split("\t")[0].split())

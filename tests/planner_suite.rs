@@ -15,8 +15,9 @@
 //! `planner_requests_round5.toml` (part `round5`): 60 short, medium and long, and
 //! `planner_requests_round6.toml` (part `round6`): 80 with typos, dictation, corrections and
 //! context, and `planner_requests_round7.toml` (part `round7`): 80 in ten voices (texting,
-//! slang, shorthand, learners, dictation, long polite letters); each likewise measured once
-//! first.
+//! slang, shorthand, learners, dictation, long polite letters), and
+//! `planner_requests_round8.toml` (part `round8`): 80 more in a mix of voices with background
+//! sentences, questions and conditions; each likewise measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -108,7 +109,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=7 {
+    for round in 2..=8 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -181,14 +182,15 @@ fn planner_request_suite() {
     );
     // Issue 15's bar, on each part separately: >= 95 % of feasible requests planned to the
     // right goal and <= 2 % refused.
-    // Rounds 3 (people who ramble, learners, dictation), 5 (a third long messages), 6 and 7
+    // Rounds 3 (people who ramble, learners, dictation), 5 (a third long messages), 6, 7 and 8
     // (written after the grammar had been tuned on everything before them) are held to floors
     // that catch regressions, not to the bar; a wrong plan is never allowed on any part.
     for (part, floor, n) in [
         ("round3", 43, 50),
         ("round5", 32, 40),
         ("round6", 49, 52),
-        ("round7", 38, 48),
+        ("round7", 40, 48),
+        ("round8", 29, 52),
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(

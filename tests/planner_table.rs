@@ -215,6 +215,23 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "put the cup in the bin. thanks, wipe", Refused("'wipe'")),
         // Said with one of the planner's verbs, it is not read as the speaker's own doing.
         (A, "I will put the cup away later, clear the rest", Refused("'i'")),
+        // A remark ending a sentence without a talk opener is skipped only when it cannot be
+        // an order (a participle or a clock time) and nothing in it could change what the arm
+        // does: no time or waiting, manner, care, negation, position, place, number (but a
+        // clock time after "at"), order word or reference.
+        (A, "bin the red cube, running late", Places(&["red_cube"])),
+        (A, "bin the red cube, wipe surfaces", Refused("'wipe'")),
+        (A, "bin the red cube, guests at 7", Places(&["red_cube"])),
+        (A, "It has been a long week. Put the red cube in the bin.", Places(&["red_cube"])),
+        (A, "Put the red cube in the bin, it is in the way", Places(&["red_cube"])),
+        (A, "Put the red cube in the bin. Wait until I leave.", Refused("understand")),
+        (A, "Put the red cube in the bin. Bottom left corner.", Refused("'bottom'")),
+        (A, "put the red cube in the bin, top shelf", Refused("understand")),
+        (A, "put the red cube in the bin, two of them", Refused("")),
+        (A, "put the red cube in the bin, back row", Refused("")),
+        (A, "put the red cube in the bin, 3 times", Refused("")),
+        (A, "put the red cube in the bin. Fragile.", Refused("")),
+        (A, "It is fragile. Put the red cube in the bin.", Refused("")),
     ]
 }
 

@@ -75,6 +75,7 @@ struct FillerFile {
     rewrites: Vec<[String; 2]>,
     talk_openers: Vec<String>,
     statements: Vec<String>,
+    binding_words: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -321,6 +322,9 @@ pub struct Grammar {
     /// How talk that is not an instruction may start (skipped when unreadable and harmless).
     pub talk_openers: Vec<String>,
     pub statements: Phrases,
+    /// Words that make a remark matter to the plan (time, manner, care, negation, questions
+    /// of which): a remark without a talk opener is only skipped when it has none of them.
+    pub binding_words: Vec<String>,
     pub first: Phrases,
     pub start_with: Phrases,
     pub as_said: Phrases,
@@ -382,10 +386,14 @@ impl Grammar {
     pub fn parse(text: &str) -> Result<Self, GrammarError> {
         let g: GrammarFile = toml::from_str(text).map_err(|e| GrammarError::Toml(e.to_string()))?;
         let mut vocabulary = BTreeSet::new();
-        strings_in(
-            &toml::from_str(text).map_err(|e| GrammarError::Toml(e.to_string()))?,
-            &mut vocabulary,
-        );
+        let mut all: toml::Value =
+            toml::from_str(text).map_err(|e| GrammarError::Toml(e.to_string()))?;
+        // The binding words are words the planner does not understand (they stop a remark from
+        // being skipped): not vocabulary, and nothing a typo is corrected to.
+        if let Some(filler) = all.get_mut("filler").and_then(|f| f.as_table_mut()) {
+            filler.remove("binding_words");
+        }
+        strings_in(&all, &mut vocabulary);
         let s = g.safety;
         let v = g.verbs;
         let mut words: BTreeMap<String, Vec<VerbKind>> = BTreeMap::new();
@@ -455,6 +463,7 @@ impl Grammar {
             ),
             talk_openers: g.filler.talk_openers,
             statements: Phrases::new(&g.filler.statements),
+            binding_words: g.filler.binding_words,
             first: Phrases::new(&g.order.first),
             start_with: Phrases::new(&g.order.start_with),
             as_said: Phrases::new(&g.order.as_said),

@@ -73,6 +73,10 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let corrects = self.i > before;
+            if self.dummy_it(before) {
+                parsed.skipped.push(self.w[before..self.i].join(" "));
+                continue;
+            }
             let clause = match self.clause() {
                 Ok(c) => c,
                 // Talk that asks for nothing, up to the next comma: skipped, and said.

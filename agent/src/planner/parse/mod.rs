@@ -362,7 +362,19 @@ impl<'a> Parser<'a> {
                 .w
                 .get(from + 1)
                 .is_some_and(|w| g.safety.people_words.contains(w));
-        if !(g.talk_openers.contains(first) || person_subject) {
+        // Without an opener, only a remark that ends the sentence after a comma, binds nothing,
+        // and cannot be an order: one that opens with a participle ("bin the purple box,
+        // running late") or tells a clock time ("..., guests at 7"). A bare word first
+        // ("..., wipe surfaces") may be an order the planner does not know, and is refused.
+        let clock = (from..to.min(self.w.len()).saturating_sub(1))
+            .any(|k| self.w[k] == "at" && self.w[k + 1].chars().all(|c| c.is_ascii_digit()));
+        let participle = first.len() > 4 && first.ends_with("ing");
+        let tail = to >= self.w.len()
+            && from > 0
+            && self.w[from - 1] == ","
+            && (participle || clock)
+            && self.binds_nothing(from, to);
+        if !(g.talk_openers.contains(first) || person_subject || tail) {
             return false;
         }
         // "I am tidying up before guests arrive", "we have been moving": the speaker telling.
@@ -414,6 +426,67 @@ impl<'a> Parser<'a> {
                 });
             !names_object && !asks
         })
+    }
+
+    /// Whether `w[from..to]` has nothing that could change what the arm does if it were
+    /// understood: no binding word (grammar.toml `binding_words`: time, waiting, manner, care,
+    /// negation), no position, side, relation, place, number, order word, reference or
+    /// quantity. A digit is allowed only as a clock time after "at" ("guests at 7").
+    pub(super) fn binds_nothing(&self, from: usize, to: usize) -> bool {
+        let g = self.g;
+        let lex = &g.lexicon;
+        let w = self.w;
+        (from..to.min(w.len())).all(|k| {
+            let word = w[k].as_str();
+            let clock = k > 0 && w[k - 1] == "at" && word.chars().all(|c| c.is_ascii_digit());
+            let binds = g.binding_words.iter().any(|b| b == word)
+                || (word.chars().any(|c| c.is_ascii_digit()) && !clock)
+                || lex.numbers.contains_key(word)
+                || lex.ordinals.contains_key(word)
+                || lex.superlatives.contains_key(word)
+                || lex.other_words.iter().any(|o| o == word)
+                || lex.mass.iter().any(|m| m == word)
+                || lex.sides.at(w, k).is_some()
+                || lex.relations.at(w, k).is_some()
+                || lex.places.at(w, k).is_some()
+                || lex.table.at(w, k).is_some()
+                || lex.everything.at(w, k).is_some()
+                || lex.rest.at(w, k).is_some()
+                || lex.pronouns.at(w, k).is_some()
+                || lex.universal.at(w, k).is_some()
+                || lex.both.at(w, k).is_some()
+                || g.first.at(w, k).is_some()
+                || g.last.at(w, k).is_some()
+                || g.as_said.at(w, k).is_some()
+                || g.start_with.at(w, k).is_some()
+                || g.corrections.at(w, k).is_some();
+            !binds
+        })
+    }
+
+    /// "It has been a long week", ", it is in the way": "it" with a form of "be" and nothing
+    /// after that names or asks for anything: the weather's "it", or a reason given about an
+    /// object already named. The cursor after the piece when it is one.
+    pub(super) fn dummy_it(&mut self, from: usize) -> bool {
+        let w = self.w;
+        if w.get(from).map(String::as_str) != Some("it") {
+            return false;
+        }
+        let be = match (
+            w.get(from + 1).map(String::as_str),
+            w.get(from + 2).map(String::as_str),
+        ) {
+            (Some("is" | "was"), _) => 2,
+            (Some("has" | "had"), Some("been")) => 3,
+            _ => return false,
+        };
+        let end = self.next_comma(from);
+        let rest = from + be;
+        if rest >= end || !self.asks_nothing(rest, end, false) || !self.binds_nothing(rest, end) {
+            return false;
+        }
+        self.i = end;
+        true
     }
 
     pub(super) fn unknown(&self, from: usize) -> ParseError {
