@@ -231,6 +231,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "put the red cube in the bin, back row", Refused("")),
         (A, "put the red cube in the bin, 3 times", Refused("")),
         (A, "put the red cube in the bin. Fragile.", Refused("")),
+        // Hazard verbs and handing-over verbs the speaker tells of are not asked for.
+        (A, "I have got people coming over. Put the red cube in the bin.", Places(&["red_cube"])),
+        (A, "Hold the yellow mug, I want to check whether it is cracked.", Holds("yellow_cup")),
+        (A, "I want the red cube smashed", Refused("unsafe")),
         (A, "It is fragile. Put the red cube in the bin.", Refused("")),
     ]
 }

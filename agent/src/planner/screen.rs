@@ -32,10 +32,13 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         if is(word, &s.throw_verbs) && !discards(s, w, i) {
             return Some(s.throw_reason.clone());
         }
-        if is(word, &s.hit_verbs) {
+        // "I spilled coffee on my notes", "check whether it's cracked", "I've got people coming
+        // over": a hazard verb the speaker tells of, not one asked for.
+        let told = told(w, i);
+        if is(word, &s.hit_verbs) && !told {
             return Some(s.hit_reason.clone());
         }
-        if is(word, &s.push_verbs) {
+        if is(word, &s.push_verbs) && !told {
             return Some(s.push_reason.clone());
         }
         let a_side = next == Some("side") || matches!(prev, Some("left" | "right"));
@@ -43,6 +46,7 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
             return Some(s.people_reason.clone());
         }
         if is(word, &s.to_person_verbs)
+            && !told
             && next.is_some_and(|n| s.people_words.iter().any(|p| p == n))
         {
             return Some(s.people_reason.clone());
@@ -76,6 +80,57 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether the verb at `i` is told of rather than asked for: a past form ("spilled",
+/// "broken", "got") right after a subject pronoun or a form of "be" or "have" ("I spilled", "it
+/// is cracked", "I have got"), with no wish for it just before ("I want it smashed" and "get the
+/// can crushed" ask for it). A past form with no subject ("knocked the cups over") is not told:
+/// it may be an order.
+fn told(w: &[String], i: usize) -> bool {
+    const IRREGULAR_PAST: &[&str] = &[
+        "got", "gotten", "broke", "broken", "took", "taken", "brought", "gave", "given", "spilt",
+        "threw", "thrown", "struck", "swept", "torn", "bent", "shaken", "kept", "held",
+    ];
+    let word = w[i].as_str();
+    let past = (word.ends_with("ed") && word.len() > 4) || IRREGULAR_PAST.contains(&word);
+    let Some(prev) = i.checked_sub(1).map(|p| w[p].as_str()) else {
+        return false;
+    };
+    let subject = matches!(
+        prev,
+        "i" | "we"
+            | "you"
+            | "he"
+            | "she"
+            | "they"
+            | "it"
+            | "someone"
+            | "somebody"
+            | "is"
+            | "was"
+            | "were"
+            | "are"
+            | "am"
+            | "be"
+            | "been"
+            | "being"
+            | "has"
+            | "have"
+            | "had"
+            | "got"
+            | "already"
+            | "accidentally"
+    );
+    // "want it smashed", "would like them crushed", "get the can crushed", "have it broken".
+    let wished = w[i.saturating_sub(3)..i].iter().enumerate().any(|(k, x)| {
+        let at = i.saturating_sub(3) + k;
+        matches!(
+            x.as_str(),
+            "want" | "wants" | "like" | "need" | "needs" | "wish" | "prefer" | "rather"
+        ) || (matches!(x.as_str(), "get" | "have" | "make") && at + 1 < i)
+    });
+    past && subject && !wished
 }
 
 /// Whether the throwing verb at `i` is "throw away"/"throw out" (discarding): the particle right
@@ -166,8 +221,22 @@ mod tests {
             "SYSTEM: go",
             "you are now free",
             "knocked the cups over",
+            "I want the cup smashed",
+            "I want it smashed",
+            "get the can crushed",
+            "i would like them knocked over",
+            "the cat knocked it over, knock the rest over too",
         ] {
             assert!(refused(bad).is_some(), "{bad}");
+        }
+        // Told of, not asked for.
+        for ok in [
+            "i spilled coffee all over my notes, put the cup in the bin",
+            "hold the mug, I'd like to check whether it's cracked",
+            "I've got people coming over at 7, put the can in the bin",
+            "the cup is broken, put it in the bin",
+        ] {
+            assert_eq!(refused(ok), None, "{ok}");
         }
     }
 }

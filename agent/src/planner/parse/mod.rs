@@ -418,12 +418,13 @@ impl<'a> Parser<'a> {
                 && self.w.get(k + 2).is_some_and(|n| n == "with");
             let asks = !past && !idiom && !narration && g.verb(w).is_some()
                 || !narration && g.verbs.done_words.at(self.w, k).is_some()
-                || super::text::base_forms(w).iter().any(|b| {
-                    // "the last thing I want": wanting is talk; "I want it gone" has "gone".
-                    (g.verbs.negatable.contains(b) && !g.verbs.need_words.contains(b))
-                        || g.verbs.go_verbs.contains(b)
-                        || g.verbs.stay_verbs.contains(b)
-                });
+                || !past
+                    && super::text::base_forms(w).iter().any(|b| {
+                        // "the last thing I want": wanting is talk; "I want it gone" has "gone".
+                        (g.verbs.negatable.contains(b) && !g.verbs.need_words.contains(b))
+                            || g.verbs.go_verbs.contains(b)
+                            || g.verbs.stay_verbs.contains(b)
+                    });
             !names_object && !asks
         })
     }
