@@ -235,6 +235,8 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "I have got people coming over. Put the red cube in the bin.", Places(&["red_cube"])),
         (A, "Hold the yellow mug, I want to check whether it is cracked.", Holds("yellow_cup")),
         (A, "I want the red cube smashed", Refused("unsafe")),
+        (A, "put the red cube in the bin and uh yeah that's it", Places(&["red_cube"])),
+        (A, "put the red cube in the bin, that is all, thanks", Places(&["red_cube"])),
         (A, "It is fragile. Put the red cube in the bin.", Refused("")),
     ]
 }

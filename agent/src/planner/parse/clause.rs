@@ -61,7 +61,15 @@ impl<'a> Parser<'a> {
         }
         self.i = start;
         loop {
-            while self.at_connector() && !self.starts_clause_word() {
+            // "... and that's it", "..., that is all, thanks": a closing said after the
+            // request (its "that" is also a connector, so it is looked for first).
+            loop {
+                if self.closing() {
+                    continue;
+                }
+                if !(self.at_connector() && !self.starts_clause_word()) {
+                    break;
+                }
                 self.i += 1;
             }
             if self.at_end() {
@@ -171,6 +179,22 @@ impl<'a> Parser<'a> {
             prev.objects.push(it);
         }
         Ok(true)
+    }
+
+    /// A closing statement ("that is it", "that is all", grammar.toml `statements`, with the
+    /// fillers around it) that runs to the end of the sentence or to a comma: the cursor after
+    /// it when there is one.
+    fn closing(&mut self) -> bool {
+        let save = self.i;
+        while self.eat_phrase(&self.g.fillers) || self.eat("and") || self.eat("yeah") {}
+        if self.eat_phrase(&self.g.statements) {
+            while self.eat_phrase(&self.g.fillers) {}
+            if self.at_end() || self.eat(",") {
+                return true;
+            }
+        }
+        self.i = save;
+        false
     }
 
     /// Where the piece of the sentence from `from` ends: the next comma, or the end.
