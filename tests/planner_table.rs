@@ -236,6 +236,12 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Hold the yellow mug, I want to check whether it is cracked.", Holds("yellow_cup")),
         (A, "I want the red cube smashed", Refused("unsafe")),
         (A, "put the red cube in the bin and uh yeah that's it", Places(&["red_cube"])),
+        // Presence conditions: the objects must be there, and are what "it" means next.
+        (A, "if the yellow mug is still on the table, put it in the bin", Places(&["yellow_cup"])),
+        (A, "is the blue box still there? if so, pick it up and hold it", Holds("blue_box")),
+        (A, "if the table has a green can on it, put it in the bin", Places(&["green_can"])),
+        (A, "if there is a purple box, put it in the bin", Refused("no purple box")),
+        (A, "if the red cube is on the table, put the blue box in the bin", Refused("condition")),
         (A, "put the red cube in the bin, that is all, thanks", Places(&["red_cube"])),
         (A, "It is fragile. Put the red cube in the bin.", Refused("")),
     ]

@@ -279,6 +279,17 @@ impl<'a> Reading<'a> {
                 }
                 act.hold = c.dest.is_none() && !away;
             }
+            Action::Bare if c.condition => {
+                // Checked where the next clause's "it" is grounded; a condition on something
+                // the request does not then act on is not something the planner can check.
+                if next_refers_back {
+                    return Ok(None);
+                }
+                return Err(format!(
+                    "'{}': I can only check a condition on the objects the request then moves",
+                    c.text
+                ));
+            }
             Action::Bare | Action::StartWith => {
                 if next_refers_back && c.action == Action::Bare && c.dest.is_none() {
                     return Ok(None);

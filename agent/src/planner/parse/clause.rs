@@ -81,6 +81,14 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let corrects = self.i > before;
+            if self.eat_seq(&["if", "so"]) {
+                // "Is the mug still there? If so, ...": the question was the condition.
+                continue;
+            }
+            if let Some(c) = self.condition(before) {
+                parsed.clauses.push(c);
+                continue;
+            }
             if self.dummy_it(before) {
                 parsed.skipped.push(self.w[before..self.i].join(" "));
                 continue;
@@ -179,6 +187,73 @@ impl<'a> Parser<'a> {
             prev.objects.push(it);
         }
         Ok(true)
+    }
+
+    /// A presence condition, read up to where the clause it conditions starts: "if the golden
+    /// mug is (still) (sitting) on the table", "if there are two white cans (on the table)",
+    /// "if the table has two white cans on it", or a question of its own, "is the yellow mug
+    /// still on the table?". `None` (cursor unmoved) otherwise.
+    fn condition(&mut self, start: usize) -> Option<Clause> {
+        let save = self.i;
+        let question = matches!(self.peek(), Some("is" | "are"));
+        if !(question || self.eat("if")) {
+            return None;
+        }
+        let objects = if question {
+            self.i += 1;
+            let o = self.items(start).ok();
+            let _ = self.eat("still");
+            let _ = self.on_the_table() || self.eat("there") || self.eat("here");
+            o.filter(|_| self.at_end())
+        } else if (self.eat("there") && matches!(self.peek(), Some("is" | "are")))
+            || self.table_has()
+        {
+            let _ = self.eat("is") || self.eat("are");
+            let _ = self.eat("still");
+            let o = self.items(start).ok();
+            let _ = self.on_the_table()
+                || self.eat_seq(&["on", "it"])
+                || self.eat("left")
+                || self.eat("there");
+            o
+        } else {
+            self.i = save + 1;
+            let o = self.items(start).ok();
+            let present = o.is_some()
+                && self.eat_copula()
+                && (self.on_the_table()
+                    || self.eat("there")
+                    || self.eat("here")
+                    || self.eat("left")
+                    || self.at_end()
+                    || self.peek() == Some(","));
+            o.filter(|_| present)
+        };
+        match objects {
+            Some(objects) if !objects.is_empty() => {
+                let mut c = Clause::new(Action::Bare);
+                c.objects = objects;
+                c.condition = true;
+                c.text = self.text(start);
+                let _ = self.eat(",");
+                Some(c)
+            }
+            _ => {
+                self.i = save;
+                None
+            }
+        }
+    }
+
+    /// "the table has": the cursor after it when it is there.
+    fn table_has(&mut self) -> bool {
+        let save = self.i;
+        let _ = self.eat("the") || self.eat("this");
+        if self.eat_table() && self.eat("has") {
+            return true;
+        }
+        self.i = save;
+        false
     }
 
     /// A closing statement ("that is it", "that is all", grammar.toml `statements`, with the

@@ -123,6 +123,10 @@ pub struct Clause {
     /// Said after a correction ("actually no, wait, leave the red one"): what it keeps is
     /// taken back from what was asked before, not a contradiction of it.
     pub corrects: bool,
+    /// A presence condition ("if the golden mug is still on the table, ...", "is the mug
+    /// there? if so, ..."): its objects must be there and are what the next clause's "it"
+    /// means; it is no act of its own.
+    pub condition: bool,
 }
 
 impl Clause {
@@ -140,6 +144,7 @@ impl Clause {
             only: false,
             text: String::new(),
             corrects: false,
+            condition: false,
         }
     }
 }
