@@ -67,7 +67,7 @@ impl<'a> Parser<'a> {
                 if self.closing() {
                     continue;
                 }
-                if !(self.at_connector() && !self.starts_clause_word()) {
+                if !self.at_connector() || self.starts_clause_word() {
                     break;
                 }
                 self.i += 1;
