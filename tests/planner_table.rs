@@ -236,6 +236,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Hold the yellow mug, I want to check whether it is cracked.", Holds("yellow_cup")),
         (A, "I want the red cube smashed", Refused("unsafe")),
         (A, "put the red cube in the bin and uh yeah that's it", Places(&["red_cube"])),
+        // "in instead", "in there": the container named before; "no, actually" corrects.
+        (A, "Put the red cube in the bin. Actually no, wait, leave that one and put the orange cube in instead.", Places(&["orange_cube"])),
+        (A, "Put the cup in the bin. Hmm, no, actually leave the cup and put the blue box in there instead.", Places(&["blue_box"])),
+        (A, "put the cube there", Refused("where")),
         // Presence conditions: the objects must be there, and are what "it" means next.
         (A, "if the yellow mug is still on the table, put it in the bin", Places(&["yellow_cup"])),
         (A, "is the blue box still there? if so, pick it up and hold it", Holds("blue_box")),

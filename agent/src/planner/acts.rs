@@ -23,6 +23,8 @@ pub(super) struct Act {
     pub only: bool,
     /// "the nearer one first": reorders the act before it.
     pub hint_for: Option<usize>,
+    /// "in there", "in instead": the destination of the last act before it that has one.
+    pub same_place: bool,
     pub text: String,
 }
 
@@ -219,6 +221,7 @@ impl<'a> Reading<'a> {
             as_said: c.as_said,
             only: c.only,
             hint_for: None,
+            same_place: c.same_place,
             text: c.text.clone(),
         };
         let away = c.away || c.from_table;
@@ -397,6 +400,15 @@ impl<'a> Reading<'a> {
             has_verb,
             ..
         } = self;
+        let mut before: Option<Dest> = None;
+        for a in acts.iter_mut() {
+            if a.dest.is_none() && a.same_place {
+                a.dest = before.clone();
+            }
+            if a.dest.is_some() {
+                before = a.dest.clone();
+            }
+        }
         // Verbless requests ("first the can, then everything else") and puts with no
         // destination in a clearing request go to the container.
         for a in &acts {

@@ -146,6 +146,13 @@ impl<'a> Parser<'a> {
         // "Oh wait, no, ...": fillers around the correction words, and a "no" after them.
         loop {
             let _ = self.eat(",");
+            // "no, actually ...": a "no" before the correction words.
+            let no_then = self.peek() == Some("no")
+                && self.peek_at(1) == Some(",")
+                && self.g.corrections.at(self.w, self.i + 2).is_some();
+            if no_then {
+                self.i += 2;
+            }
             if self.eat_phrase(&self.g.corrections) || (corrected && self.eat("no")) {
                 corrected = true;
             } else if !self.eat_phrase(&self.g.fillers) {
@@ -971,6 +978,32 @@ impl<'a> Parser<'a> {
                     continue;
                 }
                 self.i = save;
+            }
+            // "... and put the orange cube in instead", "put the cube in there instead": into
+            // the container the request already names (or the only one). A bare "there" is a
+            // place pointed at, and stays unread.
+            const SAME_PLACE: &[&[&str]] = &[
+                &["in", "there", "instead"],
+                &["in", "instead"],
+                &["in", "there"],
+                &["there", "instead"],
+                &["in"],
+                &["instead"],
+            ];
+            if let Some(n) = SAME_PLACE.iter().find_map(|p| {
+                let fits = p
+                    .iter()
+                    .enumerate()
+                    .all(|(k, w)| self.peek_at(k) == Some(w));
+                let ends = self
+                    .w
+                    .get(self.i + p.len())
+                    .is_none_or(|w| CONNECTORS.contains(&w.as_str()));
+                (fits && ends).then_some(p.len())
+            }) {
+                c.same_place |= self.w[self.i] == "in" || self.w[self.i] == "there";
+                self.i += n;
+                continue;
             }
             if let Some(d) = self.dest()? {
                 c.dest = Some(d);

@@ -127,6 +127,8 @@ pub struct Clause {
     /// there? if so, ..."): its objects must be there and are what the next clause's "it"
     /// means; it is no act of its own.
     pub condition: bool,
+    /// "put the orange cube in instead", "in there": into the container named before.
+    pub same_place: bool,
 }
 
 impl Clause {
@@ -145,6 +147,7 @@ impl Clause {
             text: String::new(),
             corrects: false,
             condition: false,
+            same_place: false,
         }
     }
 }
