@@ -240,6 +240,13 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Put the red cube in the bin. Actually no, wait, leave that one and put the orange cube in instead.", Places(&["orange_cube"])),
         (A, "Put the cup in the bin. Hmm, no, actually leave the cup and put the blue box in there instead.", Places(&["blue_box"])),
         (A, "put the cube there", Refused("where")),
+        // An exception followed by the speaker's reason; "do the same with"; "whatever object";
+        // what a change of mind is about.
+        (A, "put every item in the bin, with the sole exception of the blue box, which I still need", Places(&["red_cube", "green_can", "yellow_cup", "orange_cube"])),
+        (A, "grab the red cube and put it in the bin, then do the same with the yellow cup", Places(&["red_cube", "yellow_cup"])),
+        (A, "could you take whatever object is farthest away from you and put it in the bin", Places(&["blue_box"])),
+        (A, "ok i changed my mind about the cubes, leave them. put everything else in the bin", Places(&["blue_box", "green_can", "yellow_cup"])),
+        (A, "clear the table except the blue box, which is the red one", Refused("")),
         // Presence conditions: the objects must be there, and are what "it" means next.
         (A, "if the yellow mug is still on the table, put it in the bin", Places(&["yellow_cup"])),
         (A, "is the blue box still there? if so, pick it up and hold it", Holds("blue_box")),

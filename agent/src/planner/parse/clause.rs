@@ -449,9 +449,17 @@ impl<'a> Parser<'a> {
         if let Some(c2) = self.narration(start) {
             return Ok(c2);
         }
-        // "do the rest", "do the box last": the verb of the request.
+        // "do the rest", "do the box last": the verb of the request. "then do the same with
+        // the far cup": likewise.
         if !negated && self.peek() == Some("do") {
             self.i += 1;
+            let same = self.i;
+            if self.eat_seq(&["the", "same"]) {
+                let _ = self.eat("thing");
+                if !(self.eat("with") || self.eat("for") || self.eat("to")) {
+                    self.i = same;
+                }
+            }
             if self.item_ahead() {
                 c.objects = self.items(start)?;
                 c.action = Action::Bare;
@@ -754,11 +762,17 @@ impl<'a> Parser<'a> {
         self.i += 1;
         let from = self.i;
         let end = self.next_comma(from);
-        // Without objects it only sets the scene: nothing to keep.
+        // Without objects it only sets the scene: nothing to keep. "I changed my mind about the
+        // boxes": the objects it is about.
         let mut c = Clause::new(Action::Nothing);
-        if let Ok(objects) = self.items(from) {
-            c.action = Action::Bare;
-            c.objects = objects;
+        let about = (from..end).find(|&k| self.w[k] == "about").map(|k| k + 1);
+        for at in std::iter::once(from).chain(about) {
+            self.i = at;
+            if let Ok(objects) = self.items(from) {
+                c.action = Action::Bare;
+                c.objects = objects;
+                break;
+            }
         }
         self.i = end;
         c.text = self.text(start);
@@ -923,6 +937,8 @@ impl<'a> Parser<'a> {
             || self.eat_seq(&["save", "for"])
             || self.eat("minus")
             || self.eat_seq(&["with", "the", "exception", "of"])
+            || self.eat_seq(&["with", "the", "sole", "exception", "of"])
+            || self.eat_seq(&["with", "the", "only", "exception", "of"])
             || self.eat_seq(&["not", "including"])
             || self.eat("leaving")
             || self.eat("without")
