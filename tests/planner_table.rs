@@ -247,6 +247,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "could you take whatever object is farthest away from you and put it in the bin", Places(&["blue_box"])),
         (A, "ok i changed my mind about the cubes, leave them. put everything else in the bin", Places(&["blue_box", "green_can", "yellow_cup"])),
         (A, "clear the table except the blue box, which is the red one", Refused("")),
+        // Intensifiers, a filler before the politeness, looking as an idiom.
+        (A, "the orange cube absolutely has to stay, clear the rest", Places(&["red_cube", "blue_box", "green_can", "yellow_cup"])),
+        (A, "um so like could you put the red cube in the bin", Places(&["red_cube"])),
+        (A, "lift the blue box and hold it so I can take a closer look", Holds("blue_box")),
         // Presence conditions: the objects must be there, and are what "it" means next.
         (A, "if the yellow mug is still on the table, put it in the bin", Places(&["yellow_cup"])),
         (A, "is the blue box still there? if so, pick it up and hold it", Holds("blue_box")),

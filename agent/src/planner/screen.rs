@@ -97,6 +97,32 @@ fn told(w: &[String], i: usize) -> bool {
     let Some(prev) = i.checked_sub(1).map(|p| w[p].as_str()) else {
         return false;
     };
+    // "my cat keeps batting at the cups", "the kid is knocking things over", "the cat likes to
+    // bat at things": a habit or a doing told of, with its subject before it ("keep batting"
+    // with none is an order).
+    let third_person = |k: usize| {
+        k > 0
+            && !matches!(
+                w[k - 1].as_str(),
+                "please" | "you" | "just" | "can" | "could" | "would" | "will" | "," | "and"
+            )
+    };
+    let doing = word.ends_with("ing")
+        && (matches!(prev, "is" | "are" | "was" | "were" | "am") && !(i >= 2 && w[i - 2] == "you")
+            || (matches!(prev, "keeps" | "kept") && third_person(i - 1)));
+    let habit = prev == "to"
+        && i >= 2
+        && matches!(w[i - 2].as_str(), "likes" | "loves" | "tends" | "used")
+        && third_person(i - 2);
+    // "before something spills", "if it breaks": what may happen, told.
+    let happens = word.ends_with('s')
+        && matches!(
+            prev,
+            "something" | "anything" | "it" | "he" | "she" | "someone" | "somebody" | "nothing"
+        );
+    if doing || habit || happens {
+        return true;
+    }
     let subject = matches!(
         prev,
         "i" | "we"
@@ -229,8 +255,18 @@ mod tests {
         ] {
             assert!(refused(bad).is_some(), "{bad}");
         }
+        for bad in [
+            "keep knocking the cups over",
+            "please keep knocking them over",
+            "you are knocking it over",
+        ] {
+            assert!(refused(bad).is_some(), "{bad}");
+        }
         // Told of, not asked for.
         for ok in [
+            "my cat keeps knocking the cups over, put them in the bin",
+            "the cat likes to knock the cans over, put them in the bin",
+            "put the cups in the bin before something spills",
             "i spilled coffee all over my notes, put the cup in the bin",
             "hold the mug, I'd like to check whether it's cracked",
             "I've got people coming over at 7, put the can in the bin",

@@ -13,17 +13,35 @@ const ALWAYS: &[&str] = &[
     "um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "hm", "ah", "eh",
 ];
 
+/// Intensifiers that change nothing a plan depends on ("it absolutely has to stay", "I really
+/// need the cup"): dropped wherever they stand.
+const INTENSIFIERS: &[&str] = &[
+    "absolutely",
+    "definitely",
+    "really",
+    "totally",
+    "certainly",
+    "truly",
+    "simply",
+];
+
 /// One sentence's words, cleaned.
 pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     let mut i = 0;
     while i < words.len() {
+        if INTENSIFIERS.contains(&words[i].as_str()) {
+            i += 1;
+            continue;
+        }
         if let Some(n) = g.disfluencies.at(words, i) {
             let edge_before = out.last().is_none_or(|w| w == ",");
             let edge_after = words.get(i + n).is_none_or(|w| w == ",");
             // "can you like put the can away": a filler right before the request's verb
             // (but "would like", "I'd like to").
-            let before_verb = words.get(i + n).is_some_and(|w| g.verb(w).is_some())
+            // Likewise before the request's politeness ("um so like could you grab ...").
+            let before_verb = (words.get(i + n).is_some_and(|w| g.verb(w).is_some())
+                || g.fillers.at(words, i + n).is_some())
                 && out
                     .last()
                     .is_none_or(|p| !matches!(p.as_str(), "would" | "i" | "we" | "they"));

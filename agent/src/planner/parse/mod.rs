@@ -404,7 +404,14 @@ impl<'a> Parser<'a> {
         let lex = &g.lexicon;
         (from..to.min(self.w.len())).all(|k| {
             let w = &self.w[k];
-            let noun = lex.class_at(self.w, k);
+            // "so I can take a look": the modal, not a can.
+            let modal = w == "can"
+                && k > 0
+                && matches!(
+                    self.w[k - 1].as_str(),
+                    "i" | "you" | "we" | "they" | "he" | "she" | "it"
+                );
+            let noun = if modal { None } else { lex.class_at(self.w, k) };
             let names_object = lex.color(w).is_some()
                 || lex.color_before_noun.contains_key(w)
                 || noun
@@ -421,9 +428,15 @@ impl<'a> Parser<'a> {
                     w.as_str(),
                     "left" | "took" | "got" | "kept" | "brought" | "held" | "made" | "gave"
                 );
-            // "putting up with it" is bearing it, not putting anything.
-            let idiom = self.w.get(k + 1).is_some_and(|n| n == "up")
-                && self.w.get(k + 2).is_some_and(|n| n == "with");
+            // "putting up with it" is bearing it, not putting anything; "so I can take a
+            // closer look" is looking.
+            let idiom = (self.w.get(k + 1).is_some_and(|n| n == "up")
+                && self.w.get(k + 2).is_some_and(|n| n == "with"))
+                || (matches!(w.as_str(), "take" | "have" | "get")
+                    && self.w.get(k + 1).is_some_and(|n| n == "a")
+                    && self.w[k + 2..self.w.len().min(k + 4)]
+                        .iter()
+                        .any(|n| matches!(n.as_str(), "look" | "peek" | "glance")));
             let asks = !past && !idiom && !narration && g.verb(w).is_some()
                 || !narration && g.verbs.done_words.at(self.w, k).is_some()
                 || !past
