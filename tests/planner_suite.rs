@@ -188,7 +188,7 @@ fn planner_request_suite() {
     for (part, floor, n) in [
         ("round3", 43, 50),
         ("round5", 33, 40),
-        ("round6", 49, 52),
+        ("round6", 50, 52),
         ("round7", 41, 48),
         ("round8", 41, 52),
     ] {

@@ -251,6 +251,9 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "the orange cube absolutely has to stay, clear the rest", Places(&["red_cube", "blue_box", "green_can", "yellow_cup"])),
         (A, "um so like could you put the red cube in the bin", Places(&["red_cube"])),
         (A, "lift the blue box and hold it so I can take a closer look", Holds("blue_box")),
+        // "the boxes" said again are the ones named; "off it" is off the table.
+        (C, "get rid of the white tin and both blue boxes, the white tin first, the boxes can go in any order", Places(&["white_can", "blue_box_1", "blue_box_2"])),
+        (A, "The table is a complete mess. Could you put everything off it into the bin?", Places(ALL_A)),
         // Presence conditions: the objects must be there, and are what "it" means next.
         (A, "if the yellow mug is still on the table, put it in the bin", Places(&["yellow_cup"])),
         (A, "is the blue box still there? if so, pick it up and hold it", Holds("blue_box")),

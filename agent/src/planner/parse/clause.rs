@@ -988,6 +988,12 @@ impl<'a> Parser<'a> {
             }
             // "off the table", "from the tabletop".
             if self.eat_phrase(&self.g.lexicon.from) {
+                // "clear everything off it": nothing here stands on an object, so what things
+                // come off is the table.
+                if self.eat("it") {
+                    c.from_table = true;
+                    continue;
+                }
                 let _ = self.eat("the") || self.eat("this") || self.eat("that");
                 if self.eat_table() {
                     c.from_table = true;

@@ -202,8 +202,26 @@ fn give_ones_their_group(clauses: &mut [Clause]) {
         for it in c.objects.iter_mut().chain(c.except.iter_mut()) {
             let Item::Ref(r) = it else { continue };
             let named = r.classes.is_some() || !r.colors.is_empty();
+            // "Get rid of both blue boxes ... the boxes can go in any order": "the boxes" said
+            // again are the ones named, not every box on the table.
+            let said_again = r.quantity == Quantity::All
+                && r.colors.is_empty()
+                && r.classes.is_some()
+                && !r.other
+                && r.rank.is_none()
+                && r.ordinal.is_none()
+                && r.relation.is_none()
+                && ["the ", "these ", "those "]
+                    .iter()
+                    .any(|d| r.text.starts_with(d));
             if named && matches!(r.quantity, Quantity::Both | Quantity::Count(2..)) {
                 group = Some((r.classes.clone(), r.colors.clone()));
+            } else if said_again {
+                if let Some((classes, colors)) = &group {
+                    if *classes == r.classes && !colors.is_empty() {
+                        r.colors = colors.clone();
+                    }
+                }
             } else if !named {
                 if let Some((classes, colors)) = &group {
                     r.take_kind_of(classes, colors);
