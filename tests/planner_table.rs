@@ -254,6 +254,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         // "the boxes" said again are the ones named; "off it" is off the table.
         (C, "get rid of the white tin and both blue boxes, the white tin first, the boxes can go in any order", Places(&["white_can", "blue_box_1", "blue_box_2"])),
         (A, "The table is a complete mess. Could you put everything off it into the bin?", Places(ALL_A)),
+        // A verb, then the list it applies to.
+        (A, "bin: the red cube, then the blue box", Ordered(&["red_cube", "blue_box"])),
+        (A, "put in the bin: the red cube, then the blue box", Ordered(&["red_cube", "blue_box"])),
+        (A, "bin.", Refused("say which")),
         // Presence conditions: the objects must be there, and are what "it" means next.
         (A, "if the yellow mug is still on the table, put it in the bin", Places(&["yellow_cup"])),
         (A, "is the blue box still there? if so, pick it up and hold it", Holds("blue_box")),

@@ -67,6 +67,23 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<(Vec<Act>, Ve
             })
         });
         let last = n + 1 == clauses.len();
+        // "bin: leftmost object first, then the rest": a verb alone, then what it applies to,
+        // named without a verb (they take the request's verb and destination).
+        let verb_then_list = c.objects.is_empty()
+            && matches!(c.dest, None | Some(Dest::Container(_)))
+            && matches!(
+                c.action,
+                Action::Verb(VerbKind::Discard | VerbKind::Put) | Action::PutOrPick
+            )
+            && clauses.get(n + 1).is_some_and(|next| {
+                next.action == Action::Bare && !next.objects.is_empty() && !next.condition
+            });
+        if verb_then_list {
+            if let Some(d) = &c.dest {
+                reading.dest_ahead = Some(d.clone());
+            }
+            continue;
+        }
         reading.clause(c, next_refers_back, last)?;
     }
     reading.finish()
