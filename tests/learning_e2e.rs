@@ -165,6 +165,19 @@ print("ok")
     assert_eq!(t["data_hash"].as_str().unwrap().len(), 64, "{t}");
     assert_eq!(t["steps"], 200);
     assert!(t["command"].as_str().unwrap().contains("embody"), "{t}");
+    // The commit of the repository it ran in (the script itself runs from the cache), when the
+    // tests run in a checkout.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(head) = head {
+        let commit = t["commit"].as_str().unwrap_or_else(|| panic!("{t}"));
+        assert!(commit.starts_with(&head), "{commit} vs {head}");
+    }
     // Trained statistics, not the untrained defaults; the skill frame's features.
     assert_ne!(meta["normalization"]["action"]["max"][2], 0.7);
     assert_eq!(meta["obs"]["dim"], 30, "{meta}");

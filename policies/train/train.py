@@ -108,6 +108,8 @@ def main():
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     p.add_argument("--resume", help="continue from a checkpoint (<out>.pt, kept by every run) up to --steps")
     p.add_argument("--command", help="the command that started training, for provenance (default: this one)")
+    p.add_argument("--commit", help="the code's git commit, for provenance (default: this script's checkout, "
+                                     "if it is in one; `embody train` passes the repository it runs in)")
     p.add_argument("--max-minutes", type=float, default=0, help="stop early after this long (0: no limit)")
     p.add_argument("--checkpoint-minutes", type=float, default=10,
                    help="also write <out>.pt this often, so a killed run loses at most this much (0: only at the end)")
@@ -244,7 +246,7 @@ def main():
             # This run's optimizer steps per wall second, for comparing process counts.
             "ms_per_step": (time.time() - loop_t0) * 1e3 / max(1, step - first_step + 1),
             "command": a.command or " ".join(sys.argv),
-            "commit": git_commit(),
+            "commit": a.commit or git_commit(),
             "runs": (resume["training"].get("runs", 1) + 1) if resume else 1,
             # Every command that trained this model, the first one (`command`) included.
             "commands": (resume["training"].get("commands", [resume["training"]["command"]]) if resume else [])

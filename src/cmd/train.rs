@@ -247,6 +247,11 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         .arg("--command")
         .arg(std::env::args().collect::<Vec<_>>().join(" "))
         .args(&a.extra);
+    // The script runs from the cache, outside any checkout: the commit is the one of the
+    // repository the command runs in, marked when it has uncommitted changes.
+    if let Some(commit) = repository_commit() {
+        cmd.arg("--commit").arg(commit);
+    }
     if let Some(c) = &start_from {
         cmd.arg("--resume").arg(c);
     }
@@ -257,4 +262,21 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         bail!("training failed ({status}); PyTorch comes with `scripts/setup.sh --train`");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `git rev-parse HEAD` of the current folder's repository, with "-dirty" when tracked files
+/// differ from it; `None` outside a repository or without git.
+fn repository_commit() -> Option<String> {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let head = run(&["rev-parse", "HEAD"]).filter(|h| !h.is_empty())?;
+    let dirty =
+        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    Some(if dirty { format!("{head}-dirty") } else { head })
 }
