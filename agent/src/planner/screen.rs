@@ -88,12 +88,10 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
 /// can crushed" ask for it). A past form with no subject ("knocked the cups over") is not told:
 /// it may be an order.
 fn told(w: &[String], i: usize) -> bool {
-    const IRREGULAR_PAST: &[&str] = &[
-        "got", "gotten", "broke", "broken", "took", "taken", "brought", "gave", "given", "spilt",
-        "threw", "thrown", "struck", "swept", "torn", "bent", "shaken", "kept", "held",
-    ];
     let word = w[i].as_str();
-    let past = (word.ends_with("ed") && word.len() > 4) || IRREGULAR_PAST.contains(&word);
+    let past = (word.ends_with("ed") && word.len() > 4)
+        || word == "spilt"
+        || super::text::IRREGULAR.iter().any(|(p, _)| *p == word);
     let Some(prev) = i.checked_sub(1).map(|p| w[p].as_str()) else {
         return false;
     };

@@ -73,31 +73,33 @@ fn expand(word: &str) -> Vec<String> {
     vec![word.to_string()]
 }
 
+/// Irregular past forms and participles, with their base forms.
+pub(super) const IRREGULAR: &[(&str, &str)] = &[
+    ("thrown", "throw"),
+    ("threw", "throw"),
+    ("taken", "take"),
+    ("took", "take"),
+    ("got", "get"),
+    ("gotten", "get"),
+    ("kept", "keep"),
+    ("held", "hold"),
+    ("brought", "bring"),
+    ("broken", "break"),
+    ("broke", "break"),
+    ("struck", "strike"),
+    ("gave", "give"),
+    ("given", "give"),
+    ("swept", "sweep"),
+    ("flung", "fling"),
+    ("shaken", "shake"),
+    ("torn", "tear"),
+    ("bent", "bend"),
+];
+
 /// Base forms a word may be an inflection of: "binning" -> "bin", "tidied" -> "tidy",
 /// "places" -> "place". The caller checks which of them are known.
 pub fn base_forms(word: &str) -> Vec<String> {
     let mut out = vec![word.to_string()];
-    const IRREGULAR: &[(&str, &str)] = &[
-        ("thrown", "throw"),
-        ("threw", "throw"),
-        ("taken", "take"),
-        ("took", "take"),
-        ("got", "get"),
-        ("gotten", "get"),
-        ("kept", "keep"),
-        ("held", "hold"),
-        ("brought", "bring"),
-        ("broken", "break"),
-        ("broke", "break"),
-        ("struck", "strike"),
-        ("gave", "give"),
-        ("given", "give"),
-        ("swept", "sweep"),
-        ("flung", "fling"),
-        ("shaken", "shake"),
-        ("torn", "tear"),
-        ("bent", "bend"),
-    ];
     if let Some((_, base)) = IRREGULAR.iter().find(|(w, _)| *w == word) {
         out.push(base.to_string());
     }

@@ -392,8 +392,7 @@ impl<'a> Parser<'a> {
         // and cannot be an order: one that opens with a participle ("bin the purple box,
         // running late") or tells a clock time ("..., guests at 7"). A bare word first
         // ("..., wipe surfaces") may be an order the planner does not know, and is refused.
-        let clock = (from..to.min(self.w.len()).saturating_sub(1))
-            .any(|k| self.w[k] == "at" && self.w[k + 1].chars().all(|c| c.is_ascii_digit()));
+        let clock = (from..to.min(self.w.len())).any(|k| self.clock_time(k));
         let participle = first.len() > 4 && first.ends_with("ing");
         let tail = to >= self.w.len()
             && from > 0
@@ -478,7 +477,7 @@ impl<'a> Parser<'a> {
         let w = self.w;
         (from..to.min(w.len())).all(|k| {
             let word = w[k].as_str();
-            let clock = k > 0 && w[k - 1] == "at" && word.chars().all(|c| c.is_ascii_digit());
+            let clock = self.clock_time(k);
             let binds = g.binding_words.iter().any(|b| b == word)
                 || (word.chars().any(|c| c.is_ascii_digit()) && !clock)
                 || lex.numbers.contains_key(word)
@@ -502,6 +501,11 @@ impl<'a> Parser<'a> {
                 || g.corrections.at(w, k).is_some();
             !binds
         })
+    }
+
+    /// Whether `w[k]` is a clock time: digits right after "at" ("guests at 7").
+    fn clock_time(&self, k: usize) -> bool {
+        k > 0 && self.w[k - 1] == "at" && self.w[k].chars().all(|c| c.is_ascii_digit())
     }
 
     /// "It has been a long week", ", it is in the way": "it" with a form of "be" and nothing
