@@ -268,3 +268,27 @@ fn a_ur5e_clears_the_standard_table_with_the_scripted_expert() {
         "{v}"
     );
 }
+
+/// The learned policy's network is loaded once and kept from episode to episode (a pool per
+/// command): an episode run after others on a used network, on one or two threads, ends in the
+/// state the same seed reaches alone.
+#[test]
+fn learned_policy_runs_do_not_depend_on_the_episodes_before_them() {
+    let run = |seed: &str, episodes: &str, threads: &str| {
+        hashes(&embody_json(&[
+            "run",
+            "scenarios/table_clearing.toml",
+            "--seed",
+            seed,
+            "--episodes",
+            episodes,
+            "--threads",
+            threads,
+            "--json",
+            "--quiet",
+        ]))
+    };
+    let one_thread = run("0", "3", "1");
+    assert_eq!(one_thread, run("0", "3", "2"));
+    assert_eq!(one_thread[2..], run("2", "1", "1")[..]);
+}

@@ -19,6 +19,7 @@ use crate::error::{DelayError, LoadError, MetaError};
 use crate::features::{Framer, Normalizer};
 use crate::guidance::{self, Cost, GuidanceConfig};
 use crate::meta::ModelMeta;
+use crate::network_pool::{NetworkKey, NetworkPool};
 use crate::onnx::{Denoiser, RuntimeOptions};
 use crate::schedule::{NoiseSchedule, SamplerKind, X0Guide};
 
@@ -101,7 +102,7 @@ impl Default for DiffusionOptions {
 }
 
 /// The network and the sampler loop: everything a chunk computation needs, movable to a thread.
-struct ChunkSampler {
+pub(crate) struct ChunkSampler {
     denoiser: Denoiser,
     schedule: NoiseSchedule,
     kind: SamplerKind,
@@ -263,30 +264,65 @@ pub struct DiffusionPolicy {
     since_chunk: usize,
     /// Resets so far (skill attempts started): the noise stream of the current attempt.
     resets: u64,
+    /// Where the network goes back when the policy is dropped, for the next episode's policy.
+    pool: Option<(NetworkPool, NetworkKey)>,
 }
 
 impl DiffusionPolicy {
     /// Loads `<name>.json` and the ONNX file it names (`path` may be either).
     pub fn load(path: &Path, opts: DiffusionOptions) -> Result<Self, LoadError> {
+        Self::load_with(path, opts, None)
+    }
+
+    /// [`Self::load`], taking the network from `pool` when the pool holds one loaded from the
+    /// same file with the same runtime, sampler and steps, and giving it back there when the
+    /// policy is dropped. A run of many episodes then opens its ONNX session once per worker
+    /// instead of once per episode: no repeated model load at each episode's start, and none
+    /// of the allocation churn that a session's ~10 MB of weights and buffers leaves behind.
+    pub fn load_pooled(
+        path: &Path,
+        opts: DiffusionOptions,
+        pool: &NetworkPool,
+    ) -> Result<Self, LoadError> {
+        Self::load_with(path, opts, Some(pool))
+    }
+
+    fn load_with(
+        path: &Path,
+        opts: DiffusionOptions,
+        pool: Option<&NetworkPool>,
+    ) -> Result<Self, LoadError> {
         let (meta, onnx) = ModelMeta::load(path)?;
         let shown = path.display().to_string();
         let meta_err = |problem: MetaError| LoadError::Metadata {
             path: shown.clone(),
             problem,
         };
-        let denoiser = Denoiser::load(
-            &onnx,
-            &meta.input_ports(),
-            &meta.output_ports(),
-            &opts.runtime,
-        )?;
-        let schedule =
-            NoiseSchedule::new(&meta.scheduler).map_err(|e| meta_err(MetaError::Scheduler(e)))?;
         let kind = opts.sampler.unwrap_or(meta.scheduler.kind);
         let steps = opts.steps.unwrap_or(meta.scheduler.num_inference_steps);
-        let timesteps = schedule
-            .timesteps(steps)
-            .map_err(|e| meta_err(MetaError::Scheduler(e)))?;
+        let key = NetworkKey::new(&onnx, &opts.runtime, kind, steps);
+        let sampler = match pool.and_then(|p| p.take(&key)) {
+            Some(sampler) => sampler,
+            None => {
+                let denoiser = Denoiser::load(
+                    &onnx,
+                    &meta.input_ports(),
+                    &meta.output_ports(),
+                    &opts.runtime,
+                )?;
+                let schedule = NoiseSchedule::new(&meta.scheduler)
+                    .map_err(|e| meta_err(MetaError::Scheduler(e)))?;
+                let timesteps = schedule
+                    .timesteps(steps)
+                    .map_err(|e| meta_err(MetaError::Scheduler(e)))?;
+                ChunkSampler {
+                    denoiser,
+                    schedule,
+                    kind,
+                    timesteps,
+                }
+            }
+        };
         let normalizer = |which, stats, dim| {
             Normalizer::new(stats, dim)
                 .map_err(|problem| meta_err(MetaError::Normalization { which, problem }))
@@ -301,12 +337,7 @@ impl DiffusionPolicy {
         let framer = Framer::new(meta.layout());
         Ok(Self {
             meta,
-            sampler: Some(ChunkSampler {
-                denoiser,
-                schedule,
-                kind,
-                timesteps,
-            }),
+            sampler: Some(sampler),
             pending: None,
             pipeline: opts.pipeline && delay_periods > 0,
             delay_periods,
@@ -321,6 +352,7 @@ impl DiffusionPolicy {
             seed: opts.seed,
             since_chunk: 0,
             resets: 0,
+            pool: pool.map(|p| (p.clone(), key)),
         })
     }
 
@@ -811,5 +843,8 @@ impl Policy for DiffusionPolicy {
 impl Drop for DiffusionPolicy {
     fn drop(&mut self) {
         let _ = self.join_pending();
+        if let (Some((pool, key)), Some(sampler)) = (self.pool.take(), self.sampler.take()) {
+            pool.give_back(key, sampler);
+        }
     }
 }

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use embody_agent::PolicyError;
-use embody_policies::{DiffusionOptions, DiffusionPolicy, LoadError, RuntimeOptions, SamplerKind};
+use embody_policies::{
+    DiffusionOptions, DiffusionPolicy, LoadError, NetworkPool, RuntimeOptions, SamplerKind,
+};
 use serde_json::Value;
 
 fn data(name: &str) -> PathBuf {
@@ -104,6 +106,44 @@ fn ddpm_sample_matches_diffusers() {
         .unwrap();
     let d = max_diff(&out, &floats(&g["sample"]));
     assert!(d <= 1e-5, "max abs diff {d}");
+}
+
+/// A policy made from the pool takes a network loaded before and gives it back when dropped;
+/// what it samples is what a freshly loaded one samples. A policy run another way (other
+/// steps) does not take it.
+#[test]
+fn pooled_networks_are_reused_and_sample_like_fresh_ones() {
+    let g = &golden()["ddim"];
+    let options = |steps| DiffusionOptions {
+        runtime: runtime(),
+        sampler: Some(SamplerKind::Ddim),
+        steps: Some(steps),
+        ..Default::default()
+    };
+    let sample = |p: &mut DiffusionPolicy| {
+        p.sample_from(
+            &floats(&g["global_cond"]),
+            floats(&g["initial_noise"]),
+            |_| unreachable!("DDIM draws no noise"),
+        )
+        .unwrap()
+    };
+    let pool = NetworkPool::new();
+    let first = DiffusionPolicy::load_pooled(&data("tiny.json"), options(10), &pool).unwrap();
+    assert_eq!(pool.free(), 0);
+    drop(first);
+    assert_eq!(pool.free(), 1, "a dropped policy gives its network back");
+    let mut reused = DiffusionPolicy::load_pooled(&data("tiny.json"), options(10), &pool).unwrap();
+    assert_eq!(pool.free(), 0, "the next policy takes it");
+    let other = DiffusionPolicy::load_pooled(&data("tiny.json"), options(5), &pool).unwrap();
+    assert_eq!(pool.free(), 0, "other steps load their own network");
+    drop(other);
+    assert_eq!(pool.free(), 1);
+    let mut fresh = load(SamplerKind::Ddim, 10);
+    assert_eq!(sample(&mut reused), sample(&mut fresh));
+    assert!(max_diff(&sample(&mut reused), &floats(&g["sample"])) <= 1e-5);
+    drop(reused);
+    assert_eq!(pool.free(), 2);
 }
 
 fn load_err(json: &Path) -> String {

@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use embody_agent::Policy;
 use embody_policies::guidance::GuidanceConfig;
 use embody_policies::{
-    Chunking, Device, DiffusionOptions, DiffusionPolicy, ExpertConfig, RuntimeOptions, SamplerKind,
-    ScriptedExpert,
+    Chunking, Device, DiffusionOptions, DiffusionPolicy, ExpertConfig, NetworkPool, RuntimeOptions,
+    SamplerKind, ScriptedExpert,
 };
 use embody_ros::policy_service::{RemoteOptions, RemotePolicy, RemoteStats};
 use embody_sim::Scenario;
@@ -127,12 +127,15 @@ impl PolicyArgs {
     }
 }
 
-/// Makes one policy per episode (each episode owns its policy's state).
+/// Makes one policy per episode (each episode owns its policy's state; a diffusion policy's
+/// loaded network is kept for the next episode's).
 pub enum PolicyFactory {
     Scripted,
     Diffusion {
         model: PathBuf,
         options: DiffusionOptions,
+        /// Sessions kept between episodes (see `NetworkPool`).
+        networks: NetworkPool,
     },
     /// A policy server (`embody policy serve`) over ROS 2.
     Remote {
@@ -158,10 +161,16 @@ impl PolicyFactory {
                     );
                 }
                 crate::home::ensure_onnx_runtime(a.ort_lib.as_deref())?;
-                DiffusionPolicy::load(&model, options.clone()).with_context(|| {
-                    format!("cannot load the diffusion policy {}", model.display())
-                })?;
-                Ok(Self::Diffusion { model, options })
+                // Dropped at once: its network waits in the pool for the first episode.
+                let networks = NetworkPool::new();
+                DiffusionPolicy::load_pooled(&model, options.clone(), &networks).with_context(
+                    || format!("cannot load the diffusion policy {}", model.display()),
+                )?;
+                Ok(Self::Diffusion {
+                    model,
+                    options,
+                    networks,
+                })
             }
             None if spec == "remote" => Self::remote(a, "default"),
             Some(("remote", name)) if !name.is_empty() => Self::remote(a, name),
@@ -229,7 +238,11 @@ impl PolicyFactory {
     pub fn make(&self) -> Result<Box<dyn Policy>, embody_agent::PolicyError> {
         match self {
             Self::Scripted => Ok(Box::new(ScriptedExpert::new(ExpertConfig::default()))),
-            Self::Diffusion { model, options } => DiffusionPolicy::load(model, options.clone())
+            Self::Diffusion {
+                model,
+                options,
+                networks,
+            } => DiffusionPolicy::load_pooled(model, options.clone(), networks)
                 .map(|p| Box::new(p) as Box<dyn Policy>)
                 .map_err(|e| embody_agent::PolicyError::Other(e.to_string())),
             Self::Remote { options, stats } => {

@@ -9,7 +9,7 @@ use clap::Args;
 use embody_agent::{Pace, WatchdogConfig};
 use embody_sim::camera::CameraSpec;
 use embody_sim::contact_sheet::{self, SheetEntry};
-use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions};
+use embody_sim::runner::{run_batch, EpisodeResult, LogTarget, RunOptions, Workers};
 
 use super::common::{load_scenario, progress, threads_or_all};
 use super::summary::{self, EpisodeRow};
@@ -306,7 +306,9 @@ fn run_policy(
             |_| bar.inc(1),
         )?,
         Some(limit) => {
-            // As many seeds at a time as there are threads, until the time is up.
+            // As many seeds at a time as there are threads, until the time is up, on the same
+            // worker threads throughout.
+            let workers = Workers::new(threads)?;
             let mut results = Vec::new();
             let mut next = 0usize;
             while wall.elapsed().as_secs_f64() < limit {
@@ -315,10 +317,9 @@ fn run_policy(
                     break;
                 }
                 next += batch.len();
-                results.extend(run_batch(
+                results.extend(workers.run_batch(
                     scenario,
                     &batch,
-                    threads,
                     |_| policies.make(),
                     planner.as_ref(),
                     &opts,
