@@ -4,7 +4,7 @@
 
 use super::embedded::CAN_DO;
 use super::grammar::VerbKind;
-use super::parse::{Action, Clause, Dest, Item, Quantity, Ref};
+use super::parse::{Action, Clause, ContainerRef, Dest, Item, Quantity, Ref};
 
 /// What one clause comes to once the request is read as a whole.
 #[derive(Clone, Debug)]
@@ -25,6 +25,8 @@ pub(super) struct Act {
     pub hint_for: Option<usize>,
     /// "in there", "in instead": the destination of the last act before it that has one.
     pub same_place: bool,
+    /// "working from left to right": the superlative key its objects are ordered by.
+    pub sweep: Option<String>,
     pub text: String,
 }
 
@@ -188,11 +190,14 @@ impl<'a> Reading<'a> {
             self.antecedent = items.clone();
         }
         self.excepted = c.except.clone();
-        let leave = c.action == Action::Verb(VerbKind::Leave);
+        // A remark moves nothing: "clear the table, it's way too cluttered" says something
+        // of the table.
+        let leave = c.action == Action::Verb(VerbKind::Leave) || c.remark;
         if !leave && items.iter().any(|it| matches!(it, Item::Container(_))) {
             return Err(self.fixed.to_string());
         }
-        let table_ok = matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Leave));
+        let table_ok =
+            matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Leave)) || c.remark;
         if items.contains(&Item::Table) && !table_ok {
             return Err(self.fixed.to_string());
         }
@@ -239,6 +244,7 @@ impl<'a> Reading<'a> {
             only: c.only,
             hint_for: None,
             same_place: c.same_place,
+            sweep: c.sweep.clone(),
             text: c.text.clone(),
         };
         let away = c.away || c.from_table;
@@ -299,6 +305,9 @@ impl<'a> Reading<'a> {
                 }
                 act.hold = c.dest.is_none() && !away;
             }
+            // What a remark says of its objects is not checked; they are what the next "it"
+            // means ("the mug is chipped, bin it"), and nothing is done to them otherwise.
+            Action::Bare if c.remark => return Ok(None),
             Action::Bare if c.condition => {
                 // Checked where the next clause's "it" is grounded; a condition on something
                 // the request does not then act on is not something the planner can check.
@@ -374,6 +383,8 @@ impl<'a> Reading<'a> {
             act.hold = prev.hold;
             if act.dest.is_none() {
                 act.dest = prev.dest.clone();
+                // "the green can goes in first, then the rest": wherever that one goes.
+                act.same_place |= prev.same_place && prev.dest.is_none();
             }
         } else if !self.has_verb && self.clause_count == 1 && c.dest.is_none() && !c.first {
             return Err(format!("'{}': say what to do with it; {CAN_DO}", c.text));
@@ -420,7 +431,15 @@ impl<'a> Reading<'a> {
         let mut before: Option<Dest> = None;
         for a in acts.iter_mut() {
             if a.dest.is_none() && a.same_place {
-                a.dest = before.clone();
+                // "the green can goes in first" with no container named before: in the
+                // container (any; grounding refuses where the scene has several).
+                a.dest = Some(before.clone().unwrap_or_else(|| {
+                    Dest::Container(ContainerRef {
+                        classes: vec!["*".into()],
+                        ordinal: None,
+                        text: "in".into(),
+                    })
+                }));
             }
             if a.dest.is_some() {
                 before = a.dest.clone();

@@ -124,6 +124,13 @@ fn order_by_clearance(
     out
 }
 
+/// A request read: its acts, what stays, and what remarks named.
+struct Read {
+    acts: Vec<Act>,
+    stays: Vec<Item>,
+    remarked: Vec<Item>,
+}
+
 impl Planner for EmbeddedPlanner {
     fn plan(
         &self,
@@ -135,8 +142,8 @@ impl Planner for EmbeddedPlanner {
             instruction: instruction.text.clone(),
             reason,
         };
-        let (acts, stays) = self.read(&instruction.text).map_err(refuse)?;
-        let plan = self.ground(&acts, &stays, scene).map_err(refuse)?;
+        let read = self.read(&instruction.text).map_err(refuse)?;
+        let plan = self.ground(&read, scene).map_err(refuse)?;
         if plan.steps.is_empty() {
             return Err(refuse(format!(
                 "'{}' leaves nothing to move",
@@ -151,7 +158,7 @@ impl Planner for EmbeddedPlanner {
 impl EmbeddedPlanner {
     /// The request as acts and what stays: screened as a whole, cleaned of speech, parsed into
     /// clauses, read into acts. `Err` is the refusal's reason.
-    fn read(&self, text: &str) -> Result<(Vec<Act>, Vec<Item>), String> {
+    fn read(&self, text: &str) -> Result<Read, String> {
         let words = sentences(text);
         if words.is_empty() {
             return Err("the instruction is empty".into());
@@ -198,12 +205,23 @@ impl EmbeddedPlanner {
         if acts.is_empty() {
             return Err(format!("'{}' leaves nothing to move", text.trim()));
         }
-        Ok((acts, stays))
+        // "the mug is chipped, bin the rest": what a remark names is named, for "the rest".
+        let remarked = clauses
+            .iter()
+            .filter(|c| c.remark)
+            .flat_map(|c| c.objects.iter().cloned())
+            .collect();
+        Ok(Read {
+            acts,
+            stays,
+            remarked,
+        })
     }
 
     /// The acts grounded in the scene, in order, as pick and place steps. `Err` is the
     /// refusal's reason.
-    fn ground(&self, acts: &[Act], stays: &[Item], scene: &SceneGraph) -> Result<Plan, String> {
+    fn ground(&self, read: &Read, scene: &SceneGraph) -> Result<Plan, String> {
+        let (acts, stays) = (&read.acts, &read.stays);
         let present = on_table(scene);
         let mut ctx = Ctx {
             scene,
@@ -218,6 +236,7 @@ impl EmbeddedPlanner {
             .iter()
             .flat_map(|a| a.items.iter().chain(&a.except))
             .chain(stays)
+            .chain(&read.remarked)
         {
             if matches!(it, Item::Ref(r) if r.other || r.bare_one) {
                 continue;
@@ -287,6 +306,10 @@ impl EmbeddedPlanner {
             } else {
                 order_by_clearance(targets.clone(), scene, &present)
             };
+            // "working from left to right": across the table, whatever the clearance.
+            if let Some(key) = &a.sweep {
+                ordered = swept(ordered, key, scene);
+            }
             // "the nearer one first": the hinted objects lead this act's order.
             for h in acts.iter().filter(|h| h.hint_for == Some(i)) {
                 let hint_ctx = Ctx {
@@ -347,6 +370,26 @@ fn named_targets(a: &Act, ctx: &Ctx, stay_ids: &HashSet<String>) -> Result<Vec<S
 
 /// `ordered` with the objects a hint names moved to the front ("the nearer one first") or the
 /// back ("the nearer one last").
+/// `ids` across the table: the side or distance `key` names first ("left": largest y first;
+/// "near": nearest the base first). Ties keep their order.
+fn swept(mut ids: Vec<String>, key: &str, scene: &SceneGraph) -> Vec<String> {
+    let value = |id: &String| -> f64 {
+        let Some(o) = scene.objects.iter().find(|o| &o.id == id) else {
+            return 0.0;
+        };
+        let p = o.pose_in_base.translation.vector;
+        match key {
+            "left" => -p.y,
+            "right" => p.y,
+            "near" => p.xy().norm(),
+            "far" => -p.xy().norm(),
+            _ => 0.0,
+        }
+    };
+    ids.sort_by(|a, b| value(a).total_cmp(&value(b)));
+    ids
+}
+
 fn led_by_hint(ordered: Vec<String>, hint: &Act, ctx: &Ctx) -> Result<Vec<String>, String> {
     let lead = ground_items(&hint.items, ctx)?;
     let (mut front, back): (Vec<String>, Vec<String>) =

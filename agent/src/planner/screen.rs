@@ -29,12 +29,33 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
     for (i, word) in w.iter().enumerate() {
         let next = w.get(i + 1).map(String::as_str);
         let prev = i.checked_sub(1).map(|p| w[p].as_str());
-        if is(word, &s.throw_verbs) && !discards(s, w, i) {
+        // "my manager wants the slides", "a knock at the door": after a determiner, a noun.
+        let noun = prev.is_some_and(|p| {
+            matches!(
+                p,
+                "the"
+                    | "a"
+                    | "an"
+                    | "my"
+                    | "your"
+                    | "his"
+                    | "her"
+                    | "our"
+                    | "their"
+                    | "these"
+                    | "those"
+                    | "this"
+            )
+        });
+        // "throw a little party", "knock yourself out": idioms, not the act.
+        let idiom = (is(word, &s.throw_verbs) && w[i + 1..].iter().take(3).any(|x| x == "party"))
+            || (is(word, &s.hit_verbs) && matches!(next, Some("yourself" | "yourselves")));
+        if is(word, &s.throw_verbs) && !discards(s, w, i) && !noun && !idiom {
             return Some(s.throw_reason.clone());
         }
         // "I spilled coffee on my notes", "check whether it's cracked", "I've got people coming
         // over": a hazard verb the speaker tells of, not one asked for.
-        let told = told(w, i);
+        let told = told(w, i) || noun || idiom;
         if is(word, &s.hit_verbs) && !told {
             return Some(s.hit_reason.clone());
         }
@@ -58,11 +79,21 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         ) && w[i + 1..]
             .iter()
             .take(3)
-            .take_while(|x| !matches!(x.as_str(), "," | "and" | "then"))
+            // "hang onto it for me": "for me" is for whose sake, not where to.
+            .take_while(|x| !matches!(x.as_str(), "," | "and" | "then" | "for"))
             .any(|n| s.people_words.contains(n))
             && !w[i.saturating_sub(3)..i]
                 .iter()
                 .any(|p| s.people_reference_words.contains(p))
+            // "they belonged to my late husband", "I was talking to my sister": told of.
+            && !prev.is_some_and(|p| {
+                matches!(
+                    p,
+                    "belong" | "belongs" | "belonged" | "belonging" | "married" | "talk"
+                        | "talking" | "talked" | "said" | "say" | "listen" | "listening"
+                        | "speak" | "speaking" | "spoke" | "wrote" | "write" | "writing"
+                )
+            })
         {
             return Some(s.people_reason.clone());
         }
@@ -118,7 +149,12 @@ fn told(w: &[String], i: usize) -> bool {
             prev,
             "something" | "anything" | "it" | "he" | "she" | "someone" | "somebody" | "nothing"
         );
-    if doing || habit || happens {
+    // "I can't bend down like I used to": what the speaker cannot do, told.
+    let unable = prev == "not"
+        && i >= 3
+        && matches!(w[i - 2].as_str(), "can" | "could")
+        && matches!(w[i - 3].as_str(), "i" | "we" | "he" | "she" | "they");
+    if doing || habit || happens || unable {
         return true;
     }
     let subject = matches!(
@@ -250,6 +286,10 @@ mod tests {
             "get the can crushed",
             "i would like them knocked over",
             "the cat knocked it over, knock the rest over too",
+            "you can not bend it, can you",
+            "throw the cup to me for fun",
+            "throw the party hat at me",
+            "knock the cup over, then yourself out",
         ] {
             assert!(refused(bad).is_some(), "{bad}");
         }
@@ -269,6 +309,12 @@ mod tests {
             "hold the mug, I'd like to check whether it's cracked",
             "I've got people coming over at 7, put the can in the bin",
             "the cup is broken, put it in the bin",
+            "put the cup in the bin for me, i cant bend down like i used to",
+            "pick up the cup and hang onto it for me",
+            "bin the red blocks, they belonged to my late husband",
+            "my manager wants the slides by five, bin the cup",
+            "i am going to throw a little party, bin the cans",
+            "knock yourself out: clear the table",
         ] {
             assert_eq!(refused(ok), None, "{ok}");
         }

@@ -25,6 +25,27 @@ const INTENSIFIERS: &[&str] = &[
     "simply",
 ];
 
+/// How "nothing ... should stay" may end.
+const STAYS: &[&[&str]] = &[
+    &["should", "stay"],
+    &["should", "remain"],
+    &["should", "be", "left"],
+    &["can", "stay"],
+    &["may", "stay"],
+    &["is", "to", "stay"],
+    &["stays"],
+    &["remains"],
+];
+
+/// The word for a count written in digits, one to ten.
+fn number_word(w: &str) -> Option<&'static str> {
+    const WORDS: [&str; 10] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    let n: usize = w.parse().ok()?;
+    (1..=10).contains(&n).then(|| WORDS[n - 1])
+}
+
 /// One sentence's words, cleaned.
 pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
@@ -53,6 +74,54 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                 continue;
             }
         }
+        // "the 2 cubes", "all 3 cans": a count in digits before what it counts, as a word
+        // ("guests at 7" stays: a clock time).
+        if let Some(word) = number_word(&words[i]) {
+            let counts = words.get(i + 1).is_some_and(|n| {
+                g.lexicon.class_at(words, i + 1).is_some() || g.lexicon.color(n).is_some()
+            });
+            if counts {
+                // "the 1 cup" is the cup.
+                let one_after_det = word == "one"
+                    && out
+                        .last()
+                        .is_some_and(|p| DETERMINERS.contains(&p.as_str()));
+                if !one_after_det {
+                    out.push(word.to_string());
+                }
+                i += 1;
+                continue;
+            }
+        }
+        // "Nothing red should stay on this table": everything red goes.
+        if words[i] == "nothing" && out.iter().all(|w| w == ",") {
+            if let Some((j, n)) = (i + 1..words.len().min(i + 6)).find_map(|j| {
+                STAYS.iter().find_map(|st| {
+                    let fits = st
+                        .iter()
+                        .enumerate()
+                        .all(|(k, x)| words.get(j + k).is_some_and(|w| w == x));
+                    fits.then_some((j, st.len()))
+                })
+            }) {
+                out.push("everything".into());
+                out.extend(words[i + 1..j].iter().cloned());
+                out.push("goes".into());
+                i = j + n;
+                // ("... on this table": where it would have stayed.)
+                if words.get(i).is_some_and(|w| w == "on")
+                    && words
+                        .get(i + 1)
+                        .is_some_and(|w| matches!(w.as_str(), "the" | "this"))
+                    && words
+                        .get(i + 2)
+                        .is_some_and(|w| g.lexicon.table.contains_word(w))
+                {
+                    i += 3;
+                }
+                continue;
+            }
+        }
         if let Some((to, n)) = g.rewrites.at(words, i) {
             out.extend(to);
             i += n;
@@ -73,6 +142,7 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
             continue;
         }
         if DETERMINERS.contains(&w.as_str()) {
+            let mut paused = false;
             while tidy.last().is_some_and(|p| p == ",")
                 && tidy
                     .len()
@@ -80,11 +150,14 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                     .is_some_and(|k| DETERMINERS.contains(&tidy[k].as_str()))
             {
                 tidy.pop();
+                paused = true;
             }
-            if tidy
-                .last()
-                .is_some_and(|p| DETERMINERS.contains(&p.as_str()))
-            {
+            // "the the cup", "a the cup", "the, the cup"; but "after that the rest": a
+            // pronoun, then a determiner.
+            if tidy.last().is_some_and(|p| {
+                DETERMINERS.contains(&p.as_str())
+                    && (paused || p == &w || matches!(p.as_str(), "the" | "a" | "an"))
+            }) {
                 tidy.pop();
             }
         }
@@ -130,5 +203,17 @@ mod tests {
         );
         assert_eq!(c("the one more near to you"), "the one nearer to you");
         assert_eq!(c("put the cup in the , uh , bin"), "put the cup in the bin");
+        assert_eq!(c("after that the rest"), "after that the rest");
+        assert_eq!(c("put the the cup away"), "put the cup away");
+        assert_eq!(
+            c("put the 2 cubes and 1 can away"),
+            "put the two cubes and one can away"
+        );
+        assert_eq!(c("guests at 7"), "guests at 7");
+        assert_eq!(c("put the 1 cup away"), "put the cup away");
+        assert_eq!(
+            c("nothing red should stay on this table"),
+            "everything red goes"
+        );
     }
 }

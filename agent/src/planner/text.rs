@@ -9,8 +9,15 @@ pub fn sentences(text: &str) -> Vec<Vec<String>> {
         .replace("->", " into ")
         .replace('\u{2192}', " into ")
         .replace(['+', '&'], " and ");
+    let lowered = list_markers_as_breaks(&lowered);
     let mut out = Vec::new();
-    for sentence in lowered.split(['.', '?', '!', ';', ':', '\n']) {
+    for sentence in lowered.split_inclusive(['.', '?', '!', ';', ':', '\n']) {
+        // A sentence that ends with a colon introduces what follows ("Checklist:", "bin:"): it
+        // keeps the colon as its last word, for the parser to read it as a heading or not.
+        let (sentence, heading) = match sentence.strip_suffix(':') {
+            Some(s) => (s, true),
+            None => (sentence.trim_end_matches(['.', '?', '!', ';', '\n']), false),
+        };
         let mut words = Vec::new();
         for raw in sentence
             .replace(',', " , ")
@@ -28,6 +35,12 @@ pub fn sentences(text: &str) -> Vec<Vec<String>> {
                 }
             }
         }
+        // "the mug's been sitting there", "it's got a chip": "has", not "is", before these.
+        for k in 1..words.len() {
+            if words[k - 1] == "is" && matches!(words[k].as_str(), "been" | "got" | "gotten") {
+                words[k - 1] = "has".into();
+            }
+        }
         while words.first().is_some_and(|w| w == ",") {
             words.remove(0);
         }
@@ -35,17 +48,112 @@ pub fn sentences(text: &str) -> Vec<Vec<String>> {
             words.pop();
         }
         if !words.is_empty() {
+            if heading {
+                words.push(":".into());
+            }
             out.push(words);
         }
     }
     out
 }
 
-/// Expands an English contraction into its words ("isn't" -> "is not", "table's" -> "table is").
+/// The items of a list as sentences of their own: "1) the can 2) the cup", "1. the can 2. the
+/// cup", "(1) ...", and dashes or bullets that start an item ("- both red cubes - the white
+/// can"). A number counts as a marker only right after the start, a space or a colon and
+/// right before a space, so "2.5 cm" and "bench 2" stay as they are; a dash only with a space
+/// after it (a hyphen joins words: "right-hand").
+fn list_markers_as_breaks(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < c.len() {
+        let at_start = i == 0 || c[i - 1].is_whitespace() || c[i - 1] == ':';
+        if at_start {
+            let open = usize::from(c[i] == '(');
+            let mut j = i + open;
+            while j < c.len() && c[j].is_ascii_digit() && j - i - open < 2 {
+                j += 1;
+            }
+            let digits = j > i + open;
+            let closed = j < c.len() && (c[j] == ')' || (open == 0 && c[j] == '.'));
+            if digits && closed && c.get(j + 1).is_none_or(|n| n.is_whitespace()) {
+                out.push('\n');
+                i = j + 1;
+                continue;
+            }
+            let bullet = matches!(c[i], '-' | '*' | '\u{2022}' | '\u{2013}' | '\u{2014}');
+            if bullet && c.get(i + 1).is_some_and(|n| n.is_whitespace()) {
+                out.push('\n');
+                i += 1;
+                continue;
+            }
+        }
+        out.push(c[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Letters held for emphasis ("pleeease", "sooo"): a run of three or more of one letter as
+/// one and as two ("please", "soo"), for the caller to keep whichever it knows.
+pub fn unstretched(word: &str) -> Option<[String; 2]> {
+    let c: Vec<char> = word.chars().collect();
+    if !c.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
+        return None;
+    }
+    let squeeze = |keep: usize| -> String {
+        let mut s = String::new();
+        let mut run = 0;
+        for (k, ch) in c.iter().enumerate() {
+            run = if k > 0 && c[k - 1] == *ch { run + 1 } else { 1 };
+            // A run of two stays two; a run of three or more keeps `keep`.
+            let long = c[k.saturating_sub(run - 1)..]
+                .iter()
+                .take_while(|x| *x == ch)
+                .count()
+                >= 3;
+            if !long || run <= keep {
+                s.push(*ch);
+            }
+        }
+        s
+    };
+    Some([squeeze(1), squeeze(2)])
+}
+
+/// Expands an English contraction into its words ("isn't" -> "is not", "table's" -> "table is"),
+/// also as typed without the apostrophe ("dont", "thats"; never one that is a word of its own:
+/// "its", "ill", "wed", "were", "id", "hell", "shell").
 fn expand(word: &str) -> Vec<String> {
     let fixed: &[(&str, &[&str])] = &[
         ("can't", &["can", "not"]),
+        ("cant", &["can", "not"]),
         ("cannot", &["can", "not"]),
+        ("dont", &["do", "not"]),
+        ("doesnt", &["does", "not"]),
+        ("didnt", &["did", "not"]),
+        ("isnt", &["is", "not"]),
+        ("arent", &["are", "not"]),
+        ("wasnt", &["was", "not"]),
+        ("werent", &["were", "not"]),
+        ("couldnt", &["could", "not"]),
+        ("wouldnt", &["would", "not"]),
+        ("shouldnt", &["should", "not"]),
+        ("havent", &["have", "not"]),
+        ("hasnt", &["has", "not"]),
+        ("wont", &["will", "not"]),
+        ("thats", &["that", "is"]),
+        ("whats", &["what", "is"]),
+        ("theres", &["there", "is"]),
+        ("heres", &["here", "is"]),
+        ("im", &["i", "am"]),
+        ("ive", &["i", "have"]),
+        ("youre", &["you", "are"]),
+        ("theyre", &["they", "are"]),
+        ("youll", &["you", "will"]),
+        ("y'all", &["you"]),
+        ("yall", &["you"]),
+        ("ya", &["you"]),
         ("won't", &["will", "not"]),
         ("shan't", &["shall", "not"]),
         ("let's", &["let", "us"]),
@@ -156,6 +264,51 @@ mod tests {
             vec![vec!["everything", "that", "is", "not", "a", "box"]]
         );
         assert!(sentences("  ,. ?").is_empty());
+        assert_eq!(
+            sentences("dont bin it, thats mine. the mug's been there"),
+            vec![
+                vec!["do", "not", "bin", "it", ",", "that", "is", "mine"],
+                vec!["the", "mug", "has", "been", "there"],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sentence_before_a_colon_keeps_it() {
+        assert_eq!(
+            sentences("Checklist: bin: the can"),
+            vec![vec!["checklist", ":"], vec!["bin", ":"], vec!["the", "can"]]
+        );
+    }
+
+    #[test]
+    fn list_items_are_sentences() {
+        let s = |t: &str| -> Vec<String> { sentences(t).iter().map(|s| s.join(" ")).collect() };
+        assert_eq!(
+            s("Checklist: 1. green can 2. nearer cup 3) the box"),
+            ["checklist :", "green can", "nearer cup", "the box"]
+        );
+        assert_eq!(
+            s("list for bench 2: - both red cubes - the white can"),
+            ["list for bench 2 :", "both red cubes", "the white can"]
+        );
+        // Not markers: a decimal, a number inside a sentence, a hyphen.
+        assert_eq!(s("move it 2.5 cm"), ["move it 2", "5 cm"]);
+        assert_eq!(s("the right-hand cup"), ["the right hand cup"]);
+        assert_eq!(s("(1) the can (2) the cup"), ["the can", "the cup"]);
+    }
+
+    #[test]
+    fn stretched_letters_are_squeezed() {
+        assert_eq!(
+            unstretched("pleeease"),
+            Some(["please".to_string(), "pleease".to_string()])
+        );
+        assert_eq!(
+            unstretched("alllll"),
+            Some(["al".to_string(), "all".to_string()])
+        );
+        assert_eq!(unstretched("cool"), None);
     }
 
     #[test]

@@ -8,6 +8,12 @@ use super::{
 
 impl<'a> Parser<'a> {
     pub(super) fn sentence(&mut self, parsed: &mut Parsed) -> Result<(), ParseError> {
+        // "Any order for the cans.", "Cans in any order.", "Doesn't matter which one.": said
+        // of objects already named, after a clause that named them.
+        if parsed.clauses.last().is_some_and(|c| !c.objects.is_empty()) && self.order_remark() {
+            parsed.skipped.push(self.w.join(" "));
+            return Ok(());
+        }
         // "Of the two red cubes, put the one on the left in the bin": a fronted partitive says
         // what kind the sentence's bare "one" is.
         let kind = self.fronted_partitive();
@@ -23,6 +29,58 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A sentence that only says the order does not matter, of objects named before or of
+    /// none; the cursor at its end when it is one, unmoved otherwise.
+    fn order_remark(&mut self) -> bool {
+        const ANY: &[&[&str]] = &[
+            &["it", "does", "not", "matter", "which", "one"],
+            &["it", "does", "not", "matter", "which"],
+            &["does", "not", "matter", "which", "one"],
+            &["does", "not", "matter", "which"],
+            &["the", "order", "does", "not", "matter"],
+            &["order", "does", "not", "matter"],
+            &["can", "go", "in", "any", "order"],
+            &["in", "no", "particular", "order"],
+            &["no", "particular", "order"],
+            &["in", "any", "order"],
+            &["any", "order"],
+            &["whichever", "one"],
+            &["either", "one"],
+            &["either", "way"],
+        ];
+        let save = self.i;
+        let any = |p: &mut Self| ANY.iter().any(|a| p.eat_seq(a));
+        let done = |p: &mut Self| {
+            while p.eat_phrase(&p.g.fillers) || p.eat(",") {}
+            p.at_end()
+        };
+        // "any order for the cans" (the order words are fillers too: tried before them)
+        for fillers_first in [false, true] {
+            self.i = save;
+            while fillers_first && self.eat_phrase(&self.g.fillers) {}
+            if any(self) {
+                let at = self.i;
+                if (self.eat("for") || self.eat("with")) && self.items(at).is_err() {
+                    continue;
+                }
+                if done(self) {
+                    return true;
+                }
+            }
+        }
+        self.i = save;
+        // "cans in any order", "the cans can go in any order"
+        let from = self.i;
+        if self.items(from).is_ok() {
+            let _ = self.eat_seq(&["can", "go"]) || self.eat("go");
+            if any(self) && done(self) {
+                return true;
+            }
+        }
+        self.i = save;
+        false
     }
 
     /// "of the two red cubes ," at the start of a sentence: the kind named, the cursor after
@@ -67,7 +125,20 @@ impl<'a> Parser<'a> {
                 if self.closing() {
                     continue;
                 }
-                if !self.at_connector() || self.starts_clause_word() {
+                // "once you are done with those, ...": a filler of several words that opens
+                // with a connector goes whole.
+                if self.at_connector() && self.g.fillers.at(self.w, self.i).is_some_and(|n| n > 1) {
+                    self.eat_phrase(&self.g.fillers);
+                    continue;
+                }
+                // "That goes in the bin first": a subject, not a connector.
+                let subject = self.peek() == Some("that")
+                    && self.peek_at(1).is_some_and(|n| {
+                        Grammar::is_form_of(n, &self.g.verbs.go_verbs)
+                            || Grammar::is_form_of(n, &self.g.verbs.stay_verbs)
+                            || matches!(n, "should" | "can" | "must" | "needs" | "has")
+                    });
+                if !self.at_connector() || self.starts_clause_word() || subject {
                     break;
                 }
                 self.i += 1;
@@ -121,7 +192,7 @@ impl<'a> Parser<'a> {
                     self.peek(),
                     Some("for" | "before" | "after" | "until" | "from" | "as" | "while")
                 );
-                if opens && self.asks_nothing(self.i, end, false) {
+                if opens && self.asks_nothing(self.i, end, false) || self.run_on_talk(self.i, end) {
                     parsed.skipped.push(self.w[self.i..end].join(" "));
                     self.i = end;
                     continue;
@@ -271,12 +342,95 @@ impl<'a> Parser<'a> {
         while self.eat_phrase(&self.g.fillers) || self.eat("and") || self.eat("yeah") {}
         if self.eat_phrase(&self.g.statements) {
             while self.eat_phrase(&self.g.fillers) {}
-            if self.at_end() || self.eat(",") {
+            // "... and thats all leave the cans be": or a new order right after it.
+            if self.at_end()
+                || self.eat(",")
+                || self.peek().is_some_and(|w| self.g.verb(w).is_some())
+            {
                 return true;
             }
         }
         self.i = save;
         false
+    }
+
+    /// "... and that tall yellow cup as well my grandson left them out and i cant bend down":
+    /// talk run on after a request with no comma or full stop, opening with a person ("my
+    /// grandson", "i", "we"; not "you", which may be asking), naming and asking for nothing,
+    /// and with no word of position, order or quantity ("left" only as a verb: after a
+    /// subject, not after "the", "on", "to" ...). Such talk could not change the plan.
+    pub(super) fn run_on_talk(&self, from: usize, to: usize) -> bool {
+        const PERSONS: &[&str] = &["my", "i", "we", "he", "she", "they", "our", "his", "their"];
+        let (g, lex, w) = (self.g, &self.g.lexicon, self.w);
+        if !w.get(from).is_some_and(|f| PERSONS.contains(&f.as_str())) {
+            return false;
+        }
+        // A wish or use of the speaker's ("need", "want", "use"); not a past form (narration)
+        // nor "like" before a subject, which compares ("like i used to").
+        let keeps = |k: usize| {
+            let word = w[k].as_str();
+            let compares = word == "like"
+                && w.get(k + 1).is_some_and(|n| {
+                    matches!(n.as_str(), "i" | "we" | "you" | "he" | "she" | "they")
+                });
+            !word.ends_with("ed")
+                && !compares
+                && super::super::text::base_forms(word)
+                    .iter()
+                    .any(|b| g.verbs.need_words.contains(b) || g.verbs.negatable.contains(b))
+        };
+        let positional = (from..to.min(w.len())).any(|k| {
+            let word = w[k].as_str();
+            let left_verb = word == "left"
+                && k > from
+                && !matches!(
+                    w[k - 1].as_str(),
+                    "the" | "on" | "to" | "at" | "far" | "most" | "your" | "my" | "from" | "of"
+                );
+            (lex.sides.at(w, k).is_some() && !left_verb)
+                || lex.superlatives.contains_key(word)
+                || lex.ordinals.contains_key(word)
+                || lex.numbers.contains_key(word)
+                || word.chars().any(|c| c.is_ascii_digit())
+                || lex.relations.at(w, k).is_some() && !left_verb
+                || lex.everything.at(w, k).is_some()
+                || lex.rest.at(w, k).is_some()
+                || lex.other_words.iter().any(|o| o == word)
+                || g.first.at(w, k).is_some()
+                || g.last.at(w, k).is_some()
+                || g.as_said.at(w, k).is_some()
+                || g.start_with.at(w, k).is_some()
+                || g.corrections.at(w, k).is_some()
+                || matches!(word, "except" | "but" | "only" | "instead" | "keep" | "leave")
+                // "the other one I am needing", "i still want that": the speaker keeping
+                // something is not talk.
+                || matches!(word, "still" | "use" | "using" | "drinking" | "saving" | "mine")
+                || keeps(k)
+        });
+        !positional && self.asks_nothing(from, to, false)
+    }
+
+    /// "I'd bin it", "I would just put it away": the speaker's suggestion is the order. The
+    /// cursor after "i would" when a verb of the planner's follows ("I would like ..." is a
+    /// wish, read elsewhere).
+    fn suggestion(&mut self) -> bool {
+        if !(self.peek() == Some("i") && self.peek_at(1) == Some("would")) {
+            return false;
+        }
+        let mut k = 2;
+        while matches!(
+            self.peek_at(k),
+            Some("just" | "probably" | "maybe" | "simply")
+        ) {
+            k += 1;
+        }
+        let verb = self.peek_at(k).is_some_and(|w| {
+            self.g.verb(w).is_some() && !self.g.verbs.need_words.iter().any(|n| n == w)
+        });
+        if verb {
+            self.i += k;
+        }
+        verb
     }
 
     /// Where the piece of the sentence from `from` ends: the next comma, or the end.
@@ -288,9 +442,26 @@ impl<'a> Parser<'a> {
 
     /// Skips the piece from `from` to the next comma when it is talk (`is_talk`), and says so.
     fn skip_talk(&mut self, from: usize, skipped: &mut Vec<String>) -> bool {
-        let end = self.next_comma(from);
+        // "For the next hour you're on table duty": the talk after the fillers that open it.
+        let mut from = from;
+        let talk_after_fillers = {
+            let mut k = from;
+            while let Some(n) = self.g.fillers.at(self.w, k) {
+                k += n;
+            }
+            let end = self.next_comma(k);
+            (k > from && k < end && self.is_talk(k, end)).then_some(k)
+        };
+        if let Some(k) = talk_after_fillers {
+            from = k;
+        }
+        let mut end = self.next_comma(from);
         if !self.is_talk(from, end) {
-            return false;
+            // "i dont really know how you work but i would like ...": talk up to a "but".
+            match (from..end).find(|&k| self.w[k] == "but") {
+                Some(but) if but > from && self.is_talk(from, but) => end = but,
+                _ => return false,
+            }
         }
         skipped.push(self.w[from..end].join(" "));
         self.i = end;
@@ -323,6 +494,23 @@ impl<'a> Parser<'a> {
                 // "no put in bin": a learner's "don't put it in the bin".
                 self.i += 1;
                 negated = true;
+            } else if self.eat_seq(&["let", "us", "start", "by"])
+                || self.eat_seq(&["let", "us", "begin", "by"])
+                || self.eat_seq(&["start", "by"])
+                || self.eat_seq(&["begin", "by"])
+                || self.eat_seq(&["starting", "by"])
+            {
+                // "Start by binning the orange cube": the first step.
+                c.first = true;
+            } else if self.suggestion() {
+            } else if self.peek() == Some("do")
+                && self.g.fillers.at(self.w, self.i).is_some_and(|n| n > 2)
+            {
+                // "don't worry about those": a filler, not a negated order.
+                self.eat_phrase(&self.g.fillers);
+            } else if self.g.verbs.hold_tails.at(self.w, self.i).is_some() {
+                // "..., do not bin it": a hold tail that starts with its negation.
+                break;
             } else if self.eat_seq(&["do", "not"])
                 || self.eat_seq(&["does", "not"])
                 || self.eat("never")
@@ -534,6 +722,41 @@ impl<'a> Parser<'a> {
         if self.except_word() || (universal && self.eat("but")) {
             c.except = self.items(start)?;
         }
+        // "the other one I am needing", "that one I still need": the objects first, then the
+        // speaker's need of them, as learners often say it: they stay.
+        {
+            let save = self.i;
+            if self.eat("i") || self.eat("we") {
+                while matches!(
+                    self.peek(),
+                    Some("am" | "are" | "still" | "really" | "do" | "will" | "also")
+                ) {
+                    self.i += 1;
+                }
+                let needs = self.peek().is_some_and(|w| {
+                    matches!(
+                        w,
+                        "need"
+                            | "needing"
+                            | "want"
+                            | "wanting"
+                            | "use"
+                            | "using"
+                            | "keep"
+                            | "keeping"
+                    )
+                });
+                if needs {
+                    self.i += 1;
+                    let _ = self.eat("it") || self.eat("them") || self.eat("still");
+                    if self.at_end() || self.at_connector() {
+                        c.action = Action::Verb(VerbKind::Leave);
+                        return Ok(());
+                    }
+                }
+            }
+            self.i = save;
+        }
         // "the blue box you put in bin", "the cup and the cube, these you are putting in the
         // bin": the objects first and then the verb, as learners of English often say it.
         {
@@ -543,6 +766,20 @@ impl<'a> Parser<'a> {
                 c.objects.pop();
             }
             let _ = self.eat("please");
+            // "The blue box that's further back, can you put that one in the bin?": the
+            // objects, then a question that says them again.
+            let asked = {
+                let at = self.i;
+                let ok = self.eat(",")
+                    && matches!(self.peek(), Some("can" | "could" | "would" | "will"))
+                    && self.peek_at(1) == Some("you");
+                if ok {
+                    self.i += 1;
+                } else {
+                    self.i = at;
+                }
+                ok
+            };
             if self.eat("you") {
                 while matches!(
                     self.peek(),
@@ -555,6 +792,14 @@ impl<'a> Parser<'a> {
                         Action::PutOrPick => Action::Verb(VerbKind::Put),
                         k => k,
                     };
+                    if asked {
+                        let _ = self.eat_seq(&["that", "one"])
+                            || self.eat_seq(&["this", "one"])
+                            || self.eat("it")
+                            || self.eat("them")
+                            || self.eat("that")
+                            || self.eat("those");
+                    }
                     return self.tail(c, start, true);
                 }
             }
@@ -568,25 +813,71 @@ impl<'a> Parser<'a> {
         }
         // Modals and copulas: "should go", "can stay", "is staying", "needs to go".
         const MODALS: &[&str] = &[
-            "should", "can", "must", "will", "could", "may", "shall", "is", "are", "need", "needs",
-            "has", "have", "to", "be", "all", "both", "just", "also",
+            "should",
+            "can",
+            "must",
+            "will",
+            "could",
+            "may",
+            "shall",
+            "is",
+            "are",
+            "need",
+            "needs",
+            "has",
+            "have",
+            "to",
+            "be",
+            "all",
+            "both",
+            "just",
+            "also",
+            "been",
+            "was",
+            "were",
+            "probably",
+            "definitely",
+            "maybe",
+            "perhaps",
+            "surely",
         ];
         // ("cups to the bin": "to" starts a destination there, not "to go").
+        let (mut copula, mut been) = (false, false);
         while self.peek().is_some_and(|w| MODALS.contains(&w)) && !self.dest_ahead() {
+            copula |= matches!(self.peek(), Some("is" | "are" | "was" | "were" | "been"));
+            been |= self.peek() == Some("been");
             self.i += 1;
         }
+        // "the nearer yellow cup is probably empty by now": a state the scene does not
+        // record, said of an object (not of the table: "the table is empty" asks for it).
+        // So is where it "has been sitting" or "lying" (not "is sitting": "the cup is
+        // sitting there, bin the rest" may say where it stays), and "done for".
+        let state = copula
+            && !c.objects.contains(&Item::Table)
+            && self.peek().is_some_and(|w| {
+                (self.g.lexicon.unchecked.iter().any(|u| u == w)
+                    && self
+                        .g
+                        .verbs
+                        .done_words
+                        .at(self.w, self.i)
+                        .is_none_or(|_| w == "empty"))
+                    || (been && matches!(w, "sitting" | "lying" | "resting" | "standing"))
+                    || (w == "done" && self.peek_at(1) == Some("for"))
+            });
         // "the yellow cup is chipped, so throw it away": a remark that names the objects for
         // a later "it"; what it says of them is not checked.
         // Also "... looks like it has a chip", "... is leaking a little": a word the grammar
         // lacks, and then nothing that names an object or asks for anything, to the comma.
         let remark_from = self.i;
         let remark_to = self.next_comma(remark_from);
-        if self.peek().is_some_and(|w| !self.g.knows(w))
+        if (state || self.peek().is_some_and(|w| !self.g.knows(w)))
             && remark_to > remark_from
-            && self.asks_nothing(remark_from, remark_to, false)
+            && self.asks_nothing(remark_from + usize::from(state), remark_to, false)
         {
             self.i = remark_to;
             c.action = Action::Bare;
+            c.remark = true;
             return Ok(());
         }
         // "the cans should be thrown away", "the table is cleaned up".
@@ -628,7 +919,13 @@ impl<'a> Parser<'a> {
             self.i += 1;
             let _ = self.eat("put");
             c.action = Action::Verb(VerbKind::Put);
-            return self.tail(c, start, true);
+            self.tail(c, start, true)?;
+            // "the purple box can go": away, with no place said.
+            if c.dest.is_none() && !c.same_place {
+                c.action = Action::Verb(VerbKind::Discard);
+                c.away = true;
+            }
+            return Ok(());
         }
         c.action = Action::Bare;
         self.tail(c, start, true)
@@ -966,7 +1263,9 @@ impl<'a> Parser<'a> {
                 && (self.g.first.at(self.w, self.i + 1).is_some()
                     || self.g.last.at(self.w, self.i + 1).is_some())
             {
+                // "the green can goes in first": into the container.
                 self.i += 1;
+                c.same_place = true;
                 continue;
             }
             if self.eat_phrase(&self.g.first) {

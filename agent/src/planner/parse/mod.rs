@@ -6,6 +6,9 @@
 
 mod clause;
 mod noun;
+mod sentences;
+
+pub use sentences::parse;
 
 use super::grammar::{Grammar, VerbKind};
 
@@ -129,6 +132,12 @@ pub struct Clause {
     pub condition: bool,
     /// "put the orange cube in instead", "in there": into the container named before.
     pub same_place: bool,
+    /// A remark about objects ("the mug is chipped", "the white can's leaking a bit"): it
+    /// names what a later "it" means, and is no act of its own.
+    pub remark: bool,
+    /// "working from left to right": the objects in order across the table, the side or
+    /// distance named first leading (a superlative key: "left", "right", "near", "far").
+    pub sweep: Option<String>,
 }
 
 impl Clause {
@@ -148,6 +157,8 @@ impl Clause {
             corrects: false,
             condition: false,
             same_place: false,
+            remark: false,
+            sweep: None,
         }
     }
 }
@@ -168,17 +179,6 @@ pub struct Parsed {
     pub skipped: Vec<String>,
 }
 
-/// Parses every sentence of a request into clauses.
-pub fn parse(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseError> {
-    let mut out = Parsed::default();
-    for words in sentences {
-        let mut p = Parser { g, w: words, i: 0 };
-        p.sentence(&mut out)?;
-    }
-    give_ones_their_group(&mut out.clauses);
-    Ok(out)
-}
-
 impl Ref {
     /// A bare "one" ("the one on the right", "the other one") made one of the kind `of`
     /// names (its classes, and its colours unless it has its own); anything else is left.
@@ -190,43 +190,6 @@ impl Ref {
         self.classes = classes.clone();
         if self.colors.is_empty() {
             self.colors = colors.to_vec();
-        }
-    }
-}
-
-/// "There are two blue boxes. Put the one closer to you in the bin; the other one stays.":
-/// a bare "one" after a group was named (two of a kind, both, all) is one of that kind.
-fn give_ones_their_group(clauses: &mut [Clause]) {
-    let mut group: Option<(Option<Vec<String>>, Vec<String>)> = None;
-    for c in clauses.iter_mut() {
-        for it in c.objects.iter_mut().chain(c.except.iter_mut()) {
-            let Item::Ref(r) = it else { continue };
-            let named = r.classes.is_some() || !r.colors.is_empty();
-            // "Get rid of both blue boxes ... the boxes can go in any order": "the boxes" said
-            // again are the ones named, not every box on the table.
-            let said_again = r.quantity == Quantity::All
-                && r.colors.is_empty()
-                && r.classes.is_some()
-                && !r.other
-                && r.rank.is_none()
-                && r.ordinal.is_none()
-                && r.relation.is_none()
-                && ["the ", "these ", "those "]
-                    .iter()
-                    .any(|d| r.text.starts_with(d));
-            if named && matches!(r.quantity, Quantity::Both | Quantity::Count(2..)) {
-                group = Some((r.classes.clone(), r.colors.clone()));
-            } else if said_again {
-                if let Some((classes, colors)) = &group {
-                    if *classes == r.classes && !colors.is_empty() {
-                        r.colors = colors.clone();
-                    }
-                }
-            } else if !named {
-                if let Some((classes, colors)) = &group {
-                    r.take_kind_of(classes, colors);
-                }
-            }
         }
     }
 }
@@ -383,21 +346,43 @@ impl<'a> Parser<'a> {
         let Some(first) = self.w.get(from) else {
             return false;
         };
+        // "the kids ...", and "the printer jammed", "the coffee machine is broken": a thing
+        // the planner does not know as the subject.
         let person_subject = lex.definite.contains_word(first)
-            && self
-                .w
-                .get(from + 1)
-                .is_some_and(|w| g.safety.people_words.contains(w));
+            && self.w.get(from + 1).is_some_and(|w| {
+                g.safety.people_words.contains(w)
+                    || (!g.knows(w)
+                        && !lex.unchecked.iter().any(|u| u == w)
+                        && w.chars().all(char::is_alphabetic))
+                    || (lex.unchecked.iter().any(|u| u == w)
+                        && self.w.get(from + 2).is_some_and(|n| !g.knows(n)))
+            });
         // Without an opener, only a remark that ends the sentence after a comma, binds nothing,
         // and cannot be an order: one that opens with a participle ("bin the purple box,
         // running late") or tells a clock time ("..., guests at 7"). A bare word first
         // ("..., wipe surfaces") may be an order the planner does not know, and is refused.
         let clock = (from..to.min(self.w.len())).any(|k| self.clock_time(k));
         let participle = first.len() > 4 && first.ends_with("ing");
+        // "..., rough morning", "..., long week": how the day has been.
+        let day = self.w[from..to.min(self.w.len())].last().is_some_and(|l| {
+            matches!(
+                l.as_str(),
+                "morning"
+                    | "day"
+                    | "week"
+                    | "night"
+                    | "evening"
+                    | "afternoon"
+                    | "weekend"
+                    | "month"
+                    | "year"
+                    | "shift"
+            )
+        });
         let tail = to >= self.w.len()
             && from > 0
             && self.w[from - 1] == ","
-            && (participle || clock)
+            && (participle || clock || day)
             && self.binds_nothing(from, to);
         if !(g.talk_openers.contains(first) || person_subject || tail) {
             return false;
@@ -447,21 +432,46 @@ impl<'a> Parser<'a> {
                 );
             // "putting up with it" is bearing it, not putting anything; "so I can take a
             // closer look" is looking.
+            // "I'll just go home and sleep", "the shift", "a move": the speaker's going, or
+            // a noun after a determiner.
+            let after_det = k > from
+                && (lex.definite.contains_word(&self.w[k - 1])
+                    || lex.indefinite.contains(&self.w[k - 1]));
             let idiom = (self.w.get(k + 1).is_some_and(|n| n == "up")
                 && self.w.get(k + 2).is_some_and(|n| n == "with"))
+                || after_det
+                || (matches!(w.as_str(), "go" | "going")
+                    && (self
+                        .w
+                        .get(k + 1)
+                        .is_some_and(|n| matches!(n.as_str(), "home" | "out" | "back"))
+                        || self.w.get(k + 1).is_some_and(|n| n == "to")
+                            && self.w.get(k + 2).is_some_and(|n| {
+                                matches!(n.as_str(), "bed" | "sleep" | "work" | "lunch")
+                            })))
                 || (matches!(w.as_str(), "take" | "have" | "get")
                     && self.w.get(k + 1).is_some_and(|n| n == "a")
                     && self.w[k + 2..self.w.len().min(k + 4)]
                         .iter()
                         .any(|n| matches!(n.as_str(), "look" | "peek" | "glance")));
-            let asks = !past && !idiom && !narration && g.verb(w).is_some()
+            // "if this desk isn't clean": after a copula or "not", a state, not an order.
+            let state = k > from
+                && matches!(
+                    self.w[k - 1].as_str(),
+                    "is" | "are" | "was" | "were" | "not"
+                );
+            let asks = !past && !idiom && !narration && !state && g.verb(w).is_some()
                 || !narration && g.verbs.done_words.at(self.w, k).is_some()
                 || !past
+                    && !idiom
                     && super::text::base_forms(w).iter().any(|b| {
                         // "the last thing I want": wanting is talk; "I want it gone" has "gone".
+                        // "I'm moving out tomorrow": the speaker's own going; "I'll deal
+                        // with the rest myself": a noun.
+                        let noun = k > from && lex.definite.contains_word(&self.w[k - 1]);
                         (g.verbs.negatable.contains(b) && !g.verbs.need_words.contains(b))
-                            || g.verbs.go_verbs.contains(b)
-                            || g.verbs.stay_verbs.contains(b)
+                            || (!narration && !noun && g.verbs.go_verbs.contains(b))
+                            || (!noun && g.verbs.stay_verbs.contains(b))
                     });
             !names_object && !asks
         })
@@ -521,7 +531,7 @@ impl<'a> Parser<'a> {
             w.get(from + 2).map(String::as_str),
         ) {
             (Some("is" | "was"), _) => 2,
-            (Some("has" | "had"), Some("been")) => 3,
+            (Some("has" | "had"), Some("been" | "got")) => 3,
             _ => return false,
         };
         let end = self.next_comma(from);

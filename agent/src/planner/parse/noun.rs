@@ -66,7 +66,18 @@ impl<'a> Parser<'a> {
                 };
                 matches!(probe.dest(), Ok(Some(_)))
             };
-            if verb_next || sums_up {
+            // "the blue box further back, can you put that one in the bin": a question
+            // follows, not a can.
+            let question = matches!(self.peek(), Some("can" | "could" | "would" | "will"))
+                && matches!(self.peek_at(1), Some("you" | "u"));
+            // "then the purple box, and after that the rest": a step of a sequence, not one
+            // more object of this step.
+            let next_step = matches!(
+                self.peek(),
+                Some("then" | "next" | "afterwards" | "finally" | "lastly")
+            ) || (self.peek() == Some("after")
+                && matches!(self.peek_at(1), Some("that" | "this" | "those" | "it")));
+            if verb_next || sums_up || question || next_step {
                 self.i = save;
                 return Ok(out);
             }
