@@ -309,6 +309,14 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Any chance you could pick up the cup and hold it?", Holds("yellow_cup")),
         (A, "throw the cube at the party", Refused("throwing")),
         (A, "nothing should stay, knock the cups over", Refused("knocking")),
+        (A, "You missed a cube. The one on the left. Put that one in the bin.", Places(&["red_cube"])),
+        // Round 11's: corrections that must not add what they replace.
+        (A, "Put the red cube in the bin. Hmm, no, the other cube.", Places(&["orange_cube"])),
+        (A, "Put the blue box in the bin. The orange cube instead.", Places(&["orange_cube"])),
+        (A, "Put the blue box in the bin. Actually no, make that the orange cube instead.", Places(&["orange_cube"])),
+        (A, "put the red cube in the bin. actually no, bin the orange cube instead", Places(&["orange_cube"])),
+        (A, "I need the cup. Clear the rest.", Places(&["red_cube", "blue_box", "green_can", "orange_cube"])),
+        (A, "I want the cup.", Refused("nothing to move")),
     ]
 }
 

@@ -154,6 +154,22 @@ impl<'a> Reading<'a> {
         let Some(act) = self.shape(c, items, next_refers_back, last)? else {
             return Ok(());
         };
+        // "put the red cube in the bin, actually no, put the orange cube in instead": what a
+        // correction asks instead replaces the object named last before it.
+        if c.corrects && c.text.split(' ').any(|w| w == "instead") && !from_pronoun {
+            if let Some(k) = self.acts.iter().rposition(|a| !a.items.is_empty()) {
+                self.acts[k].items.pop();
+                if self.acts[k].items.is_empty() && !self.acts[k].everything {
+                    self.acts.remove(k);
+                    self.bare_run.retain(|&b| b != k);
+                    for b in &mut self.bare_run {
+                        if *b > k {
+                            *b -= 1;
+                        }
+                    }
+                }
+            }
+        }
         self.push(c, act, from_pronoun);
         Ok(())
     }

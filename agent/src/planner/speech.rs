@@ -66,9 +66,17 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                 && out
                     .last()
                     .is_none_or(|p| !matches!(p.as_str(), "would" | "i" | "we" | "they"));
+            // "... away and like the white tin too": a filler between "and" and an object.
+            let in_list = out
+                .last()
+                .is_some_and(|p| matches!(p.as_str(), "and" | "or"))
+                && words
+                    .get(i + n)
+                    .is_some_and(|w| DETERMINERS.contains(&w.as_str()));
             if (n == 1 && ALWAYS.contains(&words[i].as_str()))
                 || (edge_before && edge_after)
                 || before_verb
+                || in_list
             {
                 i += n;
                 continue;

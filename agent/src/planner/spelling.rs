@@ -258,6 +258,7 @@ mod suites {
         let want: BTreeSet<(String, String)> = [
             ("favrite", "favorite"),
             ("pleeease", "please"),
+            ("tabel", "table"),
             ("grren", "green"),
             ("objcet", "object"),
             ("organge", "orange"),

@@ -224,11 +224,32 @@ impl<'a> Parser<'a> {
             if no_then {
                 self.i += 2;
             }
-            if self.eat_phrase(&self.g.corrections) || (corrected && self.eat("no")) {
+            // "Put the left green can in the bin. Hmm, no, the other one.": a "no" opening a
+            // sentence, then objects, corrects as "no wait" does.
+            let opening_no = self.peek() == Some("no")
+                && self.peek_at(1) == Some(",")
+                && self.w[save..self.i]
+                    .iter()
+                    .all(|w| w == "," || self.g.fillers.contains_word(w))
+                && save == 0;
+            if self.eat_phrase(&self.g.corrections)
+                || (corrected && self.eat("no"))
+                || (opening_no && self.eat("no"))
+            {
                 corrected = true;
             } else if !self.eat_phrase(&self.g.fillers) {
                 break;
             }
+        }
+        // "Put the blue box in the bin. The orange cube instead.": objects and "instead"
+        // alone correct too.
+        if !corrected && save == 0 {
+            let at = self.i;
+            corrected = self.items(at).is_ok() && self.eat("instead") && {
+                let _ = self.eat("please");
+                self.at_end()
+            };
+            self.i = at;
         }
         let has_object = parsed
             .clauses
@@ -251,12 +272,22 @@ impl<'a> Parser<'a> {
         if !(self.eat("not") && self.items(from).is_ok()) {
             self.i = at;
         }
+        // "... the orange cube instead (please)"
+        let _ = self.eat("instead");
+        let _ = self.eat("please");
         if !(self.at_end() || self.at_connector()) {
-            self.i = save;
+            // "actually no, bin the orange cube instead" ("bin" read as the container): a
+            // clause of its own follows, as above.
+            self.i = from;
             return Ok(false);
         }
         let prev = parsed.clauses.last_mut().expect("checked above");
         let replaced = prev.objects.pop();
+        // "no, the other one": other than the one replaced, which therefore does not move.
+        let other = items.iter().any(|it| matches!(it, Item::Ref(r) if r.other));
+        if let (true, Some(old)) = (other, &replaced) {
+            prev.except.push(old.clone());
+        }
         for mut it in items {
             // "the one on the right" is one of the kind it replaces: a white can.
             if let (Item::Ref(r), Some(Item::Ref(old))) = (&mut it, &replaced) {
@@ -554,6 +585,11 @@ impl<'a> Parser<'a> {
             || self.eat_seq(&["look", "at"])
             || self.eat_seq(&["there", "is"])
             || self.eat_seq(&["there", "are"])
+            // "You missed a can. The one further away from you. Put that one in the bin."
+            || self.eat_seq(&["you", "missed"])
+            || self.eat_seq(&["you", "forgot"])
+            || self.eat_seq(&["you", "skipped"])
+            || self.eat_seq(&["you", "did", "not", "get"])
         {
             c.objects = self.items(start)?;
             c.action = Action::Bare;
@@ -1109,7 +1145,12 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         while self.eat_phrase(&self.g.fillers) {}
-        if !self.at_end() {
+        // "I need the cup." says nothing of moving it (the speaker may be keeping it).
+        if self.at_end() || self.at_connector() {
+            self.i = save;
+            return Ok(None);
+        }
+        {
             if let Some((k, n)) = self.g.verbs.done_words.at(self.w, self.i) {
                 self.i += n;
                 c.action = Action::Verb(k);
