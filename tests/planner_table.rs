@@ -317,6 +317,13 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "put the red cube in the bin. actually no, bin the orange cube instead", Places(&["orange_cube"])),
         (A, "I need the cup. Clear the rest.", Places(&["red_cube", "blue_box", "green_can", "orange_cube"])),
         (A, "I want the cup.", Refused("nothing to move")),
+        // Round 12's: "last" owns what it names; a taking-back correction replaces.
+        (A, "Bin the cup and the can, but the cup last.", Ordered(&["green_can", "yellow_cup"])),
+        (A, "Bin the red thing. Scratch that, bin everything that isn't red.", Places(&["blue_box", "green_can", "yellow_cup", "orange_cube"])),
+        (A, "Bin the cup. No, bin the can.", Places(&["green_can"])),
+        (A, "Bin the cup. Actually, bin the can too.", Places(&["yellow_cup", "green_can"])),
+        (A, "Bin the cup. Wait, not the cup, the can.", Places(&["green_can"])),
+        (C, "Bin the orange cube. Wait, not that one, the purple box.", Places(&["purple_box"])),
     ]
 }
 

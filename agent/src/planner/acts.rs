@@ -154,6 +154,12 @@ impl<'a> Reading<'a> {
         let Some(act) = self.shape(c, items, next_refers_back, last)? else {
             return Ok(());
         };
+        // "Bin the red thing. Scratch that, bin everything that isn't red.": the acts before
+        // are taken back.
+        if c.cancels && !from_pronoun {
+            self.acts.clear();
+            self.bare_run.clear();
+        }
         // "put the red cube in the bin, actually no, put the orange cube in instead": what a
         // correction asks instead replaces the object named last before it.
         if c.corrects && c.text.split(' ').any(|w| w == "instead") && !from_pronoun {

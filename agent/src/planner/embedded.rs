@@ -276,6 +276,17 @@ impl EmbeddedPlanner {
                 claimed.extend(ids);
             }
         }
+        // "Bin the cup and the can, but the cup last": an object that a first or last act
+        // names goes with that act, not with a plain one that names it too.
+        let mut ordered_claims: HashSet<String> = HashSet::new();
+        for a in acts
+            .iter()
+            .filter(|a| (a.first || a.last) && !a.everything && a.hint_for.is_none())
+        {
+            if let Ok(ids) = ground_items(&a.items, &ctx) {
+                ordered_claims.extend(ids);
+            }
+        }
         let mut plan = Plan::default();
         let mut moved: HashSet<String> = HashSet::new();
         let mut held = false;
@@ -299,8 +310,14 @@ impl EmbeddedPlanner {
                 named_targets(a, &ctx, &stay_ids)?
             };
             let except: HashSet<String> = ground_items(&a.except, &ctx)?.into_iter().collect();
-            targets
-                .retain(|id| !stay_ids.contains(id) && !except.contains(id) && !moved.contains(id));
+            let plain = !(a.first || a.last);
+            let owned_elsewhere = |id: &String| plain && ordered_claims.contains(id);
+            targets.retain(|id| {
+                !(stay_ids.contains(id)
+                    || except.contains(id)
+                    || moved.contains(id)
+                    || owned_elsewhere(id))
+            });
             let mut ordered = if a.as_said {
                 targets.clone()
             } else {

@@ -164,6 +164,7 @@ impl<'a> Parser<'a> {
                 parsed.skipped.push(self.w[before..self.i].join(" "));
                 continue;
             }
+            let clause_from = self.i;
             let clause = match self.clause() {
                 Ok(c) => c,
                 // Talk that asks for nothing, up to the next comma: skipped, and said.
@@ -173,6 +174,20 @@ impl<'a> Parser<'a> {
             if clause.action != Action::Nothing {
                 let mut clause = clause;
                 clause.corrects = corrects && clauses_before > 0;
+                let takes_back = self.w[before..clause_from].iter().any(|w| {
+                    matches!(
+                        w.as_str(),
+                        "scratch" | "no" | "meant" | "forget" | "cancel" | "correction"
+                    )
+                });
+                let adds = clause
+                    .text
+                    .split(' ')
+                    .any(|w| matches!(w, "too" | "also" | "well" | "instead"));
+                clause.cancels = clause.corrects
+                    && takes_back
+                    && !adds
+                    && matches!(clause.action, Action::Verb(k) if k != VerbKind::Leave);
                 parsed.clauses.push(clause);
             } else if let Some(prev) = parsed.clauses.last_mut() {
                 // ", in that order", ", first": order words of their own modify the clause
@@ -258,6 +273,15 @@ impl<'a> Parser<'a> {
         if !corrected || !has_object || self.at_end() {
             self.i = save;
             return Ok(false);
+        }
+        // "Wait, not that one, the purple box": what it replaces, said first.
+        {
+            let at = self.i;
+            let negated_first =
+                self.eat("not") && self.item().is_ok() && self.eat(",") && self.item_ahead();
+            if !negated_first {
+                self.i = at;
+            }
         }
         let from = self.i;
         let Ok(items) = self.items(from) else {
@@ -418,20 +442,9 @@ impl<'a> Parser<'a> {
                     w[k - 1].as_str(),
                     "the" | "on" | "to" | "at" | "far" | "most" | "your" | "my" | "from" | "of"
                 );
-            (lex.sides.at(w, k).is_some() && !left_verb)
-                || lex.superlatives.contains_key(word)
-                || lex.ordinals.contains_key(word)
-                || lex.numbers.contains_key(word)
+            ((lex.sides.at(w, k).is_some() || lex.relations.at(w, k).is_some()) && !left_verb)
                 || word.chars().any(|c| c.is_ascii_digit())
-                || lex.relations.at(w, k).is_some() && !left_verb
-                || lex.everything.at(w, k).is_some()
-                || lex.rest.at(w, k).is_some()
-                || lex.other_words.iter().any(|o| o == word)
-                || g.first.at(w, k).is_some()
-                || g.last.at(w, k).is_some()
-                || g.as_said.at(w, k).is_some()
-                || g.start_with.at(w, k).is_some()
-                || g.corrections.at(w, k).is_some()
+                || self.picks_or_orders(k)
                 || matches!(word, "except" | "but" | "only" | "instead" | "keep" | "leave")
                 // "the other one I am needing", "i still want that": the speaker keeping
                 // something is not talk.

@@ -138,6 +138,11 @@ pub struct Clause {
     /// "working from left to right": the objects in order across the table, the side or
     /// distance named first leading (a superlative key: "left", "right", "near", "far").
     pub sweep: Option<String>,
+    /// "Bin the red thing. Scratch that, bin everything that isn't red.": said after a
+    /// correction that takes back what was asked before ("scratch that", "no", "I meant"),
+    /// with a verb of its own and nothing that adds ("too", "also"): it replaces the acts
+    /// before it.
+    pub cancels: bool,
 }
 
 impl Clause {
@@ -159,6 +164,7 @@ impl Clause {
             same_place: false,
             remark: false,
             sweep: None,
+            cancels: false,
         }
     }
 }
@@ -490,27 +496,35 @@ impl<'a> Parser<'a> {
             let clock = self.clock_time(k);
             let binds = g.binding_words.iter().any(|b| b == word)
                 || (word.chars().any(|c| c.is_ascii_digit()) && !clock)
-                || lex.numbers.contains_key(word)
-                || lex.ordinals.contains_key(word)
-                || lex.superlatives.contains_key(word)
-                || lex.other_words.iter().any(|o| o == word)
+                || self.picks_or_orders(k)
                 || lex.mass.iter().any(|m| m == word)
                 || lex.sides.at(w, k).is_some()
                 || lex.relations.at(w, k).is_some()
                 || lex.places.at(w, k).is_some()
                 || lex.table.at(w, k).is_some()
-                || lex.everything.at(w, k).is_some()
-                || lex.rest.at(w, k).is_some()
                 || lex.pronouns.at(w, k).is_some()
                 || lex.universal.at(w, k).is_some()
-                || lex.both.at(w, k).is_some()
-                || g.first.at(w, k).is_some()
-                || g.last.at(w, k).is_some()
-                || g.as_said.at(w, k).is_some()
-                || g.start_with.at(w, k).is_some()
-                || g.corrections.at(w, k).is_some();
+                || lex.both.at(w, k).is_some();
             !binds
         })
+    }
+
+    /// Whether `w[k]` picks objects out or orders them: a number, ordinal or superlative,
+    /// "other", "everything", "the rest", an order word, or a correction.
+    pub(super) fn picks_or_orders(&self, k: usize) -> bool {
+        let (g, lex, w) = (self.g, &self.g.lexicon, self.w);
+        let word = w[k].as_str();
+        lex.numbers.contains_key(word)
+            || lex.ordinals.contains_key(word)
+            || lex.superlatives.contains_key(word)
+            || lex.other_words.iter().any(|o| o == word)
+            || lex.everything.at(w, k).is_some()
+            || lex.rest.at(w, k).is_some()
+            || g.first.at(w, k).is_some()
+            || g.last.at(w, k).is_some()
+            || g.as_said.at(w, k).is_some()
+            || g.start_with.at(w, k).is_some()
+            || g.corrections.at(w, k).is_some()
     }
 
     /// Whether `w[k]` is a clock time: digits right after "at" ("guests at 7").
