@@ -324,6 +324,12 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Bin the cup. Actually, bin the can too.", Places(&["yellow_cup", "green_can"])),
         (A, "Bin the cup. Wait, not the cup, the can.", Places(&["green_can"])),
         (C, "Bin the orange cube. Wait, not that one, the purple box.", Places(&["purple_box"])),
+        // Round 13's.
+        (A, "Grab whatever's closest to you and put it in the trash, then do the rightmost one.", Ordered(&["green_can", "yellow_cup"])),
+        (A, "I'd like everything but the cubes cleared away.", Places(&["blue_box", "green_can", "yellow_cup"])),
+        (A, "The mug needs to go in the bin, and so does the box.", Places(&["yellow_cup", "blue_box"])),
+        (A, "the cubes, the left one first, into the bin", Ordered(&["red_cube", "orange_cube"])),
+        (A, "the cubes, the right one first, into the bin", Ordered(&["orange_cube", "red_cube"])),
     ]
 }
 

@@ -62,10 +62,15 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<(Vec<Act>, Ve
                         .iter()
                         .any(|g| g.classes == r.classes && g.colors == r.colors))
         };
+        // ("the cubes, the left one first": a "one" with an order word orders the group; it
+        // does not pick from it.)
         let next_refers_back = clauses.get(n + 1).is_some_and(|next| {
+            let orders = next.first || next.last;
             next.objects.iter().any(|o| {
                 *o == Item::Pronoun
-                    || (!group.is_empty() && matches!(o, Item::Ref(r) if one_of_group(r)))
+                    || (!group.is_empty()
+                        && !orders
+                        && matches!(o, Item::Ref(r) if one_of_group(r)))
             })
         });
         let last = n + 1 == clauses.len();
@@ -538,12 +543,13 @@ fn split_trailing_ones(c: &Clause) -> Vec<Clause> {
 /// Whether a reference names exactly one object ("the red cube"), so leaving it and moving it
 /// in the same request contradict each other.
 pub(super) fn names_one(item: &Item) -> bool {
-    matches!(
-        item,
-        Item::Ref(Ref {
-            quantity: Quantity::Definite | Quantity::Any,
-            other: false,
-            ..
-        })
-    )
+    match item {
+        Item::Ref(r) if r.other => false,
+        Item::Ref(r) => {
+            matches!(r.quantity, Quantity::Definite | Quantity::Any)
+                // "whatever's closest to you": the one that ranks first.
+                || (r.quantity == Quantity::All && r.rank.is_some())
+        }
+        _ => false,
+    }
 }

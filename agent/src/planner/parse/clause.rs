@@ -1137,6 +1137,13 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
         };
+        // "I'd like everything but the cans cleared away".
+        let universal = objects
+            .iter()
+            .any(|o| matches!(o, Item::Ref(r) if r.quantity == Quantity::All));
+        if self.except_word() || (universal && self.eat("but")) {
+            c.except = self.items(start)?;
+        }
         // "to be put", "to go in the bin".
         if self.eat("to")
             && !self.eat("be")

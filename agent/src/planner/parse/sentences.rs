@@ -3,7 +3,7 @@
 //! sweeps across the table ("from left to right"), a list said again as "all", a pointed-at
 //! object narrowed ("See the can? The green one."), and a bare "one" of a group named before.
 
-use super::super::grammar::Grammar;
+use super::super::grammar::{Grammar, VerbKind};
 use super::{Action, Clause, Item, ParseError, Parsed, Parser, Quantity};
 
 /// Parses every sentence of a request into clauses. Where the request cannot be read as a
@@ -275,7 +275,7 @@ fn a_list_said_again(clauses: &mut [Clause], first_new: usize) {
     }
     if let Some(c) = clauses.get_mut(first_new) {
         if let [Item::Ref(r)] = c.objects.as_slice() {
-            let bare_all = r.quantity == Quantity::All
+            let bare_all = matches!(r.quantity, Quantity::All | Quantity::Both)
                 && r.classes.is_none()
                 && r.colors.is_empty()
                 && r.not_colors.is_empty()
@@ -288,7 +288,17 @@ fn a_list_said_again(clauses: &mut [Clause], first_new: usize) {
                     "all" | "each" | "all of them" | "each of them"
                 );
             if bare_all && c.except.is_empty() {
-                c.objects = vec![Item::Pronoun];
+                // "Cup first, then the cube. Both go in the bin.": where the list goes.
+                let goes = matches!(
+                    c.action,
+                    Action::Verb(VerbKind::Put | VerbKind::Discard) | Action::PutOrPick
+                );
+                if goes && c.dest.is_some() {
+                    c.objects.clear();
+                    c.action = Action::DestOnly;
+                } else {
+                    c.objects = vec![Item::Pronoun];
+                }
             }
         }
     }
