@@ -330,6 +330,13 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "The mug needs to go in the bin, and so does the box.", Places(&["yellow_cup", "blue_box"])),
         (A, "the cubes, the left one first, into the bin", Ordered(&["red_cube", "orange_cube"])),
         (A, "the cubes, the right one first, into the bin", Ordered(&["orange_cube", "red_cube"])),
+        // Round 14's.
+        (A, "I don't need the box anymore.", Places(&["blue_box"])),
+        (A, "The can and the cup are rubbish, the rest stays.", Places(&["green_can", "yellow_cup"])),
+        (A, "Pick up the cup. On second thought, bin it.", Places(&["yellow_cup"])),
+        (A, "Clear the table, the cup first and the box second.", Places(ALL_A)),
+        (A, "hold the orange cube up for me", Holds("orange_cube")),
+        (A, "Could you clear the mug off the table? I'm done with my coffee.", Places(&["yellow_cup"])),
     ]
 }
 

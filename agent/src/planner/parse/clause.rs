@@ -1333,6 +1333,23 @@ impl<'a> Parser<'a> {
                 c.first = true;
                 continue;
             }
+            // "the cup first and the purple box second": the next in the leading chain.
+            if matches!(self.peek(), Some("second" | "third" | "fourth" | "fifth"))
+                && self
+                    .peek_at(1)
+                    .is_none_or(|n| CONNECTORS.contains(&n) || n == "and")
+            {
+                self.i += 1;
+                c.first = true;
+                continue;
+            }
+            // "hold the orange cube up": the particle after the object.
+            if matches!(c.action, Action::Verb(VerbKind::Pick) | Action::PutOrPick)
+                && self.peek() == Some("up")
+            {
+                self.i += 1;
+                continue;
+            }
             if self.eat_phrase(&self.g.last) {
                 c.last = true;
                 continue;
