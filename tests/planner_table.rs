@@ -337,6 +337,11 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Clear the table, the cup first and the box second.", Places(ALL_A)),
         (A, "hold the orange cube up for me", Holds("orange_cube")),
         (A, "Could you clear the mug off the table? I'm done with my coffee.", Places(&["yellow_cup"])),
+        // Round 15's.
+        (C, "Could you throw away the blue box further back? The one farther from you.", Places(&["blue_box_2"])),
+        (A, "Put the cubes in the bin, but don't touch any of the cubes.", Refused("nothing to move")),
+        (A, "Bin the red cube, the orange one I'm keeping.", Places(&["red_cube"])),
+        (A, "Bin the red cube. The orange one too.", Places(&["red_cube", "orange_cube"])),
     ]
 }
 

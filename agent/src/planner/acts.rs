@@ -300,7 +300,14 @@ impl<'a> Reading<'a> {
                 return Ok(None);
             }
             Action::Verb(VerbKind::Leave) => {
-                self.stays.extend(items);
+                // "don't touch any of the cans": none of them moves.
+                self.stays.extend(items.into_iter().map(|it| match it {
+                    Item::Ref(mut r) if r.quantity == Quantity::Any => {
+                        r.quantity = Quantity::All;
+                        Item::Ref(r)
+                    }
+                    other => other,
+                }));
                 return Ok(None);
             }
             Action::DestOnly => {

@@ -256,6 +256,8 @@ mod suites {
             }
         }
         let want: BTreeSet<(String, String)> = [
+            ("cleer", "clear"),
+            ("evrything", "everything"),
             ("favrite", "favorite"),
             ("pleeease", "please"),
             ("tabel", "table"),

@@ -102,7 +102,15 @@ impl<'a> Parser<'a> {
                 return Ok(out);
             }
             match self.item() {
-                Ok(it) => out.push(it),
+                Ok(it) => {
+                    // "Bin the yellow cup on the right, the other one I'm keeping": what
+                    // follows the comma is a clause of its own.
+                    if self.w[save] == "," && self.speaker_keeps_ahead() {
+                        self.i = save;
+                        return Ok(out);
+                    }
+                    out.push(it)
+                }
                 Err(_) => {
                     self.i = save;
                     return Ok(out);
@@ -333,6 +341,24 @@ impl<'a> Parser<'a> {
         }
         // "a couple of", "a pair of"
         Some((q, 2))
+    }
+
+    /// Whether "I am keeping", "I still need", "we are using" ... starts at the cursor.
+    pub(super) fn speaker_keeps_ahead(&self) -> bool {
+        if !matches!(self.peek(), Some("i" | "we")) {
+            return false;
+        }
+        let mut k = 1;
+        while matches!(
+            self.peek_at(k),
+            Some("am" | "are" | "still" | "really" | "will" | "do" | "also")
+        ) {
+            k += 1;
+        }
+        matches!(
+            self.peek_at(k),
+            Some("keep" | "keeping" | "need" | "needing" | "want" | "wanting" | "use" | "using")
+        )
     }
 
     /// Whether a plural count follows a number word ("two cubes"), not "one at a time".

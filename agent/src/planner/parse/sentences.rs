@@ -316,11 +316,28 @@ fn narrow_what_was_pointed_at(clauses: &mut Vec<Clause>, first_new: usize) {
             && !c.first
             && !c.last
     };
-    if first_new == 0 || clauses.len() != first_new + 1 || !pointed(&clauses[first_new - 1]) {
+    // "Could you throw away the green can further back? The one farther from you.": after an
+    // order for one object, a sentence that is only "the one ..." says which, again.
+    let ordered_one = |c: &Clause| {
+        matches!(
+            c.action,
+            Action::Verb(VerbKind::Put | VerbKind::Discard | VerbKind::Pick) | Action::PutOrPick
+        ) && c.except.is_empty()
+            && matches!(c.objects.last(), Some(Item::Ref(r)) if r.quantity == Quantity::Definite && r.classes.is_some())
+    };
+    if first_new == 0
+        || clauses.len() != first_new + 1
+        || !(pointed(&clauses[first_new - 1]) || ordered_one(&clauses[first_new - 1]))
+    {
         return;
     }
     let new = &clauses[first_new];
+    let adds = new
+        .text
+        .split(' ')
+        .any(|w| matches!(w, "too" | "also" | "and" | "well" | "then"));
     let narrows = pointed(new)
+        && !adds
         && matches!(new.objects.as_slice(), [Item::Ref(r)]
             if (r.bare_one || r.text.ends_with(" one")) && r.quantity == Quantity::Definite
                 && r.classes.as_ref().is_none_or(|c| c.iter().all(|c| c == "*"))
