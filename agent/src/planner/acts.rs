@@ -171,13 +171,7 @@ impl<'a> Reading<'a> {
             if let Some(k) = self.acts.iter().rposition(|a| !a.items.is_empty()) {
                 self.acts[k].items.pop();
                 if self.acts[k].items.is_empty() && !self.acts[k].everything {
-                    self.acts.remove(k);
-                    self.bare_run.retain(|&b| b != k);
-                    for b in &mut self.bare_run {
-                        if *b > k {
-                            *b -= 1;
-                        }
-                    }
+                    self.remove_act(k);
                 }
             }
         }
@@ -427,6 +421,33 @@ impl<'a> Reading<'a> {
             act.first = true;
         }
         Ok(())
+    }
+
+    /// Drops act `k` with the hints that order it, keeping every other act's index (in
+    /// `bare_run` and `hint_for`) pointing at the same act.
+    fn remove_act(&mut self, k: usize) {
+        let drop: Vec<bool> = (0..self.acts.len())
+            .map(|j| j == k || self.acts[j].hint_for == Some(k))
+            .collect();
+        // Old index -> new index, for the acts that stay.
+        let new_index: Vec<Option<usize>> = drop
+            .iter()
+            .scan(0, |next, &gone| {
+                Some((!gone).then(|| {
+                    *next += 1;
+                    *next - 1
+                }))
+            })
+            .collect();
+        let mut j = 0;
+        self.acts.retain(|_| {
+            j += 1;
+            !drop[j - 1]
+        });
+        for a in &mut self.acts {
+            a.hint_for = a.hint_for.and_then(|h| new_index[h]);
+        }
+        self.bare_run = self.bare_run.iter().filter_map(|&b| new_index[b]).collect();
     }
 
     fn push(&mut self, c: &Clause, mut act: Act, from_pronoun: bool) {

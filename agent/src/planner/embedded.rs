@@ -267,24 +267,19 @@ impl EmbeddedPlanner {
             .ok_or_else(|| "there is no container to put things in".to_string())?;
         // Objects that an act names explicitly are that act's: "clear the table, the cup last"
         // leaves the cup to its own act.
+        // Likewise "Bin the cup and the can, but the cup last": an object that a first or last
+        // act names goes with that act, not with a plain one that names it too.
         let mut claimed: HashSet<String> = HashSet::new();
+        let mut ordered_claims: HashSet<String> = HashSet::new();
         for a in acts
             .iter()
             .filter(|a| !a.everything && a.hint_for.is_none())
         {
             if let Ok(ids) = ground_items(&a.items, &ctx) {
+                if a.first || a.last {
+                    ordered_claims.extend(ids.iter().cloned());
+                }
                 claimed.extend(ids);
-            }
-        }
-        // "Bin the cup and the can, but the cup last": an object that a first or last act
-        // names goes with that act, not with a plain one that names it too.
-        let mut ordered_claims: HashSet<String> = HashSet::new();
-        for a in acts
-            .iter()
-            .filter(|a| (a.first || a.last) && !a.everything && a.hint_for.is_none())
-        {
-            if let Ok(ids) = ground_items(&a.items, &ctx) {
-                ordered_claims.extend(ids);
             }
         }
         let mut plan = Plan::default();
@@ -385,13 +380,11 @@ fn named_targets(a: &Act, ctx: &Ctx, stay_ids: &HashSet<String>) -> Result<Vec<S
     Ok(ids)
 }
 
-/// `ordered` with the objects a hint names moved to the front ("the nearer one first") or the
-/// back ("the nearer one last").
 /// `ids` across the table: the side or distance `key` names first ("left": largest y first;
 /// "near": nearest the base first). Ties keep their order.
 fn swept(mut ids: Vec<String>, key: &str, scene: &SceneGraph) -> Vec<String> {
     let value = |id: &String| -> f64 {
-        let Some(o) = scene.objects.iter().find(|o| &o.id == id) else {
+        let Some(o) = scene.object(id) else {
             return 0.0;
         };
         let p = o.pose_in_base.translation.vector;
@@ -407,6 +400,8 @@ fn swept(mut ids: Vec<String>, key: &str, scene: &SceneGraph) -> Vec<String> {
     ids
 }
 
+/// `ordered` with the objects a hint names moved to the front ("the nearer one first") or the
+/// back ("the nearer one last").
 fn led_by_hint(ordered: Vec<String>, hint: &Act, ctx: &Ctx) -> Result<Vec<String>, String> {
     let lead = ground_items(&hint.items, ctx)?;
     let (mut front, back): (Vec<String>, Vec<String>) =
