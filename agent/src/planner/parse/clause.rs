@@ -773,36 +773,13 @@ impl<'a> Parser<'a> {
         }
         // "the other one I am needing", "that one I still need": the objects first, then the
         // speaker's need of them, as learners often say it: they stay.
-        {
+        if let Some(n) = self.speaker_keeps_len() {
             let save = self.i;
-            if self.eat("i") || self.eat("we") {
-                while matches!(
-                    self.peek(),
-                    Some("am" | "are" | "still" | "really" | "do" | "will" | "also")
-                ) {
-                    self.i += 1;
-                }
-                let needs = self.peek().is_some_and(|w| {
-                    matches!(
-                        w,
-                        "need"
-                            | "needing"
-                            | "want"
-                            | "wanting"
-                            | "use"
-                            | "using"
-                            | "keep"
-                            | "keeping"
-                    )
-                });
-                if needs {
-                    self.i += 1;
-                    let _ = self.eat("it") || self.eat("them") || self.eat("still");
-                    if self.at_end() || self.at_connector() {
-                        c.action = Action::Verb(VerbKind::Leave);
-                        return Ok(());
-                    }
-                }
+            self.i += n;
+            let _ = self.eat("it") || self.eat("them") || self.eat("still");
+            if self.at_end() || self.at_connector() {
+                c.action = Action::Verb(VerbKind::Leave);
+                return Ok(());
             }
             self.i = save;
         }

@@ -105,7 +105,7 @@ impl<'a> Parser<'a> {
                 Ok(it) => {
                     // "Bin the yellow cup on the right, the other one I'm keeping": what
                     // follows the comma is a clause of its own.
-                    if self.w[save] == "," && self.speaker_keeps_ahead() {
+                    if self.w[save] == "," && self.speaker_keeps_len().is_some() {
                         self.i = save;
                         return Ok(out);
                     }
@@ -343,10 +343,11 @@ impl<'a> Parser<'a> {
         Some((q, 2))
     }
 
-    /// Whether "I am keeping", "I still need", "we are using" ... starts at the cursor.
-    pub(super) fn speaker_keeps_ahead(&self) -> bool {
+    /// The length of "I am keeping", "I still need", "we are using" ... at the cursor, if one
+    /// starts there: the speaker's need or use of objects.
+    pub(super) fn speaker_keeps_len(&self) -> Option<usize> {
         if !matches!(self.peek(), Some("i" | "we")) {
-            return false;
+            return None;
         }
         let mut k = 1;
         while matches!(
@@ -359,6 +360,7 @@ impl<'a> Parser<'a> {
             self.peek_at(k),
             Some("keep" | "keeping" | "need" | "needing" | "want" | "wanting" | "use" | "using")
         )
+        .then_some(k + 1)
     }
 
     /// Whether a plural count follows a number word ("two cubes"), not "one at a time".
