@@ -1,6 +1,7 @@
 //! The agent loop on the wall clock: the control stage ticks in real time at 500 Hz while the
 //! agent stage plans and acts on its own thread; a policy that misses its deadline gets the arm
-//! held by the watchdog; in lockstep the same slow policy changes nothing.
+//! held by the watchdog; in lockstep the same slow policy changes nothing; a policy that cannot
+//! be reached (a dead policy server) ends the run with the arm held, whenever it happens.
 
 mod common;
 
@@ -163,4 +164,88 @@ fn in_lockstep_a_slow_policy_changes_nothing() {
     assert!(a.success && b.success);
     assert_eq!(a.state_hash, b.state_hash);
     assert!(b.report.control_timing.is_none());
+}
+
+/// The scripted expert, unreachable from the first chunk of its `at`-th skill on (a remote
+/// policy server that died between two skills).
+struct GoneAt {
+    inner: ScriptedExpert,
+    at: usize,
+    skills: usize,
+    calls_after: usize,
+}
+
+impl Policy for GoneAt {
+    fn reset(&mut self) {
+        self.skills += 1;
+        self.inner.reset();
+    }
+    fn act(
+        &mut self,
+        obs: &Observation,
+        scene: &SceneGraph,
+        skill: &Skill,
+    ) -> Result<ActionChunk, PolicyError> {
+        if self.skills >= self.at {
+            self.calls_after += 1;
+            return Err(PolicyError::Unavailable(
+                "no chunk from the policy server test within 700 ms".into(),
+            ));
+        }
+        self.inner.act(obs, scene, skill)
+    }
+}
+
+/// Between skills no chunk runs, so no control deadline can fire: an unreachable policy must
+/// still hold the arm and end the run (once, not retried per attempt and object), in lockstep
+/// and on the wall clock alike.
+#[test]
+fn an_unreachable_policy_between_skills_holds_the_arm_and_ends_the_run() {
+    let scenario = scenario();
+    for pace in [Pace::Lockstep, Pace::WallClock(WatchdogConfig::default())] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("gone.mcap");
+        let opts = RunOptions {
+            instruction: Some("clear the table".into()),
+            log: Some(LogTarget::File(log.clone())),
+            pace: pace.clone(),
+            ..RunOptions::default()
+        };
+        let mut policy = GoneAt {
+            inner: ScriptedExpert::new(ExpertConfig::default()),
+            at: 3,
+            skills: 0,
+            calls_after: 0,
+        };
+        let r = run_sim_episode(
+            &scenario,
+            0,
+            &mut policy,
+            &EmbeddedPlanner::default(),
+            &opts,
+        )
+        .unwrap();
+        let stopped = r.report.stopped.clone().expect("a stop");
+        assert_eq!(stopped.kind, FailureKind::Watchdog, "{pace:?}: {stopped}");
+        assert!(stopped.detail.contains("policy server test"), "{stopped}");
+        assert_eq!(
+            policy.calls_after, 1,
+            "{pace:?}: asked again after it was gone"
+        );
+        let skills = &r.report.skills;
+        assert_eq!(skills.len(), 3, "{pace:?}: {skills:?}");
+        assert!(skills[..2].iter().all(|s| s.success), "{skills:?}");
+        assert_eq!(
+            skills[2].failure.as_ref().map(|f| f.kind),
+            Some(FailureKind::Watchdog)
+        );
+        // The hold is in the log, the log is complete and readable.
+        let log = read_log(&log).unwrap();
+        let holds = log
+            .on("/embody/events")
+            .map(|m| serde_json::from_slice::<serde_json::Value>(&m.data).unwrap())
+            .filter(|e| e["kind"] == "hold")
+            .count();
+        assert_eq!(holds, 1, "{pace:?}");
+    }
 }

@@ -493,6 +493,15 @@ impl Agent<'_, '_> {
             }
             let chunk = match self.policy.act(&obs, &scene, skill) {
                 Ok(c) => c,
+                // A policy that cannot answer is the watchdog's case whenever it happens: the
+                // arm holds and the run ends (retrying would only wait out more deadlines).
+                Err(PolicyError::Unavailable(why)) => {
+                    self.link.send(ToControl::Hold(why))?;
+                    loop {
+                        // Queued ticks of the last chunk come first; the hold answers with an error.
+                        self.link.recv()?;
+                    }
+                }
                 // The skill fails with the policy's reason; the episode goes on with the others.
                 Err(e) => return Ok(Err(Failure::new(FailureKind::Policy, e.to_string()))),
             };

@@ -12,6 +12,11 @@ pub enum PolicyError {
     Unsupported { skill: String, reason: String },
     #[error("policy produced an invalid action: {0}")]
     InvalidOutput(String),
+    /// The policy did not answer in time or cannot be reached (a remote policy server that
+    /// died or is cut off). Not a failure of the skill: the agent holds the arm and ends the
+    /// run, as the watchdog does when a chunk is late mid-motion, whenever it happens.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("policy failed: {0}")]
     Other(String),
 }

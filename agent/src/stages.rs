@@ -103,6 +103,9 @@ pub(crate) enum ToControl {
     SkillStarted(Skill),
     /// A skill ended: the arm may rest on its last target; the watchdog disarms.
     Idle,
+    /// The policy did not answer in time: hold the arm and answer with `Watchdog`, as when a
+    /// chunk is late mid-motion (between skills no chunk runs, so no deadline would fire).
+    Hold(String),
     Finish,
 }
 
@@ -394,6 +397,14 @@ impl ControlStage<'_> {
             ToControl::Idle => {
                 self.running = None;
                 self.jerk.pause();
+            }
+            ToControl::Hold(reason) => {
+                if self.held {
+                    // Already held and told once; the agent waits for an answer all the same.
+                    let _ = self.tx.send(FromControl::Watchdog(reason));
+                } else {
+                    self.watchdog(reason);
+                }
             }
             ToControl::Observe => match self.robot.observe() {
                 Ok(obs) => {

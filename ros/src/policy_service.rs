@@ -399,7 +399,7 @@ impl RemotePolicy {
             chunking: self.opts.chunking.to_string(),
         };
         let id = self.client.send_request(Wire(req)).map_err(|e| {
-            PolicyError::Other(format!(
+            PolicyError::Unavailable(format!(
                 "cannot send to the policy server {}: {e:?}",
                 self.opts.name
             ))
@@ -452,7 +452,7 @@ impl RemotePolicy {
                 if let Ok(mut s) = self.stats.lock() {
                     s.unanswered += 1;
                 }
-                return Err(PolicyError::Other(format!(
+                return Err(PolicyError::Unavailable(format!(
                     "no chunk from the policy server {} within {:.0} ms",
                     self.opts.name,
                     self.opts.answer_within.as_secs_f64() * 1e3
