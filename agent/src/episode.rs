@@ -88,6 +88,9 @@ pub struct EpisodeReport {
     /// Commands and chunks the safety filter changed (clamped, slowed) without stopping.
     #[serde(default)]
     pub safety_interventions: u64,
+    /// With plan constraints: whether the policy steered by them (`false`: measured only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints_steered: Option<bool>,
 }
 
 /// Everything an episode runs with.
@@ -271,6 +274,7 @@ impl Agent<'_, '_> {
             control_timing: None,
             smoothness: Smoothness::default(),
             safety_interventions: 0,
+            constraints_steered: None,
         };
         let Ok((plan, t0)) = self.first_plan(&mut report) else {
             return Ok(report);
@@ -353,6 +357,25 @@ impl Agent<'_, '_> {
             plan.clone(),
         ));
         report.plan = Some(plan.clone());
+        if !plan.constraints.is_empty() {
+            let steered = self.policy.constrain(&plan.constraints);
+            report.constraints_steered = Some(steered);
+            if !steered {
+                tracing::debug!(
+                    "this policy does not steer by the plan's constraints ({}): they are \
+                     measured only",
+                    plan.constraints
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
+            if let Err(e) = self.link.send(ToControl::PlanStarted(plan.clone())) {
+                self.stop(report, None, e.failure());
+                return Err(Stopped);
+            }
+        }
         Ok((plan, obs.stamp))
     }
 

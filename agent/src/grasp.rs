@@ -9,7 +9,7 @@
 use nalgebra::{Point3, Vector2, Vector3};
 
 use crate::rotation::wrap_angle;
-use crate::types::{SceneGraph, SceneObject, ShapeKind};
+use crate::types::{Constraint, SceneGraph, SceneObject, ShapeKind};
 
 /// The wrist yaw (about the base z axis) that grasps start from and return to: the Panda hand's
 /// yaw at its home pose. Grasps stay within a quarter turn of it, so joint 7 never winds up
@@ -134,6 +134,79 @@ fn fallback_yaw_candidates(object: &SceneObject) -> Vec<f64> {
         .collect()
 }
 
+/// How far the hand's footprint of a grasp of `object` at `yaw` stays beyond each keep-away
+/// margin (m; negative when it comes closer than a margin); infinite without constraints. The
+/// palm is what comes near a neighbour: it is 20 cm long along the closing axis, the object
+/// itself at most 8 cm.
+pub fn keep_away_clearance(
+    scene: &SceneGraph,
+    object: &SceneObject,
+    yaw: f64,
+    avoid: &[Constraint],
+) -> f64 {
+    let p = object.pose_in_base.translation.vector.xy();
+    let axis = Vector2::new(yaw.sin(), -yaw.cos());
+    let across = Vector2::new(yaw.cos(), yaw.sin());
+    let mut clearance = f64::INFINITY;
+    for c in avoid {
+        let Constraint::KeepAway {
+            object: id,
+            margin_m,
+        } = c;
+        let Some(other) = scene.object(id).filter(|other| other.id != object.id) else {
+            continue;
+        };
+        let (hx, hy) = (other.extents.x / 2.0, other.extents.y / 2.0);
+        for i in -10..=10 {
+            for j in [-1.0, 0.0, 1.0] {
+                let q = p
+                    + axis * (HAND_HALF_LENGTH_M * i as f64 / 10.0)
+                    + across * (HAND_HALF_WIDTH_M * j);
+                let local = other.pose_in_base.inverse_transform_point(&Point3::new(
+                    q.x,
+                    q.y,
+                    other.pose_in_base.translation.z,
+                ));
+                let (dx, dy) = (local.x.abs() - hx, local.y.abs() - hy);
+                let outside = dx.max(0.0).hypot(dy.max(0.0));
+                let inside = dx.max(dy).min(0.0);
+                clearance = clearance.min(outside + inside - margin_m);
+            }
+        }
+    }
+    clearance
+}
+
+/// [`grasp_yaw`] for a plan with keep-away constraints: among the yaws whose hand keeps every
+/// margin ([`keep_away_clearance`]) the usual choice; when none does, the yaw that comes
+/// least close (clear of container walls if any is). Without constraints, [`grasp_yaw`].
+pub fn grasp_yaw_avoiding(
+    scene: &SceneGraph,
+    object: &str,
+    min_clearance_m: f64,
+    avoid: &[Constraint],
+) -> Option<f64> {
+    let o = scene.object(object)?;
+    if avoid.is_empty() {
+        return choose_yaw(scene, o, min_clearance_m, |_| true);
+    }
+    let keep = |y: f64| keep_away_clearance(scene, o, y, avoid);
+    choose_yaw(scene, o, min_clearance_m, |y| keep(y) >= 0.0).or_else(|| {
+        let all: Vec<f64> = grasp_yaw_candidates(o)
+            .into_iter()
+            .chain(fallback_yaw_candidates(o))
+            .collect();
+        let walls_clear =
+            |y: &&f64| hand_wall_clearance(scene, o, **y) >= MIN_HAND_WALL_CLEARANCE_M;
+        let best = |ys: Vec<&f64>| {
+            ys.into_iter()
+                .copied()
+                .max_by(|a, b| keep(*a).total_cmp(&keep(*b)))
+        };
+        best(all.iter().filter(walls_clear).collect()).or_else(|| best(all.iter().collect()))
+    })
+}
+
 /// The grasp yaw for `object`. In order: the most preferred candidate whose hand clears every
 /// container's walls and whose finger pads clear every other object by `min_clearance_m`; else
 /// the preferred one with the most finger clearance among those clear of walls; else a
@@ -141,9 +214,20 @@ fn fallback_yaw_candidates(object: &SceneObject) -> Vec<f64> {
 /// Where no container is near, this is the choice by finger clearance alone. `None` when the
 /// scene has no such object.
 pub fn grasp_yaw(scene: &SceneGraph, object: &str, min_clearance_m: f64) -> Option<f64> {
-    let o = scene.object(object)?;
+    choose_yaw(scene, scene.object(object)?, min_clearance_m, |_| true)
+}
+
+/// [`grasp_yaw`]'s choice among the candidates that `allowed` lets through; `None` when it
+/// lets none through.
+fn choose_yaw(
+    scene: &SceneGraph,
+    o: &SceneObject,
+    min_clearance_m: f64,
+    allowed: impl Fn(f64) -> bool,
+) -> Option<f64> {
     let score = |ys: Vec<f64>| -> Vec<(f64, f64, f64)> {
         ys.into_iter()
+            .filter(|y| allowed(*y))
             .map(|y| {
                 (
                     y,
@@ -382,5 +466,47 @@ mod tests {
         let third = place_spot(&full, "in", "bin").unwrap();
         assert_eq!(third, first);
         assert!(place_spot(&full, "h", "crate").is_none());
+    }
+
+    /// A keep-away neighbour along the neutral grasp's closing axis: the grasp turns the palm
+    /// across, clear of the margin; with no way to clear it, the yaw that comes least close.
+    #[test]
+    fn grasps_turn_the_palm_away_from_keep_away_objects() {
+        let can = object(
+            "can",
+            ShapeKind::Cylinder,
+            (0.5, 0.0),
+            0.0,
+            [0.06, 0.06, 0.1],
+        );
+        let cup = object("cup", ShapeKind::Cup, (0.5, 0.13), 0.0, [0.08, 0.08, 0.07]);
+        let s = scene(vec![can.clone(), cup.clone()]);
+        let min = DEFAULT_MIN_FINGER_CLEARANCE_M;
+        let plain = grasp_yaw(&s, "can", min).unwrap();
+        let avoid = [Constraint::keep_away("cup")];
+        assert!(
+            keep_away_clearance(&s, &can, plain, &avoid) < 0.0,
+            "{plain}"
+        );
+        assert_eq!(grasp_yaw_avoiding(&s, "can", min, &[]), Some(plain));
+        let turned = grasp_yaw_avoiding(&s, "can", min, &avoid).unwrap();
+        assert!(
+            keep_away_clearance(&s, &can, turned, &avoid) >= 0.0,
+            "{turned}"
+        );
+        assert!((turned - plain).abs() > 0.5, "{plain} -> {turned}");
+        // Only the constrained object counts; the object itself never does.
+        assert_eq!(keep_away_clearance(&s, &can, plain, &[]), f64::INFINITY);
+        let own = [Constraint::keep_away("can")];
+        assert_eq!(keep_away_clearance(&s, &can, plain, &own), f64::INFINITY);
+        // Too close for any yaw: still a grasp, the one with the most room.
+        let near = object("cup", ShapeKind::Cup, (0.5, 0.07), 0.0, [0.08, 0.08, 0.07]);
+        let s = scene(vec![can.clone(), near.clone()]);
+        let best = grasp_yaw_avoiding(&s, "can", min, &avoid).unwrap();
+        let room = keep_away_clearance(&s, &can, best, &avoid);
+        assert!(room < 0.0);
+        for y in grasp_yaw_candidates(&can) {
+            assert!(keep_away_clearance(&s, &can, y, &avoid) <= room + 1e-12);
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::types::{ActionChunk, Observation, SceneGraph, Skill};
+use crate::types::{ActionChunk, Constraint, Observation, SceneGraph, Skill};
 
 #[derive(Debug, Error)]
 pub enum PolicyError {
@@ -37,6 +37,11 @@ pub trait Policy: Send {
     /// goal through perception after every chunk instead.
     fn marks_completion(&self) -> bool {
         true
+    }
+    /// The plan's constraints, for the whole episode (they outlive `reset`). Returns whether
+    /// the policy steers by them; one that cannot leaves them to be measured only.
+    fn constrain(&mut self, _constraints: &[Constraint]) -> bool {
+        false
     }
     fn act(
         &mut self,

@@ -103,6 +103,8 @@ pub(crate) enum ToControl {
     SkillStarted(Skill),
     /// A skill ended: the arm may rest on its last target; the watchdog disarms.
     Idle,
+    /// The plan, for the body (see `Robot::plan_started`).
+    PlanStarted(crate::types::Plan),
     /// The policy did not answer in time: hold the arm and answer with `Watchdog`, as when a
     /// chunk is late mid-motion (between skills no chunk runs, so no deadline would fire).
     Hold(String),
@@ -398,6 +400,7 @@ impl ControlStage<'_> {
                 self.running = None;
                 self.jerk.pause();
             }
+            ToControl::PlanStarted(plan) => self.robot.plan_started(&plan),
             ToControl::Hold(reason) => {
                 if self.held {
                     // Already held and told once; the agent waits for an answer all the same.

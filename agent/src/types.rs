@@ -152,10 +152,66 @@ impl std::fmt::Display for Skill {
     }
 }
 
-/// A validated sequence of skills.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A validated sequence of skills, and what must hold for the whole episode.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub steps: Vec<Skill>,
+    /// From the instruction ("keep away from the cup", "don't touch the blue box"): validated
+    /// like a step, steered by a policy that can ([`crate::Policy::constrain`]), measured by a
+    /// body that can ([`crate::Robot::constraints`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<Constraint>,
+}
+
+/// How far (m) the hand keeps from an object it is told to keep away from, unless told
+/// otherwise: about a finger's length, room for the hand to pass without brushing it.
+pub const KEEP_AWAY_MARGIN_M: f64 = 0.05;
+
+/// The largest keep-away margin a plan may ask for (m): beyond it the rest of a table-top
+/// scene is out of reach.
+pub const KEEP_AWAY_MARGIN_MAX_M: f64 = 0.3;
+
+fn keep_away_margin() -> f64 {
+    KEEP_AWAY_MARGIN_M
+}
+
+/// A rule for the whole episode, alongside the steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Constraint {
+    /// The hand (palm and fingers) stays at least `margin_m` from `object`, which does not
+    /// move.
+    KeepAway {
+        object: String,
+        #[serde(default = "keep_away_margin")]
+        margin_m: f64,
+    },
+}
+
+impl Constraint {
+    pub fn keep_away(object: impl Into<String>) -> Self {
+        Constraint::KeepAway {
+            object: object.into(),
+            margin_m: KEEP_AWAY_MARGIN_M,
+        }
+    }
+
+    /// The object the constraint is about.
+    pub fn object(&self) -> &str {
+        match self {
+            Constraint::KeepAway { object, .. } => object,
+        }
+    }
+}
+
+impl std::fmt::Display for Constraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Constraint::KeepAway { object, margin_m } => {
+                write!(f, "keep {:.0} cm away from {object}", margin_m * 100.0)
+            }
+        }
+    }
 }
 
 /// One commanded end-effector target.

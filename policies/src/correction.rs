@@ -10,7 +10,7 @@
 //! the previous skill leaves the hand anywhere), so a takeover in the middle of a skill gives it
 //! the same problem as a skill start with the hand somewhere unusual.
 
-use embody_agent::types::{ActionChunk, ChunkSource, Observation, SceneGraph, Skill};
+use embody_agent::types::{ActionChunk, ChunkSource, Constraint, Observation, SceneGraph, Skill};
 use embody_agent::{Policy, PolicyError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -50,6 +50,12 @@ impl Policy for ExpertTakeover {
 
     fn observation_period(&self) -> Option<f64> {
         self.learner.observation_period()
+    }
+
+    /// Both drivers steer by them, or the answer is no.
+    fn constrain(&mut self, constraints: &[Constraint]) -> bool {
+        let learner = self.learner.constrain(constraints);
+        self.expert.constrain(constraints) && learner
     }
 
     fn observe(&mut self, obs: &Observation, scene: &SceneGraph, skill: &Skill) {

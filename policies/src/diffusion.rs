@@ -10,7 +10,7 @@ use std::path::Path;
 use std::thread::JoinHandle;
 
 use embody_agent::types::ChunkSource;
-use embody_agent::{ActionChunk, Observation, Policy, PolicyError, SceneGraph, Skill};
+use embody_agent::{ActionChunk, Constraint, Observation, Policy, PolicyError, SceneGraph, Skill};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -84,6 +84,9 @@ pub struct DiffusionOptions {
     pub chunking: Chunking,
     /// Steer each chunk with costs from the scene (see [`crate::guidance`]); `None`: off.
     pub guidance: Option<GuidanceConfig>,
+    /// Steer by the plan's keep-away constraints (whether or not `guidance` is on); `false`
+    /// leaves them measured only, the comparison that shows what steering does.
+    pub steer_constraints: bool,
 }
 
 impl Default for DiffusionOptions {
@@ -97,6 +100,7 @@ impl Default for DiffusionOptions {
             inference_delay_s: None,
             chunking: Chunking::Naive,
             guidance: None,
+            steer_constraints: true,
         }
     }
 }
@@ -252,6 +256,9 @@ pub struct DiffusionPolicy {
     chunking: Chunking,
     handed: Option<Handed>,
     guidance: Option<GuidanceConfig>,
+    /// The plan's keep-away constraints, steered by even when guidance is off.
+    keep_away: Vec<Constraint>,
+    steer_constraints: bool,
     /// The model's feature frame, fixed at each skill attempt's first observation.
     framer: Framer,
     obs_norm: Normalizer,
@@ -344,6 +351,8 @@ impl DiffusionPolicy {
             chunking: opts.chunking,
             handed: None,
             guidance: opts.guidance.filter(|g| g.strength > 0.0),
+            keep_away: Vec::new(),
+            steer_constraints: opts.steer_constraints,
             framer,
             obs_norm,
             action_norm,
@@ -479,10 +488,20 @@ impl DiffusionPolicy {
         }
     }
 
-    /// The guidance costs for the next chunk (observed at `start`) of `skill` in `scene`.
+    /// The guidance costs for the next chunk (observed at `start`) of `skill` in `scene`: the
+    /// plan's keep-away constraints always, the scene's costs when guidance is on.
     fn steer(&self, start: f64, scene: &SceneGraph, skill: &Skill) -> Option<Steer> {
-        let cfg = self.guidance.as_ref()?;
-        let mut costs = guidance::costs_for(scene, skill, cfg);
+        let defaults = GuidanceConfig::default();
+        let cfg = match &self.guidance {
+            Some(cfg) => cfg,
+            None if !self.keep_away.is_empty() => &defaults,
+            None => return None,
+        };
+        let mut costs =
+            guidance::keep_away_costs(scene, skill, &self.keep_away, cfg.object_margin_m);
+        if self.guidance.is_some() {
+            costs.extend(guidance::costs_for(scene, skill, cfg));
+        }
         if cfg.smoothness > 0.0 {
             if let Some(h) = &self.handed {
                 if let Some(offset) = overlap(&self.meta, h, start) {
@@ -794,6 +813,16 @@ impl Policy for DiffusionPolicy {
 
     fn marks_completion(&self) -> bool {
         false
+    }
+
+    fn constrain(&mut self, constraints: &[Constraint]) -> bool {
+        if self.steer_constraints {
+            self.keep_away = constraints.to_vec();
+            // The grasp the observation carries keeps the palm away too (the network follows
+            // the grasp it is shown: it was trained on the expert's).
+            self.framer.set_avoid(constraints);
+        }
+        self.steer_constraints
     }
 
     fn observation_period(&self) -> Option<f64> {

@@ -8,7 +8,7 @@
 
 use embody_agent::grasp;
 use embody_agent::rotation::top_down;
-use embody_agent::{Action, Observation, SceneGraph, Skill};
+use embody_agent::{Action, Constraint, Observation, SceneGraph, Skill};
 use nalgebra::{Isometry3, Matrix3, Rotation3, Translation3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
 
@@ -155,11 +155,19 @@ fn push_pose(out: &mut Vec<f32>, pose: &Isometry3<f64>) {
     out.extend(rot6d(&pose.rotation).iter().map(|v| *v as f32));
 }
 
-/// The observation features of one step; `Err` names what the scene lacks.
+/// The grasp the expert would take of `id`, keeping away from what the plan says to.
+fn grasp_yaw(scene: &SceneGraph, id: &str, avoid: &[Constraint]) -> Result<f64, FeatureError> {
+    grasp::grasp_yaw_avoiding(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M, avoid)
+        .ok_or_else(|| FeatureError::MissingObject(id.to_string()))
+}
+
+/// The observation features of one step; `Err` names what the scene lacks. `avoid`: the
+/// plan's keep-away constraints (they choose the grasp).
 pub fn observation_features(
     obs: &Observation,
     scene: &SceneGraph,
     skill: &Skill,
+    avoid: &[Constraint],
 ) -> Result<Vec<f32>, FeatureError> {
     let mut out = Vec::with_capacity(BASE_OBS_DIM);
     push_pose(&mut out, &obs.ee_in_base);
@@ -186,8 +194,7 @@ pub fn observation_features(
     // The grasp the expert would take (pick only: a held object's symmetric yaw can flip).
     match skill {
         Skill::Pick { object: id } => {
-            let yaw = grasp::grasp_yaw(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M)
-                .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
+            let yaw = grasp_yaw(scene, id, avoid)?;
             out.extend(rot6d(&top_down(yaw)).iter().map(|v| *v as f32));
         }
         Skill::Place { .. } => out.extend([0.0; 6]),
@@ -236,14 +243,14 @@ pub fn skill_frame(
     obs: &Observation,
     scene: &SceneGraph,
     skill: &Skill,
+    avoid: &[Constraint],
 ) -> Result<Isometry3<f64>, FeatureError> {
     let (x, y, yaw) = match skill {
         Skill::Pick { object: id } => {
             let o = scene
                 .object(id)
                 .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
-            let yaw = grasp::grasp_yaw(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M)
-                .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
+            let yaw = grasp_yaw(scene, id, avoid)?;
             let p = o.pose_in_base.translation.vector;
             (p.x, p.y, yaw)
         }
@@ -266,6 +273,7 @@ pub fn skill_observation_features(
     scene: &SceneGraph,
     skill: &Skill,
     frame: &Isometry3<f64>,
+    avoid: &[Constraint],
 ) -> Result<Vec<f32>, FeatureError> {
     let inv = frame.inverse();
     let mut out = Vec::with_capacity(SKILL_OBS_DIM);
@@ -286,8 +294,7 @@ pub fn skill_observation_features(
     // bin's walls.
     match skill {
         Skill::Pick { object: id } => {
-            let yaw = grasp::grasp_yaw(scene, id, grasp::DEFAULT_MIN_FINGER_CLEARANCE_M)
-                .ok_or_else(|| FeatureError::MissingObject(id.clone()))?;
+            let yaw = grasp_yaw(scene, id, avoid)?;
             let grasp = Isometry3::from_parts(
                 Translation3::from(object.pose_in_base.translation.vector),
                 top_down(yaw),
@@ -317,6 +324,9 @@ pub fn skill_observation_features(
 pub struct Framer {
     layout: Layout,
     frame: Option<Isometry3<f64>>,
+    /// The plan's keep-away constraints: the grasp the observation and frame carry keeps the
+    /// hand away from them (kept across skill attempts).
+    avoid: Vec<Constraint>,
 }
 
 impl Framer {
@@ -324,7 +334,13 @@ impl Framer {
         Self {
             layout,
             frame: None,
+            avoid: Vec::new(),
         }
+    }
+
+    /// The plan's keep-away constraints, for every attempt from the next on.
+    pub fn set_avoid(&mut self, avoid: &[Constraint]) {
+        self.avoid = avoid.to_vec();
     }
 
     pub fn layout(&self) -> Layout {
@@ -350,17 +366,17 @@ impl Framer {
         skill: &Skill,
     ) -> Result<Vec<f32>, FeatureError> {
         match self.layout {
-            Layout::Base => observation_features(obs, scene, skill),
+            Layout::Base => observation_features(obs, scene, skill, &self.avoid),
             Layout::Skill => {
                 let frame = match self.frame {
                     Some(f) => f,
                     None => {
-                        let f = skill_frame(obs, scene, skill)?;
+                        let f = skill_frame(obs, scene, skill, &self.avoid)?;
                         self.frame = Some(f);
                         f
                     }
                 };
-                skill_observation_features(obs, scene, skill, &frame)
+                skill_observation_features(obs, scene, skill, &frame, &self.avoid)
             }
         }
     }
@@ -586,8 +602,8 @@ mod tests {
                 assert!((a - b).abs() < 1e-5, "{skill}: feature {i}: {a} vs {b}");
             }
             // The base-frame features do change: that is what the skill frame removes.
-            let b1 = observation_features(&obs, &scene, &skill).unwrap();
-            let b2 = observation_features(&obs2, &scene2, &skill).unwrap();
+            let b1 = observation_features(&obs, &scene, &skill, &[]).unwrap();
+            let b2 = observation_features(&obs2, &scene2, &skill, &[]).unwrap();
             assert!(b1.iter().zip(&b2).any(|(a, b)| (a - b).abs() > 0.05));
             // One action, decoded in either frame, is the same motion of the moved table.
             let row = here.encode(&Action {
@@ -633,7 +649,7 @@ mod tests {
         let mut base = Framer::new(Layout::Base);
         assert_eq!(
             base.observation(&obs, &scene, &skill).unwrap(),
-            observation_features(&obs, &scene, &skill).unwrap()
+            observation_features(&obs, &scene, &skill, &[]).unwrap()
         );
         assert_eq!(base.frame(), Isometry3::identity());
     }

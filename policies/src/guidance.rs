@@ -7,7 +7,7 @@
 //! violation shrinks by that fraction per step while the network keeps the chunk coherent. The
 //! safety filter still has the last word on every command.
 
-use embody_agent::{SceneGraph, Skill};
+use embody_agent::{Constraint, SceneGraph, Skill};
 use nalgebra::{Isometry3, Point3, Vector3};
 
 /// A cost on the TCP positions of a chunk (base frame, m).
@@ -192,18 +192,46 @@ impl Default for GuidanceConfig {
 /// Assumed wall thickness of a container (the scene graph reports the inner size only).
 const WALL_M: f64 = 0.01;
 
+/// A box standing on the table (centre pose, full extents) grown by `m` on each side and on
+/// top, its bottom left on the table (half the growth of the height raises the centre):
+/// (centre pose, half extents).
+fn grown(pose: &Isometry3<f64>, extents: &Vector3<f64>, m: f64) -> (Isometry3<f64>, Vector3<f64>) {
+    let half = extents / 2.0 + Vector3::new(m, m, m / 2.0);
+    let mut centre = *pose;
+    centre.translation.vector += pose.rotation * Vector3::new(0.0, 0.0, m / 2.0);
+    (centre, half)
+}
+
+/// The keep-away constraints of the plan as keep-out boxes for one chunk of `skill`: each
+/// object grown by its margin on every side and on top (the hand passing over it keeps the
+/// margin too; see `grown`), except where the skill's own object (grown by `own_margin_m`) lies within
+/// it, since the hand must reach that.
+pub fn keep_away_costs(
+    scene: &SceneGraph,
+    skill: &Skill,
+    constraints: &[Constraint],
+    own_margin_m: f64,
+) -> Vec<Box<dyn Cost>> {
+    let except = scene
+        .object(skill.object())
+        .map(|o| grown(&o.pose_in_base, &o.extents, own_margin_m));
+    constraints
+        .iter()
+        .filter_map(|c| match c {
+            Constraint::KeepAway { object, margin_m } => {
+                let o = scene.object(object)?;
+                let (pose, half) = grown(&o.pose_in_base, &o.extents, *margin_m);
+                Some(Box::new(KeepOut { pose, half, except }) as Box<dyn Cost>)
+            }
+        })
+        .collect()
+}
+
 /// The costs for one chunk of `skill` in `scene`: keep-out boxes around every object the skill
 /// is not about and around the container walls, the table, the workspace and the reach band.
 pub fn costs_for(scene: &SceneGraph, skill: &Skill, cfg: &GuidanceConfig) -> Vec<Box<dyn Cost>> {
     let mut costs: Vec<Box<dyn Cost>> = Vec::new();
     let own = skill.object();
-    let grown = |pose: &Isometry3<f64>, extents: &Vector3<f64>, m: f64| {
-        // A box on the table: grown by m on each side and on top; its bottom stays put.
-        let half = extents / 2.0 + Vector3::new(m, m, m / 2.0);
-        let mut centre = *pose;
-        centre.translation.vector += pose.rotation * Vector3::new(0.0, 0.0, m / 2.0);
-        (centre, half)
-    };
     let except = scene
         .object(own)
         .map(|o| grown(&o.pose_in_base, &o.extents, cfg.object_margin_m));
@@ -323,5 +351,56 @@ mod tests {
         let mut pull = vec![Vector3::zeros(); 1];
         w.add_pull(&[Vector3::new(0.9, 0.0, 0.3)], &mut pull);
         assert!((pull[0] - Vector3::new(-0.1, 0.0, 0.0)).norm() < 1e-12);
+    }
+
+    /// A keep-away object's box grows by the margin on the sides and on top; the skill's own
+    /// object is exempt where the two overlap; other objects and constraints on absent
+    /// objects add nothing.
+    #[test]
+    fn keep_away_boxes_take_the_margin_on_every_side_and_on_top() {
+        use embody_agent::types::{SceneObject, ShapeKind};
+        let obj = |id: &str, x: f64| SceneObject {
+            id: id.into(),
+            class: "cube".into(),
+            color: "red".into(),
+            shape: ShapeKind::Box,
+            pose_in_base: Isometry3::translation(x, 0.0, 0.025),
+            extents: Vector3::new(0.05, 0.05, 0.05),
+        };
+        let scene = SceneGraph {
+            stamp: 0.0,
+            objects: vec![obj("a", 0.5), obj("cup", 0.6)],
+            containers: vec![],
+            table_height_m: 0.0,
+        };
+        let skill = Skill::Pick { object: "a".into() };
+        let c = [
+            Constraint::KeepAway {
+                object: "cup".into(),
+                margin_m: 0.05,
+            },
+            Constraint::keep_away("gone"),
+        ];
+        let costs = keep_away_costs(&scene, &skill, &c, 0.015);
+        assert_eq!(costs.len(), 1);
+        let p = [
+            Vector3::new(0.6, 0.0, 0.095),  // 4.5 cm above the cup's top: pulled up
+            Vector3::new(0.6, 0.07, 0.03),  // beside it, within the margin: pulled out
+            Vector3::new(0.6, 0.0, 0.105),  // above the margin
+            Vector3::new(0.535, 0.0, 0.03), // at the own object, inside the cup's margin
+        ];
+        let (pull, _) = total_pull(&costs, &p);
+        assert!(
+            (pull[0] - Vector3::new(0.0, 0.0, 0.005)).norm() < 1e-9,
+            "{:?}",
+            pull[0]
+        );
+        assert!(
+            (pull[1] - Vector3::new(0.0, 0.005, 0.0)).norm() < 1e-9,
+            "{:?}",
+            pull[1]
+        );
+        assert_eq!(pull[2], Vector3::zeros());
+        assert_eq!(pull[3], Vector3::zeros());
     }
 }

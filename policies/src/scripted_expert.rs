@@ -4,9 +4,11 @@
 //! come from the scene graph through `embody_agent::grasp`, as the learned policy's features
 //! do, so a demonstration never depends on something the policy cannot see.
 
-use embody_agent::grasp::{grasp_yaw, place_spot, DEFAULT_MIN_FINGER_CLEARANCE_M};
+use embody_agent::grasp::{grasp_yaw_avoiding, place_spot, DEFAULT_MIN_FINGER_CLEARANCE_M};
 use embody_agent::rotation::top_down;
-use embody_agent::types::{Action, ActionChunk, ChunkSource, Observation, SceneGraph, Skill};
+use embody_agent::types::{
+    Action, ActionChunk, ChunkSource, Constraint, Observation, SceneGraph, Skill,
+};
 use embody_agent::{Policy, PolicyError};
 use nalgebra::{Isometry3, Translation3};
 
@@ -87,11 +89,17 @@ struct Planned {
 pub struct ScriptedExpert {
     cfg: ExpertConfig,
     planned: Option<Planned>,
+    /// The plan's keep-away constraints: grasps turn the palm away from them.
+    avoid: Vec<Constraint>,
 }
 
 impl ScriptedExpert {
     pub fn new(cfg: ExpertConfig) -> Self {
-        Self { cfg, planned: None }
+        Self {
+            cfg,
+            planned: None,
+            avoid: Vec::new(),
+        }
     }
 
     fn move_time(&self, from: &Isometry3<f64>, to: &Isometry3<f64>, speed: f64) -> f64 {
@@ -125,7 +133,7 @@ impl ScriptedExpert {
             });
         }
         let here = obs.ee_in_base;
-        let yaw = grasp_yaw(scene, object, DEFAULT_MIN_FINGER_CLEARANCE_M)
+        let yaw = grasp_yaw_avoiding(scene, object, DEFAULT_MIN_FINGER_CLEARANCE_M, &self.avoid)
             .ok_or_else(|| PolicyError::MissingInput(format!("'{object}' in the scene graph")))?;
         let rot = top_down(yaw);
         let table = scene.table_height_m;
@@ -278,6 +286,13 @@ fn privileged_pose(obs: &Observation, object: &str) -> Result<Isometry3<f64>, Po
 impl Policy for ScriptedExpert {
     fn reset(&mut self) {
         self.planned = None;
+    }
+
+    /// Its grasps keep the palm away from them (its paths come down onto each object from
+    /// above, so the grasp is where the hand comes near a neighbour).
+    fn constrain(&mut self, constraints: &[Constraint]) -> bool {
+        self.avoid = constraints.to_vec();
+        true
     }
 
     fn act(

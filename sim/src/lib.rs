@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod camera;
 pub mod camera_spec;
+pub mod clearance;
 pub mod contact_sheet;
 mod convert;
 pub mod disturbance;

@@ -41,6 +41,9 @@ pub struct EpisodeResult {
     /// while resting on the table), by id.
     #[serde(default)]
     pub disturbed_objects: Vec<String>,
+    /// The plan's keep-away constraints, measured: the hand's closest approach to each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_away: Vec<crate::clearance::Clearance>,
     /// Hex of the hash of all final body poses (bit-exact).
     pub state_hash: String,
     /// Wall-clock time this episode took (s); not part of the deterministic result.
@@ -308,6 +311,7 @@ pub fn run_sim_episode_watched(
         objects_total: total,
         objects,
         disturbed_objects: robot.disturbance.disturbed(),
+        keep_away: robot.clearance.clearances(),
         report,
         sim_time_s: world.time(),
         sim_steps: world.steps(),

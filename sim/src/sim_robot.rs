@@ -9,6 +9,7 @@ use std::sync::Arc;
 use embody_agent::types::CameraFrame;
 
 use crate::camera::{render, CameraSpec};
+use crate::clearance::ClearanceMeter;
 use crate::disturbance::DisturbanceMeter;
 use crate::world::World;
 
@@ -19,6 +20,8 @@ pub struct SimRobot {
     camera: Option<(CameraSpec, Option<Arc<CameraFrame>>)>,
     /// Objects the arm disturbed during skills about other objects.
     pub disturbance: DisturbanceMeter,
+    /// How close the hand came to what the plan says to keep away from.
+    pub clearance: ClearanceMeter,
 }
 
 impl SimRobot {
@@ -30,6 +33,7 @@ impl SimRobot {
             joint_names,
             camera,
             disturbance: DisturbanceMeter::default(),
+            clearance: ClearanceMeter::default(),
         }
     }
 
@@ -89,6 +93,8 @@ impl Robot for SimRobot {
         let steps = (dt_s / self.world.dt()).round().max(1.0) as u64;
         for _ in 0..steps {
             self.world.step();
+            // Every physics step: the closest approach can fall between control ticks.
+            self.clearance.check(&self.world);
         }
         self.disturbance.check(&self.world);
         Ok(())
@@ -96,6 +102,10 @@ impl Robot for SimRobot {
 
     fn skill_started(&mut self, skill: &embody_agent::types::Skill) {
         self.disturbance.skill_started(&self.world, skill.object());
+    }
+
+    fn plan_started(&mut self, plan: &embody_agent::types::Plan) {
+        self.clearance.set(&self.world, plan);
     }
 
     fn now(&self) -> f64 {

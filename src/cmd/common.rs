@@ -81,6 +81,18 @@ pub struct PolicyArgs {
     /// With --guidance: weight of the pull toward the executing chunk (0: none).
     #[arg(long, default_value_t = 0.0)]
     pub guidance_smoothness: f64,
+    /// What the diffusion policy does with the plan's constraints ("keep away from the cup",
+    /// "don't touch the box"): steer by them (keep-out costs in the sampler, with or without
+    /// --guidance), or only have them measured (to compare).
+    #[arg(long, value_enum, default_value = "steer")]
+    pub constraints: ConstraintUse,
+}
+
+/// What a policy does with the plan's constraints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConstraintUse {
+    Steer,
+    Measure,
 }
 
 impl PolicyArgs {
@@ -123,6 +135,7 @@ impl PolicyArgs {
                 smoothness: self.guidance_smoothness,
                 ..GuidanceConfig::default()
             }),
+            steer_constraints: self.constraints == ConstraintUse::Steer,
         }
     }
 }

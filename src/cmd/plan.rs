@@ -53,9 +53,13 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
             for (i, s) in plan.steps.iter().enumerate() {
                 println!("  {}. {s}", i + 1);
             }
+            for c in &plan.constraints {
+                println!("  throughout: {c}");
+            }
             (
                 ExitCode::SUCCESS,
-                json!({"instruction": instruction.text, "seed": a.seed, "plan": plan.steps}),
+                json!({"instruction": instruction.text, "seed": a.seed, "plan": plan.steps,
+                       "constraints": plan.constraints}),
             )
         }
         Err(e) => {

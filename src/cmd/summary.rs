@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use embody_agent::{ControlTiming, FailureKind};
+use embody_sim::clearance::Clearance;
 use embody_sim::runner::EpisodeResult;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -42,6 +43,12 @@ pub struct EpisodeRow {
     /// Commands and chunks the safety filter changed without stopping.
     #[serde(default)]
     pub safety_interventions: u64,
+    /// The plan's keep-away constraints, measured (the hand's closest approach to each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_away: Vec<Clearance>,
+    /// Whether the policy steered by them (`false`: measured only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints_steered: Option<bool>,
 }
 
 impl EpisodeRow {
@@ -73,6 +80,8 @@ impl EpisodeRow {
             jerk_samples: r.report.smoothness.jerk_samples,
             disturbed_objects: r.disturbed_objects.len(),
             safety_interventions: r.report.safety_interventions,
+            keep_away: r.keep_away.clone(),
+            constraints_steered: r.report.constraints_steered,
         }
     }
 }
@@ -179,6 +188,7 @@ pub fn summarize(
         "disturbed_objects_per_episode": rows.iter().map(|r| r.disturbed_objects).sum::<usize>() as f64 / n,
         "safety_interventions_per_episode": rows.iter().map(|r| r.safety_interventions).sum::<u64>() as f64 / n,
         "tcp_jerk_rms": jerk_rms,
+        "keep_away": keep_away_summary(rows),
         "state_hash": rows.iter().map(|r| json!({"seed": r.seed, "state_hash": r.state_hash})).collect::<Vec<_>>(),
         "control_timing": rows.iter().filter_map(|r| r.control_timing.as_ref().map(|t| json!({"seed": r.seed, "timing": t}))).collect::<Vec<_>>(),
         "per_episode": rows,
@@ -227,5 +237,44 @@ pub fn compared(
         "families": rows,
         "results": summaries,
         "baseline_results": baselines,
+    })
+}
+
+/// Over the episodes whose plan had keep-away constraints: the share in which the hand kept
+/// every margin, and the closest approaches (m). `null` when no plan had one.
+fn keep_away_summary(rows: &[EpisodeRow]) -> serde_json::Value {
+    let with: Vec<&EpisodeRow> = rows.iter().filter(|r| !r.keep_away.is_empty()).collect();
+    if with.is_empty() {
+        return serde_json::Value::Null;
+    }
+    let held = with
+        .iter()
+        .filter(|r| r.keep_away.iter().all(|c| c.held))
+        .count();
+    let closest: Vec<f64> = with
+        .iter()
+        .flat_map(|r| r.keep_away.iter().map(|c| c.min_distance_m))
+        .filter(|d| d.is_finite())
+        .collect();
+    let mean = closest.iter().sum::<f64>() / closest.len().max(1) as f64;
+    let min = closest.iter().copied().fold(f64::INFINITY, f64::min);
+    // Where some planned grasp cannot keep the margin, no policy can: the share among the
+    // others is what steering is judged by.
+    let clear: Vec<&&EpisodeRow> = with
+        .iter()
+        .filter(|r| r.keep_away.iter().all(|c| c.grasps_clear))
+        .collect();
+    let held_clear = clear
+        .iter()
+        .filter(|r| r.keep_away.iter().all(|c| c.held))
+        .count();
+    json!({
+        "episodes": with.len(),
+        "steered": with.iter().all(|r| r.constraints_steered == Some(true)),
+        "held_rate": held as f64 / with.len() as f64,
+        "episodes_grasps_clear": clear.len(),
+        "held_rate_where_grasps_clear": (!clear.is_empty()).then(|| held_clear as f64 / clear.len() as f64),
+        "min_distance_m": {"mean": mean, "min": if min.is_finite() { Some(min) } else { None }},
+        "margin_m": with[0].keep_away[0].margin_m,
     })
 }

@@ -30,9 +30,17 @@ pub(super) struct Act {
     pub text: String,
 }
 
+/// What the clauses ask for: acts, what stays, and what the hand keeps away from (it stays
+/// too).
+pub(super) struct ReadActs {
+    pub acts: Vec<Act>,
+    pub stays: Vec<Item>,
+    pub avoid: Vec<Item>,
+}
+
 /// Reads the clauses as acts, and what stays. `fixed` is the refusal for moving what cannot be
 /// moved (the table, a container). `Err` is the refusal's reason.
-pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<(Vec<Act>, Vec<Item>), String> {
+pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<ReadActs, String> {
     let clauses: Vec<Clause> = clauses.iter().flat_map(split_trailing_ones).collect();
     let mut reading = Reading::new(&clauses, fixed);
     for (n, c) in clauses.iter().enumerate() {
@@ -102,6 +110,8 @@ struct Reading<'a> {
     clause_count: usize,
     acts: Vec<Act>,
     stays: Vec<Item>,
+    /// What "avoid"/"don't touch" clauses name: they stay, and the hand keeps away.
+    avoid: Vec<Item>,
     /// The items of the last clause that named objects: what "it"/"them" mean.
     antecedent: Vec<Item>,
     /// "tidy up everything except the carton. leave that one where it is": what a leave
@@ -127,6 +137,7 @@ impl<'a> Reading<'a> {
             clause_count: clauses.len(),
             acts: Vec::new(),
             stays: Vec::new(),
+            avoid: Vec::new(),
             antecedent: Vec::new(),
             excepted: Vec::new(),
             bare_run: Vec::new(),
@@ -274,6 +285,9 @@ impl<'a> Reading<'a> {
             Action::Verb(VerbKind::Leave) if c.corrects && !self.acts.is_empty() => {
                 // "Put the red cube in the bin. Actually no, leave the red one": taken back
                 // from what was asked before.
+                if c.avoid {
+                    self.avoid.extend(items.iter().cloned());
+                }
                 for a in &mut self.acts {
                     // "... the two white cans. Oh wait, I still need the closer one": a bare
                     // "one" is one of that act's kind.
@@ -295,13 +309,20 @@ impl<'a> Reading<'a> {
             }
             Action::Verb(VerbKind::Leave) => {
                 // "don't touch any of the cans": none of them moves.
-                self.stays.extend(items.into_iter().map(|it| match it {
-                    Item::Ref(mut r) if r.quantity == Quantity::Any => {
-                        r.quantity = Quantity::All;
-                        Item::Ref(r)
-                    }
-                    other => other,
-                }));
+                let items: Vec<Item> = items
+                    .into_iter()
+                    .map(|it| match it {
+                        Item::Ref(mut r) if r.quantity == Quantity::Any => {
+                            r.quantity = Quantity::All;
+                            Item::Ref(r)
+                        }
+                        other => other,
+                    })
+                    .collect();
+                if c.avoid {
+                    self.avoid.extend(items.iter().cloned());
+                }
+                self.stays.extend(items);
                 return Ok(None);
             }
             Action::DestOnly => {
@@ -475,10 +496,11 @@ impl<'a> Reading<'a> {
 
     /// The passes over all acts: destinations required, "first" carried along a chain, "only"
     /// over a plain "clear".
-    fn finish(self) -> Result<(Vec<Act>, Vec<Item>), String> {
+    fn finish(self) -> Result<ReadActs, String> {
         let Self {
             mut acts,
             stays,
+            avoid,
             clears,
             has_verb,
             ..
@@ -525,7 +547,7 @@ impl<'a> Reading<'a> {
         if acts.iter().any(|a| a.only && !a.everything) {
             acts.retain(|a| !a.everything || a.only);
         }
-        Ok((acts, stays))
+        Ok(ReadActs { acts, stays, avoid })
     }
 }
 

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::validate;
-use crate::types::{Plan, SceneGraph, Skill};
+use crate::types::{Constraint, Plan, SceneGraph, Skill};
 
 /// What the model must answer: a plan, or a refusal.
 #[derive(Debug, Deserialize)]
@@ -13,6 +13,9 @@ use crate::types::{Plan, SceneGraph, Skill};
 struct AnswerJson {
     #[serde(default)]
     steps: Vec<Skill>,
+    /// Rules for the whole episode ("keep away from the cup"), validated like steps.
+    #[serde(default)]
+    constraints: Vec<Constraint>,
     #[serde(default)]
     refuse: Option<String>,
 }
@@ -38,9 +41,13 @@ pub fn read_answer(content: &str, scene: &SceneGraph) -> Answer {
         Ok(AnswerJson {
             refuse: Some(reason),
             steps,
+            ..
         }) if steps.is_empty() => Answer::Refused(reason),
         Ok(a) => {
-            let plan = Plan { steps: a.steps };
+            let plan = Plan {
+                steps: a.steps,
+                constraints: a.constraints,
+            };
             if plan.steps.is_empty() {
                 Answer::Invalid("the plan has no steps".to_string())
             } else {
@@ -48,6 +55,70 @@ pub fn read_answer(content: &str, scene: &SceneGraph) -> Answer {
                     Ok(()) => Answer::Plan(plan),
                     Err(e) => Answer::Invalid(e.to_string()),
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Container, SceneObject, ShapeKind, KEEP_AWAY_MARGIN_M};
+    use nalgebra::{Isometry3, Vector3};
+
+    fn scene() -> SceneGraph {
+        let obj = |id: &str, x: f64| SceneObject {
+            id: id.into(),
+            class: "cube".into(),
+            color: "red".into(),
+            shape: ShapeKind::Box,
+            pose_in_base: Isometry3::translation(x, 0.0, 0.025),
+            extents: Vector3::new(0.05, 0.05, 0.05),
+        };
+        SceneGraph {
+            stamp: 0.0,
+            objects: vec![obj("a", 0.6), obj("b", 0.4)],
+            containers: vec![Container {
+                id: "bin".into(),
+                class: "bin".into(),
+                pose_in_base: Isometry3::translation(0.0, 0.5, 0.0),
+                inner_extents: Vector3::new(0.2, 0.2, 0.1),
+            }],
+            table_height_m: 0.0,
+        }
+    }
+
+    const STEPS: &str = r#""steps": [{"skill": "pick", "object": "a"}, {"skill": "place", "object": "a", "into": "bin"}]"#;
+
+    /// A model's keep-away constraint is read, its margin defaulted, and checked like a step.
+    #[test]
+    fn constraints_in_an_answer_are_read_and_validated() {
+        let s = scene();
+        let ok = format!(r#"{{{STEPS}, "constraints": [{{"kind": "keep_away", "object": "b"}}]}}"#);
+        match read_answer(&ok, &s) {
+            Answer::Plan(p) => assert_eq!(
+                p.constraints,
+                vec![Constraint::KeepAway {
+                    object: "b".into(),
+                    margin_m: KEEP_AWAY_MARGIN_M
+                }]
+            ),
+            other => panic!("{other:?}"),
+        }
+        for (bad, why) in [
+            (r#"{"kind": "keep_away", "object": "a"}"#, "contradicts"),
+            (r#"{"kind": "keep_away", "object": "zzz"}"#, "zzz"),
+            (
+                r#"{"kind": "keep_away", "object": "b", "margin_m": 2.0}"#,
+                "margin",
+            ),
+            (r#"{"kind": "hover_over", "object": "b"}"#, "hover_over"),
+            (r#"{"kind": "keep_away", "object": "b", "why": 1}"#, "why"),
+        ] {
+            let answer = format!(r#"{{{STEPS}, "constraints": [{bad}]}}"#);
+            match read_answer(&answer, &s) {
+                Answer::Invalid(e) => assert!(e.contains(why), "{bad}: {e}"),
+                other => panic!("{bad}: {other:?}"),
             }
         }
     }

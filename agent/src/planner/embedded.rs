@@ -7,9 +7,9 @@
 
 use std::collections::HashSet;
 
-use crate::types::{CameraFrame, Plan, SceneGraph, SceneObject, Skill};
+use crate::types::{CameraFrame, Constraint, Plan, SceneGraph, SceneObject, Skill};
 
-use super::acts::{names_one, read_acts, Act};
+use super::acts::{names_one, read_acts, Act, ReadActs};
 use super::grammar::Grammar;
 use super::parse::{parse, Dest, Item, ParseError};
 use super::refs::{container, ground_item, ground_items, Ctx};
@@ -128,6 +128,8 @@ fn order_by_clearance(
 struct Read {
     acts: Vec<Act>,
     stays: Vec<Item>,
+    /// What the hand keeps away from (it stays too): keep-away constraints.
+    avoid: Vec<Item>,
     remarked: Vec<Item>,
 }
 
@@ -201,7 +203,8 @@ impl EmbeddedPlanner {
                 return Err(reason.clone());
             }
         }
-        let (acts, stays) = read_acts(&clauses, &self.grammar.safety.fixed_reason)?;
+        let ReadActs { acts, stays, avoid } =
+            read_acts(&clauses, &self.grammar.safety.fixed_reason)?;
         if acts.is_empty() {
             return Err(format!("'{}' leaves nothing to move", text.trim()));
         }
@@ -214,6 +217,7 @@ impl EmbeddedPlanner {
         Ok(Read {
             acts,
             stays,
+            avoid,
             remarked,
         })
     }
@@ -283,6 +287,15 @@ impl EmbeddedPlanner {
             }
         }
         let mut plan = Plan::default();
+        // "avoid the cup", "don't touch the blue box": kept in place (they are in `stays`) and
+        // kept away from, in the scene's order.
+        let avoid: HashSet<String> = ground_items(&read.avoid, &ctx)?.into_iter().collect();
+        plan.constraints = scene
+            .objects
+            .iter()
+            .filter(|o| avoid.contains(&o.id))
+            .map(|o| Constraint::keep_away(o.id.clone()))
+            .collect();
         let mut moved: HashSet<String> = HashSet::new();
         let mut held = false;
         for (k, &i) in order.iter().enumerate() {
@@ -450,6 +463,50 @@ mod tests {
     }
 
     /// Word salad from the grammar's own words, punctuation and odd characters: every request
+    /// Keeping away from an object, however it is said, leaves it in place and puts a
+    /// keep-away constraint in the plan; leaving it, or handling it with care, does not; and
+    /// moving what must be kept away from is a contradiction.
+    #[test]
+    fn keeping_away_from_an_object_is_a_constraint_in_the_plan() {
+        let planner = EmbeddedPlanner::default();
+        let s = scene();
+        let plan = |text: &str| planner.plan(&Instruction::new(text), &s, None);
+        for text in [
+            "clear the table but keep away from the cup",
+            "Clear the table, stay away from the yellow cup.",
+            "clear the table without touching the cup",
+            "clear the table but don't touch the cup",
+            "put the red cube in the bin and avoid the cup",
+            "clear the table but be careful around the yellow cup",
+            "Steer clear of the cup and clear everything else.",
+            "Keep the gripper away from the cup, bin the rest.",
+            "clear the table but don't bump into the cup",
+            "could you tidy up? try not to touch the yellow cup though",
+        ] {
+            let p = plan(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                p.constraints,
+                vec![Constraint::keep_away("yellow_cup")],
+                "{text}"
+            );
+            assert!(
+                p.steps.iter().all(|k| k.object() != "yellow_cup"),
+                "{text}: {:?}",
+                p.steps
+            );
+        }
+        for text in [
+            "clear the table but leave the cup",
+            "leave the cup where it is and clear the rest",
+            "don't put the cup in the bin, clear the rest",
+            "clear the table",
+        ] {
+            let p = plan(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(p.constraints.is_empty(), "{text}: {:?}", p.constraints);
+        }
+        assert!(plan("put the cup in the bin but keep away from the cup").is_err());
+    }
+
     /// ends in a plan or a refusal (no panic, no hang), and a plan is always a valid one.
     #[test]
     fn any_word_sequence_plans_or_refuses() {

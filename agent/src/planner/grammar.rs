@@ -56,7 +56,9 @@ struct VerbsFile {
     discard: Vec<String>,
     pick: Vec<String>,
     leave: Vec<String>,
+    avoid: Vec<String>,
     negatable: Vec<String>,
+    avoid_negated: Vec<String>,
     phrasal: Vec<[String; 3]>,
     leave_tails: Vec<String>,
     go_verbs: Vec<String>,
@@ -262,6 +264,10 @@ pub struct Verbs {
     pub phrasal: BTreeMap<(String, String), VerbKind>,
     /// Verbs that only appear negated ("don't touch").
     pub negatable: Vec<String>,
+    /// Leave verbs that also keep the hand away ("avoid the cup"), and negated verbs that do
+    /// ("don't touch the cup"): the clause adds a keep-away constraint.
+    pub avoid: Vec<String>,
+    pub avoid_negated: Vec<String>,
     pub leave_tails: Phrases,
     pub go_verbs: Vec<String>,
     pub stay_verbs: Vec<String>,
@@ -403,6 +409,7 @@ impl Grammar {
             (&v.discard, VerbKind::Discard),
             (&v.pick, VerbKind::Pick),
             (&v.leave, VerbKind::Leave),
+            (&v.avoid, VerbKind::Leave),
         ] {
             for w in list {
                 words.entry(w.clone()).or_default().push(k);
@@ -445,6 +452,8 @@ impl Grammar {
                 words,
                 phrasal,
                 negatable: v.negatable,
+                avoid: v.avoid,
+                avoid_negated: v.avoid_negated,
                 leave_tails: Phrases::new(&v.leave_tails),
                 go_verbs: v.go_verbs,
                 stay_verbs: v.stay_verbs,

@@ -31,7 +31,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::types::{CameraFrame, Plan, SceneGraph, Skill};
+use crate::types::{CameraFrame, Constraint, Plan, SceneGraph, Skill, KEEP_AWAY_MARGIN_MAX_M};
 
 /// A task in plain language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +125,30 @@ pub fn validate(plan: &Plan, scene: &SceneGraph) -> Result<(), PlanError> {
         }
     }
     // A plan may end holding one object ("pick up the cup").
+    for (i, c) in plan.constraints.iter().enumerate() {
+        let n = i + 1;
+        match c {
+            Constraint::KeepAway { object, margin_m } => {
+                if scene.object(object).is_none() {
+                    return Err(PlanError::Invalid(format!(
+                        "constraint {n} ({c}): no object '{object}' in the scene"
+                    )));
+                }
+                if !(0.0..=KEEP_AWAY_MARGIN_MAX_M).contains(margin_m) {
+                    return Err(PlanError::Invalid(format!(
+                        "constraint {n}: a keep-away margin of {margin_m} m for '{object}' is \
+                         outside 0-{KEEP_AWAY_MARGIN_MAX_M} m"
+                    )));
+                }
+                if let Some(step) = plan.steps.iter().find(|s| s.object() == object) {
+                    return Err(PlanError::Invalid(format!(
+                        "constraint {n} ({c}) contradicts the step '{step}': the hand must \
+                         touch what it moves"
+                    )));
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -210,12 +234,14 @@ mod tests {
                 object: "a".into(),
                 into: "bin".into(),
             }],
+            ..Default::default()
         };
         assert!(validate(&place_first, &s).is_err());
         let unknown = Plan {
             steps: vec![Skill::Pick {
                 object: "zzz".into(),
             }],
+            ..Default::default()
         };
         assert!(validate(&unknown, &s)
             .unwrap_err()
@@ -234,6 +260,7 @@ mod tests {
                     into: "bin".into(),
                 },
             ],
+            ..Default::default()
         };
         assert!(validate(&twice, &s).is_err());
         let no_bin = Plan {
@@ -244,7 +271,26 @@ mod tests {
                     into: "box".into(),
                 },
             ],
+            ..Default::default()
         };
         assert!(validate(&no_bin, &s).is_err());
+        // Constraints: the object exists, the margin is sane, and no step moves it.
+        let pick_a = vec![Skill::Pick { object: "a".into() }];
+        let with = |c: Constraint| Plan {
+            steps: pick_a.clone(),
+            constraints: vec![c],
+        };
+        assert!(validate(&with(Constraint::keep_away("b")), &s).is_ok());
+        let e = validate(&with(Constraint::keep_away("zzz")), &s).unwrap_err();
+        assert!(e.to_string().contains("constraint 1") && e.to_string().contains("zzz"));
+        let e = validate(&with(Constraint::keep_away("a")), &s).unwrap_err();
+        assert!(e.to_string().contains("contradicts"), "{e}");
+        for margin_m in [-0.01, 0.5, f64::NAN] {
+            let c = Constraint::KeepAway {
+                object: "b".into(),
+                margin_m,
+            };
+            assert!(validate(&with(c), &s).is_err(), "{margin_m}");
+        }
     }
 }

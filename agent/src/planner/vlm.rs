@@ -75,6 +75,12 @@ fn answer_schema() -> serde_json::Value {
                     "object": {"type": "string"},
                     "into": {"type": "string"}},
                 "required": ["skill", "object"]}},
+            "constraints": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+                "properties": {
+                    "kind": {"type": "string", "enum": ["keep_away"]},
+                    "object": {"type": "string"},
+                    "margin_m": {"type": "number", "minimum": 0.0, "maximum": crate::types::KEEP_AWAY_MARGIN_MAX_M}},
+                "required": ["kind", "object"]}},
             "refuse": {"type": ["string", "null"]}
         },
         "required": ["steps"]
@@ -84,8 +90,10 @@ fn answer_schema() -> serde_json::Value {
 const SYSTEM: &str = "You plan for a robot arm over a table. Answer only with JSON matching the \
 schema: {\"steps\": [{\"skill\": \"pick\", \"object\": ID}, {\"skill\": \"place\", \"object\": ID, \
 \"into\": CONTAINER_ID}, ...]} using only the ids listed in the scene, each object picked then \
-placed before the next is picked; or {\"steps\": [], \"refuse\": REASON} if the request is unsafe, \
-impossible or out of scope.";
+placed before the next is picked. When the request says to keep away from an object or not to \
+touch it, add \"constraints\": [{\"kind\": \"keep_away\", \"object\": ID}] (that object is not \
+moved). Or {\"steps\": [], \"refuse\": REASON} if the request is unsafe, impossible or out of \
+scope.";
 
 impl VlmPlanner {
     pub fn new(cfg: VlmConfig) -> Self {

@@ -713,12 +713,14 @@ impl<'a> Parser<'a> {
                     return Err(self.unknown(start));
                 }
                 c.action = Action::Verb(VerbKind::Leave);
+                c.avoid = self.g.verbs.avoid_negated.contains(&base);
             } else {
                 let Some(kind) = kind else {
                     self.i -= 1;
                     return Err(self.unknown(start));
                 };
                 c.action = kind;
+                c.avoid = self.g.verbs.avoid.contains(&base);
             }
             self.verb_phrase(&mut c, start, &base)?;
             c.text = self.text(start);

@@ -143,6 +143,9 @@ pub struct Clause {
     /// with a verb of its own and nothing that adds ("too", "also"): it replaces the acts
     /// before it.
     pub cancels: bool,
+    /// "avoid the cup", "don't touch the cup": what it leaves, the hand also keeps away from
+    /// (a keep-away constraint in the plan).
+    pub avoid: bool,
 }
 
 impl Clause {
@@ -165,6 +168,7 @@ impl Clause {
             remark: false,
             sweep: None,
             cancels: false,
+            avoid: false,
         }
     }
 }
