@@ -63,30 +63,8 @@ pub fn read_answer(content: &str, scene: &SceneGraph) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Container, SceneObject, ShapeKind, KEEP_AWAY_MARGIN_M};
-    use nalgebra::{Isometry3, Vector3};
-
-    fn scene() -> SceneGraph {
-        let obj = |id: &str, x: f64| SceneObject {
-            id: id.into(),
-            class: "cube".into(),
-            color: "red".into(),
-            shape: ShapeKind::Box,
-            pose_in_base: Isometry3::translation(x, 0.0, 0.025),
-            extents: Vector3::new(0.05, 0.05, 0.05),
-        };
-        SceneGraph {
-            stamp: 0.0,
-            objects: vec![obj("a", 0.6), obj("b", 0.4)],
-            containers: vec![Container {
-                id: "bin".into(),
-                class: "bin".into(),
-                pose_in_base: Isometry3::translation(0.0, 0.5, 0.0),
-                inner_extents: Vector3::new(0.2, 0.2, 0.1),
-            }],
-            table_height_m: 0.0,
-        }
-    }
+    use crate::planner::tests::scene;
+    use crate::types::KEEP_AWAY_MARGIN_M;
 
     const STEPS: &str = r#""steps": [{"skill": "pick", "object": "a"}, {"skill": "place", "object": "a", "into": "bin"}]"#;
 

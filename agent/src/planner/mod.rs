@@ -158,7 +158,8 @@ mod tests {
     use crate::types::{Container, SceneObject, ShapeKind};
     use nalgebra::{Isometry3, Vector3};
 
-    fn scene() -> SceneGraph {
+    /// Two cubes ("a", "b") and a bin: the scene the planner's rules are tested on.
+    pub(super) fn scene() -> SceneGraph {
         let obj = |id: &str, x: f64| SceneObject {
             id: id.into(),
             class: "cube".into(),
