@@ -6,7 +6,7 @@
 //! from a raw object yaw whose symmetry the policy had to work out, the learned policy dithered
 //! between the choices.)
 
-use nalgebra::{Point3, Vector2, Vector3};
+use nalgebra::{Isometry3, Point3, Vector2, Vector3};
 
 use crate::rotation::wrap_angle;
 use crate::types::{Constraint, SceneGraph, SceneObject, ShapeKind};
@@ -85,31 +85,36 @@ const WALL_M: f64 = 0.01;
 /// The widest side a grasp may close across (m): the gripper opens 8 cm.
 const WIDEST_GRASP_M: f64 = 0.07;
 
-/// How far the hand's footprint of a grasp at `yaw` stays outside every container's walls (m;
-/// negative when it would come down on a wall); infinite without containers.
-pub fn hand_wall_clearance(scene: &SceneGraph, object: &SceneObject, yaw: f64) -> f64 {
+/// Points sampling the hand's footprint of a top-down grasp of `object` at `yaw` (base frame,
+/// x-y): 21 along the closing axis by 3 across.
+fn hand_footprint(object: &SceneObject, yaw: f64) -> impl Iterator<Item = Vector2<f64>> {
     let p = object.pose_in_base.translation.vector.xy();
     let axis = Vector2::new(yaw.sin(), -yaw.cos());
     let across = Vector2::new(yaw.cos(), yaw.sin());
+    (-10..=10).flat_map(move |i| {
+        [-1.0, 0.0, 1.0].map(|j| {
+            p + axis * (HAND_HALF_LENGTH_M * i as f64 / 10.0) + across * (HAND_HALF_WIDTH_M * j)
+        })
+    })
+}
+
+/// Signed distance (m) in the x-y plane from `q` to the rectangle of half sides `hx`, `hy`
+/// centred and turned as `pose`: positive outside, negative inside.
+fn rectangle_distance(pose: &Isometry3<f64>, hx: f64, hy: f64, q: Vector2<f64>) -> f64 {
+    let local = pose.inverse_transform_point(&Point3::new(q.x, q.y, pose.translation.z));
+    let (dx, dy) = (local.x.abs() - hx, local.y.abs() - hy);
+    dx.max(0.0).hypot(dy.max(0.0)) + dx.max(dy).min(0.0)
+}
+
+/// How far the hand's footprint of a grasp at `yaw` stays outside every container's walls (m;
+/// negative when it would come down on a wall); infinite without containers.
+pub fn hand_wall_clearance(scene: &SceneGraph, object: &SceneObject, yaw: f64) -> f64 {
     let mut clearance = f64::INFINITY;
     for c in &scene.containers {
         let hx = c.inner_extents.x / 2.0 + WALL_M;
         let hy = c.inner_extents.y / 2.0 + WALL_M;
-        for i in -10..=10 {
-            for j in [-1.0, 0.0, 1.0] {
-                let q = p
-                    + axis * (HAND_HALF_LENGTH_M * i as f64 / 10.0)
-                    + across * (HAND_HALF_WIDTH_M * j);
-                let local = c.pose_in_base.inverse_transform_point(&Point3::new(
-                    q.x,
-                    q.y,
-                    c.pose_in_base.translation.z,
-                ));
-                let (dx, dy) = (local.x.abs() - hx, local.y.abs() - hy);
-                let outside = dx.max(0.0).hypot(dy.max(0.0));
-                let inside = dx.max(dy).min(0.0);
-                clearance = clearance.min(outside + inside);
-            }
+        for q in hand_footprint(object, yaw) {
+            clearance = clearance.min(rectangle_distance(&c.pose_in_base, hx, hy, q));
         }
     }
     clearance
@@ -144,9 +149,6 @@ pub fn keep_away_clearance(
     yaw: f64,
     avoid: &[Constraint],
 ) -> f64 {
-    let p = object.pose_in_base.translation.vector.xy();
-    let axis = Vector2::new(yaw.sin(), -yaw.cos());
-    let across = Vector2::new(yaw.cos(), yaw.sin());
     let mut clearance = f64::INFINITY;
     for c in avoid {
         let Constraint::KeepAway {
@@ -157,21 +159,9 @@ pub fn keep_away_clearance(
             continue;
         };
         let (hx, hy) = (other.extents.x / 2.0, other.extents.y / 2.0);
-        for i in -10..=10 {
-            for j in [-1.0, 0.0, 1.0] {
-                let q = p
-                    + axis * (HAND_HALF_LENGTH_M * i as f64 / 10.0)
-                    + across * (HAND_HALF_WIDTH_M * j);
-                let local = other.pose_in_base.inverse_transform_point(&Point3::new(
-                    q.x,
-                    q.y,
-                    other.pose_in_base.translation.z,
-                ));
-                let (dx, dy) = (local.x.abs() - hx, local.y.abs() - hy);
-                let outside = dx.max(0.0).hypot(dy.max(0.0));
-                let inside = dx.max(dy).min(0.0);
-                clearance = clearance.min(outside + inside - margin_m);
-            }
+        for q in hand_footprint(object, yaw) {
+            let d = rectangle_distance(&other.pose_in_base, hx, hy, q);
+            clearance = clearance.min(d - margin_m);
         }
     }
     clearance
