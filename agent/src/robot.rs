@@ -31,8 +31,8 @@ pub trait Robot {
     fn now(&self) -> f64;
     /// A skill attempt starts (a simulated body watches which objects it disturbs).
     fn skill_started(&mut self, _skill: &crate::types::Skill) {}
-    /// The plan, once made: its constraints hold for the whole episode (a simulated body
-    /// measures how close the hand comes to what it must keep away from).
+    /// The plan, once made, when it has constraints: they hold for the whole episode (a
+    /// simulated body measures how close the hand comes to what it must keep away from).
     fn plan_started(&mut self, _plan: &crate::types::Plan) {}
 }
 

@@ -31,11 +31,21 @@ pub struct Clearance {
 /// Watches the hand against the plan's keep-away objects.
 #[derive(Debug, Default)]
 pub struct ClearanceMeter {
-    /// Per keep-away object: id, margin, index in the world, whether every planned grasp can
-    /// keep the margin.
-    watched: Vec<(String, f64, Option<usize>, bool)>,
-    /// Per watched object: the closest approach so far and when.
-    min: Vec<(f64, f64)>,
+    watched: Vec<Watched>,
+    /// The hand's colliders (the TCP's body and the fingers), found once per plan.
+    hand: Vec<ColliderHandle>,
+}
+
+/// One keep-away object under watch.
+#[derive(Debug)]
+struct Watched {
+    object: String,
+    margin_m: f64,
+    /// Its index in the world's objects; `None` when the world lacks it.
+    index: Option<usize>,
+    grasps_clear: bool,
+    /// The closest approach so far (m) and when (s).
+    closest: (f64, f64),
 }
 
 impl ClearanceMeter {
@@ -47,41 +57,25 @@ impl ClearanceMeter {
             .constraints
             .iter()
             .map(|c| match c {
-                Constraint::KeepAway { object, margin_m } => {
-                    let grasps_clear = plan.steps.iter().all(|s| match s {
-                        Skill::Pick { object: picked } => scene.object(picked).is_none_or(|o| {
-                            let one = std::slice::from_ref(c);
-                            grasp::grasp_yaw_avoiding(
-                                &scene,
-                                picked,
-                                DEFAULT_MIN_FINGER_CLEARANCE_M,
-                                one,
-                            )
-                            .is_some_and(|y| grasp::keep_away_clearance(&scene, o, y, one) >= 0.0)
-                        }),
-                        Skill::Place { .. } => true,
-                    });
-                    (
-                        object.clone(),
-                        *margin_m,
-                        world.objects.iter().position(|o| &o.instance.id == object),
-                        grasps_clear,
-                    )
-                }
+                Constraint::KeepAway { object, margin_m } => Watched {
+                    object: object.clone(),
+                    margin_m: *margin_m,
+                    index: world.objects.iter().position(|o| &o.instance.id == object),
+                    grasps_clear: grasps_can_keep(&scene, plan, c),
+                    closest: (f64::INFINITY, world.time()),
+                },
             })
             .collect();
-        self.min = vec![(f64::INFINITY, world.time()); self.watched.len()];
+        self.hand = hand_colliders(world);
         self.check(world);
     }
 
     /// After robot time passed: the hand's distance to each watched object.
     pub fn check(&mut self, world: &World) {
-        if self.watched.is_empty() {
-            return;
-        }
-        let hand = hand_colliders(world);
-        for ((_, _, index, _), min) in self.watched.iter().zip(&mut self.min) {
-            let Some(o) = index.and_then(|i| world.objects.get(i)) else {
+        let colliders = &world.physics.colliders;
+        let hand: Vec<&Collider> = self.hand.iter().filter_map(|h| colliders.get(*h)).collect();
+        for w in &mut self.watched {
+            let Some(o) = w.index.and_then(|i| world.objects.get(i)) else {
                 continue;
             };
             for oc in colliders_of(world, o.body) {
@@ -90,8 +84,8 @@ impl ClearanceMeter {
                         query::distance(hc.position(), hc.shape(), oc.position(), oc.shape())
                     {
                         let d = f64::from(d.distance);
-                        if d < min.0 {
-                            *min = (d, world.time());
+                        if d < w.closest.0 {
+                            w.closest = (d, world.time());
                             tracing::trace!(object = o.instance.id, d, t = world.time(), tcp = ?world.tcp_pose().translation.vector.as_slice(), "closer");
                         }
                     }
@@ -104,19 +98,28 @@ impl ClearanceMeter {
     pub fn clearances(&self) -> Vec<Clearance> {
         self.watched
             .iter()
-            .zip(&self.min)
-            .map(
-                |((object, margin_m, _, grasps_clear), (min, at))| Clearance {
-                    object: object.clone(),
-                    margin_m: *margin_m,
-                    min_distance_m: *min,
-                    closest_at_s: *at,
-                    held: *min >= *margin_m,
-                    grasps_clear: *grasps_clear,
-                },
-            )
+            .map(|w| Clearance {
+                object: w.object.clone(),
+                margin_m: w.margin_m,
+                min_distance_m: w.closest.0,
+                closest_at_s: w.closest.1,
+                held: w.closest.0 >= w.margin_m,
+                grasps_clear: w.grasps_clear,
+            })
             .collect()
     }
+}
+
+/// Whether every pick `plan` asks for has a grasp whose palm keeps `c`'s margin in `scene`.
+fn grasps_can_keep(scene: &SceneGraph, plan: &Plan, c: &Constraint) -> bool {
+    let one = std::slice::from_ref(c);
+    plan.steps.iter().all(|s| match s {
+        Skill::Pick { object } => scene.object(object).is_none_or(|o| {
+            grasp::grasp_yaw_avoiding(scene, object, DEFAULT_MIN_FINGER_CLEARANCE_M, one)
+                .is_some_and(|y| grasp::keep_away_clearance(scene, o, y, one) >= 0.0)
+        }),
+        Skill::Place { .. } => true,
+    })
 }
 
 /// The scene as it truly is (no perception noise).
@@ -156,7 +159,7 @@ fn colliders_of(world: &World, body: RigidBodyHandle) -> Vec<&Collider> {
 }
 
 /// The colliders of the body carrying the TCP and of the fingers.
-fn hand_colliders(world: &World) -> Vec<&Collider> {
+fn hand_colliders(world: &World) -> Vec<ColliderHandle> {
     let mut bodies = vec![world.robot.tcp_body];
     for h in &world.robot.finger_joints {
         if let Some((mb, id)) = world.physics.multibody_joints.get(*h) {
@@ -168,7 +171,8 @@ fn hand_colliders(world: &World) -> Vec<&Collider> {
     bodies.dedup();
     bodies
         .into_iter()
-        .flat_map(|b| colliders_of(world, b))
+        .filter_map(|b| world.physics.bodies.get(b))
+        .flat_map(|b| b.colliders().iter().copied())
         .collect()
 }
 
