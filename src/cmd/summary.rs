@@ -247,10 +247,8 @@ fn keep_away_summary(rows: &[EpisodeRow]) -> serde_json::Value {
     if with.is_empty() {
         return serde_json::Value::Null;
     }
-    let held = with
-        .iter()
-        .filter(|r| r.keep_away.iter().all(|c| c.held))
-        .count();
+    let kept_all = |r: &&&EpisodeRow| r.keep_away.iter().all(|c| c.held);
+    let held = with.iter().filter(kept_all).count();
     let closest: Vec<f64> = with
         .iter()
         .flat_map(|r| r.keep_away.iter().map(|c| c.min_distance_m))
@@ -264,10 +262,7 @@ fn keep_away_summary(rows: &[EpisodeRow]) -> serde_json::Value {
         .iter()
         .filter(|r| r.keep_away.iter().all(|c| c.grasps_clear))
         .collect();
-    let held_clear = clear
-        .iter()
-        .filter(|r| r.keep_away.iter().all(|c| c.held))
-        .count();
+    let held_clear = clear.iter().copied().filter(kept_all).count();
     json!({
         "episodes": with.len(),
         "steered": with.iter().all(|r| r.constraints_steered == Some(true)),
