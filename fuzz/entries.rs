@@ -65,8 +65,15 @@ pub fn model_meta(data: &[u8]) {
     let Some(t) = text(data) else { return };
     if let Ok(meta) = embody_policies::meta::ModelMeta::from_json_str(t) {
         if let Ok(sched) = embody_policies::schedule::NoiseSchedule::new(&meta.scheduler) {
-            for steps in [1, 2, 10, 100] {
-                let _ = sched.timesteps(steps);
+            use embody_policies::SamplerKind;
+            for kind in [
+                SamplerKind::Ddim,
+                SamplerKind::Ddpm,
+                SamplerKind::Consistency,
+            ] {
+                for steps in [1, 2, 10, 100] {
+                    let _ = sched.sampler_timesteps(kind, steps);
+                }
             }
         }
     }

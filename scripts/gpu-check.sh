@@ -4,7 +4,8 @@
 # cuDNN 9 libraries from PyPI) into .venv-gpu, builds embody with `--features cuda`, runs the
 # golden tests on the CUDA execution provider (registered with error_on_failure: no silent CPU
 # fallback), then `embody bench policy` on cuda and on cpu, and a short `embody train --device
-# cuda` (the same network and export as on the CPU), and `embody policy serve --device cuda`
+# cuda` (the same network and export as on the CPU), a short `embody distill --device cuda`,
+# and `embody policy serve --device cuda`
 # answering two robots. Prints the figures; exits non-zero on the
 # first failure.
 #
@@ -33,6 +34,11 @@ gpu_tmp=$(mktemp -d)
 ./target/release/embody train "$gpu_tmp/demos" --out "$gpu_tmp/cuda_model" --device cuda --steps 300 --down-dims 32,64,128
 grep -q '"device": "cuda"' "$gpu_tmp/cuda_model.json"
 ./target/release/embody run scenarios/table_clearing.toml --policy "diffusion:$gpu_tmp/cuda_model.json" --device cuda --json -q
+# Distillation on the GPU (the fast sampler's model), and the shipped distilled model on cuda.
+./target/release/embody distill policies/models/table_clearing.json "$gpu_tmp/demos" --out "$gpu_tmp/cuda_fast" --device cuda --steps 300 --pairs 4096
+grep -q '"kind": "consistency"' "$gpu_tmp/cuda_fast.json"
+./target/release/embody run scenarios/table_clearing.toml --policy "diffusion:$gpu_tmp/cuda_fast.json" --device cuda --json -q
+./target/release/embody run scenarios/table_clearing.toml --policy diffusion:policies/models/table_clearing_consistency.json --device cuda --json -q
 # The policy server on the GPU: its chunk latency as two robots' requests see it (round trip over
 # DDS on loopback in a private namespace, and the server's compute time per request).
 unshare -n bash -c "ip link set lo up multicast on; ip route add 224.0.0.0/4 dev lo

@@ -24,6 +24,10 @@ const SCRIPTS: &[(&str, &str)] = &[
         include_str!("../policies/train/train.py"),
     ),
     (
+        "policies/train/distill.py",
+        include_str!("../policies/train/distill.py"),
+    ),
+    (
         "policies/train/export.py",
         include_str!("../policies/train/export.py"),
     ),

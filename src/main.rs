@@ -43,6 +43,9 @@ enum Command {
     Export(cmd::train::ExportArgs),
     /// Train the diffusion policy on recorded episodes and export it (policies/train/train.py).
     Train(cmd::train::TrainArgs),
+    /// Distill a trained diffusion policy into a one- or two-step sampler (`--sampler
+    /// consistency`; policies/train/distill.py).
+    Distill(cmd::train::DistillArgs),
     /// Inspect a log (--summary) or re-simulate it and check it is bit-exact (--verify).
     Replay(cmd::replay::ReplayArgs),
     /// Benchmarks (simulator speed).
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Record(a) => cmd::record::run(a),
         Command::Dataset(a) => cmd::train::dataset(a),
         Command::Train(a) => cmd::train::train(a),
+        Command::Distill(a) => cmd::train::distill(a),
         Command::Export(a) => cmd::train::export(a),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Bench(a) => cmd::bench::run(a),

@@ -370,3 +370,127 @@ fn two_training_processes_export_a_model_that_runs() {
     ]);
     assert_eq!(v["episodes"], 1, "{v}");
 }
+
+/// `embody distill` at toy scale: the shipped model (its weights read back from its ONNX file)
+/// teaches a student on two recorded episodes; the student is exported as a consistency model
+/// that loads, runs an episode in one and in two steps, and a stopped distillation resumes.
+#[test]
+fn distill_the_shipped_model_into_a_fast_sampler() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("demos");
+    embody_ok(&[
+        "record",
+        "scenarios/table_clearing.toml",
+        "--episodes",
+        "2",
+        "--seed",
+        "510",
+        "--quiet",
+        "--out",
+        demos.to_str().unwrap(),
+    ]);
+    let model = dir.path().join("fast");
+    let distill = |steps: &str, resume: bool| {
+        let mut args = vec![
+            "distill",
+            "policies/models/table_clearing.json",
+            demos.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+            "--steps",
+            steps,
+            "--pairs",
+            "512",
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        args.extend([
+            "--",
+            "--val-pairs",
+            "64",
+            "--eval-every",
+            "20",
+            "--batch",
+            "32",
+        ]);
+        let out = embody_ok(&args);
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let stdout = distill("40", false);
+    assert!(
+        stdout.contains("PyTorch copy within") && stdout.contains("step 40/40"),
+        "{stdout}"
+    );
+    for ext in ["onnx", "json", "loss.png", "train.json"] {
+        assert!(
+            dir.path().join(format!("fast.{ext}")).is_file(),
+            "fast.{ext} missing"
+        );
+    }
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("fast.json")).unwrap())
+            .unwrap()
+    };
+    let meta = read();
+    let s = &meta["scheduler"];
+    assert_eq!(s["kind"], "consistency", "{s}");
+    assert_eq!(s["prediction_type"], "sample", "{s}");
+    assert_eq!(meta["network"]["outputs"][0], "sample_pred");
+    let ts = s["consistency_timesteps"].as_array().unwrap();
+    assert_eq!(ts.len(), 2, "{s}");
+    assert_eq!(ts[0], 90, "the teacher's DDIM-10 starts at 90: {s}");
+    let t = &meta["training"];
+    assert_eq!(t["teacher"], "policies/models/table_clearing.json", "{t}");
+    // 512 asked; at most one per training window (one of the two episodes is validation).
+    let pairs = t["pairs"].as_u64().unwrap();
+    assert!((100..=512).contains(&pairs), "{t}");
+    assert!(t["teacher_spread_mse"].as_f64().unwrap() > 0.0, "{t}");
+    // The teacher's normalization and base-frame layout, kept.
+    let teacher: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("policies/models/table_clearing.json").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["normalization"], teacher["normalization"]);
+    assert_eq!(meta["obs"], teacher["obs"]);
+
+    // Resumed from its checkpoint (the teacher's trajectories reused) up to a later step.
+    let stdout = distill("60", true);
+    assert!(
+        stdout.contains("resuming") && stdout.contains("step 60/60"),
+        "{stdout}"
+    );
+    assert_eq!(read()["training"]["steps"], 60);
+
+    let spec = format!("diffusion:{}", model.with_extension("json").display());
+    for steps in ["1", "2"] {
+        let v = embody_json(&[
+            "eval",
+            "scenarios/table_clearing.toml",
+            "--policy",
+            &spec,
+            "--denoise-steps",
+            steps,
+            "--seed",
+            "7",
+            "--json",
+            "-q",
+        ]);
+        assert_eq!(v["episodes"], 1, "{v}");
+    }
+    // A DDIM sampler on the distilled network is refused at load, naming both sides.
+    let out = common::embody(&[
+        "eval",
+        "scenarios/table_clearing.toml",
+        "--policy",
+        &spec,
+        "--sampler",
+        "ddim",
+        "--seed",
+        "7",
+        "-q",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ddim") && err.contains("'sample'"), "{err}");
+}

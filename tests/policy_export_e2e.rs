@@ -96,4 +96,81 @@ fn bench_policy_reports_every_backend_and_the_ratios() {
     let expect = v["pytorch_eager"]["ddim10"]["median_ms"].as_f64().unwrap()
         / v["rust_ort"]["ddim10"]["median_ms"].as_f64().unwrap();
     assert!((ratio - expect).abs() < 1e-9);
+    // The fast sampler on the same network: one- and two-call chunks, and its ratio against
+    // PyTorch's DDIM-10 from the same run.
+    for steps in ["consistency1", "consistency2"] {
+        let t = &v["rust_ort_fast"][steps];
+        let (min, median) = (
+            t["min_ms"].as_f64().unwrap(),
+            t["median_ms"].as_f64().unwrap(),
+        );
+        assert!(min > 0.0 && min <= median, "{steps}: {t}");
+    }
+    let fast = v["ratio_fast_chunk_vs_pytorch_ddim10"].as_f64().unwrap();
+    let expect = v["pytorch_eager"]["ddim10"]["median_ms"].as_f64().unwrap()
+        / v["rust_ort_fast"]["consistency1"]["median_ms"]
+            .as_f64()
+            .unwrap();
+    assert!((fast - expect).abs() < 1e-9);
+}
+
+/// export.py's distilled-model path (what distill.py calls): a network that predicts clean
+/// chunks, exported now, samples in Rust as PyTorch samples it, in one step and in two.
+#[test]
+fn a_freshly_exported_distilled_model_matches_its_python_golden_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fast");
+    let status = Command::new(python())
+        .arg(repo().join("policies/train/export.py"))
+        .args(["--out", out.to_str().unwrap()])
+        .args([
+            "--down-dims",
+            "16,32,64",
+            "--step-embed-dim",
+            "16",
+            "--seed",
+            "4",
+            "--golden",
+            "--sampler",
+            "consistency",
+            "--consistency-timesteps",
+            "90,30",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("fast.golden.json")).unwrap(),
+    )
+    .unwrap();
+    for steps in [1, 2] {
+        let mut p = DiffusionPolicy::load(
+            &dir.path().join("fast.json"),
+            DiffusionOptions {
+                steps: Some(steps),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.meta().scheduler.consistency_timesteps, Some(vec![90, 30]));
+        let g = &golden[format!("consistency{steps}")];
+        let x = p
+            .sample_from(
+                &floats(&g["global_cond"]),
+                floats(&g["initial_noise"]),
+                |_| unreachable!(),
+            )
+            .unwrap();
+        let want = floats(&g["sample"]);
+        let d = x
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(d <= 1e-5, "{steps} steps: max abs diff {d}");
+    }
 }

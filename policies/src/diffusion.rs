@@ -120,17 +120,18 @@ impl ChunkSampler {
         timesteps: &[i64],
         cond: &[f32],
     ) -> Result<Vec<f32>, PolicyError> {
-        let eps = self
+        let out = self
             .denoiser
             .predict(sample, timesteps, cond)
             .map_err(|e| PolicyError::Other(e.to_string()))?;
-        if let Some(i) = eps.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(PolicyError::InvalidOutput(format!(
-                "the network returned {} at index {i} of noise_pred",
-                eps[i]
+                "the network returned {} at index {i} of {}",
+                out[i],
+                self.denoiser.output_name()
             )));
         }
-        Ok(eps)
+        Ok(out)
     }
 
     fn sample(
@@ -145,26 +146,36 @@ impl ChunkSampler {
         let steps = self.timesteps.len();
         for k in 0..steps {
             let t = self.timesteps[k];
-            let mut eps = self.denoise(&x, &[t as i64], cond)?;
+            let out = self.denoise(&x, &[t as i64], cond)?;
+            if self.kind == SamplerKind::Consistency {
+                // A distilled network's output is the clean chunk itself: steer it, then step.
+                let mut x0 = out;
+                self.schedule.clip(&mut x0);
+                if let Some(s) = steer {
+                    s.apply(&mut x0);
+                }
+                let next = self.timesteps.get(k + 1).copied();
+                self.schedule.consistency_step(&x0, t, next, &mut x, guide);
+                continue;
+            }
+            let mut eps = out;
             if let Some(s) = steer {
                 let mut x0 = self.schedule.predicted_x0(&x, &eps, t);
                 if s.apply(&mut x0) {
                     eps = self.schedule.eps_for_x0(&x, &x0, t);
                 }
             }
-            match self.kind {
-                SamplerKind::Ddim => self
-                    .schedule
-                    .ddim_step_guided(&eps, t, steps, &mut x, guide),
-                SamplerKind::Ddpm => {
-                    let z = if t > 0 {
-                        step_noise(x.len())
-                    } else {
-                        Vec::new()
-                    };
-                    self.schedule
-                        .ddpm_step_guided(&eps, t, steps, &mut x, &z, guide);
-                }
+            if self.kind == SamplerKind::Ddpm {
+                let z = if t > 0 {
+                    step_noise(x.len())
+                } else {
+                    Vec::new()
+                };
+                self.schedule
+                    .ddpm_step_guided(&eps, t, steps, &mut x, &z, guide);
+            } else {
+                self.schedule
+                    .ddim_step_guided(&eps, t, steps, &mut x, guide);
             }
         }
         Ok(x)
@@ -320,7 +331,7 @@ impl DiffusionPolicy {
                 let schedule = NoiseSchedule::new(&meta.scheduler)
                     .map_err(|e| meta_err(MetaError::Scheduler(e)))?;
                 let timesteps = schedule
-                    .timesteps(steps)
+                    .sampler_timesteps(kind, steps)
                     .map_err(|e| meta_err(MetaError::Scheduler(e)))?;
                 ChunkSampler {
                     denoiser,
@@ -626,7 +637,7 @@ impl DiffusionPolicy {
         let sampler = self.sampler()?;
         let draws: Vec<Vec<f32>> = match sampler.kind {
             SamplerKind::Ddpm => (0..sampler.timesteps.len()).map(|_| gaussian(n)).collect(),
-            SamplerKind::Ddim => Vec::new(),
+            SamplerKind::Ddim | SamplerKind::Consistency => Vec::new(),
         };
         let guide = match (req.chunking, &handed) {
             (Chunking::Rtc, Some(h)) => rtc_guide(&self.meta, h, req.delay_periods, req.stamp),

@@ -218,10 +218,16 @@ impl ModelMeta {
         ]
     }
 
-    /// What the ONNX graph must give.
+    /// What the ONNX graph must give: the predicted noise (`noise_pred`) of a denoiser, or
+    /// the predicted clean chunk (`sample_pred`) of a distilled consistency network.
     pub fn output_ports(&self) -> Vec<Port> {
+        let name = if self.scheduler.prediction_type == "sample" {
+            "sample_pred"
+        } else {
+            "noise_pred"
+        };
         vec![Port {
-            name: "noise_pred".into(),
+            name: name.into(),
             shape: vec![
                 None,
                 Some(self.action.pred_horizon as i64),

@@ -239,12 +239,14 @@ pub struct Denoiser {
     pred_horizon: usize,
     action_dim: usize,
     cond_len: usize,
+    /// The output's name (from the metadata, checked against the graph).
+    output: String,
     path: PathBuf,
 }
 
 impl Denoiser {
     /// Opens `onnx` and checks its ports against `want` (inputs sample, timestep, global_cond;
-    /// output noise_pred).
+    /// one output: noise_pred, or sample_pred for a distilled network).
     pub fn load(
         onnx: &Path,
         inputs: &[Port],
@@ -295,11 +297,20 @@ impl Denoiser {
             pred_horizon: dim(&inputs[0], 1),
             action_dim: dim(&inputs[0], 2),
             cond_len: len(&inputs[2]),
+            output: outputs
+                .first()
+                .map_or_else(|| "noise_pred".into(), |p| p.name.clone()),
             path: onnx.to_path_buf(),
         })
     }
 
-    /// Predicted noise for a batch: `sample` is batch x Tp x Da, `cond` batch x (To * Do).
+    /// The output's name: `noise_pred` or `sample_pred`.
+    pub fn output_name(&self) -> &str {
+        &self.output
+    }
+
+    /// The network's prediction for a batch (noise, or the clean chunk for a distilled
+    /// network): `sample` is batch x Tp x Da, `cond` batch x (To * Do).
     pub fn predict(
         &mut self,
         sample: &[f32],
@@ -320,7 +331,7 @@ impl Denoiser {
                 "timestep" => TensorRef::from_array_view(([batch], timesteps))?,
                 "global_cond" => TensorRef::from_array_view(([batch, self.cond_len], cond))?,
             ])?;
-            let (_, data) = outputs["noise_pred"].try_extract_tensor::<f32>()?;
+            let (_, data) = outputs[self.output.as_str()].try_extract_tensor::<f32>()?;
             Ok(data.to_vec())
         };
         let out = run().map_err(|e| InferenceError::Runtime {

@@ -28,15 +28,26 @@ pub enum ScheduleError {
         train: usize,
         extra: String,
     },
-    #[error("unknown sampler '{0}' (ddim or ddpm)")]
+    #[error("unknown sampler '{0}' (ddim, ddpm or consistency)")]
     UnknownSampler(String),
+    /// A sampler asked of a network trained for another: DDIM and DDPM step with predicted
+    /// noise, a consistency sampler with predicted clean samples.
+    #[error(
+        "the {sampler} sampler needs a network that predicts '{needs}'; this one predicts \
+         '{predicts}' (scheduler.prediction_type)"
+    )]
+    SamplerMismatch {
+        sampler: SamplerKind,
+        needs: &'static str,
+        predicts: String,
+    },
 }
 
 /// Scheduler settings as a model's metadata records them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerConfig {
-    /// `ddim` or `ddpm`: the sampler used unless the caller picks another.
+    /// `ddim`, `ddpm` or `consistency`: the sampler used unless the caller picks another.
     pub kind: SamplerKind,
     pub num_inference_steps: usize,
     pub num_train_timesteps: usize,
@@ -48,13 +59,45 @@ pub struct SchedulerConfig {
     pub steps_offset: usize,
     pub timestep_spacing: String,
     pub ddpm_variance_type: String,
+    /// A distilled (consistency-style) network only: the timesteps its sampler visits,
+    /// noisiest first; `n` steps visit the first `n`. The first is where the teacher's sampler
+    /// starts from pure noise; the others are where a second step re-noises to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency_timesteps: Option<Vec<usize>>,
 }
+
+/// Most steps a consistency sampler lists: distilled samplers take one to a few.
+pub const MAX_CONSISTENCY_STEPS: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SamplerKind {
     Ddim,
     Ddpm,
+    /// A distilled one- or few-step sampler: the network predicts the clean chunk from a
+    /// noisy one directly (prediction type `sample`); between steps the chunk is re-noised
+    /// deterministically along the noise direction that prediction implies.
+    Consistency,
+}
+
+impl SamplerKind {
+    /// What the network must predict for this sampler (`scheduler.prediction_type`).
+    pub fn prediction_type(self) -> &'static str {
+        match self {
+            Self::Ddim | Self::Ddpm => "epsilon",
+            Self::Consistency => "sample",
+        }
+    }
+}
+
+impl std::fmt::Display for SamplerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Ddim => "ddim",
+            Self::Ddpm => "ddpm",
+            Self::Consistency => "consistency",
+        })
+    }
 }
 
 impl std::str::FromStr for SamplerKind {
@@ -63,6 +106,7 @@ impl std::str::FromStr for SamplerKind {
         match s {
             "ddim" => Ok(Self::Ddim),
             "ddpm" => Ok(Self::Ddpm),
+            "consistency" => Ok(Self::Consistency),
             _ => Err(ScheduleError::UnknownSampler(s.to_string())),
         }
     }
@@ -77,7 +121,6 @@ impl SchedulerConfig {
                 self.beta_schedule.as_str(),
                 "squaredcos_cap_v2",
             ),
-            ("prediction_type", &self.prediction_type, "epsilon"),
             ("timestep_spacing", &self.timestep_spacing, "leading"),
             (
                 "ddpm_variance_type",
@@ -94,6 +137,14 @@ impl SchedulerConfig {
                 });
             }
         }
+        if !["epsilon", "sample"].contains(&self.prediction_type.as_str()) {
+            return Err(ScheduleError::Unsupported {
+                field: "prediction_type",
+                got: self.prediction_type.clone(),
+                supported: "epsilon (ddim, ddpm) or sample (consistency)",
+            });
+        }
+        self.check_sampler(self.kind)?;
         let range = |field, why: String| Err(ScheduleError::OutOfRange { field, why });
         let n = self.num_train_timesteps;
         if !(1..=MAX_TRAIN_TIMESTEPS).contains(&n) {
@@ -117,12 +168,62 @@ impl SchedulerConfig {
                 format!("{}: must be positive and finite", self.clip_sample_range),
             );
         }
+        if let Some(ts) = &self.consistency_timesteps {
+            let bad = |why: String| range("consistency_timesteps", why);
+            if ts.is_empty() || ts.len() > MAX_CONSISTENCY_STEPS {
+                return bad(format!(
+                    "{} timesteps: must be 1 to {MAX_CONSISTENCY_STEPS}",
+                    ts.len()
+                ));
+            }
+            if let Some(t) = ts.iter().find(|t| **t >= n) {
+                return bad(format!("{t} is not below num_train_timesteps ({n})"));
+            }
+            if ts.windows(2).any(|w| w[1] >= w[0]) {
+                return bad(format!("{ts:?}: must decrease, noisiest first"));
+            }
+        }
         // The default step count must be one the schedule can run.
-        self.check_steps(self.num_inference_steps)
+        self.check_steps_for(self.kind, self.num_inference_steps)
             .map_err(|e| ScheduleError::OutOfRange {
                 field: "num_inference_steps",
                 why: e.to_string(),
             })
+    }
+
+    /// Whether the network these settings describe can drive `sampler`: the prediction type
+    /// must be the sampler's, and a consistency sampler needs its timesteps.
+    pub fn check_sampler(&self, sampler: SamplerKind) -> Result<(), ScheduleError> {
+        if self.prediction_type != sampler.prediction_type() {
+            return Err(ScheduleError::SamplerMismatch {
+                sampler,
+                needs: sampler.prediction_type(),
+                predicts: self.prediction_type.clone(),
+            });
+        }
+        if sampler == SamplerKind::Consistency && self.consistency_timesteps.is_none() {
+            return Err(ScheduleError::OutOfRange {
+                field: "consistency_timesteps",
+                why: "missing: a consistency sampler needs the timesteps it visits".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Self::check_steps`] for `sampler`: a consistency sampler takes at most as many
+    /// steps as it lists timesteps.
+    pub fn check_steps_for(&self, sampler: SamplerKind, steps: usize) -> Result<(), ScheduleError> {
+        match (sampler, &self.consistency_timesteps) {
+            (SamplerKind::Consistency, Some(ts)) if steps == 0 || steps > ts.len() => {
+                Err(ScheduleError::Steps {
+                    steps,
+                    train: self.num_train_timesteps,
+                    extra: format!(" and at most the {} consistency timesteps {ts:?}", ts.len()),
+                })
+            }
+            (SamplerKind::Consistency, _) => Ok(()),
+            _ => self.check_steps(steps),
+        }
     }
 
     /// Whether a sampler can take `steps` steps: at least one, no more than the training
@@ -206,6 +307,58 @@ impl NoiseSchedule {
             .rev()
             .map(|k| k * ratio + self.cfg.steps_offset)
             .collect())
+    }
+
+    /// The timesteps `sampler` visits in `steps` steps, noisiest first.
+    pub fn sampler_timesteps(
+        &self,
+        sampler: SamplerKind,
+        steps: usize,
+    ) -> Result<Vec<usize>, ScheduleError> {
+        self.cfg.check_sampler(sampler)?;
+        self.cfg.check_steps_for(sampler, steps)?;
+        match (sampler, &self.cfg.consistency_timesteps) {
+            (SamplerKind::Consistency, Some(ts)) => Ok(ts[..steps].to_vec()),
+            _ => self.timesteps(steps),
+        }
+    }
+
+    /// Clips a predicted clean sample as the steps clip theirs.
+    pub fn clip(&self, x0: &mut [f32]) {
+        if self.cfg.clip_sample {
+            let r = self.cfg.clip_sample_range;
+            for v in x0 {
+                *v = v.clamp(-r, r);
+            }
+        }
+    }
+
+    /// One consistency-sampler step. The network predicted the clean chunk `x0` (clipped,
+    /// and steered if guidance is on) from `sample` at `t`. With a `next` timestep, `sample`
+    /// becomes `x0` noised to it along the noise direction `sample` and `x0` imply (as DDIM
+    /// moves, so one seed gives one chunk and no noise is drawn); without, `sample` becomes
+    /// `x0`. `guide` pulls the clean sample first, as in the other samplers.
+    pub fn consistency_step(
+        &self,
+        x0: &[f32],
+        t: usize,
+        next: Option<usize>,
+        sample: &mut [f32],
+        guide: Option<&X0Guide>,
+    ) {
+        let alpha_t = self.alphas_cumprod[t];
+        let (a, b) = (alpha_t.powf(0.5), (1.0 - alpha_t).powf(0.5).max(1e-12));
+        let (keep, dir) = match next {
+            Some(n) => {
+                let alpha_n = self.alphas_cumprod[n];
+                (alpha_n.powf(0.5), (1.0 - alpha_n).powf(0.5))
+            }
+            None => (1.0, 0.0),
+        };
+        for (i, (x, x0)) in sample.iter_mut().zip(x0).enumerate() {
+            let eps = (*x - a * x0) / b;
+            *x = keep * guided(guide, i, *x0) + dir * eps;
+        }
     }
 
     fn alpha_prev(&self, prev_t: isize, final_alpha: f32) -> f32 {
@@ -377,6 +530,7 @@ mod tests {
             steps_offset: 0,
             timestep_spacing: "leading".into(),
             ddpm_variance_type: "fixed_small".into(),
+            consistency_timesteps: None,
         }
     }
 
@@ -389,13 +543,32 @@ mod tests {
     }
 
     /// A whole DDIM or DDPM loop with a made-up noise predictor, guided by `guide`.
+    pub(crate) fn consistency_config() -> SchedulerConfig {
+        SchedulerConfig {
+            kind: SamplerKind::Consistency,
+            num_inference_steps: 1,
+            prediction_type: "sample".into(),
+            consistency_timesteps: Some(vec![90, 50]),
+            ..default_config()
+        }
+    }
+
     fn run(kind: SamplerKind, guide: Option<&X0Guide>) -> Vec<f32> {
-        let s = NoiseSchedule::new(&default_config()).unwrap();
-        let steps = 10;
+        let cfg = match kind {
+            SamplerKind::Consistency => consistency_config(),
+            _ => default_config(),
+        };
+        let s = NoiseSchedule::new(&cfg).unwrap();
+        let steps = if kind == SamplerKind::Consistency {
+            2
+        } else {
+            10
+        };
         let mut x: Vec<f32> = (0..12)
             .map(|i| ((i * 37 % 11) as f32 / 5.0) - 1.0)
             .collect();
-        for t in s.timesteps(steps).unwrap() {
+        let ts = s.sampler_timesteps(kind, steps).unwrap();
+        for (k, &t) in ts.iter().enumerate() {
             let eps: Vec<f32> = x.iter().map(|v| 0.3 * v + 0.05).collect();
             let z: Vec<f32> = (0..x.len())
                 .map(|i| ((i * 7 % 5) as f32 - 2.0) / 3.0)
@@ -403,14 +576,81 @@ mod tests {
             match kind {
                 SamplerKind::Ddim => s.ddim_step_guided(&eps, t, steps, &mut x, guide),
                 SamplerKind::Ddpm => s.ddpm_step_guided(&eps, t, steps, &mut x, &z, guide),
+                SamplerKind::Consistency => {
+                    let mut x0 = eps.clone();
+                    s.clip(&mut x0);
+                    s.consistency_step(&x0, t, ts.get(k + 1).copied(), &mut x, guide)
+                }
             }
         }
         x
     }
 
     #[test]
+    fn a_consistency_sampler_visits_its_listed_timesteps_and_needs_a_sample_predictor() {
+        let s = NoiseSchedule::new(&consistency_config()).unwrap();
+        let c = SamplerKind::Consistency;
+        assert_eq!(s.sampler_timesteps(c, 1).unwrap(), vec![90]);
+        assert_eq!(s.sampler_timesteps(c, 2).unwrap(), vec![90, 50]);
+        assert!(matches!(
+            s.sampler_timesteps(c, 3),
+            Err(ScheduleError::Steps { steps: 3, .. })
+        ));
+        // DDIM on a network that predicts clean samples, and the reverse, are refused.
+        assert!(matches!(
+            s.sampler_timesteps(SamplerKind::Ddim, 10),
+            Err(ScheduleError::SamplerMismatch {
+                sampler: SamplerKind::Ddim,
+                ..
+            })
+        ));
+        let ddim = NoiseSchedule::new(&default_config()).unwrap();
+        let e = ddim.sampler_timesteps(c, 1).unwrap_err();
+        assert!(
+            e.to_string().contains("predicts 'epsilon'") || e.to_string().contains("'epsilon'"),
+            "{e}"
+        );
+        // Crafted timesteps are refused by name.
+        for ts in [vec![], vec![50, 90], vec![100], vec![90; 17]] {
+            let mut cfg = consistency_config();
+            cfg.consistency_timesteps = Some(ts.clone());
+            match NoiseSchedule::new(&cfg) {
+                Err(ScheduleError::OutOfRange { field, .. }) => {
+                    assert_eq!(field, "consistency_timesteps", "{ts:?}")
+                }
+                other => panic!("{ts:?}: {other:?}"),
+            }
+        }
+        let mut cfg = consistency_config();
+        cfg.consistency_timesteps = None;
+        assert!(NoiseSchedule::new(&cfg).is_err());
+        // One step returns the (clipped) prediction itself; a second step starts from it
+        // noised to timestep 50 along the implied noise.
+        let x0 = [0.5f32, -2.0, 0.1];
+        let mut clipped = x0;
+        s.clip(&mut clipped);
+        assert_eq!(clipped, [0.5, -1.0, 0.1]);
+        let mut x = [0.3f32, 0.2, -0.4];
+        s.consistency_step(&clipped, 90, None, &mut x, None);
+        assert_eq!(x, clipped);
+        let start = [0.3f32, 0.2, -0.4];
+        let mut x = start;
+        s.consistency_step(&clipped, 90, Some(50), &mut x, None);
+        let (a90, a50) = (s.alphas_cumprod[90], s.alphas_cumprod[50]);
+        for i in 0..3 {
+            let eps = (start[i] - a90.sqrt() * clipped[i]) / (1.0 - a90).sqrt();
+            let want = a50.sqrt() * clipped[i] + (1.0 - a50).sqrt() * eps;
+            assert!((x[i] - want).abs() < 1e-6, "{i}: {} vs {want}", x[i]);
+        }
+    }
+
+    #[test]
     fn inpainting_fixes_masked_elements_and_leaves_the_rest_to_the_network() {
-        for kind in [SamplerKind::Ddim, SamplerKind::Ddpm] {
+        for kind in [
+            SamplerKind::Ddim,
+            SamplerKind::Ddpm,
+            SamplerKind::Consistency,
+        ] {
             let free = run(kind, None);
             let target: Vec<f32> = (0..12).map(|i| 0.5 - i as f32 * 0.07).collect();
             // Mask 0: exactly the unguided sample.

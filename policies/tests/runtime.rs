@@ -16,7 +16,11 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn golden() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(data("tiny.golden.json")).unwrap()).unwrap()
+    golden_of("tiny.golden.json")
+}
+
+fn golden_of(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(data(name)).unwrap()).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -106,6 +110,82 @@ fn ddpm_sample_matches_diffusers() {
         .unwrap();
     let d = max_diff(&out, &floats(&g["sample"]));
     assert!(d <= 1e-5, "max abs diff {d}");
+}
+
+fn load_consistency(steps: usize) -> DiffusionPolicy {
+    DiffusionPolicy::load(
+        &data("tiny_consistency.json"),
+        DiffusionOptions {
+            runtime: runtime(),
+            steps: Some(steps),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A distilled (consistency) network: its call, and its one- and two-step chunks, against
+/// PyTorch running export.py's reference of the same sampler.
+#[test]
+fn consistency_sampler_matches_pytorch() {
+    let g = golden_of("tiny_consistency.golden.json");
+    let n = &g["network"];
+    let mut p = load_consistency(1);
+    let t: Vec<i64> = n["timestep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let out = p
+        .denoise(&floats(&n["sample"]), &t, &floats(&n["global_cond"]))
+        .unwrap();
+    let d = max_diff(&out, &floats(&n["sample_pred"]));
+    assert!(d <= 1e-5, "network: max abs diff {d}");
+    for steps in [1, 2] {
+        let c = &g[format!("consistency{steps}")];
+        let mut p = load_consistency(steps);
+        let out = p
+            .sample_from(
+                &floats(&c["global_cond"]),
+                floats(&c["initial_noise"]),
+                |_| unreachable!("a consistency sampler draws no noise"),
+            )
+            .unwrap();
+        let d = max_diff(&out, &floats(&c["sample"]));
+        assert!(d <= 1e-5, "{steps} steps: max abs diff {d}");
+    }
+    // The two differ: the second step is not a no-op.
+    let one = floats(&g["consistency1"]["sample"]);
+    let two = floats(&g["consistency2"]["sample"]);
+    assert!(max_diff(&one, &two) > 1e-3);
+}
+
+/// A sampler the network was not trained for is refused at load, with the reason.
+#[test]
+fn samplers_and_networks_must_match() {
+    let with = |json: &str, sampler, steps| {
+        DiffusionPolicy::load(
+            &data(json),
+            DiffusionOptions {
+                sampler: Some(sampler),
+                steps: Some(steps),
+                ..Default::default()
+            },
+        )
+        .err()
+        .map(|e| e.to_string())
+    };
+    let e = with("tiny_consistency.json", SamplerKind::Ddim, 10).expect("ddim on a distilled net");
+    assert!(e.contains("ddim") && e.contains("'sample'"), "{e}");
+    let e = with("tiny.json", SamplerKind::Consistency, 1).expect("consistency on a denoiser");
+    assert!(e.contains("consistency") && e.contains("'epsilon'"), "{e}");
+    let e = with("tiny_consistency.json", SamplerKind::Consistency, 3).expect("3 of 2 timesteps");
+    assert!(
+        e.contains("3 inference steps") && e.contains("[90, 50]"),
+        "{e}"
+    );
+    assert!(with("tiny_consistency.json", SamplerKind::Consistency, 2).is_none());
 }
 
 /// A policy made from the pool takes a network loaded before and gives it back when dropped;

@@ -4,7 +4,8 @@ the Rust side to load, then times the same network in PyTorch eager and in onnxr
     python policies/train/bench_reference.py --out DIR [--runs 200] [--threads 1]
 
 Prints one JSON object: min and median milliseconds of one denoiser call and of a DDIM-10 chunk
-(network + diffusers' scheduler) for each backend.
+(network + diffusers' scheduler) for each backend. Also exports the same network as a distilled
+model (DIR/bench_fast) for the Rust side's one- and two-step chunk times.
 """
 
 import argparse
@@ -47,6 +48,13 @@ def main():
     subprocess.run(
         [sys.executable, str(HERE / "export.py"), "--out", str(model), "--seed", "0",
          "--down-dims", a.down_dims],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    # The same network as a distilled one-/two-step model (`bench_fast`, output sample_pred) for
+    # the fast sampler's chunk time: what a call costs does not depend on the trained weights.
+    subprocess.run(
+        [sys.executable, str(HERE / "export.py"), "--out", str(out / "bench_fast"), "--seed", "0",
+         "--down-dims", a.down_dims, "--sampler", "consistency"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     meta = json.loads((out / "bench.json").read_text())

@@ -7,6 +7,10 @@
 
 Writes <out>.onnx, <out>.json and, with --golden, <out>.golden.json: a denoiser call, a DDIM-10
 sample and a DDPM sample computed here by PyTorch and diffusers' schedulers from fixed inputs.
+
+With --sampler consistency the network is a distilled one (distill.py): it predicts the clean
+chunk (output `sample_pred`, prediction type `sample`) and its sampler visits the timesteps of
+--consistency-timesteps; the golden file then holds a network call and one- and two-step samples.
 """
 
 import argparse
@@ -25,13 +29,13 @@ OPSET = 17
 FORMAT = "embody-diffusion-policy/1"
 
 
-def scheduler_config(kind="ddim", steps=10):
-    return {
+def scheduler_config(kind="ddim", steps=10, consistency_timesteps=None):
+    cfg = {
         "kind": kind,
         "num_inference_steps": steps,
         "num_train_timesteps": 100,
         "beta_schedule": "squaredcos_cap_v2",
-        "prediction_type": "epsilon",
+        "prediction_type": "sample" if kind == "consistency" else "epsilon",
         "clip_sample": True,
         "clip_sample_range": 1.0,
         "set_alpha_to_one": True,
@@ -39,6 +43,33 @@ def scheduler_config(kind="ddim", steps=10):
         "timestep_spacing": "leading",
         "ddpm_variance_type": "fixed_small",
     }
+    if kind == "consistency":
+        cfg["consistency_timesteps"] = list(consistency_timesteps)
+    return cfg
+
+
+def alphas_cumprod(cfg):
+    """The training schedule's cumulative alphas, as diffusers computes them."""
+    return diffusers_scheduler(cfg, "ddim").alphas_cumprod
+
+
+@torch.no_grad()
+def consistency_sample(net, cfg, cond, noise, steps):
+    """The runtime's consistency sampler: the network predicts the clean chunk (clipped); between
+    steps it is noised to the next listed timestep along the noise direction it implies."""
+    ac = alphas_cumprod(cfg)
+    ts = cfg["consistency_timesteps"][:steps]
+    r = cfg["clip_sample_range"]
+    x = noise.clone()
+    for k, t in enumerate(ts):
+        x0 = net(x, torch.full((x.shape[0],), t, dtype=torch.int64), cond).clamp(-r, r)
+        if k + 1 < len(ts):
+            a, a_next = ac[t], ac[ts[k + 1]]
+            eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
+            x = a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps
+        else:
+            x = x0
+    return x
 
 
 def diffusers_scheduler(cfg, kind):
@@ -71,7 +102,7 @@ def build(args):
     return net
 
 
-def export_onnx(net, path, obs_horizon, pred_horizon, feature_layout):
+def export_onnx(net, path, obs_horizon, pred_horizon, feature_layout, output="noise_pred"):
     net.eval()
     obs_dim, action_dim = layout.dims(feature_layout)
     sample = torch.zeros(1, pred_horizon, action_dim)
@@ -83,8 +114,8 @@ def export_onnx(net, path, obs_horizon, pred_horizon, feature_layout):
         (sample, timestep, cond),
         str(path),
         input_names=["sample", "timestep", "global_cond"],
-        output_names=["noise_pred"],
-        dynamic_axes={"sample": batch, "timestep": batch, "global_cond": batch, "noise_pred": batch},
+        output_names=[output],
+        dynamic_axes={"sample": batch, "timestep": batch, "global_cond": batch, output: batch},
         opset_version=OPSET,
         dynamo=False,
     )
@@ -110,6 +141,30 @@ def sample_chunk(net, sched, cond, noise, step_noise=None):
 
 def flat(t):
     return [float(v) for v in t.reshape(-1).tolist()]
+
+
+@torch.no_grad()
+def golden_consistency(net, meta, seed):
+    g = torch.Generator().manual_seed(seed)
+    tp, da = meta["action"]["pred_horizon"], meta["action"]["dim"]
+    cond_dim = meta["obs"]["horizon"] * meta["obs"]["dim"]
+    sample = torch.randn(2, tp, da, generator=g)
+    timestep = torch.tensor([90, 40], dtype=torch.int64)
+    cond = torch.rand(2, cond_dim, generator=g) * 2 - 1
+    out = {"network": {
+        "sample": flat(sample), "timestep": timestep.tolist(), "global_cond": flat(cond),
+        "sample_pred": flat(net(sample, timestep, cond)),
+    }}
+    cfg = meta["scheduler"]
+    cond1 = torch.rand(1, cond_dim, generator=g) * 2 - 1
+    noise = torch.randn(1, tp, da, generator=g)
+    for steps in range(1, len(cfg["consistency_timesteps"]) + 1):
+        out[f"consistency{steps}"] = {
+            "steps": steps, "global_cond": flat(cond1), "initial_noise": flat(noise),
+            "timesteps": cfg["consistency_timesteps"][:steps],
+            "sample": flat(consistency_sample(net, cfg, cond1, noise, steps)),
+        }
+    return out
 
 
 @torch.no_grad()
@@ -163,6 +218,11 @@ def main():
     p.add_argument("--layout", default="base", choices=sorted(layout.LAYOUTS),
                    help="feature frame of an untrained model (a checkpoint names its own)")
     p.add_argument("--golden", action="store_true", help="also write <out>.golden.json")
+    p.add_argument("--sampler", default="ddim", choices=["ddim", "consistency"],
+                   help="consistency: a distilled network predicting clean chunks (a checkpoint of "
+                        "distill.py names its own)")
+    p.add_argument("--consistency-timesteps", default="90,50",
+                   help="with --sampler consistency: the timesteps its steps visit, noisiest first")
     p.add_argument("--poison-nan", action="store_true", help="test model whose output is NaN")
     args = p.parse_args()
     args.down_dims = [int(d) for d in args.down_dims.split(",")]
@@ -174,6 +234,13 @@ def main():
             setattr(args, k, v)
         args.action_horizon = ckpt["network"].get("action_horizon", args.action_horizon)
         args.layout = ckpt["network"].get("layout", "base")
+        if "consistency_timesteps" in ckpt:
+            args.sampler = "consistency"
+            args.consistency_timesteps = ",".join(str(t) for t in ckpt["consistency_timesteps"])
+    consistency = args.sampler == "consistency"
+    ts = [int(t) for t in args.consistency_timesteps.split(",")]
+    sched_cfg = scheduler_config("consistency", 1, ts) if consistency else scheduler_config()
+    output = "sample_pred" if consistency else "noise_pred"
     torch.manual_seed(args.seed)
     net = build(args)
     if ckpt:
@@ -186,7 +253,7 @@ def main():
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx_path = out.with_name(out.name + ".onnx")
-    export_onnx(net, onnx_path, args.obs_horizon, args.pred_horizon, args.layout)
+    export_onnx(net, onnx_path, args.obs_horizon, args.pred_horizon, args.layout, output)
     obs_fields, action_fields = layout.LAYOUTS[args.layout]
     obs_dim, action_dim = layout.dims(args.layout)
     meta = {
@@ -201,7 +268,7 @@ def main():
             "step_embed_dim": args.step_embed_dim,
             "parameters": parameter_count(net),
             "inputs": ["sample", "timestep", "global_cond"],
-            "outputs": ["noise_pred"],
+            "outputs": [output],
         },
         "obs": {
             "horizon": args.obs_horizon,
@@ -219,7 +286,7 @@ def main():
             "obs": layout.default_stats(obs_fields),
             "action": layout.default_stats(action_fields),
         },
-        "scheduler": scheduler_config(),
+        "scheduler": sched_cfg,
         "training": ckpt["training"] if ckpt else {
             "data_hash": None,
             "note": f"untrained: random weights (seed {args.seed})",
@@ -231,7 +298,8 @@ def main():
     print(f"wrote {onnx_path} ({meta['network']['parameters']} parameters) and {json_path}")
     if args.golden:
         g = out.with_name(out.name + ".golden.json")
-        g.write_text(json.dumps(golden(net, meta, args.seed)) + "\n")
+        gold = golden_consistency(net, meta, args.seed) if consistency else golden(net, meta, args.seed)
+        g.write_text(json.dumps(gold) + "\n")
         print(f"wrote {g}")
 
 

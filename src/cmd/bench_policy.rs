@@ -1,5 +1,6 @@
 //! `embody bench policy`: the diffusion policy's network and DDIM chunk through Rust + ort,
-//! against PyTorch eager and onnxruntime-python running the same weights in the same run.
+//! against PyTorch eager and onnxruntime-python running the same weights in the same run, and
+//! the fast (distilled, one- or two-call) sampler's chunk on the same network.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -128,6 +129,34 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
         Ok(())
     })?;
 
+    // The fast sampler: the same network distilled (bench_fast: the weights do not change what
+    // a call costs), one and two calls per chunk.
+    let fast_chunk = |steps: usize| -> Result<Timing> {
+        let mut fast = DiffusionPolicy::load(
+            &dir.path().join("bench_fast.json"),
+            DiffusionOptions {
+                runtime: RuntimeOptions {
+                    library: b.ort_lib.clone(),
+                    intra_threads: b.threads,
+                    device: b.device,
+                },
+                sampler: Some(SamplerKind::Consistency),
+                steps: Some(steps),
+                seed: 0,
+                pipeline: false,
+                ..DiffusionOptions::default()
+            },
+        )?;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        timed(b.runs, || {
+            let noise: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
+            fast.sample_from(&cond, noise, |_| Vec::new())?;
+            Ok(())
+        })
+    };
+    let fast1 = fast_chunk(1)?;
+    let fast2 = fast_chunk(2)?;
+
     // Guidance's cost: the same chunk steered by the keep-out, table, workspace and reach costs
     // of a cluttered table (nine 5 cm boxes on a grid and a bin: 8 keep-out boxes, 4 walls).
     let scene = bench_scene();
@@ -180,6 +209,15 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
     println!(
         "DDIM-10 median speed-up of Rust + ort: {vs_torch:.2}x PyTorch eager, {vs_ortpy:.2}x onnxruntime-python"
     );
+    println!(
+        "fast sampler (distilled, same network): 1 step {:.2} / {:.2} ms, 2 steps {:.2} / {:.2} ms; \
+         PyTorch eager DDIM-10 median / 1-step median: {:.1}x",
+        fast1.min_ms,
+        fast1.median_ms,
+        fast2.min_ms,
+        fast2.median_ms,
+        torch_chunk.median_ms / fast1.median_ms
+    );
     let guided_ratio = guided.median_ms / chunk.median_ms;
     println!(
         "DDIM-10 with guidance ({} costs): {:.2} / {:.2} ms, {guided_ratio:.3}x the unguided median",
@@ -196,6 +234,10 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
             "runs": b.runs,
             "device": format!("{:?}", b.device).to_lowercase(),
             "rust_ort": {"call": t(call), "ddim10": t(chunk), "ddim10_guided": t(guided)},
+            "rust_ort_fast": {"consistency1": t(fast1), "consistency2": t(fast2)},
+            "ratio_fast_chunk_vs_pytorch_ddim10": torch_chunk.median_ms / fast1.median_ms,
+            "ratio_fast2_chunk_vs_pytorch_ddim10": torch_chunk.median_ms / fast2.median_ms,
+            "ratio_fast_chunk_vs_rust_ddim10": chunk.median_ms / fast1.median_ms,
             "ratio_guided_vs_unguided_ddim10_median": guided_ratio,
             "onnxruntime_python": {"call": t(ortpy_call), "ddim10": t(ortpy_chunk)},
             "pytorch_eager": {"call": t(torch_call), "ddim10": t(torch_chunk)},

@@ -34,10 +34,12 @@ pub struct PolicyArgs {
     /// ONNX Runtime library (default: $ORT_DYLIB_PATH, then the onnxruntime wheel in .venv).
     #[arg(long, value_name = "PATH")]
     pub ort_lib: Option<PathBuf>,
-    /// Sampler for the diffusion policy: ddim or ddpm (default: the model's).
+    /// Sampler for the diffusion policy: ddim or ddpm for a denoiser, consistency for a
+    /// distilled model (default: the model's).
     #[arg(long)]
     pub sampler: Option<SamplerKind>,
-    /// Denoising steps (default: the model's, 10 for DDIM).
+    /// Denoising steps (default: the model's: 10 for DDIM, 1 for a distilled model; 2 is its
+    /// other choice).
     #[arg(long)]
     pub denoise_steps: Option<usize>,
     /// Device for the network: cpu or cuda (cuda needs a build with `--features cuda`).

@@ -1,5 +1,6 @@
-//! `embody dataset` and `embody train`: demonstrations to training arrays (with the runtime's
-//! own feature code), then policies/train/train.py to an exported model.
+//! `embody dataset`, `embody train` and `embody distill`: demonstrations to training arrays
+//! (with the runtime's own feature code), then policies/train/train.py to an exported model, or
+//! policies/train/distill.py to a one- or two-step model distilled from a trained one.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -260,6 +261,93 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot run {}", py.display()))?;
     if !status.success() {
         bail!("training failed ({status}); PyTorch comes with `scripts/setup.sh --train`");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct DistillArgs {
+    /// The trained model to distill (its `.json`; the ONNX file beside it).
+    pub teacher: PathBuf,
+    /// Folder of recorded episodes whose observations the teacher is run on (searched with its
+    /// subfolders; the teacher's own demonstrations are the natural choice).
+    pub logs: PathBuf,
+    /// Model path without extension: writes OUT.onnx, OUT.json (sampler `consistency`),
+    /// OUT.loss.png, OUT.train.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Optimizer steps (the step to reach when resuming).
+    #[arg(long, default_value_t = 8000)]
+    pub steps: u64,
+    /// Teacher trajectories (observation windows, each with its own noise) to distill from.
+    #[arg(long, default_value_t = 40000)]
+    pub pairs: u64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Stop after this many minutes (0: run all steps).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_minutes: f64,
+    /// Continue OUT.pt (and reuse the teacher trajectories in OUT.pairs.pt) up to `--steps`.
+    #[arg(long)]
+    pub resume: bool,
+    /// PyTorch CPU threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: u32,
+    /// More options passed to distill.py as they are (after `--`).
+    #[arg(last = true)]
+    pub extra: Vec<String>,
+}
+
+pub fn distill(a: DistillArgs) -> Result<ExitCode> {
+    let (meta, _) = embody_policies::meta::ModelMeta::load(&a.teacher)
+        .with_context(|| format!("cannot read the teacher {}", a.teacher.display()))?;
+    let checkpoint = {
+        let mut name = a.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".pt");
+        a.out.with_file_name(name)
+    };
+    if a.resume && !checkpoint.is_file() {
+        bail!(
+            "there is no checkpoint {} to continue (a run writes OUT.pt every 10 minutes)",
+            checkpoint.display()
+        );
+    }
+    // The teacher's own feature frame, so that its inputs are what it was trained on.
+    let data = a.logs.join("dataset");
+    build_dataset(&a.logs, meta.layout(), &data)?;
+    let script = crate::home::script("policies/train/distill.py")?;
+    let py = python()?;
+    let mut cmd = Command::new(&py);
+    cmd.arg(&script)
+        .arg("--teacher")
+        .arg(&a.teacher)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&a.out)
+        .args(["--steps", &a.steps.to_string()])
+        .args(["--pairs", &a.pairs.to_string()])
+        .args(["--seed", &a.seed.to_string()])
+        .args(["--device", &a.device])
+        .args(["--max-minutes", &a.max_minutes.to_string()])
+        .args(["--threads", &a.threads.to_string()])
+        .arg("--command")
+        .arg(std::env::args().collect::<Vec<_>>().join(" "))
+        .args(&a.extra);
+    if let Some(commit) = repository_commit() {
+        cmd.arg("--commit").arg(commit);
+    }
+    if a.resume {
+        cmd.arg("--resume").arg(&checkpoint);
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {}", py.display()))?;
+    if !status.success() {
+        bail!("distillation failed ({status}); PyTorch comes with `scripts/setup.sh --train`");
     }
     Ok(ExitCode::SUCCESS)
 }
