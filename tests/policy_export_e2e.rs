@@ -17,10 +17,10 @@ fn floats(v: &serde_json::Value) -> Vec<f32> {
         .collect()
 }
 
-#[test]
-fn a_freshly_exported_model_matches_its_python_golden_tensors() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("fresh");
+/// Exports a small random network with export.py (`args` after `--out DIR/NAME`) and returns
+/// its golden tensors.
+fn export_with_golden(dir: &std::path::Path, name: &str, args: &[&str]) -> serde_json::Value {
+    let out = dir.join(name);
     let status = Command::new(python())
         .arg(repo().join("policies/train/export.py"))
         .args(["--out", out.to_str().unwrap()])
@@ -29,10 +29,9 @@ fn a_freshly_exported_model_matches_its_python_golden_tensors() {
             "16,32,64",
             "--step-embed-dim",
             "16",
-            "--seed",
-            "3",
             "--golden",
         ])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -40,10 +39,30 @@ fn a_freshly_exported_model_matches_its_python_golden_tensors() {
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let golden: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("fresh.golden.json")).unwrap(),
-    )
-    .unwrap();
+    serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.golden.json"))).unwrap())
+        .unwrap()
+}
+
+/// The largest difference between the chunk `p` samples from a golden case's inputs and the
+/// chunk PyTorch sampled.
+fn golden_diff(p: &mut DiffusionPolicy, g: &serde_json::Value) -> f32 {
+    let x = p
+        .sample_from(
+            &floats(&g["global_cond"]),
+            floats(&g["initial_noise"]),
+            |_| unreachable!(),
+        )
+        .unwrap();
+    x.iter()
+        .zip(&floats(&g["sample"]))
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max)
+}
+
+#[test]
+fn a_freshly_exported_model_matches_its_python_golden_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = export_with_golden(dir.path(), "fresh", &["--seed", "3"]);
     let mut p = DiffusionPolicy::load(
         &dir.path().join("fresh.json"),
         DiffusionOptions {
@@ -53,20 +72,7 @@ fn a_freshly_exported_model_matches_its_python_golden_tensors() {
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let g = &golden["ddim"];
-    let x = p
-        .sample_from(
-            &floats(&g["global_cond"]),
-            floats(&g["initial_noise"]),
-            |_| unreachable!(),
-        )
-        .unwrap();
-    let want = floats(&g["sample"]);
-    let d = x
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let d = golden_diff(&mut p, &golden["ddim"]);
     assert!(d <= 1e-5, "DDIM-10 max abs diff {d}");
     assert_eq!(p.meta().network.down_dims, vec![16, 32, 64]);
 }
@@ -119,34 +125,18 @@ fn bench_policy_reports_every_backend_and_the_ratios() {
 #[test]
 fn a_freshly_exported_distilled_model_matches_its_python_golden_tensors() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("fast");
-    let status = Command::new(python())
-        .arg(repo().join("policies/train/export.py"))
-        .args(["--out", out.to_str().unwrap()])
-        .args([
-            "--down-dims",
-            "16,32,64",
-            "--step-embed-dim",
-            "16",
+    let golden = export_with_golden(
+        dir.path(),
+        "fast",
+        &[
             "--seed",
             "4",
-            "--golden",
             "--sampler",
             "consistency",
             "--consistency-timesteps",
             "90,30",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+        ],
     );
-    let golden: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("fast.golden.json")).unwrap(),
-    )
-    .unwrap();
     for steps in [1, 2] {
         let mut p = DiffusionPolicy::load(
             &dir.path().join("fast.json"),
@@ -157,20 +147,7 @@ fn a_freshly_exported_distilled_model_matches_its_python_golden_tensors() {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.meta().scheduler.consistency_timesteps, Some(vec![90, 30]));
-        let g = &golden[format!("consistency{steps}")];
-        let x = p
-            .sample_from(
-                &floats(&g["global_cond"]),
-                floats(&g["initial_noise"]),
-                |_| unreachable!(),
-            )
-            .unwrap();
-        let want = floats(&g["sample"]);
-        let d = x
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let d = golden_diff(&mut p, &golden[format!("consistency{steps}")]);
         assert!(d <= 1e-5, "{steps} steps: max abs diff {d}");
     }
 }

@@ -24,7 +24,6 @@ import argparse
 import copy
 import hashlib
 import json
-import math
 import pathlib
 import subprocess
 import sys
@@ -38,7 +37,7 @@ sys.path.insert(0, str(HERE))
 import layout  # noqa: E402
 from export import diffusers_scheduler  # noqa: E402
 from model import ConditionalUnet1D, parameter_count  # noqa: E402
-from train import data_hash, git_commit, normalizer, windows  # noqa: E402
+from train import cosine_with_warmup, data_hash, git_commit, normalizer, optimizer_step, windows  # noqa: E402
 
 
 def teacher_from_onnx(meta, onnx_path):
@@ -251,8 +250,7 @@ def main():
     for q in ema.parameters():
         q.requires_grad_(False)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    lr_sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / a.warmup) * 0.5 * (1 + math.cos(math.pi * min(s, a.steps) / a.steps)))
+    lr_sched = cosine_with_warmup(opt, a.warmup, a.steps)
     first_step = 1
     history = {"step": [], "train": [], "val_step": [], "val_1step": [], "val_2step": {}}
     if resume:
@@ -348,17 +346,7 @@ def main():
         x = states_tr[idx, k].to(dev)
         pred = net(x, ts[k].to(dev), cond_tr[idx].to(dev))
         loss = torch.nn.functional.mse_loss(pred, x0_tr[idx].to(dev))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        lr_sched.step()
-        decay = min(a.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, pn in zip(ema.parameters(), net.parameters()):
-                pe.mul_(decay).add_(pn.detach(), alpha=1 - decay)
-            for be, bn in zip(ema.buffers(), net.buffers()):
-                be.copy_(bn)
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        running = optimizer_step(loss, opt, lr_sched, net, ema, step, a.ema, running)
         if step % 50 == 0:
             history["step"].append(step)
             history["train"].append(running)

@@ -78,6 +78,28 @@ def normalizer(st):
     return lambda x: x * scale + offset
 
 
+def cosine_with_warmup(opt, warmup, total):
+    """Linear warm-up over `warmup` steps, then a cosine decay to 0 at step `total`."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+
+
+def optimizer_step(loss, opt, lr_sched, net, ema, step, ema_max, running):
+    """Backward and one optimizer step on `loss`, then the EMA weights (their decay ramped up
+    from 0) follow `net`; returns the smoothed training loss."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    lr_sched.step()
+    decay = min(ema_max, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for pe, pn in zip(ema.parameters(), net.parameters()):
+            pe.mul_(decay).add_(pn.detach(), alpha=1 - decay)
+        for be, bn in zip(ema.buffers(), net.buffers()):
+            be.copy_(bn)
+    return loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+
+
 def git_commit():
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
@@ -194,8 +216,7 @@ def main():
     for q in ema.parameters():
         q.requires_grad_(False)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / a.warmup) * 0.5 * (1 + math.cos(math.pi * min(s, a.steps) / a.steps)))
+    sched = cosine_with_warmup(opt, a.warmup, a.steps)
     first_step = 1
     history = {"step": [], "train": [], "val_step": [], "val": []}
     if resume:
@@ -291,17 +312,7 @@ def main():
     for step in range(first_step, a.steps + 1):
         rows = torch.from_numpy(train_rows[torch.randint(0, len(train_rows), (rank_batch,), generator=gen).numpy()]).to(dev)
         loss = batch_loss(train_net, rows)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        decay = min(a.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, pn in zip(ema.parameters(), net.parameters()):
-                pe.mul_(decay).add_(pn.detach(), alpha=1 - decay)
-            for be, bn in zip(ema.buffers(), net.buffers()):
-                be.copy_(bn)
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        running = optimizer_step(loss, opt, sched, net, ema, step, a.ema, running)
         if step % 50 == 0:
             history["step"].append(step)
             history["train"].append(running)

@@ -188,12 +188,15 @@ pub fn dataset(a: DatasetArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The checkpoint a training or distillation writing OUT keeps: OUT.pt.
+fn checkpoint_of(out: &std::path::Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".pt");
+    out.with_file_name(name)
+}
+
 pub fn train(a: TrainArgs) -> Result<ExitCode> {
-    let checkpoint = {
-        let mut name = a.out.file_name().unwrap_or_default().to_os_string();
-        name.push(".pt");
-        a.out.with_file_name(name)
-    };
+    let checkpoint = checkpoint_of(&a.out);
     let start_from = match (&a.from, a.resume) {
         (Some(from), _) => Some(from.clone()),
         (None, true) => Some(checkpoint),
@@ -304,11 +307,7 @@ pub struct DistillArgs {
 pub fn distill(a: DistillArgs) -> Result<ExitCode> {
     let (meta, _) = embody_policies::meta::ModelMeta::load(&a.teacher)
         .with_context(|| format!("cannot read the teacher {}", a.teacher.display()))?;
-    let checkpoint = {
-        let mut name = a.out.file_name().unwrap_or_default().to_os_string();
-        name.push(".pt");
-        a.out.with_file_name(name)
-    };
+    let checkpoint = checkpoint_of(&a.out);
     if a.resume && !checkpoint.is_file() {
         bail!(
             "there is no checkpoint {} to continue (a run writes OUT.pt every 10 minutes)",
