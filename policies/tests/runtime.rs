@@ -63,10 +63,9 @@ fn load(sampler: SamplerKind, steps: usize) -> DiffusionPolicy {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-#[test]
-fn denoiser_matches_pytorch() {
-    let g = &golden()["denoiser"];
-    let mut p = load(SamplerKind::Ddim, 10);
+/// The largest difference between the network's output on a golden call's batch and PyTorch's
+/// `output` for it.
+fn network_call_diff(p: &mut DiffusionPolicy, g: &Value, output: &str) -> f32 {
     let t: Vec<i64> = g["timestep"]
         .as_array()
         .unwrap()
@@ -76,7 +75,14 @@ fn denoiser_matches_pytorch() {
     let out = p
         .denoise(&floats(&g["sample"]), &t, &floats(&g["global_cond"]))
         .unwrap();
-    let d = max_diff(&out, &floats(&g["noise_pred"]));
+    max_diff(&out, &floats(&g[output]))
+}
+
+#[test]
+fn denoiser_matches_pytorch() {
+    let g = &golden()["denoiser"];
+    let mut p = load(SamplerKind::Ddim, 10);
+    let d = network_call_diff(&mut p, g, "noise_pred");
     assert!(d <= 1e-5, "max abs diff {d}");
 }
 
@@ -131,16 +137,7 @@ fn consistency_sampler_matches_pytorch() {
     let g = golden_of("tiny_consistency.golden.json");
     let n = &g["network"];
     let mut p = load_consistency(1);
-    let t: Vec<i64> = n["timestep"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .collect();
-    let out = p
-        .denoise(&floats(&n["sample"]), &t, &floats(&n["global_cond"]))
-        .unwrap();
-    let d = max_diff(&out, &floats(&n["sample_pred"]));
+    let d = network_call_diff(&mut p, n, "sample_pred");
     assert!(d <= 1e-5, "network: max abs diff {d}");
     for steps in [1, 2] {
         let c = &g[format!("consistency{steps}")];

@@ -99,21 +99,25 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
         .with_context(|| format!("unexpected output from {}: {stdout}", script.display()))?;
 
     eprintln!("bench policy: timing Rust + ort ...");
-    let mut policy = DiffusionPolicy::load(
-        &dir.path().join("bench.json"),
-        DiffusionOptions {
-            runtime: RuntimeOptions {
-                library: b.ort_lib.clone(),
-                intra_threads: b.threads,
-                device: b.device,
+    // A model the reference exported, loaded for this benchmark's runtime and sampler.
+    let load = |name: &str, sampler, steps| {
+        DiffusionPolicy::load(
+            &dir.path().join(name),
+            DiffusionOptions {
+                runtime: RuntimeOptions {
+                    library: b.ort_lib.clone(),
+                    intra_threads: b.threads,
+                    device: b.device,
+                },
+                sampler: Some(sampler),
+                steps: Some(steps),
+                seed: 0,
+                pipeline: false,
+                ..DiffusionOptions::default()
             },
-            sampler: Some(SamplerKind::Ddim),
-            steps: Some(10),
-            seed: 0,
-            pipeline: false,
-            ..DiffusionOptions::default()
-        },
-    )?;
+        )
+    };
+    let mut policy = load("bench.json", SamplerKind::Ddim, 10)?;
     let meta = policy.meta().clone();
     let n = meta.action.pred_horizon * meta.action.dim;
     let cond = vec![0.0f32; meta.obs.horizon * meta.obs.dim];
@@ -132,21 +136,7 @@ pub fn bench_policy(b: PolicyBench) -> Result<ExitCode> {
     // The fast sampler: the same network distilled (bench_fast: the weights do not change what
     // a call costs), one and two calls per chunk.
     let fast_chunk = |steps: usize| -> Result<Timing> {
-        let mut fast = DiffusionPolicy::load(
-            &dir.path().join("bench_fast.json"),
-            DiffusionOptions {
-                runtime: RuntimeOptions {
-                    library: b.ort_lib.clone(),
-                    intra_threads: b.threads,
-                    device: b.device,
-                },
-                sampler: Some(SamplerKind::Consistency),
-                steps: Some(steps),
-                seed: 0,
-                pipeline: false,
-                ..DiffusionOptions::default()
-            },
-        )?;
+        let mut fast = load("bench_fast.json", SamplerKind::Consistency, steps)?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         timed(b.runs, || {
             let noise: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
