@@ -15,6 +15,8 @@ enum Expect {
     Places(&'static [&'static str]),
     /// These objects go into the bin in this order.
     Ordered(&'static [&'static str]),
+    /// Every object of the scene goes into the bin, these first and in this order.
+    Leads(&'static [&'static str]),
     /// This object is picked and held.
     Holds(&'static str),
     /// Refused with a reason containing this text.
@@ -25,7 +27,19 @@ use Expect::*;
 const S: (&str, u64) = ("table_clearing.toml", 3);
 const C: (&str, u64) = ("table_clearing_cluttered.toml", 5);
 const A: (&str, u64) = ("table_clearing.toml", 11);
+const V: (&str, u64) = ("table_clearing_varied.toml", 38);
 const ALL_A: &[&str] = ALL_S;
+const ALL_C: &[&str] = &[
+    "red_cube_1",
+    "red_cube_2",
+    "blue_box_1",
+    "blue_box_2",
+    "green_can_1",
+    "yellow_cup",
+    "orange_cube",
+    "purple_box",
+    "white_can",
+];
 const ALL_S: &[&str] = &[
     "red_cube",
     "blue_box",
@@ -342,6 +356,41 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Put the cubes in the bin, but don't touch any of the cubes.", Refused("nothing to move")),
         (A, "Bin the red cube, the orange one I'm keeping.", Places(&["red_cube"])),
         (A, "Bin the red cube. The orange one too.", Places(&["red_cube", "orange_cube"])),
+        // Round 16's: a reason that names the table; a name for the listener; "I'll be using
+        // that"; slips; orders after the whole table, inside a group and after a colon.
+        (A, "I need the table for dinner, so bin everything except the cup.", Places(&["red_cube", "blue_box", "green_can", "orange_cube"])),
+        (A, "We need this table back. Clear it.", Places(ALL_A)),
+        (A, "I need the table moved", Refused("moving the table")),
+        (A, "Could you pop both cubes into the bin, love?", Places(&["red_cube", "orange_cube"])),
+        (A, "mate, bin the can", Places(&["green_can"])),
+        (C, "clear everything off except the cup, I'll be using that", Places(&["red_cube_1", "red_cube_2", "blue_box_1", "blue_box_2", "green_can_1", "orange_cube", "purple_box", "white_can"])),
+        (A, "al the cubes in the bin", Places(&["red_cube", "orange_cube"])),
+        (A, "put every last thing in the bin", Places(ALL_A)),
+        (C, "clear the table, the purple box first", Leads(&["purple_box"])),
+        (C, "clear everything, the white can first", Leads(&["white_can"])),
+        (C, "clear the table, the yellow cup last", Places(ALL_C)),
+        (C, "bin the two red cubes, the left one first", Ordered(&["red_cube_1", "red_cube_2"])),
+        (C, "bin the two red cubes, the right one first", Ordered(&["red_cube_2", "red_cube_1"])),
+        (V, "Get rid of all the cans, green one first.", Ordered(&["green_can_1", "white_can_1", "white_can_2"])),
+        (V, "bin all the cans, the green can first", Ordered(&["green_can_1", "white_can_1", "white_can_2"])),
+        (C, "Clear the whole table, but do the two red blocks first: the left one, then the other one.", Leads(&["red_cube_1", "red_cube_2"])),
+        (C, "Clear the whole table, but do the two red blocks first: the right one, then the other one.", Leads(&["red_cube_2", "red_cube_1"])),
+        (V, "Do these in order, into the bin: the purple box, then the green can.", Ordered(&["purple_box_1", "green_can_1"])),
+        (V, "put these in the bin: the purple box and the green can", Places(&["purple_box_1", "green_can_1"])),
+        // Round 17's: "after those two"; "just that one"; "save X for last"; "there's a X";
+        // relations to a group; colours as nouns; learners' "please to"; the robot's base.
+        (C, "Clear the table. Begin with the orange cube and then the yellow cup; after those two, the rest in any order.", Leads(&["orange_cube", "yellow_cup"])),
+        (C, "Put the red cube on the left in the bin, just that one.", Places(&["red_cube_1"])),
+        (C, "Put the cup and the cans away. Start with the green can and save the cup for last.", Ordered(&["green_can_1", "white_can", "yellow_cup"])),
+        (C, "leave the purple box till the end and clear the table", Places(ALL_C)),
+        (V, "There's a purple box near the left edge. Could you throw it away?", Places(&["purple_box_1"])),
+        (A, "I believe there's a little yellow cup on the table somewhere. Pick it up and hold it.", Holds("yellow_cup")),
+        (A, "there is a blue box, put the red cube in the bin", Places(&["red_cube"])),
+        (C, "bin the can near the blue boxes", Places(&["white_can"])),
+        (V, "The reds are going away, so put both red cubes in the bin.", Places(&["red_cube_1", "red_cube_2"])),
+        (V, "Please to put the purple box inside the bin, thank you very much.", Places(&["purple_box_1"])),
+        (A, "Would you mind putting the yellow mug in the bin when you get a sec?", Places(&["yellow_cup"])),
+        (A, "Pick up the object nearest to the robot base and hold it in place until I say otherwise.", Holds("green_can")),
     ]
 }
 
@@ -375,6 +424,10 @@ fn instruction_table() {
             (Ordered(want), Ok(plan)) => {
                 let order: Vec<&str> = plan.steps.iter().step_by(2).map(|s| s.object()).collect();
                 order == *want
+            }
+            (Leads(first), Ok(plan)) => {
+                let order: Vec<&str> = plan.steps.iter().step_by(2).map(|s| s.object()).collect();
+                order.starts_with(first) && order.len() == scene.objects.len()
             }
             (Holds(id), Ok(plan)) => {
                 plan.steps

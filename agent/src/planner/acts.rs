@@ -72,8 +72,11 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<ReadActs, Str
         };
         // ("the cubes, the left one first": a "one" with an order word orders the group; it
         // does not pick from it.)
+        // ("do the two red cubes first: the left one, then ...": a group with its own order
+        // word is an act, and the "one" after it orders it.)
+        let ordered_group = c.first || c.last;
         let next_refers_back = clauses.get(n + 1).is_some_and(|next| {
-            let orders = next.first || next.last;
+            let orders = next.first || next.last || ordered_group;
             next.objects.iter().any(|o| {
                 *o == Item::Pronoun
                     || (!group.is_empty()
@@ -416,7 +419,7 @@ impl<'a> Reading<'a> {
             && act
                 .items
                 .iter()
-                .all(|i| matches!(i, Item::Ref(r) if r.bare_one && !r.other));
+                .all(|i| matches!(i, Item::Ref(r) if (r.bare_one || r.one_of_group) && !r.other));
         // "the two cans, the nearer one first" orders what was named; after one object ("the
         // left can, then the right one") it names one more.
         let after_one = self
@@ -425,6 +428,24 @@ impl<'a> Reading<'a> {
             .rev()
             .find(|a| a.hint_for.is_none())
             .is_some_and(|a| a.items.len() == 1 && names_one(&a.items[0]));
+        // "the left one, then the other one": after a hint, the other ones of its group come
+        // after it (a hint to the same act, at the back).
+        let other_ones = !act.items.is_empty()
+            && act
+                .items
+                .iter()
+                .all(|i| matches!(i, Item::Ref(r) if (r.bare_one || r.one_of_group) && r.other));
+        if let Some(h) = self
+            .acts
+            .last()
+            .and_then(|a| a.hint_for)
+            .filter(|_| other_ones)
+        {
+            act.hint_for = Some(h);
+            act.first = false;
+            act.last = true;
+            return Ok(());
+        }
         if one_words && !self.acts.is_empty() && !after_one {
             act.hint_for = Some(self.acts.len() - 1);
         } else if let Some(prev) = self.acts.iter().rev().find(|a| a.hint_for.is_none()) {
@@ -567,27 +588,83 @@ fn mark_every_class(items: &mut [Item], c: &Clause) {
 }
 
 /// "dispose of the two cans, the nearer one first": the trailing "one" words are a clause of
-/// their own that orders the objects before them (as "..., then the nearer one first" is).
+/// their own that orders the objects before them (as "..., then the nearer one first" is);
+/// so is "get rid of all the cans, the green can first", a definite object of the group named
+/// before it. "Clear the table, the cup first": what follows the whole table is a clause of its
+/// own, its objects put before the rest.
 fn split_trailing_ones(c: &Clause) -> Vec<Clause> {
-    let is_one = |i: &Item| matches!(i, Item::Ref(r) if r.bare_one && !r.other);
-    let k = c
-        .objects
-        .iter()
-        .rposition(|i| !is_one(i))
-        .map_or(0, |k| k + 1);
-    if k == 0 || k == c.objects.len() || !(c.first || c.last) {
+    if !(c.first || c.last) {
         return vec![c.clone()];
     }
+    let picks_from_group = |k: usize| {
+        match &c.objects[k] {
+        Item::Ref(r) if !r.other => {
+            r.bare_one
+                || r.one_of_group
+                || (matches!(r.quantity, Quantity::Definite | Quantity::Any)
+                    && c.objects[..k].iter().any(|g| {
+                        matches!(g, Item::Ref(g) if (r.classes.is_none() || g.classes == r.classes) && matches!(
+                            g.quantity,
+                            Quantity::All | Quantity::Both | Quantity::Count(2..)
+                        ))
+                    }))
+        }
+        _ => false,
+    }
+    };
+    let mut k = c.objects.len();
+    while k > 0 && picks_from_group(k - 1) {
+        k -= 1;
+    }
+    let split = if k > 0 && k < c.objects.len() {
+        Some((k, true))
+    } else if c.objects.len() > 1
+        && whole_table(&c.objects[0])
+        && c.objects[1..]
+            .iter()
+            .all(|o| matches!(o, Item::Ref(r) if !r.other))
+    {
+        Some((1, false))
+    } else {
+        None
+    };
+    let Some((k, hint)) = split else {
+        return vec![c.clone()];
+    };
     let mut main = c.clone();
     main.objects.truncate(k);
     main.first = false;
     main.last = false;
     let mut ones = Clause::new(Action::Bare);
     ones.objects = c.objects[k..].to_vec();
+    if hint {
+        // Read as an order hint (`verbless`): the objects are among those just named.
+        for o in &mut ones.objects {
+            if let Item::Ref(r) = o {
+                r.bare_one = true;
+            }
+        }
+    }
     ones.first = c.first;
     ones.last = c.last;
     ones.text = c.text.clone();
     vec![main, ones]
+}
+
+/// The table or everything on it ("everything", "it all").
+fn whole_table(item: &Item) -> bool {
+    match item {
+        Item::Table => true,
+        Item::Ref(r) => {
+            r.quantity == Quantity::All
+                && r.classes.is_none()
+                && r.colors.is_empty()
+                && r.rank.is_none()
+                && r.relation.is_none()
+                && !r.other
+        }
+        _ => false,
+    }
 }
 
 /// Whether a reference names exactly one object ("the red cube"), so leaving it and moving it

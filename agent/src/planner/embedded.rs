@@ -203,8 +203,10 @@ impl EmbeddedPlanner {
                 return Err(reason.clone());
             }
         }
+        tracing::trace!("planner: clauses {clauses:#?}");
         let ReadActs { acts, stays, avoid } =
             read_acts(&clauses, &self.grammar.safety.fixed_reason)?;
+        tracing::trace!("planner: acts {acts:#?}");
         if acts.is_empty() {
             return Err(format!("'{}' leaves nothing to move", text.trim()));
         }

@@ -126,6 +126,25 @@ fn anchor_position(anchor: &Item, ctx: &Ctx) -> Result<(Vector3<f64>, Option<Str
     }
 }
 
+/// Where a relation's anchor is: one object or container, or each object of a group the anchor
+/// names as a group ("the blue boxes", "both cans"); the objects' ids, to leave out.
+fn anchor_positions(anchor: &Item, ctx: &Ctx) -> Result<(Vec<Vector3<f64>>, Vec<String>), String> {
+    let group = matches!(anchor, Item::Ref(r) if matches!(
+        r.quantity,
+        Quantity::All | Quantity::Both | Quantity::Count(2..)
+    ));
+    if !group {
+        let (a, id) = anchor_position(anchor, ctx)?;
+        return Ok((vec![a], id.into_iter().collect()));
+    }
+    let ids = ground_item(anchor, ctx)?;
+    let objects: Vec<&SceneObject> = ids.iter().filter_map(|id| ctx.scene.object(id)).collect();
+    if objects.is_empty() {
+        return Err("there is nothing on the table to relate to".into());
+    }
+    Ok((objects.iter().map(|o| pos(o)).collect(), ids))
+}
+
 /// The objects on the table, other than `base`, of the same class and colour as one of `base`
 /// where there are such, else of the same class, else all of them.
 fn same_kind<'a>(base: &[&SceneObject], ctx: &Ctx<'a>) -> Vec<&'a SceneObject> {
@@ -205,15 +224,29 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
         return Err(format!("there is no {} on the table", describe(r)));
     }
     if let Some((rel, anchor)) = &r.relation {
-        let (a, anchor_id) = anchor_position(anchor, ctx)?;
-        c.retain(|o| Some(&o.id) != anchor_id.as_ref());
-        let d = |o: &SceneObject| (pos(o) - a).xy().norm();
+        let (anchors, anchor_ids) = anchor_positions(anchor, ctx)?;
+        c.retain(|o| !anchor_ids.contains(&o.id));
+        // Against a group ("near the blue boxes", "left of the cans"): the nearest of them,
+        // and beyond all of them.
+        let d = |o: &SceneObject| {
+            anchors
+                .iter()
+                .map(|a| (pos(o) - a).xy().norm())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (lo, hi) = anchors.iter().fold(
+            (
+                Vector3::repeat(f64::INFINITY),
+                Vector3::repeat(f64::NEG_INFINITY),
+            ),
+            |(lo, hi), a| (lo.inf(a), hi.sup(a)),
+        );
         match rel.as_str() {
-            "left" => c.retain(|o| pos(o).y > a.y),
-            "right" => c.retain(|o| pos(o).y < a.y),
-            "behind" => c.retain(|o| pos(o).x > a.x),
-            "front" => c.retain(|o| pos(o).x < a.x),
-            "on" => c.retain(|o| pos(o).z > a.z + 0.01 && d(o) < 0.05),
+            "left" => c.retain(|o| pos(o).y > hi.y),
+            "right" => c.retain(|o| pos(o).y < lo.y),
+            "behind" => c.retain(|o| pos(o).x > hi.x),
+            "front" => c.retain(|o| pos(o).x < lo.x),
+            "on" => c.retain(|o| pos(o).z > lo.z + 0.01 && d(o) < 0.05),
             _ => {
                 // "next to": the candidates nearest the anchor, within a hand's width of it.
                 c.sort_by(|p, q| d(p).total_cmp(&d(q)));

@@ -25,6 +25,69 @@ const INTENSIFIERS: &[&str] = &[
     "simply",
 ];
 
+/// Words a person calls the one they talk to ("..., love?", "mate, bin the can"): dropped when
+/// they stand alone between commas or a comma and the sentence's start or end, where they
+/// name nothing ("the baby blue cup" and "give it to the boss" keep theirs). ("robot, ..." is
+/// not among them: the parser reads it as the request turning to the robot.)
+const VOCATIVES: &[&[&str]] = &[
+    &["love"],
+    &["luv"],
+    &["darling"],
+    &["sweetheart"],
+    &["sweetie"],
+    &["honey"],
+    &["hon"],
+    &["hun"],
+    &["babe"],
+    &["baby"],
+    &["pal"],
+    &["mate"],
+    &["buddy"],
+    &["bud"],
+    &["chief"],
+    &["boss"],
+    &["friend"],
+    &["my", "friend"],
+    &["my", "dear"],
+    &["my", "love"],
+    &["old", "chap"],
+    &["old", "friend"],
+    &["dear"],
+    &["man"],
+    &["dude"],
+    &["bro"],
+    &["sir"],
+    &["madam"],
+    &["maam"],
+    &["ma'am"],
+    &["champ"],
+    &["sunshine"],
+    &["kiddo"],
+    &["guys"],
+    &["folks"],
+    &["team"],
+    &["everyone"],
+    &["everybody"],
+    &["lad"],
+    &["lads"],
+    &["young", "man"],
+];
+
+/// The length of a vocative standing alone at `i` (see `VOCATIVES`), if one does.
+fn vocative_at(before: Option<&String>, words: &[String], i: usize) -> Option<usize> {
+    if before.is_some_and(|w| w != ",") {
+        return None;
+    }
+    VOCATIVES.iter().find_map(|v| {
+        let fits = v
+            .iter()
+            .enumerate()
+            .all(|(k, x)| words.get(i + k).is_some_and(|w| w == x));
+        let alone = words.get(i + v.len()).is_none_or(|w| w == ",");
+        (fits && alone).then_some(v.len())
+    })
+}
+
 /// How "nothing ... should stay" may end.
 const STAYS: &[&[&str]] = &[
     &["should", "stay"],
@@ -130,6 +193,10 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                 continue;
             }
         }
+        if let Some(n) = vocative_at(out.last(), words, i) {
+            i += n;
+            continue;
+        }
         if let Some((to, n)) = g.rewrites.at(words, i) {
             out.extend(to);
             i += n;
@@ -223,5 +290,21 @@ mod tests {
             c("nothing red should stay on this table"),
             "everything red goes"
         );
+    }
+
+    #[test]
+    fn a_name_for_the_listener_goes_only_where_it_stands_alone() {
+        assert_eq!(
+            c("put the cubes in the bin , love"),
+            "put the cubes in the bin"
+        );
+        assert_eq!(c("mate , bin the can"), "bin the can");
+        assert_eq!(
+            c("bin the can , my friend , thanks"),
+            "bin the can , thanks"
+        );
+        assert_eq!(c("bin the baby blue cup"), "bin the baby blue cup");
+        assert_eq!(c("give it to the boss"), "give it to the boss");
+        assert_eq!(c("i love the cup , leave it"), "i love the cup , leave it");
     }
 }

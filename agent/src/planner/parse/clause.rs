@@ -586,6 +586,9 @@ impl<'a> Parser<'a> {
             }
             self.i = save;
         }
+        if let Some(c2) = self.there_is(start) {
+            return Ok(c2);
+        }
         // Questions that name objects for a later "it": "is there a cup on the table? (if so)
         // put it in the bin", "which item is farthest from you? put that one away".
         if self.eat_seq(&["is", "there"])
@@ -959,6 +962,78 @@ impl<'a> Parser<'a> {
         self.tail(c, start, true)
     }
 
+    /// "There's a purple box near the left edge", "I believe there's a little yellow cup on
+    /// the table somewhere": what is there, named for a later "it". Where it is said to be,
+    /// beyond what the reference itself reads, is not checked. Read to the next comma.
+    pub(super) fn there_is(&mut self, start: usize) -> Option<Clause> {
+        const BELIEVE: &[&str] = &[
+            "believe", "think", "guess", "reckon", "see", "notice", "noticed", "suppose", "know",
+        ];
+        let save = self.i;
+        // "I believe there's ...", "we think there are ...".
+        if self.eat("i") || self.eat("we") {
+            if self.peek().is_some_and(|w| BELIEVE.contains(&w)) {
+                self.i += 1;
+                let _ = self.eat("that");
+            } else {
+                self.i = save;
+            }
+        }
+        let there = self.eat_seq(&["there", "is"])
+            || self.eat_seq(&["there", "are"])
+            || self.eat_seq(&["there", "was"])
+            || self.eat_seq(&["there", "were"])
+            || self.eat_seq(&["there", "should", "be"]);
+        if !there {
+            self.i = save;
+            return None;
+        }
+        // The longest reference that reads ("a purple box", where "near the left edge" names
+        // no object to relate to).
+        let end = self.next_comma(self.i);
+        let from = self.i;
+        let read = (from + 1..=end).rev().find_map(|k| {
+            let mut p = Parser {
+                g: self.g,
+                w: &self.w[..k],
+                i: from,
+            };
+            match p.items(start) {
+                Ok(o) if !o.is_empty() && o.iter().all(|o| matches!(o, Item::Ref(_))) => {
+                    Some((o, p.i))
+                }
+                _ => None,
+            }
+        });
+        let Some((objects, after)) = read else {
+            self.i = save;
+            return None;
+        };
+        self.i = after;
+        // The rest says where: no verb, nothing else named ("near the left edge").
+        let lex = &self.g.lexicon;
+        let says_where = (self.i..end).all(|k| {
+            let w = self.w[k].as_str();
+            matches!(w, "left" | "right")
+                || (self.g.verb(w).is_none()
+                    && lex.color(w).is_none()
+                    && lex.containers.at(self.w, k).is_none()
+                    && lex
+                        .class_at(self.w, k)
+                        .is_none_or(|(c, _, _)| c.iter().any(|c| c == "*")))
+        });
+        if !says_where {
+            self.i = save;
+            return None;
+        }
+        self.i = end;
+        let mut c = Clause::new(Action::Bare);
+        c.objects = objects;
+        c.remark = true;
+        c.text = self.text(start);
+        Some(c)
+    }
+
     /// "I still need the other can", "I'll use them as props", "I want to rinse the cans
     /// first": the speaker doing something of their own with objects, which therefore stay.
     /// The verb is none of the planner's (those ask the robot: "I'll put the cup away" is not
@@ -967,7 +1042,7 @@ impl<'a> Parser<'a> {
     pub(super) fn speaker_keeps(&mut self, start: usize) -> Result<Option<Clause>, ParseError> {
         const AUX: &[&str] = &[
             "am", "are", "will", "would", "still", "also", "really", "just", "do", "then", "later",
-            "first", "going", "gonna",
+            "first", "going", "gonna", "be",
         ];
         const PAST: &[&str] = &[
             "left", "took", "got", "kept", "brought", "held", "made", "gave", "put", "meant",
@@ -1019,6 +1094,22 @@ impl<'a> Parser<'a> {
         let Ok(objects) = self.items(start) else {
             return back(self);
         };
+        // "I need the table for dinner, so ...": a reason for the request, not a request to
+        // move the table. It moves nothing (what "cleared" would ask is read by need_clause).
+        // ("I need the table moved" asks to move it: refused as that.)
+        let moves_it = self.peek().is_some_and(|w| {
+            self.g.verb(w).is_some()
+                || w.ends_with("ed")
+                || self.g.verbs.done_words.at(self.w, self.i).is_some()
+        });
+        if need && !moves_it && !objects.is_empty() && objects.iter().all(|o| *o == Item::Table) {
+            let mut c = Clause::new(Action::Bare);
+            c.objects = objects;
+            c.remark = true;
+            self.i = self.next_comma(self.i);
+            c.text = self.text(start);
+            return Ok(Some(c));
+        }
         while matches!(
             self.peek(),
             Some("later" | "tomorrow" | "tonight" | "soon" | "afterwards" | "today" | "again")
@@ -1336,6 +1427,27 @@ impl<'a> Parser<'a> {
             if self.eat_phrase(&self.g.as_said) {
                 c.as_said = true;
                 continue;
+            }
+            // "leave the cup for last", "save the box till the end": an order, not a stay.
+            const TILL_LAST: &[&[&str]] = &[
+                &["for", "last"],
+                &["till", "last"],
+                &["until", "last"],
+                &["til", "last"],
+                &["for", "the", "end"],
+                &["till", "the", "end"],
+                &["until", "the", "end"],
+                &["to", "the", "end"],
+                &["for", "the", "very", "end"],
+                &["for", "the", "very", "last"],
+            ];
+            if c.action == Action::Verb(VerbKind::Leave) {
+                if let Some(seq) = TILL_LAST.iter().find(|seq| self.eat_seq(seq)) {
+                    let _ = seq;
+                    c.action = Action::Bare;
+                    c.last = true;
+                    continue;
+                }
             }
             if c.action == Action::Verb(VerbKind::Leave)
                 && (self.eat_phrase(&self.g.verbs.leave_tails) || self.on_the_table())

@@ -55,6 +55,9 @@ pub struct Ref {
     /// "the nearer one": the head noun is "one" with no class or colour; it picks among the
     /// objects just named.
     pub bare_one: bool,
+    /// A bare "one" given the kind of the group named before it ("the two red cubes ... the
+    /// left one"): it still picks among that group, so it can order it.
+    pub one_of_group: bool,
     /// Words said of the objects that the scene does not record ("the plastic cup"): they
     /// narrow nothing, and the planner says so.
     pub unchecked: Vec<String>,
@@ -197,6 +200,7 @@ impl Ref {
             return;
         }
         self.bare_one = false;
+        self.one_of_group = true;
         self.classes = classes.clone();
         if self.colors.is_empty() {
             self.colors = colors.to_vec();

@@ -387,6 +387,7 @@ impl<'a> Parser<'a> {
             relation: None,
             other: false,
             bare_one: false,
+            one_of_group: false,
             unchecked: Vec::new(),
             every_class: false,
             text: String::new(),

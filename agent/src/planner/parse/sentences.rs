@@ -103,6 +103,18 @@ fn parse_all(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
         if words.is_empty() {
             continue;
         }
+        // "Do these in order, into the bin: the cup, then ...": before a colon, "these" and
+        // "the following" point at what comes after it, which the next sentences name.
+        let pointed;
+        let words = if heading {
+            pointed = without_forward_pointers(words);
+            pointed.as_slice()
+        } else {
+            words
+        };
+        if words.is_empty() {
+            continue;
+        }
         let (swept, sweep) = without_sweep(words);
         let words = swept.as_slice();
         if words.is_empty() {
@@ -138,6 +150,46 @@ fn parse_all(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
     }
     give_ones_their_group(&mut out.clauses);
     Ok(out)
+}
+
+/// A heading's words without those that point forward to the list after its colon ("do these
+/// in order", "put the following in the bin", "bin these"); "in this order" keeps its words.
+fn without_forward_pointers(words: &[String]) -> Vec<String> {
+    const POINTERS: &[&[&str]] = &[
+        &["do", "the", "following", "things"],
+        &["do", "the", "following"],
+        &["do", "these", "things"],
+        &["do", "these"],
+        &["do", "this"],
+        &["do", "them"],
+        &["the", "following", "objects"],
+        &["the", "following", "items"],
+        &["the", "following", "things"],
+        &["the", "following"],
+        &["these", "objects"],
+        &["these", "items"],
+        &["these", "things"],
+        &["these"],
+        &["as", "follows"],
+    ];
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    'word: while i < words.len() {
+        for p in POINTERS {
+            if words.len() - i >= p.len()
+                && words[i..i + p.len()]
+                    .iter()
+                    .zip(p.iter())
+                    .all(|(w, x)| w == x)
+            {
+                i += p.len();
+                continue 'word;
+            }
+        }
+        out.push(words[i].clone());
+        i += 1;
+    }
+    out
 }
 
 /// Whether `words` is the request's last sentence and only a name (one or two words the
