@@ -40,6 +40,10 @@ const SCRIPTS: &[(&str, &str)] = &[
         include_str!("../policies/train/layout.py"),
     ),
     (
+        "policies/train/onnx_weights.py",
+        include_str!("../policies/train/onnx_weights.py"),
+    ),
+    (
         "policies/train/model.py",
         include_str!("../policies/train/model.py"),
     ),

@@ -306,6 +306,71 @@ print("ok")
     assert_eq!(t["correction_samples"], corrections, "{t}");
     assert_eq!(t["sources"]["demos"], 3, "{t}");
     assert_eq!(t["sources"]["rounds/round1"], rd["episodes"], "{t}");
+
+    // On another machine the checkpoint is gone and only the exported model is left: training
+    // goes on from its JSON and ONNX file (weights read back from the ONNX graph). With the
+    // learning rate at nothing the network comes out as it went in, so the read-back is exact
+    // and the normalization is the model's (on the demonstrations its normalization came from,
+    // there is nothing to widen).
+    let again = dir.path().join("toy_round2");
+    let out = embody_ok(&[
+        "train",
+        demos.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--steps",
+        "2",
+        "--from",
+        next.with_extension("json").to_str().unwrap(),
+        "--",
+        "--lr",
+        "1e-30",
+        "--eval-every",
+        "1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("starting from"), "{stdout}");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.with_extension("json")).unwrap())
+            .unwrap();
+    let t = &meta["training"];
+    assert_eq!(t["steps"], 2, "{t}");
+    assert_eq!(t["total_steps"], 352, "{t}");
+    assert_eq!(t["commands"].as_array().unwrap().len(), 4, "{t}");
+    assert_eq!(meta["network"]["down_dims"], serde_json::json!([16, 32]));
+    python_check(
+        r#"
+import sys, json, hashlib, pathlib, numpy as np, onnxruntime as ort
+d = pathlib.Path(sys.argv[1])
+a, b = (json.loads((d / f"{n}.json").read_text()) for n in ("toy_round1", "toy_round2"))
+assert a["normalization"] == b["normalization"]
+init = b["training"]["init_model"]
+assert init["onnx_sha256"] == hashlib.sha256((d / "toy_round1.onnx").read_bytes()).hexdigest(), init
+rng = np.random.default_rng(0)
+feed = {"sample": rng.standard_normal((3, a["action"]["pred_horizon"], a["action"]["dim"])).astype(np.float32),
+        "timestep": np.array([0, 40, 90], np.int64),
+        "global_cond": rng.uniform(-1, 1, (3, a["obs"]["horizon"] * a["obs"]["dim"])).astype(np.float32)}
+x, y = (ort.InferenceSession(str(d / f"{n}.onnx")).run(None, feed)[0] for n in ("toy_round1", "toy_round2"))
+gap = float(np.abs(x - y).max())
+assert gap < 1e-4 and np.abs(x).max() > 0.1, (gap, np.abs(x).max())
+print("ok", gap)
+"#,
+        dir.path(),
+    );
+    // A distilled model predicts chunks, not noise: it is not a denoiser to go on training.
+    let out = embody(&[
+        "train",
+        dir.path().to_str().unwrap(),
+        "--out",
+        dir.path().join("never").to_str().unwrap(),
+        "--from",
+        "policies/models/table_clearing_consistency.json",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("distilled model"),
+        "{err}"
+    );
 }
 
 /// `embody train --nproc 2`: two processes under torchrun with DDP (gloo on this CPU), which

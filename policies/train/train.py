@@ -9,7 +9,9 @@ that builds the policy's inputs at run time. Windows: To observations ending at 
 at its end). DDPM noise-prediction loss with the runtime's scheduler settings, AdamW, cosine
 learning rate with warm-up, EMA weights (the exported ones). Seeded. Writes NAME.onnx and
 NAME.json (through export.py), NAME.loss.png, NAME.train.json and NAME.pt (the checkpoint
-`--resume` continues from; not committed).
+`--resume` continues from; not committed). `--init-model MODEL.json` starts from an exported
+model instead (weights read back from its ONNX file, its normalization widened where the data
+reaches beyond it, a fresh optimizer): training goes on across machines with only the model.
 
 Several processes (`embody train --nproc N`, or `torchrun --nproc_per_node N train.py ...`):
 DistributedDataParallel, gloo on CPU, nccl on CUDA (one GPU per local rank). --batch stays the
@@ -100,6 +102,57 @@ def optimizer_step(loss, opt, lr_sched, net, ema, step, ema_max, running):
     return loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
 
 
+def init_model(path):
+    """An exported model to start training from: its network (weights read back from the ONNX
+    file and checked against ONNX Runtime), feature layout and provenance."""
+    from onnx_weights import check_against_onnx, network_from_onnx
+
+    path = pathlib.Path(path)
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        sys.exit(f"train: --init-model {path}: {e}")
+    sched = meta.get("scheduler", {})
+    if sched.get("prediction_type", "epsilon") != "epsilon":
+        sys.exit(f"train: --init-model {path}: a distilled model (prediction type {sched.get('prediction_type')!r}) "
+                 "is not a denoiser to train on; start from its teacher")
+    onnx_path = path.with_name(meta["onnx"])
+    net, feature_layout = network_from_onnx(meta, onnx_path, "train")
+    gap = check_against_onnx(net, onnx_path, meta)
+    if gap > 1e-4:
+        sys.exit(f"train: --init-model {path}: the weights read back differ from ONNX Runtime's by {gap:.2e}")
+    onnx_sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    before = meta.get("training", {})
+    steps_before = before.get("total_steps", before.get("steps", 0))
+    print(f"train: starting from {path} ({steps_before} steps behind it; read back from ONNX, "
+          f"{gap:.1e} from ONNX Runtime)", flush=True)
+    return {
+        "meta": meta,
+        "net": net.train(),
+        "layout": feature_layout,
+        "commands": before.get("commands", [before["command"]] if "command" in before else []),
+        "provenance": {"path": str(path), "onnx_sha256": onnx_sha, "data_hash": before.get("data_hash"),
+                       "commit": before.get("commit"), "total_steps": steps_before},
+    }
+
+
+def widened(model_norm, data_norm, what):
+    """The model's normalization, widened where this data reaches beyond it: inside its range
+    the network sees the inputs it was trained on; outside it, a denoiser clipped to [-1, 1]
+    could never reach the new actions."""
+    out = {}
+    for key in ("obs", "action"):
+        lo, hi = np.array(model_norm[key]["min"]), np.array(model_norm[key]["max"])
+        dlo, dhi = np.array(data_norm[key]["min"]), np.array(data_norm[key]["max"])
+        wide = (dlo < lo - 1e-6) | (dhi > hi + 1e-6)
+        if wide.any():
+            print(f"train: {what}: this data's {key} reaches beyond the model's normalization in "
+                  f"dimensions {np.flatnonzero(wide).tolist()}; widened there (the network relearns them)",
+                  flush=True)
+        out[key] = {"min": np.minimum(lo, dlo).tolist(), "max": np.maximum(hi, dhi).tolist()}
+    return out
+
+
 def git_commit():
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
@@ -129,6 +182,8 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     p.add_argument("--resume", help="continue from a checkpoint (<out>.pt, kept by every run) up to --steps")
+    p.add_argument("--init-model", help="start from an exported model (its .json, the ONNX file beside it): its "
+                                        "network, weights and normalization, with a fresh optimizer and schedule")
     p.add_argument("--command", help="the command that started training, for provenance (default: this one)")
     p.add_argument("--commit", help="the code's git commit, for provenance (default: this script's checkout, "
                                      "if it is in one; `embody train` passes the repository it runs in)")
@@ -164,6 +219,18 @@ def main():
         # learning rate), and provenance keeps the command that started the training.
         a.lr, a.batch = resume["training"]["lr"], resume["training"]["batch"]
         a.command = resume["training"]["command"]
+    if resume and a.init_model:
+        sys.exit("train: --resume and --init-model exclude each other")
+    init = init_model(a.init_model) if a.init_model else None
+    if init:
+        # The network's shape is the model's; the optimizer starts afresh (new warm-up and
+        # cosine schedule over this run's --steps).
+        shape = init["meta"]["network"]
+        a.down_dims = ",".join(str(d) for d in shape["down_dims"])
+        a.step_embed_dim = shape["step_embed_dim"]
+        a.obs_horizon = init["meta"]["obs"]["horizon"]
+        a.pred_horizon = init["meta"]["action"]["pred_horizon"]
+        a.action_horizon = init["meta"]["action"]["exec_horizon"]
     data = pathlib.Path(a.data)
     obs = np.load(data / "obs.npy")
     act = np.load(data / "action.npy")
@@ -176,6 +243,9 @@ def main():
     if resume and resume["network"].get("layout", "base") != feature_layout:
         sys.exit(f"{data}: {feature_layout}-frame features, but the checkpoint {a.resume} was trained "
                  f"on {resume['network'].get('layout', 'base')}-frame ones (embody train --layout)")
+    if init and init["layout"] != feature_layout:
+        sys.exit(f"{data}: {feature_layout}-frame features, but the model {a.init_model} was trained on "
+                 f"{init['layout']}-frame ones (embody train --layout {init['layout']})")
     obs_dim, action_dim = layout.dims(feature_layout)
 
     # Episodes per folder under the data root (a scene family, a correction round).
@@ -199,6 +269,8 @@ def main():
 
     # A resumed run keeps its normalization: the network's inputs must not change under it.
     norm = resume["normalization"] if resume else {"obs": stats(obs[~is_val]), "action": stats(act[~is_val])}
+    if init:
+        norm = widened(init["meta"]["normalization"], norm, a.init_model)
     nobs = torch.from_numpy(normalizer(norm["obs"])(obs)).to(dev)
     nact = torch.from_numpy(normalizer(norm["action"])(act)).to(dev)
     obs_idx, act_idx = torch.from_numpy(obs_idx).to(dev), torch.from_numpy(act_idx).to(dev)
@@ -208,6 +280,8 @@ def main():
                             step_embed_dim=a.step_embed_dim).to(dev)
     if resume:
         net.load_state_dict(resume["model"])
+    if init:
+        net.load_state_dict(init["net"].state_dict())
     # What the loss runs through: DDP broadcasts rank 0's weights now and all-reduces the
     # gradients in backward(), so `net` (its module) stays identical on every rank.
     train_net = torch.nn.parallel.DistributedDataParallel(
@@ -270,9 +344,15 @@ def main():
             "commit": a.commit or git_commit(),
             "runs": (resume["training"].get("runs", 1) + 1) if resume else 1,
             # Every command that trained this model, the first one (`command`) included.
-            "commands": (resume["training"].get("commands", [resume["training"]["command"]]) if resume else [])
+            "commands": (resume["training"].get("commands", [resume["training"]["command"]]) if resume
+                         else init["commands"] if init else [])
             + [this_command],
         }
+        if init or (resume and "init_model" in resume["training"]):
+            # Where the weights started, and the steps behind them: `steps` counts this
+            # training's optimizer steps, `total_steps` every step since random weights.
+            training["init_model"] = resume["training"]["init_model"] if resume else init["provenance"]
+            training["total_steps"] = training["init_model"]["total_steps"] + step
         tmp = ckpt_path.with_name(ckpt_path.name + ".tmp")
         torch.save({
             "network": {"down_dims": down_dims, "kernel_size": 5, "n_groups": 8, "step_embed_dim": a.step_embed_dim,

@@ -128,8 +128,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Continue another run's checkpoint (a `.pt`) and write this run to OUT: a correction
-    /// round goes on from the previous round's model and keeps it for comparison.
-    #[arg(long, value_name = "CHECKPOINT", conflicts_with = "resume")]
+    /// round goes on from the previous round's model and keeps it for comparison. Or start from
+    /// an exported model (its `.json`, the ONNX file beside it: a shipped model, or one exported
+    /// on another machine whose checkpoint is gone): its network, weights and normalization,
+    /// with a fresh optimizer and learning-rate schedule over `--steps`.
+    #[arg(long, value_name = "CHECKPOINT_OR_MODEL", conflicts_with = "resume")]
     pub from: Option<PathBuf>,
     /// Write the checkpoint OUT.pt this often during training (0: only at the end).
     #[arg(long, default_value_t = 10.0)]
@@ -205,7 +208,7 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
     if let Some(c) = &start_from {
         if !c.is_file() {
             bail!(
-                "there is no checkpoint {} to continue (a run writes OUT.pt every --checkpoint-minutes)",
+                "there is no checkpoint or model {} to continue (a run writes OUT.pt every --checkpoint-minutes, and OUT.json at the end)",
                 c.display()
             );
         }
@@ -257,7 +260,9 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         cmd.arg("--commit").arg(commit);
     }
     if let Some(c) = &start_from {
-        cmd.arg("--resume").arg(c);
+        let exported = c.extension().is_some_and(|e| e == "json");
+        cmd.arg(if exported { "--init-model" } else { "--resume" })
+            .arg(c);
     }
     let status = cmd
         .status()
