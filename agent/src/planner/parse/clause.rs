@@ -1441,13 +1441,12 @@ impl<'a> Parser<'a> {
                 &["for", "the", "very", "end"],
                 &["for", "the", "very", "last"],
             ];
-            if c.action == Action::Verb(VerbKind::Leave) {
-                if let Some(seq) = TILL_LAST.iter().find(|seq| self.eat_seq(seq)) {
-                    let _ = seq;
-                    c.action = Action::Bare;
-                    c.last = true;
-                    continue;
-                }
+            if c.action == Action::Verb(VerbKind::Leave)
+                && TILL_LAST.iter().any(|seq| self.eat_seq(seq))
+            {
+                c.action = Action::Bare;
+                c.last = true;
+                continue;
             }
             if c.action == Action::Verb(VerbKind::Leave)
                 && (self.eat_phrase(&self.g.verbs.leave_tails) || self.on_the_table())
