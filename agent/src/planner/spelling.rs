@@ -262,6 +262,9 @@ mod suites {
             ("pleeease", "please"),
             ("tabel", "table"),
             ("grren", "green"),
+            // Rounds 16 and 17.
+            ("grene", "green"),
+            ("purpel", "purple"),
             ("objcet", "object"),
             ("organge", "orange"),
             ("ornage", "orange"),
