@@ -4,6 +4,7 @@
 //! nothing dropped here can hide an unsafe request.
 
 use super::grammar::Grammar;
+use super::text::phrase_at;
 
 const DETERMINERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "my"];
 
@@ -79,12 +80,8 @@ fn vocative_at(before: Option<&String>, words: &[String], i: usize) -> Option<us
         return None;
     }
     VOCATIVES.iter().find_map(|v| {
-        let fits = v
-            .iter()
-            .enumerate()
-            .all(|(k, x)| words.get(i + k).is_some_and(|w| w == x));
         let alone = words.get(i + v.len()).is_none_or(|w| w == ",");
-        (fits && alone).then_some(v.len())
+        (phrase_at(words, i, v) && alone).then_some(v.len())
     })
 }
 
@@ -167,13 +164,9 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
         // "Nothing red should stay on this table": everything red goes.
         if words[i] == "nothing" && out.iter().all(|w| w == ",") {
             if let Some((j, n)) = (i + 1..words.len().min(i + 6)).find_map(|j| {
-                STAYS.iter().find_map(|st| {
-                    let fits = st
-                        .iter()
-                        .enumerate()
-                        .all(|(k, x)| words.get(j + k).is_some_and(|w| w == x));
-                    fits.then_some((j, st.len()))
-                })
+                STAYS
+                    .iter()
+                    .find_map(|st| phrase_at(words, j, st).then_some((j, st.len())))
             }) {
                 out.push("everything".into());
                 out.extend(words[i + 1..j].iter().cloned());

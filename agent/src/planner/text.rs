@@ -94,6 +94,14 @@ fn list_markers_as_breaks(text: &str) -> String {
     out
 }
 
+/// Whether `phrase` is said at `words[i..]`, word for word.
+pub fn phrase_at(words: &[String], i: usize, phrase: &[&str]) -> bool {
+    phrase
+        .iter()
+        .enumerate()
+        .all(|(k, x)| words.get(i + k).is_some_and(|w| w == x))
+}
+
 /// Letters held for emphasis ("pleeease", "sooo"): a run of three or more of one letter as
 /// one and as two ("please", "soo"), for the caller to keep whichever it knows.
 pub fn unstretched(word: &str) -> Option<[String; 2]> {

@@ -4,6 +4,7 @@
 //! object narrowed ("See the can? The green one."), and a bare "one" of a group named before.
 
 use super::super::grammar::{Grammar, VerbKind};
+use super::super::text::phrase_at;
 use super::{Action, Clause, Item, ParseError, Parsed, Parser, Quantity};
 
 /// Parses every sentence of a request into clauses. Where the request cannot be read as a
@@ -112,9 +113,6 @@ fn parse_all(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
         } else {
             words
         };
-        if words.is_empty() {
-            continue;
-        }
         let (swept, sweep) = without_sweep(words);
         let words = swept.as_slice();
         if words.is_empty() {
@@ -174,17 +172,10 @@ fn without_forward_pointers(words: &[String]) -> Vec<String> {
     ];
     let mut out = Vec::with_capacity(words.len());
     let mut i = 0;
-    'word: while i < words.len() {
-        for p in POINTERS {
-            if words.len() - i >= p.len()
-                && words[i..i + p.len()]
-                    .iter()
-                    .zip(p.iter())
-                    .all(|(w, x)| w == x)
-            {
-                i += p.len();
-                continue 'word;
-            }
+    while i < words.len() {
+        if let Some(p) = POINTERS.iter().find(|p| phrase_at(words, i, p)) {
+            i += p.len();
+            continue;
         }
         out.push(words[i].clone());
         i += 1;
@@ -263,11 +254,7 @@ const SWEEPS: &[(&str, &str)] = &[
 fn without_sweep(words: &[String]) -> (Vec<String>, Option<String>) {
     for (phrase, key) in SWEEPS {
         let p: Vec<&str> = phrase.split(' ').collect();
-        let Some(at) = (0..words.len()).find(|&k| {
-            p.iter()
-                .enumerate()
-                .all(|(j, w)| words.get(k + j).is_some_and(|x| x == w))
-        }) else {
+        let Some(at) = (0..words.len()).find(|&k| phrase_at(words, k, &p)) else {
             continue;
         };
         let mut from = at;
