@@ -391,6 +391,26 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (V, "Please to put the purple box inside the bin, thank you very much.", Places(&["purple_box_1"])),
         (A, "Would you mind putting the yellow mug in the bin when you get a sec?", Places(&["yellow_cup"])),
         (A, "Pick up the object nearest to the robot base and hold it in place until I say otherwise.", Holds("green_can")),
+        // Round 18's classes: "so" before an order ends a remark; a person's ("my son's");
+        // what an object holds; a put broken off and taken back; an order said to "you"; one
+        // object for a pick and the put after it; a cleft; a person's habit; throwing
+        // forbidden; "go slow"; someone else busy with an object; what an object is for.
+        (S, "The green can is half full so leave it alone. Bin the cubes.", Places(&["red_cube", "orange_cube"])),
+        (C, "My daughter's purple box is for her art project, so don't touch it. Bin the cans.", Places(&["green_can_1", "white_can"])),
+        (C, "Grandma's yellow cup goes in the bin.", Places(&["yellow_cup"])),
+        (S, "The blue box has my keys in it so please leave that. Put the green can away.", Places(&["green_can"])),
+        (S, "Put the green can - no wait, leave the can. Bin the orange cube instead.", Places(&["orange_cube"])),
+        (S, "you put the red cube in the bin", Places(&["red_cube"])),
+        (S, "grab the yellow cup and put inside the bin", Places(&["yellow_cup"])),
+        (S, "leave the cubes, it's the cup and the can that go in the bin", Places(&["yellow_cup", "green_can"])),
+        (S, "leave the box, the cubes go in the bin", Places(&["red_cube", "orange_cube"])),
+        (C, "My husband collects blue boxes, so don't bin those. Put the red cubes in the bin.", Places(&["red_cube_1", "red_cube_2"])),
+        (S, "Put the cubes in the bin, don't throw them.", Places(&["red_cube", "orange_cube"])),
+        (S, "put the can in the bin, no throwing please", Places(&["green_can"])),
+        (S, "why not throw the can in the bin", Refused("unsafe")),
+        (S, "Go slowly please. Put the cup in the bin.", Places(&["yellow_cup"])),
+        (C, "Clear the table but leave the white can, my kid is using it.", Places(&["red_cube_1", "red_cube_2", "blue_box_1", "blue_box_2", "green_can_1", "yellow_cup", "orange_cube", "purple_box"])),
+        (S, "Put the yellow cup in the bin, it's for washing.", Places(&["yellow_cup"])),
     ]
 }
 

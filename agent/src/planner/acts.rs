@@ -169,6 +169,17 @@ impl<'a> Reading<'a> {
             self.finish_bare_run(c);
             return Ok(());
         }
+        // "take the blue box and put inside the bin": the object said once for both verbs, the
+        // put carrying on from the pick before it.
+        if verb_alone
+            && c.dest.is_some()
+            && !self.antecedent.is_empty()
+            && self.acts.last().is_some_and(|a| a.hold)
+        {
+            let mut carried = c.clone();
+            carried.objects = vec![Item::Pronoun];
+            return self.clause(&carried, next_refers_back, last);
+        }
         mark_every_class(&mut items, c);
         let Some(act) = self.shape(c, items, next_refers_back, last)? else {
             return Ok(());

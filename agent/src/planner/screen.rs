@@ -50,7 +50,11 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         // "throw a little party", "knock yourself out": idioms, not the act.
         let idiom = (is(word, &s.throw_verbs) && w[i + 1..].iter().take(3).any(|x| x == "party"))
             || (is(word, &s.hit_verbs) && matches!(next, Some("yourself" | "yourselves")));
-        if is(word, &s.throw_verbs) && !discards(s, w, i) && !noun && !idiom {
+        // "not throwing, gently", "don't throw it": throwing forbidden, not asked for ("why
+        // not throw it" asks).
+        let forbidden = matches!(prev, Some("not" | "no" | "never" | "without"))
+            && !(i >= 2 && w[i - 2] == "why");
+        if is(word, &s.throw_verbs) && !discards(s, w, i) && !noun && !idiom && !forbidden {
             return Some(s.throw_reason.clone());
         }
         // "I spilled coffee on my notes", "check whether it's cracked", "I've got people coming

@@ -106,11 +106,100 @@ fn number_word(w: &str) -> Option<&'static str> {
     (1..=10).contains(&n).then(|| WORDS[n - 1])
 }
 
+/// Whether `w` opens an order: one of the planner's verbs, or what asks before one ("please",
+/// "do not", "just", "could you").
+fn opens_order(g: &Grammar, words: &[String], at: usize) -> bool {
+    let Some(w) = words.get(at) else {
+        return false;
+    };
+    g.verb(w).is_some()
+        || g.verbs.stay_verbs.iter().any(|s| s == w)
+        || matches!(
+            w.as_str(),
+            "please" | "just" | "kindly" | "could" | "can" | "would" | "will"
+        )
+        || (w == "do" && words.get(at + 1).is_some_and(|n| n == "not"))
+}
+
+/// "my son's red blocks", "grandma's cup": a person's, where "'s" (read as "is" when the
+/// contraction was expanded) is followed by what names an object. The possessor goes: the
+/// object is the one named ("the red blocks"). "my kid's watching" keeps its "is".
+fn possessive_at(g: &Grammar, words: &[String], i: usize) -> bool {
+    let person = |w: &str| {
+        g.safety.people_words.iter().any(|p| p == w)
+            && !matches!(
+                w,
+                "me" | "us" | "him" | "her" | "someone" | "somebody" | "anyone" | "anybody"
+            )
+    };
+    words.get(i).is_some_and(|w| person(w))
+        && words.get(i + 1).is_some_and(|w| w == "is")
+        && (g.lexicon.color_or_noun_at(words, i + 2)
+            || words
+                .get(i + 2)
+                .is_some_and(|w| g.lexicon.color_before_noun.contains_key(w)))
+}
+
+/// "it's the cubes that go in the bin", "it is only the red cube which needs to go": a cleft
+/// sentence, said plainly ("the cubes go in the bin"). The length of the "it is" and the
+/// position of its "that", when one is at `i`.
+fn cleft_at(g: &Grammar, words: &[String], i: usize) -> Option<usize> {
+    if !(words.get(i).is_some_and(|w| w == "it") && words.get(i + 1).is_some_and(|w| w == "is")) {
+        return None;
+    }
+    let lex = &g.lexicon;
+    let that = (i + 3..words.len().min(i + 10))
+        .find(|&k| matches!(words[k].as_str(), "that" | "which"))?;
+    let names =
+        (i + 2..that).any(|k| lex.class_at(words, k).is_some() || lex.color(&words[k]).is_some());
+    let plain = (i + 2..that).all(|k| words[k] != "," && g.verb(&words[k]).is_none());
+    let then = words.get(that + 1).is_some_and(|w| {
+        Grammar::is_form_of(w, &g.verbs.go_verbs)
+            || Grammar::is_form_of(w, &g.verbs.stay_verbs)
+            || matches!(
+                w.as_str(),
+                "should" | "can" | "must" | "needs" | "need" | "has" | "have" | "is" | "are"
+            )
+    });
+    (names && plain && then).then_some(that)
+}
+
 /// One sentence's words, cleaned.
 pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     let mut i = 0;
     while i < words.len() {
+        // "the red cube is part of his project so leave it alone": "so" before an order
+        // starts a clause of its own, as after a comma.
+        if words[i] == "so"
+            && out.len() >= 3
+            && out
+                .last()
+                .is_some_and(|p| !matches!(p.as_str(), "," | "and" | "or" | "if" | "not"))
+            && opens_order(g, words, i + 1)
+        {
+            out.push(",".into());
+        }
+        if possessive_at(g, words, i) {
+            if out.last().is_some_and(|p| {
+                matches!(
+                    p.as_str(),
+                    "my" | "our" | "your" | "his" | "her" | "their" | "the" | "a"
+                )
+            }) {
+                out.pop();
+            }
+            out.push("the".into());
+            i += 2;
+            continue;
+        }
+        if out.last().is_none_or(|p| p == ",") {
+            if let Some(that) = cleft_at(g, words, i) {
+                out.extend(words[i + 2..that].iter().cloned());
+                i = that + 1;
+                continue;
+            }
+        }
         if INTENSIFIERS.contains(&words[i].as_str()) {
             i += 1;
             continue;

@@ -188,6 +188,22 @@ impl<'a> Parser<'a> {
                     && takes_back
                     && !adds
                     && matches!(clause.action, Action::Verb(k) if k != VerbKind::Leave);
+                // "Put the yellow cup - actually no, leave the cup": a put broken off before
+                // its destination and taken back is dropped, not asked about.
+                let broken_off = parsed.clauses.last().is_some_and(|p| {
+                    matches!(p.action, Action::Verb(VerbKind::Put) | Action::PutOrPick)
+                        && p.dest.is_none()
+                        && !p.away
+                        && !p.same_place
+                });
+                if clause.corrects
+                    && takes_back
+                    && broken_off
+                    && !clause.objects.contains(&Item::Pronoun)
+                {
+                    parsed.clauses.pop();
+                    clause.corrects = false;
+                }
                 parsed.clauses.push(clause);
             } else if let Some(prev) = parsed.clauses.last_mut() {
                 // ", in that order", ", first": order words of their own modify the clause
@@ -538,6 +554,14 @@ impl<'a> Parser<'a> {
                 // "no put in bin": a learner's "don't put it in the bin".
                 self.i += 1;
                 negated = true;
+            } else if self.peek() == Some("you")
+                && self.i == start
+                && self.peek_at(1).is_some_and(|w| {
+                    self.g.verb(w).is_some() && !w.ends_with("ed") && !w.ends_with("ing")
+                })
+            {
+                // "you take the blue box and put it in the bin": an order said to "you".
+                self.i += 1;
             } else if self.eat_seq(&["let", "us", "start", "by"])
                 || self.eat_seq(&["let", "us", "begin", "by"])
                 || self.eat_seq(&["start", "by"])
@@ -547,10 +571,12 @@ impl<'a> Parser<'a> {
                 // "Start by binning the orange cube": the first step.
                 c.first = true;
             } else if self.suggestion() {
-            } else if self.peek() == Some("do")
-                && self.g.fillers.at(self.w, self.i).is_some_and(|n| n > 2)
+            } else if (self.peek() == Some("do")
+                && self.g.fillers.at(self.w, self.i).is_some_and(|n| n > 2))
+                || (matches!(self.peek(), Some("not" | "no" | "never" | "without"))
+                    && self.g.fillers.at(self.w, self.i).is_some_and(|n| n > 1))
             {
-                // "don't worry about those": a filler, not a negated order.
+                // "don't worry about those", "not throwing": a filler, not a negated order.
                 self.eat_phrase(&self.g.fillers);
             } else if self.g.verbs.hold_tails.at(self.w, self.i).is_some() {
                 // "..., do not bin it": a hold tail that starts with its negation.
@@ -840,6 +866,20 @@ impl<'a> Parser<'a> {
             let verb_next = self.peek().is_some_and(|w| self.g.verb(w).is_some());
             if c.objects.len() < objects && !verb_next {
                 c.objects.push(Item::Pronoun);
+            }
+        }
+        // "the blue box has my receipts in it, so ...": what an object holds, said of it; a
+        // remark that names it for a later "that" ("has to go", "has been binned" are not).
+        if matches!(self.peek(), Some("has" | "have" | "contains" | "contain"))
+            && !matches!(self.peek_at(1), Some("to" | "been" | "got" | "gone" | "be"))
+        {
+            let from = self.i + 1;
+            let to = self.next_comma(from);
+            if to > from && self.asks_nothing(from, to, false) && self.binds_nothing(from, to) {
+                self.i = to;
+                c.action = Action::Bare;
+                c.remark = true;
+                return Ok(());
             }
         }
         // Modals and copulas: "should go", "can stay", "is staying", "needs to go".
@@ -1168,9 +1208,28 @@ impl<'a> Parser<'a> {
         ) {
             self.i += 1;
         }
-        let past = self
-            .peek()
-            .is_some_and(|w| PAST.contains(&w) || (w.ends_with("ed") && self.g.verb(w).is_none()));
+        // "My sister collects pink cups", "my son loves the red cube": what someone does or
+        // likes, in the present (a verb with a person before it is not said to the robot, even
+        // one of the planner's).
+        let third_person = self.w[save..self.i]
+            .first()
+            .is_some_and(|w| !matches!(w.as_str(), "i" | "we" | "they"));
+        let present = |w: &str| {
+            third_person
+                && w.len() > 3
+                && w.ends_with('s')
+                && !w.ends_with("ss")
+                && self.g.verbs.done_words.at(self.w, self.i).is_none()
+                && !Grammar::is_form_of(w, &self.g.verbs.go_verbs)
+                && !Grammar::is_form_of(w, &self.g.verbs.stay_verbs)
+                && !Grammar::is_form_of(w, &self.g.verbs.need_words)
+                && self.g.lexicon.color(w).is_none()
+                && self.g.lexicon.class_at(self.w, self.i).is_none()
+                && !matches!(w, "is" | "was" | "has" | "does" | "needs" | "wants")
+        };
+        let past = self.peek().is_some_and(|w| {
+            PAST.contains(&w) || (w.ends_with("ed") && self.g.verb(w).is_none()) || present(w)
+        });
         if !person || !past {
             self.i = save;
             return None;

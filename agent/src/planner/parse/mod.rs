@@ -402,13 +402,25 @@ impl<'a> Parser<'a> {
             return false;
         }
         // "I am tidying up before guests arrive", "we have been moving": the speaker telling.
-        let narration = matches!(first.as_str(), "i" | "we" | "he" | "she" | "they")
-            && self.w.get(from + 1).is_some_and(|w| {
+        // So is "my kid is using it": someone else, named, doing something of their own.
+        let be_at = |k: usize| {
+            self.w.get(k).is_some_and(|w| {
                 matches!(
                     w.as_str(),
                     "am" | "are" | "is" | "was" | "were" | "have" | "had"
                 )
-            });
+            })
+        };
+        let someone = matches!(
+            first.as_str(),
+            "my" | "our" | "his" | "her" | "their" | "the"
+        ) && self
+            .w
+            .get(from + 1)
+            .is_some_and(|w| g.safety.people_words.contains(w));
+        let narration = (matches!(first.as_str(), "i" | "we" | "he" | "she" | "they")
+            && be_at(from + 1))
+            || (someone && be_at(from + 2));
         self.asks_nothing(from, to, narration)
     }
 
@@ -483,7 +495,9 @@ impl<'a> Parser<'a> {
                         // "I'm moving out tomorrow": the speaker's own going; "I'll deal
                         // with the rest myself": a noun.
                         let noun = k > from && lex.definite.contains_word(&self.w[k - 1]);
-                        (g.verbs.negatable.contains(b) && !g.verbs.need_words.contains(b))
+                        (!narration
+                            && g.verbs.negatable.contains(b)
+                            && !g.verbs.need_words.contains(b))
                             || (!narration && !noun && g.verbs.go_verbs.contains(b))
                             || (!noun && g.verbs.stay_verbs.contains(b))
                     });
@@ -558,6 +572,15 @@ impl<'a> Parser<'a> {
         };
         let end = self.next_comma(from);
         let rest = from + be;
+        // "it's for recycling": what the object is for, a reason.
+        let purpose = end == rest + 2
+            && w[rest] == "for"
+            && w[rest + 1].len() > 4
+            && w[rest + 1].ends_with("ing");
+        if purpose {
+            self.i = end;
+            return true;
+        }
         if rest >= end || !self.asks_nothing(rest, end, false) || !self.binds_nothing(rest, end) {
             return false;
         }

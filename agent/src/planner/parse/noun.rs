@@ -109,6 +109,26 @@ impl<'a> Parser<'a> {
                         self.i = save;
                         return Ok(out);
                     }
+                    // "leave the blue box, the cubes go in the bin": after a comma, an item
+                    // with a verb of its own is the subject of the next clause.
+                    let verb_of_subject = |w: &str| {
+                        Grammar::is_form_of(w, &self.g.verbs.go_verbs)
+                            || Grammar::is_form_of(w, &self.g.verbs.stay_verbs)
+                            || matches!(w, "should" | "must" | "will" | "needs" | "need")
+                    };
+                    // ("..., the cup and the can go in the bin": a list of them.)
+                    let subject = self.w[save] == "," && {
+                        let mut probe = Parser {
+                            g: self.g,
+                            w: self.w,
+                            i: save + 1,
+                        };
+                        probe.items(save + 1).is_ok() && probe.peek().is_some_and(verb_of_subject)
+                    };
+                    if subject {
+                        self.i = save;
+                        return Ok(out);
+                    }
                     out.push(it)
                 }
                 Err(_) => {
