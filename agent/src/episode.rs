@@ -298,10 +298,11 @@ impl Agent<'_, '_> {
             let Ok(outcome) = self.attempt(&skill, attempt, t0, &mut report)? else {
                 break;
             };
-            if outcome.is_ok() {
+            let Err(failure) = outcome else {
                 continue;
-            }
-            if attempt >= cfg.max_attempts {
+            };
+            // An object that fell off the table stays out of reach however often it is tried.
+            if attempt >= cfg.max_attempts || failure.kind == FailureKind::FellOffTable {
                 // Give up on this object: drop its remaining steps and go on with the others.
                 let object = skill.object().to_string();
                 queue.retain(|s| s.object() != object);
@@ -499,6 +500,12 @@ impl Agent<'_, '_> {
             .observation_period()
             .map(|p| ((p / self.control_dt).round() as usize).max(1));
         let mut obs = self.observe()?;
+        if let Skill::Pick { object } = skill {
+            let scene = self.perception.perceive(&obs);
+            if let Some(failure) = off_the_table(&scene, object) {
+                return Ok(Err(failure));
+            }
+        }
         let mut handover = false;
         loop {
             let scene = self.perception.perceive(&obs);
@@ -607,6 +614,25 @@ impl Agent<'_, '_> {
             }
         }
     }
+}
+
+/// A pick of an object that lies below the table top (it fell to the floor) is not tried: the
+/// arm works over the table, and a learned policy asked to reach the floor answers with targets
+/// the safety filter stops the whole episode for, ending the other objects' chances too.
+fn off_the_table(scene: &SceneGraph, object: &str) -> Option<Failure> {
+    let o = scene.object(object)?;
+    let z = o.pose_in_base.translation.z;
+    // Resting on the table puts the centre half the object's height above the top; anything
+    // whose centre is below the top itself is not on it.
+    (z < scene.table_height_m - 0.01).then(|| {
+        Failure::new(
+            FailureKind::FellOffTable,
+            format!(
+                "'{object}' is off the table ({:.2} m below its top): out of reach, not tried",
+                scene.table_height_m - z
+            ),
+        )
+    })
 }
 
 /// Whether `o` sits between the fingers: near the TCP horizontally, within its height of it.
@@ -766,5 +792,24 @@ mod tests {
         out.objects[0].pose_in_base = Isometry3::translation(0.5, 0.0, 0.025);
         let err = check_skill(&place, &at([0.35, -0.45, 0.3], 0.08), &out).unwrap_err();
         assert_eq!(err.kind, FailureKind::Dropped, "{err}");
+    }
+
+    #[test]
+    fn only_an_object_below_the_table_top_is_out_of_reach() {
+        let mut scene = cube_in_bin();
+        // Resting on the table, lifted in the gripper, in the bin: all within reach.
+        for z in [0.025, 0.2, 0.035] {
+            scene.objects[0].pose_in_base = Isometry3::translation(0.5, 0.0, z);
+            assert_eq!(off_the_table(&scene, "cube"), None, "at z = {z}");
+        }
+        // On the floor (below the table top by its depth) or sunk through the top.
+        for z in [-0.72, -0.02] {
+            scene.objects[0].pose_in_base = Isometry3::translation(0.9, 0.3, z);
+            let f = off_the_table(&scene, "cube").expect("off the table");
+            assert_eq!(f.kind, FailureKind::FellOffTable, "{f}");
+            assert!(f.detail.contains("'cube'"), "{f}");
+        }
+        // What perception no longer sees is the skill check's to judge (lost_object).
+        assert_eq!(off_the_table(&scene, "can"), None);
     }
 }
