@@ -26,8 +26,9 @@
 //! to get wrong, `planner_requests_round13.toml` (part `round13`) and
 //! `planner_requests_round14.toml` (part `round14`), `planner_requests_round15.toml` (part
 //! `round15`), `planner_requests_round16.toml` (part `round16`),
-//! `planner_requests_round17.toml` (part `round17`) and `planner_requests_round18.toml` (part
-//! `round18`, four scenes no earlier round used): 80 more everyday ones each; each likewise
+//! `planner_requests_round17.toml` (part `round17`), `planner_requests_round18.toml` (part
+//! `round18`) and `planner_requests_round19.toml` (part `round19`; both in four scenes no earlier
+//! round used): 80 more everyday ones each; each likewise
 //! measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -120,7 +121,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=18 {
+    for round in 2..=19 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -213,6 +214,7 @@ fn planner_request_suite() {
         ("round16", 47, 52),
         ("round17", 52, 52),
         ("round18", 51, 52),
+        ("round19", 48, 52),
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(

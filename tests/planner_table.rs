@@ -411,6 +411,26 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (S, "Go slowly please. Put the cup in the bin.", Places(&["yellow_cup"])),
         (C, "Clear the table but leave the white can, my kid is using it.", Places(&["red_cube_1", "red_cube_2", "blue_box_1", "blue_box_2", "green_can_1", "yellow_cup", "orange_cube", "purple_box"])),
         (S, "Put the yellow cup in the bin, it's for washing.", Places(&["yellow_cup"])),
+        // Round 19's classes: a correction that narrows ("no wait, just the one on the right");
+        // a sentence opening with "and" adds; an exclamation about the table ("so clean!");
+        // the destination before the objects; a pick's objects carried to the put after it;
+        // what objects are or whose; "X here," who speaks; a reason about something the
+        // planner does not know; "is it possible for you to"; "otherwise do nothing"; "the
+        // close one"; "don't you dare"; "X, garbage please".
+        (C, "Bin the blue boxes. No wait, just the one on the left.", Places(&["blue_box_2"])),
+        (S, "put the green can in the bin! and the orange one!", Places(&["green_can", "orange_cube"])),
+        (S, "wow. so tidy. anyway, bin the blue box", Places(&["blue_box"])),
+        (S, "put into the bin the yellow cup and the red cube", Places(&["yellow_cup", "red_cube"])),
+        (S, "pick up all the cubes and put in the trash", Places(&["red_cube", "orange_cube"])),
+        (V, "The cans are my daughter's, leave them. Bin the cups.", Places(&["yellow_cup_1", "yellow_cup_2"])),
+        (V, "Since the red cubes are the test samples, leave them; the cups go in the bin.", Places(&["yellow_cup_1", "yellow_cup_2"])),
+        (S, "Mum here. Put the green can in the bin.", Places(&["green_can"])),
+        (S, "Lunch starts in ten minutes, so bin the cup.", Places(&["yellow_cup"])),
+        (S, "Would it be possible to put the red cube in the bin?", Places(&["red_cube"])),
+        (S, "If there's a blue box, bin it; otherwise do nothing.", Places(&["blue_box"])),
+        (V, "bin the yellow cup that's further from you, keep the close one", Places(&["yellow_cup_2"])),
+        (S, "Don't you dare touch the cup. Bin the cans.", Places(&["green_can"])),
+        (S, "The blue box and the cup, trash please.", Places(&["blue_box", "yellow_cup"])),
     ]
 }
 

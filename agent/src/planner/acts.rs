@@ -169,16 +169,16 @@ impl<'a> Reading<'a> {
             self.finish_bare_run(c);
             return Ok(());
         }
-        // "take the blue box and put inside the bin": the object said once for both verbs, the
-        // put carrying on from the pick before it.
-        if verb_alone
-            && c.dest.is_some()
-            && !self.antecedent.is_empty()
-            && self.acts.last().is_some_and(|a| a.hold)
-        {
-            let mut carried = c.clone();
-            carried.objects = vec![Item::Pronoun];
-            return self.clause(&carried, next_refers_back, last);
+        // "take the blue box and put inside the bin", "take all the things from the table and
+        // put in the container": the objects said once for both verbs, the put giving the
+        // pick before it its destination.
+        if verb_alone && c.dest.is_some() {
+            if let Some(a) = self.acts.last_mut().filter(|a| a.dest.is_none()) {
+                a.dest = c.dest.clone();
+                a.own_dest = true;
+                a.hold = false;
+                return Ok(());
+            }
         }
         mark_every_class(&mut items, c);
         let Some(act) = self.shape(c, items, next_refers_back, last)? else {

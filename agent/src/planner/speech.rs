@@ -97,6 +97,29 @@ const STAYS: &[&[&str]] = &[
     &["remains"],
 ];
 
+/// "put the red cube on the left in the bin, just that one": the one just named, no more. Dropped
+/// only where it ends the sentence or a clause ("no wait, just the one on the right" names one).
+const JUST_THAT_ONE: &[&[&str]] = &[
+    &[",", "just", "that", "one"],
+    &[",", "only", "that", "one"],
+    &[",", "just", "the", "one"],
+    &[",", "that", "one", "only"],
+    &[",", "only", "the", "one"],
+    &[",", "just", "this", "one"],
+    &[",", "only", "this", "one"],
+    &[",", "that", "one", "and", "no", "other"],
+];
+
+/// The length of a "just that one" at `i` that ends what it follows.
+fn just_that_one_at(words: &[String], i: usize) -> Option<usize> {
+    JUST_THAT_ONE.iter().find_map(|p| {
+        let ends = words
+            .get(i + p.len())
+            .is_none_or(|w| matches!(w.as_str(), "," | "please" | "thanks"));
+        (phrase_at(words, i, p) && ends).then_some(p.len())
+    })
+}
+
 /// The word for a count written in digits, one to ten.
 fn number_word(w: &str) -> Option<&'static str> {
     const WORDS: [&str; 10] = [
@@ -274,6 +297,37 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                 }
                 continue;
             }
+        }
+        // "wow amazing table. so clean.": an exclamation about the table, standing alone, not
+        // the verb "clean".
+        if out.last().is_none_or(|p| p == ",")
+            && matches!(
+                words[i].as_str(),
+                "so" | "very" | "too" | "how" | "super" | "soo" | "sooo" | "such" | "quite"
+            )
+            && words.get(i + 1).is_some_and(|w| {
+                matches!(
+                    w.as_str(),
+                    "clean" | "clear" | "tidy" | "neat" | "empty" | "messy" | "cluttered"
+                )
+            })
+            && words.get(i + 2).is_none_or(|w| w == ",")
+        {
+            i += 2;
+            continue;
+        }
+        // "Chef here, ...", "Mum here.": who is speaking, at the start.
+        if i == 0
+            && words.get(1).is_some_and(|w| w == "here")
+            && words.get(2).is_none_or(|w| w == ",")
+            && (!g.knows(&words[0]) || g.safety.people_words.contains(&words[0]))
+        {
+            i += 2;
+            continue;
+        }
+        if let Some(n) = just_that_one_at(words, i) {
+            i += n;
+            continue;
         }
         if let Some(n) = vocative_at(out.last(), words, i) {
             i += n;

@@ -272,6 +272,10 @@ mod suites {
             ("plese", "please"),
             ("teh", "the"),
             ("yelow", "yellow"),
+            // Round 19.
+            ("blokc", "block"),
+            ("bni", "bin"),
+            ("thign", "thing"),
         ]
         .into_iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))

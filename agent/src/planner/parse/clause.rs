@@ -942,7 +942,31 @@ impl<'a> Parser<'a> {
         // lacks, and then nothing that names an object or asks for anything, to the comma.
         let remark_from = self.i;
         let remark_to = self.next_comma(remark_from);
-        if (state || self.peek().is_some_and(|w| !self.g.knows(w)))
+        // "the boxes are the experiment samples, leave them", "the pink cup was my grandma's":
+        // what they are or whose, said of them.
+        let what_they_are = copula
+            && !c.objects.contains(&Item::Table)
+            && matches!(
+                self.peek(),
+                Some(
+                    "the"
+                        | "a"
+                        | "an"
+                        | "my"
+                        | "our"
+                        | "his"
+                        | "her"
+                        | "their"
+                        | "your"
+                        | "mine"
+                        | "ours"
+                        | "hers"
+                        | "theirs"
+                        | "yours"
+                )
+            )
+            && self.binds_nothing(remark_from, remark_to);
+        if (state || what_they_are || self.peek().is_some_and(|w| !self.g.knows(w)))
             && remark_to > remark_from
             && self.asks_nothing(remark_from + usize::from(state), remark_to, false)
         {
@@ -1372,6 +1396,17 @@ impl<'a> Parser<'a> {
         let optional = clears || self.at_end() || self.at_connector() || self.dest_ahead();
         if !optional || self.item_ahead() {
             c.objects = self.items(start)?;
+        }
+        // "put in the bin the thing farther from you": the destination before the objects.
+        if c.objects.is_empty() && !clears && self.dest_ahead() {
+            let save = self.i;
+            match self.dest()? {
+                Some(d) if self.item_ahead() => {
+                    c.dest = Some(d);
+                    c.objects = self.items(start)?;
+                }
+                _ => self.i = save,
+            }
         }
         // "clear the bench of cubes": the objects after "of" leave the table.
         if clears && c.objects == [Item::Table] && self.peek() == Some("of") {

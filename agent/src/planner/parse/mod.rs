@@ -398,7 +398,46 @@ impl<'a> Parser<'a> {
             && self.w[from - 1] == ","
             && (participle || clock || day)
             && self.binds_nothing(from, to);
-        if !(g.talk_openers.contains(first) || person_subject || tail) {
+        // "class starts in five minutes", "dinner is at 7": a thing the planner does not know,
+        // then what it does or is, said as the request's reason.
+        // (Only with a verb of time: "wipe surfaces" may be an order the planner lacks.)
+        let thing_subject = from == 0
+            && !g.knows(first)
+            && first.chars().all(char::is_alphabetic)
+            && self.w.get(from + 1).is_some_and(|w| {
+                matches!(
+                    w.as_str(),
+                    "is" | "are"
+                        | "was"
+                        | "were"
+                        | "starts"
+                        | "begins"
+                        | "ends"
+                        | "finishes"
+                        | "opens"
+                        | "closes"
+                        | "arrives"
+                        | "arrive"
+                        | "start"
+                        | "begin"
+                )
+            })
+            && self.binds_nothing(from, to);
+        if !(g.talk_openers.contains(first) || person_subject || tail || thing_subject) {
+            return false;
+        }
+        // "no wait, ... on the right": a correction that picks something out is never talk
+        // to skip ("sorry to trouble you" is).
+        let picks_out = |k: usize| {
+            let lex = &g.lexicon;
+            lex.sides.at(self.w, k).is_some()
+                || lex.relations.at(self.w, k).is_some()
+                || lex.superlatives.contains_key(self.w[k].as_str())
+                || lex.ordinals.contains_key(self.w[k].as_str())
+        };
+        let end = to.min(self.w.len());
+        if (from..end).any(|k| g.corrections.at(self.w, k).is_some()) && (from..end).any(picks_out)
+        {
             return false;
         }
         // "I am tidying up before guests arrive", "we have been moving": the speaker telling.
@@ -536,7 +575,7 @@ impl<'a> Parser<'a> {
     pub(super) fn picks_or_orders(&self, k: usize) -> bool {
         let (g, lex, w) = (self.g, &self.g.lexicon, self.w);
         let word = w[k].as_str();
-        lex.numbers.contains_key(word)
+        (lex.numbers.contains_key(word) && !self.clock_time(k))
             || lex.ordinals.contains_key(word)
             || lex.superlatives.contains_key(word)
             || lex.other_words.iter().any(|o| o == word)
@@ -549,9 +588,27 @@ impl<'a> Parser<'a> {
             || g.corrections.at(w, k).is_some()
     }
 
-    /// Whether `w[k]` is a clock time: digits right after "at" ("guests at 7").
+    /// Whether `w[k]` is a clock time: digits right after "at" ("guests at 7"), or a count of
+    /// minutes or hours ("in five minutes", "for 2 hours").
     fn clock_time(&self, k: usize) -> bool {
-        k > 0 && self.w[k - 1] == "at" && self.w[k].chars().all(|c| c.is_ascii_digit())
+        let at_digits =
+            k > 0 && self.w[k - 1] == "at" && self.w[k].chars().all(|c| c.is_ascii_digit());
+        let count = self.w[k].chars().all(|c| c.is_ascii_digit())
+            || self.g.lexicon.numbers.contains_key(self.w[k].as_str());
+        // ("one minute!" alone is "wait", which binds.)
+        let span = count
+            && k > 0
+            && matches!(
+                self.w[k - 1].as_str(),
+                "in" | "for" | "within" | "another" | "about" | "over"
+            )
+            && self.w.get(k + 1).is_some_and(|u| {
+                matches!(
+                    u.as_str(),
+                    "minute" | "minutes" | "min" | "mins" | "hour" | "hours" | "seconds" | "secs"
+                )
+            });
+        at_digits || span
     }
 
     /// "It has been a long week", ", it is in the way": "it" with a form of "be" and nothing

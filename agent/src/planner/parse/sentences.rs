@@ -143,7 +143,13 @@ fn parse_all(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
             }
             Err(e) => return Err(e),
         }
-        narrow_what_was_pointed_at(&mut out.clauses, before);
+        // "... in the bin! and the orange one!": a sentence opening with "and" adds.
+        if !words
+            .first()
+            .is_some_and(|w| matches!(w.as_str(), "and" | "also" | "plus"))
+        {
+            narrow_what_was_pointed_at(&mut out.clauses, before);
+        }
         a_list_said_again(&mut out.clauses, before);
     }
     give_ones_their_group(&mut out.clauses);
