@@ -27,7 +27,8 @@
 //! `planner_requests_round14.toml` (part `round14`), `planner_requests_round15.toml` (part
 //! `round15`), `planner_requests_round16.toml` (part `round16`),
 //! `planner_requests_round17.toml` (part `round17`), `planner_requests_round18.toml` (part
-//! `round18`) and `planner_requests_round19.toml` (part `round19`; both in four scenes no earlier
+//! `round18`), `planner_requests_round19.toml` (part `round19`) and
+//! `planner_requests_round20.toml` (part `round20`; the last three each in four scenes no earlier
 //! round used): 80 more everyday ones each; each likewise
 //! measured once first.
 
@@ -121,7 +122,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=19 {
+    for round in 2..=20 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -215,6 +216,7 @@ fn planner_request_suite() {
         ("round17", 52, 52),
         ("round18", 51, 52),
         ("round19", 48, 52),
+        ("round20", 51, 52),
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(

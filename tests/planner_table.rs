@@ -431,6 +431,16 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (V, "bin the yellow cup that's further from you, keep the close one", Places(&["yellow_cup_2"])),
         (S, "Don't you dare touch the cup. Bin the cans.", Places(&["green_can"])),
         (S, "The blue box and the cup, trash please.", Places(&["blue_box", "yellow_cup"])),
+        // Round 20's classes: ", and X last" orders X alone; a sentence opening with a step of a
+        // sequence adds; "take X also" after a put goes where it went; "keep it in your hand";
+        // "before you do anything else"; "you can to", "except of"; "actually make it X".
+        (S, "The cup into the bin, then the red cube, and the blue box last.", Ordered(&["yellow_cup", "red_cube", "blue_box"])),
+        (S, "Bin the green can. Then, the orange one.", Places(&["green_can", "orange_cube"])),
+        (S, "put the blue box in the trash, after take the green can also", Places(&["blue_box", "green_can"])),
+        (S, "Pick up the cup and keep it in your hand.", Holds("yellow_cup")),
+        (S, "Before anything else, put the cup in the bin. After that, the red cube.", Ordered(&["yellow_cup", "red_cube"])),
+        (S, "You can to put everything in bin except of the box?", Places(&["red_cube", "green_can", "yellow_cup", "orange_cube"])),
+        (S, "Put the red cube in the bin. Actually make it the green can instead.", Places(&["green_can"])),
     ]
 }
 

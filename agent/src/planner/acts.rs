@@ -367,6 +367,20 @@ impl<'a> Reading<'a> {
                     return Err(format!("'{}': say which object", c.text));
                 }
                 act.hold = c.dest.is_none() && !away;
+                // "put the purple box in the garbage, after take the yellow cup also": "take"
+                // with "also" or "too" after a put goes where that put went.
+                let adds = c.text.split(' ').any(|w| matches!(w, "also" | "too"));
+                if act.hold
+                    && c.action == Action::PutOrPick
+                    && adds
+                    && self
+                        .acts
+                        .last()
+                        .is_some_and(|a| a.dest.is_some() && !a.hold)
+                {
+                    act.hold = false;
+                    act.same_place = true;
+                }
             }
             // What a remark says of its objects is not checked; they are what the next "it"
             // means ("the mug is chipped, bin it"), and nothing is done to them otherwise.
@@ -623,6 +637,22 @@ fn split_trailing_ones(c: &Clause) -> Vec<Clause> {
         _ => false,
     }
     };
+    // "then the blue box ..., and the purple box last": after a comma and "and", the order
+    // word that ends the list is its final object's (the rest keep the clause's place).
+    let n = c.objects.len();
+    let final_ones = n > 1
+        && c.text.contains(", and ")
+        && (c.text.ends_with(" last") || c.text.ends_with(" first"))
+        && names_one(&c.objects[n - 1]);
+    if final_ones {
+        let mut main = c.clone();
+        main.objects.truncate(n - 1);
+        main.first = false;
+        main.last = false;
+        let mut tail = c.clone();
+        tail.objects = vec![c.objects[n - 1].clone()];
+        return vec![main, tail];
+    }
     let mut k = c.objects.len();
     while k > 0 && picks_from_group(k - 1) {
         k -= 1;

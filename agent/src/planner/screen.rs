@@ -66,7 +66,10 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         if is(word, &s.push_verbs) && !told {
             return Some(s.push_reason.clone());
         }
-        let a_side = next == Some("side") || matches!(prev, Some("left" | "right"));
+        // "keep it in your hand": the robot's own hand.
+        let a_side = next == Some("side")
+            || matches!(prev, Some("left" | "right"))
+            || (prev == Some("your") && matches!(word.as_str(), "hand" | "hands"));
         if (is(word, &s.people_verbs) || s.body_words.contains(word)) && !a_side {
             return Some(s.people_reason.clone());
         }

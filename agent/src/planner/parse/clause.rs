@@ -173,6 +173,13 @@ impl<'a> Parser<'a> {
             };
             if clause.action != Action::Nothing {
                 let mut clause = clause;
+                // "... take the yellow cup also": a trailing "also" or "too" is the clause's.
+                if matches!(self.peek(), Some("also" | "too"))
+                    && self.peek_at(1).is_none_or(|w| w == ",")
+                {
+                    self.i += 1;
+                    clause.text.push_str(&format!(" {}", self.w[self.i - 1]));
+                }
                 clause.corrects = corrects && clauses_before > 0;
                 let takes_back = self.w[before..clause_from].iter().any(|w| {
                     matches!(

@@ -143,11 +143,22 @@ fn parse_all(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
             }
             Err(e) => return Err(e),
         }
-        // "... in the bin! and the orange one!": a sentence opening with "and" adds.
-        if !words
-            .first()
-            .is_some_and(|w| matches!(w.as_str(), "and" | "also" | "plus"))
-        {
+        // "... in the bin! and the orange one!", "After that, the green one.": a sentence
+        // opening with "and" or a step of a sequence adds.
+        if !words.first().is_some_and(|w| {
+            matches!(
+                w.as_str(),
+                "and"
+                    | "also"
+                    | "plus"
+                    | "after"
+                    | "then"
+                    | "next"
+                    | "afterwards"
+                    | "finally"
+                    | "lastly"
+            )
+        }) {
             narrow_what_was_pointed_at(&mut out.clauses, before);
         }
         a_list_said_again(&mut out.clauses, before);
