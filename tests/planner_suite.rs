@@ -28,8 +28,9 @@
 //! `round15`), `planner_requests_round16.toml` (part `round16`),
 //! `planner_requests_round17.toml` (part `round17`), `planner_requests_round18.toml` (part
 //! `round18`), `planner_requests_round19.toml` (part `round19`) and
-//! `planner_requests_round20.toml` (part `round20`; the last three each in four scenes no earlier
-//! round used): 80 more everyday ones each; each likewise
+//! `planner_requests_round20.toml` (part `round20`) and `planner_requests_round21.toml` (part
+//! `round21`; the last four each in four scenes no earlier round used): 80 more everyday ones
+//! each; each likewise
 //! measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -122,7 +123,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=20 {
+    for round in 2..=21 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -217,6 +218,9 @@ fn planner_request_suite() {
         ("round18", 51, 52),
         ("round19", 48, 52),
         ("round20", 51, 52),
+        // round21 (measured once, 41/52 with 3 wrong plans: a side as a region, "the
+        // rightmost one" after "the leftmost object") is printed but not held to a floor until
+        // its wrong plans are fixed as classes.
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(
