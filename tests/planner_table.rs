@@ -278,8 +278,8 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "if the yellow mug is still on the table, put it in the bin", Places(&["yellow_cup"])),
         (A, "is the blue box still there? if so, pick it up and hold it", Holds("blue_box")),
         (A, "if the table has a green can on it, put it in the bin", Places(&["green_can"])),
-        (A, "if there is a purple box, put it in the bin", Refused("no purple box")),
-        (A, "if the red cube is on the table, put the blue box in the bin", Refused("condition")),
+        (A, "if there is a purple box, put it in the bin", Refused("does not hold")),
+        (A, "if the red cube is on the table, put the blue box in the bin", Places(&["blue_box"])),
         (A, "put the red cube in the bin, that is all, thanks", Places(&["red_cube"])),
         (A, "It is fragile. Put the red cube in the bin.", Refused("")),
         // Round 9's classes (lists, headings, talk to others, remarks, sweeps, learners).
@@ -441,6 +441,27 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (S, "Before anything else, put the cup in the bin. After that, the red cube.", Ordered(&["yellow_cup", "red_cube"])),
         (S, "You can to put everything in bin except of the box?", Places(&["red_cube", "green_can", "yellow_cup", "orange_cube"])),
         (S, "Put the red cube in the bin. Actually make it the green can instead.", Places(&["green_can"])),
+        // Round 21's classes: conditions with another branch, sides as regions, "one" after a
+        // kindless noun, keeping in the hand.
+        (A, "if there's a purple box bin it, otherwise bin the green can", Places(&["green_can"])),
+        (A, "if there's a red cube bin it, otherwise bin the green can", Places(&["red_cube"])),
+        (A, "If the purple box is still there, bin it. If not, the yellow cup.", Places(&["yellow_cup"])),
+        (A, "If there is a purple box, bin the cubes. If not, nothing.", Refused("does not hold")),
+        (A, "if there is a purple box, bin it, or else the blue box. Then bin the green can.", Places(&["blue_box", "green_can"])),
+        (A, "if the red cube isn't there, bin the cup", Refused("")),
+        (A, "Everything on the left side goes in the bin.", Places(&["red_cube", "orange_cube"])),
+        (A, "put the stuff on the right side of the table in the bin", Places(&["blue_box", "green_can", "yellow_cup"])),
+        (A, "bin the cubes on the left", Places(&["red_cube", "orange_cube"])),
+        (A, "bin whatever is furthest to the right", Places(&["yellow_cup"])),
+        (A, "bin the thing on the far left", Places(&["red_cube"])),
+        (A, "bin the leftmost object and after that the rightmost one", Ordered(&["red_cube", "yellow_cup"])),
+        (A, "bin the left cube, then the right one", Ordered(&["red_cube", "orange_cube"])),
+        (A, "Keep the orange cube in your hand, don't bin it.", Holds("orange_cube")),
+        (A, "Hold the yellow cup, don't put it down anywhere.", Holds("yellow_cup")),
+        (A, "The cubes - put them both in the bin.", Places(&["red_cube", "orange_cube"])),
+        (A, "the yellow cup, into the bin with it", Places(&["yellow_cup"])),
+        (A, "Only the blue box goes in the bin, nothing else on this desk.", Places(&["blue_box"])),
+        (A, "Clear the table, I'm still drinking out of the yellow cup.", Places(&["red_cube", "blue_box", "green_can", "orange_cube"])),
     ]
 }
 

@@ -27,6 +27,18 @@ pub(super) struct Act {
     pub same_place: bool,
     /// "working from left to right": the superlative key its objects are ordered by.
     pub sweep: Option<String>,
+    /// "if there's a pink cup, bin it, otherwise ...": done only when the condition holds
+    /// (or, for the other branch, when it does not).
+    pub guard: Option<Guard>,
+    pub text: String,
+}
+
+/// A presence condition an act depends on: its objects, and whether the act is for when they
+/// are there (`holds`) or for when they are not.
+#[derive(Clone, Debug)]
+pub(super) struct Guard {
+    pub items: Vec<Item>,
+    pub holds: bool,
     pub text: String,
 }
 
@@ -126,6 +138,10 @@ struct Reading<'a> {
     /// A destination said before its objects, and whether its order words hold for them.
     dest_ahead: Option<Dest>,
     as_said_ahead: bool,
+    /// The last presence condition, and the sentence its "then" branch is in (that of the
+    /// first act after it).
+    condition: Option<Guard>,
+    then_sentence: Option<usize>,
     /// Some clause has a verb other than "leave".
     has_verb: bool,
     /// Some clause clears (the table, or objects away): puts without a destination go to the
@@ -146,6 +162,8 @@ impl<'a> Reading<'a> {
             bare_run: Vec::new(),
             dest_ahead: None,
             as_said_ahead: false,
+            condition: None,
+            then_sentence: None,
             has_verb: clauses.iter().any(|c| {
                 matches!(c.action, Action::Verb(k) if k != VerbKind::Leave)
                     || c.action == Action::PutOrPick
@@ -181,9 +199,18 @@ impl<'a> Reading<'a> {
             }
         }
         mark_every_class(&mut items, c);
-        let Some(act) = self.shape(c, items, next_refers_back, last)? else {
+        if c.condition {
+            self.condition = Some(Guard {
+                items: items.clone(),
+                holds: true,
+                text: c.text.clone(),
+            });
+            self.then_sentence = None;
+        }
+        let Some(mut act) = self.shape(c, items, next_refers_back, last)? else {
             return Ok(());
         };
+        act.guard = self.guard_for(c);
         // "Bin the red thing. Scratch that, bin everything that isn't red.": the acts before
         // are taken back.
         if c.cancels && !from_pronoun {
@@ -202,6 +229,20 @@ impl<'a> Reading<'a> {
         }
         self.push(c, act, from_pronoun);
         Ok(())
+    }
+
+    /// The condition an act of `c` depends on: the last one said, for the clauses of the
+    /// sentence that first acts after it, and for those said "otherwise".
+    fn guard_for(&mut self, c: &Clause) -> Option<Guard> {
+        let condition = self.condition.as_ref()?;
+        if c.otherwise {
+            return Some(Guard {
+                holds: false,
+                ..condition.clone()
+            });
+        }
+        let then = *self.then_sentence.get_or_insert(c.sentence);
+        (then == c.sentence).then(|| condition.clone())
     }
 
     /// The clause's items with pronouns replaced; whether a pronoun was. Remembers them for the
@@ -291,6 +332,7 @@ impl<'a> Reading<'a> {
             hint_for: None,
             same_place: c.same_place,
             sweep: c.sweep.clone(),
+            guard: None,
             text: c.text.clone(),
         };
         let away = c.away || c.from_table;
@@ -385,17 +427,9 @@ impl<'a> Reading<'a> {
             // What a remark says of its objects is not checked; they are what the next "it"
             // means ("the mug is chipped, bin it"), and nothing is done to them otherwise.
             Action::Bare if c.remark => return Ok(None),
-            Action::Bare if c.condition => {
-                // Checked where the next clause's "it" is grounded; a condition on something
-                // the request does not then act on is not something the planner can check.
-                if next_refers_back {
-                    return Ok(None);
-                }
-                return Err(format!(
-                    "'{}': I can only check a condition on the objects the request then moves",
-                    c.text
-                ));
-            }
+            // A presence condition is no act: the acts it guards are kept or dropped where
+            // the request is grounded (`Act::guard`).
+            Action::Bare if c.condition => return Ok(None),
             Action::Bare | Action::StartWith => {
                 if next_refers_back && c.action == Action::Bare && c.dest.is_none() {
                     return Ok(None);

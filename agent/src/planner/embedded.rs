@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use crate::types::{CameraFrame, Constraint, Plan, SceneGraph, SceneObject, Skill};
 
-use super::acts::{names_one, read_acts, Act, ReadActs};
+use super::acts::{names_one, read_acts, Act, Guard, ReadActs};
 use super::grammar::Grammar;
 use super::parse::{parse, Dest, Item, ParseError};
 use super::refs::{container, ground_item, ground_items, Ctx};
@@ -234,12 +234,25 @@ impl EmbeddedPlanner {
             present: present.clone(),
             mentioned: HashSet::new(),
             previous: Vec::new(),
+            previous_named_kind: true,
             fixed_reason: &self.grammar.safety.fixed_reason,
         };
+        // "If there's a pink cup, bin it, otherwise bin the yellow one": the acts of the branch
+        // the scene takes; the other branch's are as if never said.
+        let holds = |g: &Guard| ground_items(&g.items, &ctx).is_ok_and(|ids| !ids.is_empty());
+        let live: Vec<bool> = acts
+            .iter()
+            .map(|a| a.guard.as_ref().is_none_or(|g| holds(g) == g.holds))
+            .collect();
+        let unmet = acts
+            .iter()
+            .zip(&live)
+            .find(|(a, live)| !**live && a.guard.as_ref().is_some_and(|g| g.holds))
+            .and_then(|(a, _)| a.guard.as_ref());
+        let live_acts = || acts.iter().zip(&live).filter(|(_, l)| **l).map(|(a, _)| a);
         // Everything named anywhere (not "the rest" itself): what "the rest" leaves out.
         let mut mentioned = HashSet::new();
-        for it in acts
-            .iter()
+        for it in live_acts()
             .flat_map(|a| a.items.iter().chain(&a.except))
             .chain(stays)
             .chain(&read.remarked)
@@ -264,7 +277,7 @@ impl EmbeddedPlanner {
             }
         };
         let mut order: Vec<usize> = (0..acts.len())
-            .filter(|&i| acts[i].hint_for.is_none())
+            .filter(|&i| acts[i].hint_for.is_none() && live[i])
             .collect();
         order.sort_by_key(|&i| rank(&acts[i]));
         let default_container = scene
@@ -277,10 +290,7 @@ impl EmbeddedPlanner {
         // act names goes with that act, not with a plain one that names it too.
         let mut claimed: HashSet<String> = HashSet::new();
         let mut ordered_claims: HashSet<String> = HashSet::new();
-        for a in acts
-            .iter()
-            .filter(|a| !a.everything && a.hint_for.is_none())
-        {
+        for a in live_acts().filter(|a| !a.everything && a.hint_for.is_none()) {
             if let Ok(ids) = ground_items(&a.items, &ctx) {
                 if a.first || a.last {
                     ordered_claims.extend(ids.iter().cloned());
@@ -365,6 +375,10 @@ impl EmbeddedPlanner {
                 continue;
             }
             ctx.previous = ordered.clone();
+            ctx.previous_named_kind = a.items.iter().any(|it| match it {
+                Item::Ref(r) => r.classes.is_some() || !r.colors.is_empty() || r.bare_one,
+                _ => true,
+            });
             for id in ordered {
                 plan.steps.push(Skill::Pick { object: id.clone() });
                 plan.steps.push(Skill::Place {
@@ -373,6 +387,12 @@ impl EmbeddedPlanner {
                 });
                 moved.insert(id);
             }
+        }
+        if let Some(g) = unmet.filter(|_| plan.steps.is_empty()) {
+            return Err(format!(
+                "'{}' does not hold in this scene, and nothing else is asked",
+                g.text
+            ));
         }
         Ok(plan)
     }

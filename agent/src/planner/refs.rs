@@ -18,6 +18,9 @@ pub struct Ctx<'a> {
     pub mentioned: HashSet<String>,
     /// The objects of the clause before: what "the nearer one" picks among.
     pub previous: Vec<String>,
+    /// Whether the clause before named a kind (a class or colour): "the leftmost object, then
+    /// the rightmost one" asks for any object, "the left cube, then the right one" for a cube.
+    pub previous_named_kind: bool,
     /// Why a container or the table cannot be an object to move.
     pub fixed_reason: &'a str,
 }
@@ -196,6 +199,12 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
         };
         if base.is_empty() {
             ctx.present.clone()
+        } else if !ctx.previous_named_kind && !r.other {
+            ctx.present
+                .iter()
+                .copied()
+                .filter(|o| !base.iter().any(|b| b.id == o.id))
+                .collect()
         } else {
             same_kind(&base, ctx)
         }
@@ -267,6 +276,28 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
     let left_to_right = |c: &mut Vec<&SceneObject>| {
         c.sort_by(|p, q| pos(q).y.total_cmp(&pos(p).y).then(p.id.cmp(&q.id)))
     };
+    // "Everything on the left side", "the cubes on the right": with no count, a side is a
+    // region, the robot's half of the table on that side of its centreline (y = 0 in the base
+    // frame; scenes put the robot facing the table's middle), not the one object furthest out.
+    if let (Some(Rank::Key(side)), Quantity::All) = (&r.rank, r.quantity) {
+        if r.side_region && (side == "left" || side == "right") {
+            c.retain(|o| {
+                if side == "left" {
+                    pos(o).y > 0.0
+                } else {
+                    pos(o).y < 0.0
+                }
+            });
+            if c.is_empty() {
+                return Err(format!(
+                    "there is no {} on the {side} side of the table ('{}')",
+                    describe(r),
+                    r.text
+                ));
+            }
+            return Ok(c.iter().map(|o| o.id.clone()).collect());
+        }
+    }
     if let Some(rank) = &r.rank {
         let keyed: Vec<(f64, &SceneObject)> = match rank {
             Rank::Key(k) => c

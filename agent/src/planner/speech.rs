@@ -187,6 +187,31 @@ fn cleft_at(g: &Grammar, words: &[String], i: usize) -> Option<usize> {
     (names && plain && then).then_some(that)
 }
 
+/// "keep the orange cube in your hand": kept in the gripper, not left where it is. Where the
+/// hand is said and where it ends, when "keep" at `i` names objects then a hand.
+fn keep_in_hand_at(g: &Grammar, words: &[String], i: usize) -> Option<(usize, usize)> {
+    if words.get(i).is_none_or(|w| w != "keep") {
+        return None;
+    }
+    const HANDS: [&[&str]; 6] = [
+        &["in", "your", "hand"],
+        &["in", "your", "hands"],
+        &["in", "your", "gripper"],
+        &["in", "the", "gripper"],
+        &["in", "hand"],
+        &["in", "your", "grip"],
+    ];
+    let at = (i + 2..words.len().min(i + 8)).find(|&k| words[k] == "in")?;
+    let names = (i + 1..at)
+        .any(|k| g.lexicon.class_at(words, k).is_some() || g.lexicon.color(&words[k]).is_some());
+    let plain = (i + 1..at).all(|k| words[k] != "," && g.verb(&words[k]).is_none());
+    let n = HANDS.iter().find_map(|h| {
+        (words.len() >= at + h.len() && words[at..at + h.len()].iter().zip(*h).all(|(w, h)| w == h))
+            .then_some(h.len())
+    })?;
+    (names && plain).then_some((at, at + n))
+}
+
 /// One sentence's words, cleaned.
 pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
@@ -222,6 +247,28 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                 i = that + 1;
                 continue;
             }
+        }
+        // "..., nothing else on this desk": where the rest is, said of what stays.
+        if matches!(out.as_slice(), [.., a, b] if a == "nothing" && matches!(b.as_str(), "else" | "more"))
+            && matches!(words[i].as_str(), "on" | "from" | "off")
+        {
+            let mut k = i + 1;
+            if words
+                .get(k)
+                .is_some_and(|w| matches!(w.as_str(), "the" | "this" | "that" | "your" | "my"))
+            {
+                k += 1;
+            }
+            if let Some(n) = g.lexicon.table.at(words, k) {
+                i = k + n;
+                continue;
+            }
+        }
+        if let Some((hand, end)) = keep_in_hand_at(g, words, i) {
+            out.push("hold".into());
+            out.extend(words[i + 1..hand].iter().cloned());
+            i = end;
+            continue;
         }
         if INTENSIFIERS.contains(&words[i].as_str()) {
             i += 1;

@@ -160,6 +160,12 @@ impl<'a> Parser<'a> {
                 parsed.clauses.push(c);
                 continue;
             }
+            // "..., otherwise bin the green can", "If not, just the green can.": what follows
+            // is for when the condition said before does not hold.
+            if parsed.clauses.iter().any(|c| c.condition) && self.otherwise() {
+                parsed.otherwise_from = Some(parsed.clauses.len());
+                continue;
+            }
             if self.dummy_it(before) {
                 parsed.skipped.push(self.w[before..self.i].join(" "));
                 continue;
@@ -399,6 +405,48 @@ impl<'a> Parser<'a> {
                 None
             }
         }
+    }
+
+    /// "otherwise", "or else", "if not", "if it isn't (there)", "if there is none": the cursor
+    /// after it (and a comma) when it is there.
+    fn otherwise(&mut self) -> bool {
+        let save = self.i;
+        let said = self.eat_seq(&["or", "else"])
+            || self.eat("otherwise")
+            || self.eat("else")
+            || self.eat_seq(&["if", "not"])
+            || self.eat_seq(&["and", "if", "not"])
+            || self.eat_seq(&["but", "if", "not"])
+            || (self.eat("if")
+                && (self.eat("it") || self.eat("they") || self.eat("there"))
+                && (self.eat("is") || self.eat("are") || self.eat("isn't"))
+                && (self.eat("not") || self.eat("none"))
+                && {
+                    // ("if there is not a purple box, ..." is a condition of its own, not this.)
+                    let _ = self.eat("one") || self.eat("any");
+                    let _ = self.eat("still");
+                    let _ = self.on_the_table() || self.eat("there") || self.eat("here");
+                    self.at_end() || matches!(self.peek(), Some("," | "then"))
+                });
+        if !said {
+            self.i = save;
+            return false;
+        }
+        let _ = self.eat(",");
+        let _ = self.eat("then");
+        // "If not, nothing.": the other branch asks for nothing.
+        let rest: Vec<&str> = self.w[self.i..].iter().map(String::as_str).collect();
+        if matches!(
+            rest.as_slice(),
+            ["nothing"]
+                | ["nothing", "else"]
+                | ["do", "nothing"]
+                | ["leave", "it"]
+                | ["never", "mind"]
+        ) {
+            self.i = self.w.len();
+        }
+        true
     }
 
     /// "the table has": the cursor after it when it is there.
@@ -1156,8 +1204,11 @@ impl<'a> Parser<'a> {
         if verb_follows {
             if own_verb {
                 self.i += 1;
-                // "play with", "drink from", "work on".
-                let _ = self.eat("with") || self.eat("from") || self.eat("on");
+                // "play with", "drink from", "drink out of", "work on".
+                let _ = self.eat("with")
+                    || self.eat("from")
+                    || self.eat_seq(&["out", "of"])
+                    || self.eat("on");
             } else if !need {
                 return back(self);
             }

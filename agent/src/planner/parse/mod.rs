@@ -64,6 +64,9 @@ pub struct Ref {
     /// All the noun's classes, not only its usual one: "all the blocks except the purple box"
     /// counts boxes as blocks.
     pub every_class: bool,
+    /// The side was said as a place, "on the left (side)", not as an extreme ("furthest to the
+    /// left", "on the far left"): with no count it is a region of the table.
+    pub side_region: bool,
     /// The words, for messages.
     pub text: String,
 }
@@ -149,6 +152,12 @@ pub struct Clause {
     /// "avoid the cup", "don't touch the cup": what it leaves, the hand also keeps away from
     /// (a keep-away constraint in the plan).
     pub avoid: bool,
+    /// "..., otherwise bin the green can", "if not, just the green can": said for when the
+    /// presence condition before it does not hold.
+    pub otherwise: bool,
+    /// Which sentence of the request the clause is in (from 0): a condition's "then" reaches
+    /// to the end of the sentence that acts on it.
+    pub sentence: usize,
 }
 
 impl Clause {
@@ -172,6 +181,8 @@ impl Clause {
             sweep: None,
             cancels: false,
             avoid: false,
+            otherwise: false,
+            sentence: 0,
         }
     }
 }
@@ -190,6 +201,9 @@ pub enum ParseError {
 pub struct Parsed {
     pub clauses: Vec<Clause>,
     pub skipped: Vec<String>,
+    /// Where in `clauses` the sentence being read said "otherwise" ("if not", "else"): the
+    /// clauses from there to the sentence's end are the condition's other branch.
+    otherwise_from: Option<usize>,
 }
 
 impl Ref {

@@ -8,6 +8,8 @@ impl<'a> Parser<'a> {
     /// A list of items: "the red cube, the cups and anything blue".
     pub(super) fn items(&mut self, start: usize) -> Result<Vec<Item>, ParseError> {
         let mut out = vec![self.item().map_err(|e| self.fix_error(e, start))?];
+        // What `list_then` found from each item's start, for the next comma's probe.
+        let mut lists_read = std::collections::HashMap::new();
         loop {
             let save = self.i;
             // "the white can, no wait, the green can": the item after a correction replaces
@@ -117,14 +119,8 @@ impl<'a> Parser<'a> {
                             || matches!(w, "should" | "must" | "will" | "needs" | "need")
                     };
                     // ("..., the cup and the can go in the bin": a list of them.)
-                    let subject = self.w[save] == "," && {
-                        let mut probe = Parser {
-                            g: self.g,
-                            w: self.w,
-                            i: save + 1,
-                        };
-                        probe.items(save + 1).is_ok() && probe.peek().is_some_and(verb_of_subject)
-                    };
+                    let subject = self.w[save] == ","
+                        && self.list_then(save + 1, verb_of_subject, &mut lists_read);
                     if subject {
                         self.i = save;
                         return Ok(out);
@@ -137,6 +133,44 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+    }
+
+    /// Whether items joined by commas, "and" or "or" start at `at` and are followed by a word
+    /// `ends` accepts. One pass over the list: the probe must not itself probe at each comma
+    /// (`items` does), or a list of n items costs 2^n parses (a fuzzer's "cream , cream , ..."
+    /// hung the planner). `read` holds the answer for every item start an earlier probe of the
+    /// same list passed (the same `ends`): the list's later probes stop there, so a list of n
+    /// items costs n item parses, not n^2.
+    fn list_then(
+        &self,
+        at: usize,
+        ends: impl Fn(&str) -> bool,
+        read: &mut std::collections::HashMap<usize, bool>,
+    ) -> bool {
+        let mut probe = Parser {
+            g: self.g,
+            w: self.w,
+            i: at,
+        };
+        let mut starts = Vec::new();
+        let answer = loop {
+            if let Some(&known) = read.get(&probe.i) {
+                break known;
+            }
+            starts.push(probe.i);
+            if probe.item().is_err() {
+                break false;
+            }
+            let joined = probe.eat_seq(&[",", "and"])
+                || probe.eat(",")
+                || probe.eat("and")
+                || probe.eat("or");
+            if !joined {
+                break probe.peek().is_some_and(&ends);
+            }
+        };
+        read.extend(starts.into_iter().map(|k| (k, answer)));
+        answer
     }
 
     pub(super) fn fix_error(&self, e: ParseError, start: usize) -> ParseError {
@@ -410,6 +444,7 @@ impl<'a> Parser<'a> {
             one_of_group: false,
             unchecked: Vec::new(),
             every_class: false,
+            side_region: false,
             text: String::new(),
         }
     }
@@ -728,7 +763,7 @@ impl<'a> Parser<'a> {
         // "on the left (side)", "to the right", "further to the right", "more to the left".
         let _ = self.eat("sitting") || self.eat("lying") || self.eat("standing");
         let _ = self.eat("way") || self.eat("over") || self.eat("right");
-        let _ = self.eat("further")
+        let intensified = self.eat("further")
             || self.eat("farther")
             || self.eat("more")
             || self.eat("furthest")
@@ -743,10 +778,27 @@ impl<'a> Parser<'a> {
         if prep || self.i > save {
             let _ = self.eat("the") || self.eat("your");
             if let Some((side, n)) = lex.sides.at(self.w, self.i) {
-                // "to the left of the cup" is a relation, read by the caller.
-                if self.w.get(self.i + n).map(String::as_str) != Some("of") {
-                    self.i += n;
+                // "to the left of the cup" is a relation, read by the caller; "on the left
+                // (side) of the table" is the table's side.
+                let after = self.i + n;
+                let of_table = self.w.get(after).map(String::as_str) == Some("of") && {
+                    let mut probe = Parser {
+                        g: self.g,
+                        w: self.w,
+                        i: after + 1,
+                    };
+                    let _ = probe.eat("the") || probe.eat("this") || probe.eat("your");
+                    probe.eat_table()
+                };
+                if of_table || self.w.get(after).map(String::as_str) != Some("of") {
+                    self.i = after;
                     let _ = self.eat("side") || self.eat("hand");
+                    if of_table {
+                        self.i += 1;
+                        let _ = self.eat("the") || self.eat("this") || self.eat("your");
+                        self.eat_table();
+                    }
+                    r.side_region = !intensified && self.w[after - n] != "far";
                     r.rank = Some(Rank::Key(side));
                     return Ok(true);
                 }
@@ -768,24 +820,27 @@ impl<'a> Parser<'a> {
             r.rank = Some(Rank::Key(key));
             return Ok(true);
         }
-        if self.at_end() || self.at_connector() || self.dest_ahead() || !self.item_ahead() {
+        if self.at_end() || self.at_connector() || self.dest_ahead() {
             // "the can farther away", "the cup nearest".
             r.rank = Some(Rank::Key(key));
             return Ok(true);
         }
+        // The anchor is read once: probing for it first and then reading it would read a chain
+        // of n ("the cup farther from the can farther from the ...") 2^n times.
+        let at = self.i;
         match self.item() {
             Ok(anchor) => {
                 r.rank = Some(Rank::From {
                     anchor: Box::new(anchor),
                     far,
                 });
-                Ok(true)
             }
             Err(_) => {
-                self.i = save;
-                Ok(false)
+                self.i = at;
+                r.rank = Some(Rank::Key(key));
             }
         }
+        Ok(true)
     }
 
     /// What a relative clause says: a colour, a class, a rank, a side.

@@ -93,7 +93,7 @@ fn turn_to_robot(sentences: &[Vec<String>]) -> Option<(usize, usize)> {
 
 fn parse_all(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseError> {
     let mut out = Parsed::default();
-    for words in sentences {
+    for (sentence, words) in sentences.iter().enumerate() {
         // "Checklist:", "Station check, in this order:": a heading before a colon that cannot
         // be read and names and asks for nothing is skipped ("bin:" is read: a verb whose
         // objects follow).
@@ -121,6 +121,13 @@ fn parse_all(g: &Grammar, sentences: &[Vec<String>]) -> Result<Parsed, ParseErro
         let mut p = Parser { g, w: words, i: 0 };
         let (before, skipped) = (out.clauses.len(), out.skipped.len());
         let read = p.sentence(&mut out);
+        let otherwise_from = out.otherwise_from.take();
+        if read.is_ok() {
+            for (k, c) in out.clauses.iter_mut().enumerate().skip(before) {
+                c.sentence = sentence;
+                c.otherwise |= otherwise_from.is_some_and(|from| k >= from);
+            }
+        }
         if let (Ok(()), Some(key)) = (&read, &sweep) {
             for c in &mut out.clauses[before..] {
                 c.sweep = Some(key.clone());
