@@ -123,7 +123,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=21 {
+    for round in 2..=22 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }

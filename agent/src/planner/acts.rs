@@ -34,7 +34,7 @@ pub(super) struct Act {
 }
 
 /// A presence condition an act depends on: its objects, and whether the act is for when they
-/// are there (`holds`) or for when they are not.
+/// are there (`holds`) or for when they are not ("otherwise", "if the cup isn't there").
 #[derive(Clone, Debug)]
 pub(super) struct Guard {
     pub items: Vec<Item>,
@@ -202,7 +202,7 @@ impl<'a> Reading<'a> {
         if c.condition {
             self.condition = Some(Guard {
                 items: items.clone(),
-                holds: true,
+                holds: !c.negated,
                 text: c.text.clone(),
             });
             self.then_sentence = None;
@@ -237,7 +237,7 @@ impl<'a> Reading<'a> {
         let condition = self.condition.as_ref()?;
         if c.otherwise {
             return Some(Guard {
-                holds: false,
+                holds: !condition.holds,
                 ..condition.clone()
             });
         }

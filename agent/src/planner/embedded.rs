@@ -247,7 +247,7 @@ impl EmbeddedPlanner {
         let unmet = acts
             .iter()
             .zip(&live)
-            .find(|(a, live)| !**live && a.guard.as_ref().is_some_and(|g| g.holds))
+            .find(|(_, live)| !**live)
             .and_then(|(a, _)| a.guard.as_ref());
         let live_acts = || acts.iter().zip(&live).filter(|(_, l)| **l).map(|(a, _)| a);
         // Everything named anywhere (not "the rest" itself): what "the rest" leaves out.
@@ -390,7 +390,7 @@ impl EmbeddedPlanner {
         }
         if let Some(g) = unmet.filter(|_| plan.steps.is_empty()) {
             return Err(format!(
-                "'{}' does not hold in this scene, and nothing else is asked",
+                "the condition '{}' is not met in this scene, and nothing else is asked",
                 g.text
             ));
         }

@@ -361,6 +361,8 @@ impl<'a> Parser<'a> {
         if !(question || self.eat("if")) {
             return None;
         }
+        // "if the cup isn't there", "if there is no purple box": the condition negated.
+        let mut negated = false;
         let objects = if question {
             self.i += 1;
             let o = self.items(start).ok();
@@ -372,6 +374,10 @@ impl<'a> Parser<'a> {
         {
             let _ = self.eat("is") || self.eat("are");
             let _ = self.eat("still");
+            negated = self.eat("no") || self.eat("not");
+            if negated {
+                let _ = self.eat("any");
+            }
             let o = self.items(start).ok();
             let _ = self.on_the_table()
                 || self.eat_seq(&["on", "it"])
@@ -383,6 +389,11 @@ impl<'a> Parser<'a> {
             let o = self.items(start).ok();
             let present = o.is_some()
                 && self.eat_copula()
+                && {
+                    negated = self.eat("not") || self.eat_seq(&["no", "longer"]);
+                    let _ = self.eat("still");
+                    true
+                }
                 && (self.on_the_table()
                     || self.eat("there")
                     || self.eat("here")
@@ -396,6 +407,7 @@ impl<'a> Parser<'a> {
                 let mut c = Clause::new(Action::Bare);
                 c.objects = objects;
                 c.condition = true;
+                c.negated = negated;
                 c.text = self.text(start);
                 let _ = self.eat(",");
                 Some(c)

@@ -136,6 +136,8 @@ pub struct Clause {
     /// there? if so, ..."): its objects must be there and are what the next clause's "it"
     /// means; it is no act of its own.
     pub condition: bool,
+    /// The condition said negatively: "if the cup isn't there", "if there is no purple box".
+    pub negated: bool,
     /// "put the orange cube in instead", "in there": into the container named before.
     pub same_place: bool,
     /// A remark about objects ("the mug is chipped", "the white can's leaking a bit"): it
@@ -176,6 +178,7 @@ impl Clause {
             text: String::new(),
             corrects: false,
             condition: false,
+            negated: false,
             same_place: false,
             remark: false,
             sweep: None,
