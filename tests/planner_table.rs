@@ -465,6 +465,16 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "the yellow cup, into the bin with it", Places(&["yellow_cup"])),
         (A, "Only the blue box goes in the bin, nothing else on this desk.", Places(&["blue_box"])),
         (A, "Clear the table, I'm still drinking out of the yellow cup.", Places(&["red_cube", "blue_box", "green_can", "orange_cube"])),
+        // Round 22's classes.
+        (A, "if theres a purple box put it in the bin otherwise put the cup in there", Places(&["yellow_cup"])),
+        (A, "Clear the left side of the table.", Places(&["red_cube", "orange_cube"])),
+        (A, "bin the stuff on the right half of the table", Places(&["blue_box", "green_can", "yellow_cup"])),
+        (A, "bin the right side cube", Places(&["orange_cube"])),
+        (A, "put the cup in the bin comma then the can comma then the box period", Ordered(&["yellow_cup", "green_can", "blue_box"])),
+        (A, "The blue box, put him in the trash.", Places(&["blue_box"])),
+        (A, "give him the blue box", Refused("handing")),
+        (A, "Put the red cube in the bin. Then put the orange cube in too.", Places(&["red_cube", "orange_cube"])),
+        (A, "I'm still using the cubes and the cup, everything else can go.", Places(&["blue_box", "green_can"])),
     ]
 }
 

@@ -73,8 +73,14 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         if (is(word, &s.people_verbs) || s.body_words.contains(word)) && !a_side {
             return Some(s.people_reason.clone());
         }
+        // "put him in the trash" (a learner's "him" for an object): a person is not put into
+        // anything.
+        let object_pronoun = matches!(next, Some("him" | "her"))
+            && w.get(i + 2)
+                .is_some_and(|n| matches!(n.as_str(), "in" | "into" | "inside"));
         if is(word, &s.to_person_verbs)
             && !told
+            && !object_pronoun
             && next.is_some_and(|n| s.people_words.iter().any(|p| p == n))
         {
             return Some(s.people_reason.clone());

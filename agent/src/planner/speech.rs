@@ -264,6 +264,17 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                 continue;
             }
         }
+        // "the blue box, put him in the trash": a learner's "him" or "her" for an object.
+        if matches!(words[i].as_str(), "him" | "her")
+            && out.last().is_some_and(|p| g.verb(p).is_some())
+            && words
+                .get(i + 1)
+                .is_some_and(|n| matches!(n.as_str(), "in" | "into" | "inside"))
+        {
+            out.push("it".into());
+            i += 1;
+            continue;
+        }
         if let Some((hand, end)) = keep_in_hand_at(g, words, i) {
             out.push("hold".into());
             out.extend(words[i + 1..hand].iter().cloned());

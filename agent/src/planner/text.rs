@@ -1,6 +1,51 @@
 //! Requests as words: lower case, contractions expanded, sentences split, commas kept as tokens.
 
 /// The sentences of a request, each a list of words; a comma is its own word (",").
+/// Dictation that spells its punctuation out ("the green can comma then the white can
+/// period"): the marks themselves, line by line.
+fn spoken_punctuation(text: &str) -> String {
+    const MARKS: &[(&[&str], &str)] = &[
+        (&["comma"], ","),
+        (&["period"], "."),
+        (&["full", "stop"], "."),
+        (&["question", "mark"], "?"),
+        (&["exclamation", "mark"], "!"),
+        (&["exclamation", "point"], "!"),
+        (&["semicolon"], ";"),
+        (&["new", "line"], "\n"),
+    ];
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            let words: Vec<&str> = line.split(' ').collect();
+            let mut out: Vec<&str> = Vec::with_capacity(words.len());
+            let mut i = 0;
+            while i < words.len() {
+                let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+                let mark = MARKS.iter().find(|(said, _)| {
+                    words.len() >= i + said.len()
+                        && said
+                            .iter()
+                            .enumerate()
+                            .all(|(k, s)| bare(words[i + k]) == *s)
+                });
+                match mark {
+                    Some((said, mark)) => {
+                        out.push(mark);
+                        i += said.len();
+                    }
+                    None => {
+                        out.push(words[i]);
+                        i += 1;
+                    }
+                }
+            }
+            out.join(" ")
+        })
+        .collect();
+    lines.join("\n")
+}
+
 pub fn sentences(text: &str) -> Vec<Vec<String>> {
     // "clear table -> bin", "the box + the can", "cups & cans": shorthand for words.
     let lowered = text
@@ -10,6 +55,7 @@ pub fn sentences(text: &str) -> Vec<Vec<String>> {
         .replace('\u{2192}', " into ")
         .replace(['+', '&'], " and ");
     let lowered = list_markers_as_breaks(&lowered);
+    let lowered = spoken_punctuation(&lowered);
     let mut out = Vec::new();
     for sentence in lowered.split_inclusive(['.', '?', '!', ';', ':', '\n']) {
         // A sentence that ends with a colon introduces what follows ("Checklist:", "bin:"): it

@@ -138,7 +138,9 @@ impl<'a> Parser<'a> {
                             || Grammar::is_form_of(n, &self.g.verbs.stay_verbs)
                             || matches!(n, "should" | "can" | "must" | "needs" | "has")
                     });
-                if !self.at_connector() || self.starts_clause_word() || subject {
+                let other_branch =
+                    self.peek() == Some("otherwise") && parsed.clauses.iter().any(|c| c.condition);
+                if !self.at_connector() || self.starts_clause_word() || subject || other_branch {
                     break;
                 }
                 self.i += 1;
@@ -1637,7 +1639,12 @@ impl<'a> Parser<'a> {
             // place pointed at, and stays unread.
             const SAME_PLACE: &[&[&str]] = &[
                 &["in", "there", "instead"],
+                &["in", "there", "too"],
+                &["in", "there", "as", "well"],
                 &["in", "instead"],
+                &["in", "too"],
+                &["in", "as", "well"],
+                &["in", "also"],
                 &["in", "there"],
                 &["there", "instead"],
                 &["in"],

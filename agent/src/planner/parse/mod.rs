@@ -247,6 +247,9 @@ const CONNECTORS: &[&str] = &[
     "once",
     "done",
     "when",
+    // "if there's a pink cup put it in the bin otherwise ...": the other branch of a
+    // condition starts a clause (`Parser::otherwise`).
+    "otherwise",
 ];
 
 struct Parser<'a> {

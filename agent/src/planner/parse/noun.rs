@@ -113,10 +113,15 @@ impl<'a> Parser<'a> {
                     }
                     // "leave the blue box, the cubes go in the bin": after a comma, an item
                     // with a verb of its own is the subject of the next clause.
+                    // ("..., everything else can go": "can" here is no question, which
+                    // "can you" would be, and no can, which a noun before it would make.)
                     let verb_of_subject = |w: &str| {
                         Grammar::is_form_of(w, &self.g.verbs.go_verbs)
                             || Grammar::is_form_of(w, &self.g.verbs.stay_verbs)
-                            || matches!(w, "should" | "must" | "will" | "needs" | "need")
+                            || matches!(
+                                w,
+                                "should" | "must" | "will" | "needs" | "need" | "can" | "may"
+                            )
                     };
                     // ("..., the cup and the can go in the bin": a list of them.)
                     let subject = self.w[save] == ","
@@ -211,6 +216,43 @@ impl<'a> Parser<'a> {
             self.postmodifiers(&mut r)?;
             r.text = self.text(start);
             return Ok(Item::Ref(r));
+        }
+        // "clear the right side of the table", "the left half": the objects on that side.
+        {
+            let _ = self.eat("the") || self.eat("your");
+            let side = lex
+                .sides
+                .at(self.w, self.i)
+                .filter(|(s, _)| s == "left" || s == "right");
+            if let Some((side, n)) = side {
+                let mut k = self.i + n;
+                let named_side = self.w[k - 1] == "side"
+                    || self
+                        .w
+                        .get(k)
+                        .is_some_and(|w| matches!(w.as_str(), "side" | "half" | "part"));
+                if self.w[k - 1] != "side" && named_side {
+                    k += 1;
+                }
+                // ("the right side can": the side says which can.)
+                if named_side && !lex.color_or_noun_at(self.w, k) {
+                    self.i = k;
+                    if self.peek() == Some("of") {
+                        let of = self.i;
+                        self.i += 1;
+                        let _ = self.eat("the") || self.eat("this") || self.eat("your");
+                        if !self.eat_table() {
+                            self.i = of;
+                        }
+                    }
+                    let mut r = self.blank_ref(Quantity::All);
+                    r.rank = Some(Rank::Key(side));
+                    r.side_region = true;
+                    r.text = self.text(start);
+                    return Ok(Item::Ref(r));
+                }
+            }
+            self.i = start;
         }
         // "bin all three, in that order": a count alone means the objects just named.
         if self.peek() == Some("all")
@@ -779,8 +821,15 @@ impl<'a> Parser<'a> {
             let _ = self.eat("the") || self.eat("your");
             if let Some((side, n)) = lex.sides.at(self.w, self.i) {
                 // "to the left of the cup" is a relation, read by the caller; "on the left
-                // (side) of the table" is the table's side.
-                let after = self.i + n;
+                // (side) of the table", "on the left half of the table" is the table's side.
+                let mut after = self.i + n;
+                if self
+                    .w
+                    .get(after)
+                    .is_some_and(|w| matches!(w.as_str(), "half" | "part"))
+                {
+                    after += 1;
+                }
                 let of_table = self.w.get(after).map(String::as_str) == Some("of") && {
                     let mut probe = Parser {
                         g: self.g,
@@ -798,7 +847,7 @@ impl<'a> Parser<'a> {
                         let _ = self.eat("the") || self.eat("this") || self.eat("your");
                         self.eat_table();
                     }
-                    r.side_region = !intensified && self.w[after - n] != "far";
+                    r.side_region = !intensified && self.w[save..after].iter().all(|w| w != "far");
                     r.rank = Some(Rank::Key(side));
                     return Ok(true);
                 }
