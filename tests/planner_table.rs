@@ -475,6 +475,7 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "give him the blue box", Refused("handing")),
         (A, "Put the red cube in the bin. Then put the orange cube in too.", Places(&["red_cube", "orange_cube"])),
         (A, "I'm still using the cubes and the cup, everything else can go.", Places(&["blue_box", "green_can"])),
+        (A, "Cup first, then the can. Both go in the bin.", Ordered(&["yellow_cup", "green_can"])),
     ]
 }
 

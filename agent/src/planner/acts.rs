@@ -187,6 +187,18 @@ impl<'a> Reading<'a> {
             self.finish_bare_run(c);
             return Ok(());
         }
+        // "Cup first, then the cube. Both go in the bin.": a plural pronoun after verbless
+        // objects says where all of them go (the last of them is its antecedent, the ones
+        // before it are the verbless acts).
+        let plural = c.text.split(' ').next().is_some_and(|w| {
+            matches!(
+                w,
+                "both" | "they" | "all" | "these" | "those" | "them" | "each"
+            )
+        });
+        if from_pronoun && plural && c.objects == [Item::Pronoun] && c.dest.is_some() {
+            self.finish_bare_run(c);
+        }
         // "take the blue box and put inside the bin", "take all the things from the table and
         // put in the container": the objects said once for both verbs, the put giving the
         // pick before it its destination.
