@@ -29,8 +29,9 @@
 //! `planner_requests_round17.toml` (part `round17`), `planner_requests_round18.toml` (part
 //! `round18`), `planner_requests_round19.toml` (part `round19`) and
 //! `planner_requests_round20.toml` (part `round20`) and `planner_requests_round21.toml` (part
-//! `round21`) and `planner_requests_round22.toml` (part `round22`; the last five each in four scenes
-//! no earlier round used): 80 more everyday ones
+//! `round21`), `planner_requests_round22.toml` (part `round22`) and
+//! `planner_requests_round23.toml` (part `round23`; the last six each in four scenes no earlier
+//! round used): 80 more everyday ones
 //! each; each likewise
 //! measured once first.
 
@@ -124,7 +125,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=22 {
+    for round in 2..=23 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -205,7 +206,7 @@ fn planner_request_suite() {
         ("round4", 40, 40),
         ("round5", 33, 40),
         ("round6", 50, 52),
-        ("round7", 43, 48),
+        ("round7", 44, 48),
         ("round8", 48, 52),
         ("round9", 47, 52),
         ("round10", 38, 52),
@@ -224,6 +225,8 @@ fn planner_request_suite() {
         ("round21", 52, 52),
         // Measured once at 46/52, none wrong.
         ("round22", 52, 52),
+        // Measured once at 47/52, none wrong.
+        ("round23", 52, 52),
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(

@@ -476,6 +476,12 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Put the red cube in the bin. Then put the orange cube in too.", Places(&["red_cube", "orange_cube"])),
         (A, "I'm still using the cubes and the cup, everything else can go.", Places(&["blue_box", "green_can"])),
         (A, "Cup first, then the can. Both go in the bin.", Ordered(&["yellow_cup", "green_can"])),
+        // Round 23's classes.
+        (A, "Clear off the left side of the table, but leave the red cube.", Places(&["orange_cube"])),
+        (A, "I want to look at the blue box up close, keep it in your hand.", Holds("blue_box")),
+        (A, "I need to check the label on the cup. Could you pick it up and hold it?", Holds("yellow_cup")),
+        (A, "The blue box is in my way. Can you bin it?", Places(&["blue_box"])),
+        (A, "Put the cup in the bin, the other things you let stay on table.", Places(&["yellow_cup"])),
     ]
 }
 

@@ -761,8 +761,9 @@ pub(super) fn names_one(item: &Item) -> bool {
         Item::Ref(r) if r.other => false,
         Item::Ref(r) => {
             matches!(r.quantity, Quantity::Definite | Quantity::Any)
-                // "whatever's closest to you": the one that ranks first.
-                || (r.quantity == Quantity::All && r.rank.is_some())
+                // "whatever's closest to you": the one that ranks first ("the left side of the
+                // table" is a region, many).
+                || (r.quantity == Quantity::All && r.rank.is_some() && !r.side_region)
         }
         _ => false,
     }

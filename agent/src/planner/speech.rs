@@ -203,7 +203,8 @@ fn keep_in_hand_at(g: &Grammar, words: &[String], i: usize) -> Option<(usize, us
     ];
     let at = (i + 2..words.len().min(i + 8)).find(|&k| words[k] == "in")?;
     let names = (i + 1..at)
-        .any(|k| g.lexicon.class_at(words, k).is_some() || g.lexicon.color(&words[k]).is_some());
+        .any(|k| g.lexicon.class_at(words, k).is_some() || g.lexicon.color(&words[k]).is_some())
+        || (at == i + 2 && matches!(words[i + 1].as_str(), "it" | "that" | "this"));
     let plain = (i + 1..at).all(|k| words[k] != "," && g.verb(&words[k]).is_none());
     let n = HANDS.iter().find_map(|h| {
         (words.len() >= at + h.len() && words[at..at + h.len()].iter().zip(*h).all(|(w, h)| w == h))

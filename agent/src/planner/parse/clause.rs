@@ -676,6 +676,11 @@ impl<'a> Parser<'a> {
             let held = self.eat_phrase(&self.g.verbs.hold_tails);
             while held && !self.at_connector() && self.eat_phrase(&self.g.fillers) {}
             if held && (self.at_end() || self.at_connector()) {
+                // A pick of what "it" means: one with the pick before it ("pick up the cup and
+                // hold it"), or the only act after a remark ("I want to look at the cup, keep
+                // it in your hand").
+                c.action = Action::Verb(VerbKind::Pick);
+                c.objects = vec![Item::Pronoun];
                 c.text = self.text(start);
                 return Ok(c);
             }
@@ -733,6 +738,9 @@ impl<'a> Parser<'a> {
             self.tail(&mut c, start, false)?;
             c.text = self.text(start);
             return Ok(c);
+        }
+        if let Some(c2) = self.look_at(start) {
+            return Ok(c2);
         }
         // "I need the table cleared", "I'd like the cups in the bin".
         let save = self.i;
@@ -1004,6 +1012,10 @@ impl<'a> Parser<'a> {
                         .is_none_or(|_| w == "empty"))
                     || (been && matches!(w, "sitting" | "lying" | "resting" | "standing"))
                     || (w == "done" && self.peek_at(1) == Some("for"))
+                    // "the blue box is in my way": where it is a nuisance, not where to put it.
+                    || (w == "in"
+                        && matches!(self.peek_at(1), Some("my" | "the" | "our" | "your"))
+                        && self.peek_at(2) == Some("way"))
             });
         // "the yellow cup is chipped, so throw it away": a remark that names the objects for
         // a later "it"; what it says of them is not checked.
@@ -1346,6 +1358,73 @@ impl<'a> Parser<'a> {
             }
         }
         self.i = end;
+        c.text = self.text(start);
+        Some(c)
+    }
+
+    /// "I want to look at the blue box up close, keep it in your hand", "I need to check the
+    /// label on the cup": the speaker means to look at an object. A remark: it names what the
+    /// next "it" means and moves nothing itself.
+    fn look_at(&mut self, start: usize) -> Option<Clause> {
+        let save = self.i;
+        let _ = self.eat("i") || self.eat("we");
+        let _ = self.eat("would") || self.eat("really") || self.eat("just");
+        let wants = (matches!(self.peek(), Some("want" | "need" | "like" | "wanna")) && {
+            self.i += 1;
+            self.eat("to") || self.w[self.i - 1] == "wanna"
+        }) || self.eat_seq(&["let", "me"]);
+        const LOOKS: &[&[&str]] = &[
+            &["have", "a", "look", "at"],
+            &["take", "a", "look", "at"],
+            &["have", "a", "closer", "look", "at"],
+            &["take", "a", "closer", "look", "at"],
+            &["look", "at"],
+            &["check", "out"],
+            &["see"],
+            &["check"],
+            &["inspect"],
+            &["examine"],
+            &["study"],
+        ];
+        let look = wants
+            && LOOKS.iter().any(|l| {
+                let fits = l
+                    .iter()
+                    .enumerate()
+                    .all(|(k, w)| self.peek_at(k) == Some(w));
+                if fits {
+                    self.i += l.len();
+                }
+                fits
+            });
+        if !look {
+            self.i = save;
+            return None;
+        }
+        // "the label on the cup", "the bottom of the mug": a part of the object.
+        let part = self.i;
+        if !(self.eat("the") && self.peek().is_some_and(|w| !self.g.knows(w)) && {
+            self.i += 1;
+            self.eat("on") || self.eat("of")
+        }) {
+            self.i = part;
+        }
+        let Ok(objects) = self.items(start) else {
+            self.i = save;
+            return None;
+        };
+        let _ = self.eat_seq(&["up", "close"])
+            || self.eat_seq(&["more", "closely"])
+            || self.eat("closely")
+            || self.eat("properly");
+        while !self.at_connector() && self.eat_phrase(&self.g.fillers) {}
+        if !(self.at_end() || self.at_connector()) {
+            self.i = save;
+            return None;
+        }
+        let mut c = Clause::new(Action::Bare);
+        c.objects = objects;
+        c.remark = true;
         c.text = self.text(start);
         Some(c)
     }
