@@ -482,6 +482,19 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "I need to check the label on the cup. Could you pick it up and hold it?", Holds("yellow_cup")),
         (A, "The blue box is in my way. Can you bin it?", Places(&["blue_box"])),
         (A, "Put the cup in the bin, the other things you let stay on table.", Places(&["yellow_cup"])),
+        // Round 24's classes.
+        (A, "Please transfer both cubes to the bin. All other items are to remain in position.", Places(&["red_cube", "orange_cube"])),
+        (A, "Kindly place the cup in the bin, followed by the box.", Ordered(&["yellow_cup", "blue_box"])),
+        (A, "I should be most grateful if you would place the can in the bin.", Places(&["green_can"])),
+        (A, "Should there be a purple box upon the table, place it in the bin; failing that, the cup.", Places(&["yellow_cup"])),
+        (A, "If there's a red cube, bin it; otherwise just leave everything alone.", Places(&["red_cube"])),
+        (A, "If there's a purple box, bin it; otherwise just leave everything alone.", Refused("not met")),
+        (A, "If there's a red cube anywhere, bin it.", Places(&["red_cube"])),
+        (A, "pick up the box and hold it dont put it anywhere just hold it", Holds("blue_box")),
+        (A, "Start with the can, then the box, and finish with the cup. All into the bin, chef.", Ordered(&["green_can", "blue_box", "yellow_cup"])),
+        (A, "Put the cup in the bin. Wait, scratch that, I'd rather keep it. Put the can in instead.", Places(&["green_can"])),
+        (A, "Bin the can first, then the other four things.", Leads(&["green_can"])),
+        (A, "Hold the object that's sitting right next to the green can.", Holds("yellow_cup")),
     ]
 }
 

@@ -178,6 +178,10 @@ impl<'a> Reading<'a> {
 
     /// One clause: its items, then the act it makes (if any).
     fn clause(&mut self, c: &Clause, next_refers_back: bool, last: bool) -> Result<(), String> {
+        // "pick it up and hold on to it": the hold tail continues the pick before it.
+        if c.hold_tail && self.acts.last().is_some_and(|a| a.hold) {
+            return Ok(());
+        }
         let (mut items, from_pronoun) = self.items_of(c)?;
         let verb_alone = matches!(
             c.action,

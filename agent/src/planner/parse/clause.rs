@@ -384,7 +384,8 @@ impl<'a> Parser<'a> {
             let _ = self.on_the_table()
                 || self.eat_seq(&["on", "it"])
                 || self.eat("left")
-                || self.eat("there");
+                || self.eat("there")
+                || self.eat("anywhere");
             o
         } else {
             self.i = save + 1;
@@ -450,14 +451,28 @@ impl<'a> Parser<'a> {
         let _ = self.eat("then");
         // "If not, nothing.": the other branch asks for nothing.
         let rest: Vec<&str> = self.w[self.i..].iter().map(String::as_str).collect();
-        if matches!(
-            rest.as_slice(),
-            ["nothing"]
-                | ["nothing", "else"]
-                | ["do", "nothing"]
-                | ["leave", "it"]
-                | ["never", "mind"]
-        ) {
+        // So does leaving things be: "otherwise just leave everything alone" keeps nothing that
+        // the other branch would move.
+        let rest = match rest.as_slice() {
+            ["just", more @ ..] => more,
+            all => all,
+        };
+        let leaves_all = matches!(rest.first(), Some(&("leave" | "keep")))
+            && rest
+                .iter()
+                .any(|w| matches!(*w, "everything" | "all" | "it" | "them" | "alone"))
+            && !rest.iter().any(|w| self.g.lexicon.color(w).is_some());
+        if leaves_all
+            || matches!(
+                rest,
+                ["nothing"]
+                    | ["nothing", "else"]
+                    | ["do", "nothing"]
+                    | ["leave", "it"]
+                    | ["never", "mind"]
+                    | ["do", "not", "do", "anything"]
+            )
+        {
             self.i = self.w.len();
         }
         true
@@ -674,13 +689,19 @@ impl<'a> Parser<'a> {
         {
             let save = self.i;
             let held = self.eat_phrase(&self.g.verbs.hold_tails);
-            while held && !self.at_connector() && self.eat_phrase(&self.g.fillers) {}
+            // "hold it dont put it anywhere just hold it": tails and fillers run on.
+            while held
+                && !self.at_connector()
+                && (self.eat_phrase(&self.g.fillers) || self.eat_phrase(&self.g.verbs.hold_tails))
+            {
+            }
             if held && (self.at_end() || self.at_connector()) {
                 // A pick of what "it" means: one with the pick before it ("pick up the cup and
                 // hold it"), or the only act after a remark ("I want to look at the cup, keep
                 // it in your hand").
                 c.action = Action::Verb(VerbKind::Pick);
                 c.objects = vec![Item::Pronoun];
+                c.hold_tail = true;
                 c.text = self.text(start);
                 return Ok(c);
             }

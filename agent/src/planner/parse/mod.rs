@@ -138,6 +138,9 @@ pub struct Clause {
     pub condition: bool,
     /// The condition said negatively: "if the cup isn't there", "if there is no purple box".
     pub negated: bool,
+    /// "..., hold it", "keep it in your hand": only what "it" means held; nothing of its own
+    /// after a pick, which it just continues.
+    pub hold_tail: bool,
     /// "put the orange cube in instead", "in there": into the container named before.
     pub same_place: bool,
     /// A remark about objects ("the mug is chipped", "the white can's leaking a bit"): it
@@ -179,6 +182,7 @@ impl Clause {
             corrects: false,
             condition: false,
             negated: false,
+            hold_tail: false,
             same_place: false,
             remark: false,
             sweep: None,

@@ -581,6 +581,18 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 r.other = true;
                 adjectives += 1;
+                // "the other two boxes", "the other three things": all the others (the count
+                // only says how many the speaker sees).
+                if self
+                    .peek()
+                    .is_some_and(|n| lex.numbers.get(n).is_some_and(|&k| k > 1))
+                    && self.peek_at(1).is_some_and(|n| {
+                        lex.class_at(self.w, self.i + 1).is_some() || lex.color(n).is_some()
+                    })
+                {
+                    self.i += 1;
+                    r.quantity = Quantity::All;
+                }
                 continue;
             }
             if matches!(
@@ -762,6 +774,8 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 self.eat_copula();
                 let negative = self.eat("not");
+                // "that's sitting right next to the green can".
+                self.eat_placement();
                 if self.predicate(r, negative)? {
                     continue;
                 }
@@ -779,7 +793,13 @@ impl<'a> Parser<'a> {
             if self.rank_modifier(r)? {
                 continue;
             }
-            // Relations to an anchor: "next to the cup", "left of the blue box".
+            // Relations to an anchor: "next to the cup", "left of the blue box", "sitting right
+            // next to the cup".
+            let placed_at = self.i;
+            self.eat_placement();
+            if lex.relations.at(self.w, self.i).is_none() {
+                self.i = placed_at;
+            }
             if let Some((rel, n)) = lex.relations.at(self.w, self.i) {
                 self.i += n;
                 match self.item() {
@@ -795,6 +815,17 @@ impl<'a> Parser<'a> {
             }
             return Ok(());
         }
+    }
+
+    /// "sitting", "right", "just": how an object is placed, said before where ("sitting right
+    /// next to the can"); the cursor after them.
+    fn eat_placement(&mut self) {
+        let _ = self.eat("sitting")
+            || self.eat("lying")
+            || self.eat("standing")
+            || self.eat("located")
+            || self.eat("placed");
+        let _ = self.eat("right") || self.eat("just") || self.eat("directly");
     }
 
     /// Sides and distances: "on the left", "further to the right", "nearest to you",
