@@ -376,7 +376,7 @@ impl EmbeddedPlanner {
             }
             ctx.previous = ordered.clone();
             ctx.previous_named_kind = a.items.iter().any(|it| match it {
-                Item::Ref(r) => r.classes.is_some() || !r.colors.is_empty() || r.bare_one,
+                Item::Ref(r) => r.names_kind(),
                 _ => true,
             });
             for id in ordered {

@@ -213,10 +213,9 @@ fn keep_in_hand_at(g: &Grammar, words: &[String], i: usize) -> Option<(usize, us
         .any(|k| g.lexicon.class_at(words, k).is_some() || g.lexicon.color(&words[k]).is_some())
         || (at == i + 2 && matches!(words[i + 1].as_str(), "it" | "that" | "this"));
     let plain = (i + 1..at).all(|k| words[k] != "," && g.verb(&words[k]).is_none());
-    let n = HANDS.iter().find_map(|h| {
-        (words.len() >= at + h.len() && words[at..at + h.len()].iter().zip(*h).all(|(w, h)| w == h))
-            .then_some(h.len())
-    })?;
+    let n = HANDS
+        .iter()
+        .find_map(|h| phrase_at(words, at, h).then_some(h.len()))?;
     (names && plain).then_some((at, at + n))
 }
 

@@ -1288,7 +1288,7 @@ impl<'a> Parser<'a> {
         // Only named objects or "them": "I'm sorting things out" keeps nothing in particular.
         let named = objects.iter().all(|o| match o {
             Item::Pronoun => true,
-            Item::Ref(r) => r.classes.is_some() || !r.colors.is_empty() || r.bare_one,
+            Item::Ref(r) => r.names_kind(),
             Item::Table | Item::Container(_) => false,
         });
         if !named {
@@ -1407,17 +1407,7 @@ impl<'a> Parser<'a> {
             &["examine"],
             &["study"],
         ];
-        let look = wants
-            && LOOKS.iter().any(|l| {
-                let fits = l
-                    .iter()
-                    .enumerate()
-                    .all(|(k, w)| self.peek_at(k) == Some(w));
-                if fits {
-                    self.i += l.len();
-                }
-                fits
-            });
+        let look = wants && LOOKS.iter().any(|l| self.eat_seq(l));
         if !look {
             self.i = save;
             return None;

@@ -214,6 +214,12 @@ pub struct Parsed {
 }
 
 impl Ref {
+    /// Whether the reference names a kind of object: a class, a colour, or a bare "one" (which
+    /// takes the kind named before it); "the thing", "whatever is left" name none.
+    pub fn names_kind(&self) -> bool {
+        self.classes.is_some() || !self.colors.is_empty() || self.bare_one
+    }
+
     /// A bare "one" ("the one on the right", "the other one") made one of the kind `of`
     /// names (its classes, and its colours unless it has its own); anything else is left.
     pub fn take_kind_of(&mut self, classes: &Option<Vec<String>>, colors: &[String]) {

@@ -237,14 +237,7 @@ impl<'a> Parser<'a> {
                 // ("the right side can": the side says which can.)
                 if named_side && !lex.color_or_noun_at(self.w, k) {
                     self.i = k;
-                    if self.peek() == Some("of") {
-                        let of = self.i;
-                        self.i += 1;
-                        let _ = self.eat("the") || self.eat("this") || self.eat("your");
-                        if !self.eat_table() {
-                            self.i = of;
-                        }
-                    }
+                    self.eat_of_table();
                     let mut r = self.blank_ref(Quantity::All);
                     r.rank = Some(Rank::Key(side));
                     r.side_region = true;
@@ -817,6 +810,20 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// "of the table", "of this desk" after a side: the cursor after it when it is there,
+    /// unmoved otherwise ("left of the cup" is a relation).
+    fn eat_of_table(&mut self) -> bool {
+        let save = self.i;
+        if self.eat("of") {
+            let _ = self.eat("the") || self.eat("this") || self.eat("your");
+            if self.eat_table() {
+                return true;
+            }
+        }
+        self.i = save;
+        false
+    }
+
     /// "sitting", "right", "just": how an object is placed, said before where ("sitting right
     /// next to the can"); the cursor after them.
     fn eat_placement(&mut self) {
@@ -861,27 +868,18 @@ impl<'a> Parser<'a> {
                 {
                     after += 1;
                 }
-                let of_table = self.w.get(after).map(String::as_str) == Some("of") && {
-                    let mut probe = Parser {
-                        g: self.g,
-                        w: self.w,
-                        i: after + 1,
-                    };
-                    let _ = probe.eat("the") || probe.eat("this") || probe.eat("your");
-                    probe.eat_table()
-                };
-                if of_table || self.w.get(after).map(String::as_str) != Some("of") {
-                    self.i = after;
-                    let _ = self.eat("side") || self.eat("hand");
-                    if of_table {
-                        self.i += 1;
-                        let _ = self.eat("the") || self.eat("this") || self.eat("your");
-                        self.eat_table();
+                let at = self.i;
+                self.i = after;
+                let of_table = self.eat_of_table();
+                if of_table || self.peek() != Some("of") {
+                    if !of_table {
+                        let _ = self.eat("side") || self.eat("hand");
                     }
                     r.side_region = !intensified && self.w[save..after].iter().all(|w| w != "far");
                     r.rank = Some(Rank::Key(side));
                     return Ok(true);
                 }
+                self.i = at;
             }
             self.i = save;
         }
