@@ -34,7 +34,9 @@ pub use kinematics::{ArmModel, IkConfig, IkError, IkSolution, JointSpec, ModelEr
 pub use observer::{EpisodeObserver, Event, EventKind, PolicySample};
 pub use outcome::{Failure, FailureKind, ObjectOutcome};
 pub use perception::{CameraPerception, ObjectInfo, Perception, SimulatedPerception};
-pub use planner::{read_answer, Answer, EmbeddedPlanner, Instruction, PlanError, Planner};
+pub use planner::{
+    read_answer, Answer, EmbeddedPlanner, Instruction, PlanError, Planner, Refusal, RefusalKind,
+};
 #[cfg(feature = "vlm")]
 pub use planner::{VlmConfig, VlmPlanner};
 pub use policy::{Policy, PolicyError};

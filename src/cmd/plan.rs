@@ -63,10 +63,16 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
             )
         }
         Err(e) => {
-            println!("refused: {e}");
+            // The kind ("unsafe", "not_understood", ...) is what a caller acts on.
+            let kind = e.refusal_kind().map(|k| k.as_str());
+            match kind {
+                Some(k) => println!("refused ({k}): {e}"),
+                None => println!("refused: {e}"),
+            }
             (
                 ExitCode::from(1),
-                json!({"instruction": instruction.text, "seed": a.seed, "refused": e.to_string()}),
+                json!({"instruction": instruction.text, "seed": a.seed, "refused": e.to_string(),
+                       "refusal_kind": kind}),
             )
         }
     };

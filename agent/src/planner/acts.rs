@@ -5,6 +5,7 @@
 use super::embedded::CAN_DO;
 use super::grammar::VerbKind;
 use super::parse::{Action, Clause, ContainerRef, Dest, Item, Quantity, Ref};
+use super::refusal::Refusal;
 
 /// What one clause comes to once the request is read as a whole.
 #[derive(Clone, Debug)]
@@ -52,7 +53,7 @@ pub(super) struct ReadActs {
 
 /// Reads the clauses as acts, and what stays. `fixed` is the refusal for moving what cannot be
 /// moved (the table, a container). `Err` is the refusal's reason.
-pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<ReadActs, String> {
+pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<ReadActs, Refusal> {
     let clauses: Vec<Clause> = clauses.iter().flat_map(split_trailing_ones).collect();
     let mut reading = Reading::new(&clauses, fixed);
     for (n, c) in clauses.iter().enumerate() {
@@ -177,7 +178,7 @@ impl<'a> Reading<'a> {
     }
 
     /// One clause: its items, then the act it makes (if any).
-    fn clause(&mut self, c: &Clause, next_refers_back: bool, last: bool) -> Result<(), String> {
+    fn clause(&mut self, c: &Clause, next_refers_back: bool, last: bool) -> Result<(), Refusal> {
         // "pick it up and hold on to it": the hold tail continues the pick before it.
         if c.hold_tail && self.acts.last().is_some_and(|a| a.hold) {
             return Ok(());
@@ -263,7 +264,7 @@ impl<'a> Reading<'a> {
 
     /// The clause's items with pronouns replaced; whether a pronoun was. Remembers them for the
     /// next pronoun, and refuses moving the table or a container.
-    fn items_of(&mut self, c: &Clause) -> Result<(Vec<Item>, bool), String> {
+    fn items_of(&mut self, c: &Clause) -> Result<(Vec<Item>, bool), Refusal> {
         let mut items: Vec<Item> = Vec::new();
         let mut from_pronoun = false;
         for it in &c.objects {
@@ -277,10 +278,10 @@ impl<'a> Reading<'a> {
                 continue;
             }
             if self.antecedent.is_empty() {
-                return Err(format!(
+                return Err(Refusal::unclear(format!(
                     "'{}': 'it' or 'them' refers to nothing named before it",
                     c.text
-                ));
+                )));
             }
             if c.action == Action::Verb(VerbKind::Leave) && !self.excepted.is_empty() {
                 items.extend(self.excepted.iter().cloned());
@@ -297,12 +298,12 @@ impl<'a> Reading<'a> {
         // of the table.
         let leave = c.action == Action::Verb(VerbKind::Leave) || c.remark;
         if !leave && items.iter().any(|it| matches!(it, Item::Container(_))) {
-            return Err(self.fixed.to_string());
+            return Err(Refusal::unsafe_(self.fixed));
         }
         let table_ok =
             matches!(c.action, Action::Verb(VerbKind::Clear | VerbKind::Leave)) || c.remark;
         if items.contains(&Item::Table) && !table_ok {
-            return Err(self.fixed.to_string());
+            return Err(Refusal::unsafe_(self.fixed));
         }
         Ok((items, from_pronoun))
     }
@@ -333,7 +334,7 @@ impl<'a> Reading<'a> {
         items: Vec<Item>,
         next_refers_back: bool,
         last: bool,
-    ) -> Result<Option<Act>, String> {
+    ) -> Result<Option<Act>, Refusal> {
         let mut act = Act {
             hold: false,
             everything: false,
@@ -410,19 +411,19 @@ impl<'a> Reading<'a> {
             Action::Verb(VerbKind::Discard) => {
                 if items.is_empty() {
                     if !away {
-                        return Err(format!("'{}': say which objects", c.text));
+                        return Err(Refusal::unclear(format!("'{}': say which objects", c.text)));
                     }
                     act.everything = true;
                 }
             }
             Action::Verb(VerbKind::Put) => {
                 if items.is_empty() {
-                    return Err(format!("'{}': say which objects", c.text));
+                    return Err(Refusal::unclear(format!("'{}': say which objects", c.text)));
                 }
             }
             Action::PutOrPick | Action::Verb(VerbKind::Pick) => {
                 if items.is_empty() {
-                    return Err(format!("'{}': say which object", c.text));
+                    return Err(Refusal::unclear(format!("'{}': say which object", c.text)));
                 }
                 act.hold = c.dest.is_none() && !away;
                 // "put the purple box in the garbage, after take the yellow cup also": "take"
@@ -452,7 +453,7 @@ impl<'a> Reading<'a> {
                 }
                 self.verbless(c, &mut act)?;
                 if items.is_empty() {
-                    return Err(format!("'{}': say which objects", c.text));
+                    return Err(Refusal::unclear(format!("'{}': say which objects", c.text)));
                 }
             }
         }
@@ -461,7 +462,7 @@ impl<'a> Reading<'a> {
 
     /// "... and into the bin": the destination of the acts before that have none of their own;
     /// with none before, of what follows.
-    fn destination_only(&mut self, c: &Clause, last: bool) -> Result<(), String> {
+    fn destination_only(&mut self, c: &Clause, last: bool) -> Result<(), Refusal> {
         let Some(d) = &c.dest else {
             return Ok(());
         };
@@ -479,7 +480,7 @@ impl<'a> Reading<'a> {
             // "Into the bin, in this order: the cup, then the can": the destination of what
             // follows, if anything follows.
             if last {
-                return Err(format!("'{}': put what there?", c.text));
+                return Err(Refusal::unclear(format!("'{}': put what there?", c.text)));
             }
             self.dest_ahead = Some(d.clone());
             self.as_said_ahead = c.as_said;
@@ -489,7 +490,7 @@ impl<'a> Reading<'a> {
 
     /// A clause without a verb: an order hint for the act before ("the nearer one first"), or
     /// the verb and destination of the act before ("..., then the cup").
-    fn verbless(&self, c: &Clause, act: &mut Act) -> Result<(), String> {
+    fn verbless(&self, c: &Clause, act: &mut Act) -> Result<(), Refusal> {
         let one_words = !act.items.is_empty()
             && act
                 .items
@@ -532,7 +533,10 @@ impl<'a> Reading<'a> {
                 act.same_place |= prev.same_place && prev.dest.is_none();
             }
         } else if !self.has_verb && self.clause_count == 1 && c.dest.is_none() && !c.first {
-            return Err(format!("'{}': say what to do with it; {CAN_DO}", c.text));
+            return Err(Refusal::unclear(format!(
+                "'{}': say what to do with it; {CAN_DO}",
+                c.text
+            )));
         }
         if c.action == Action::StartWith {
             act.first = true;
@@ -592,7 +596,7 @@ impl<'a> Reading<'a> {
 
     /// The passes over all acts: destinations required, "first" carried along a chain, "only"
     /// over a plain "clear".
-    fn finish(self) -> Result<ReadActs, String> {
+    fn finish(self) -> Result<ReadActs, Refusal> {
         let Self {
             mut acts,
             stays,
@@ -622,7 +626,10 @@ impl<'a> Reading<'a> {
         // destination in a clearing request go to the container.
         for a in &acts {
             if a.dest.is_none() && !a.hold && !(clears || !has_verb || a.hint_for.is_some()) {
-                return Err(format!("'{}': say where to put it", a.text));
+                return Err(Refusal::unclear(format!(
+                    "'{}': say where to put it",
+                    a.text
+                )));
             }
         }
         // "clear the table; the cup first, then the box, then the rest": what follows a first

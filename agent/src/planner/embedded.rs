@@ -13,6 +13,7 @@ use super::acts::{names_one, read_acts, Act, Guard, ReadActs};
 use super::grammar::Grammar;
 use super::parse::{parse, Dest, Item, ParseError};
 use super::refs::{container, ground_item, ground_items, Ctx};
+use super::refusal::Refusal;
 use super::screen::screen;
 use super::speech;
 use super::spelling::Speller;
@@ -140,17 +141,14 @@ impl Planner for EmbeddedPlanner {
         scene: &SceneGraph,
         _image: Option<&CameraFrame>,
     ) -> Result<Plan, PlanError> {
-        let refuse = |reason: String| PlanError::Refused {
-            instruction: instruction.text.clone(),
-            reason,
-        };
+        let refuse = |r: Refusal| PlanError::refused(instruction, r);
         let read = self.read(&instruction.text).map_err(refuse)?;
         let plan = self.ground(&read, scene).map_err(refuse)?;
         if plan.steps.is_empty() {
-            return Err(refuse(format!(
+            return Err(refuse(Refusal::not_in_scene(format!(
                 "'{}' leaves nothing to move",
                 instruction.text.trim()
-            )));
+            ))));
         }
         validate(&plan, scene)?;
         Ok(plan)
@@ -160,19 +158,19 @@ impl Planner for EmbeddedPlanner {
 impl EmbeddedPlanner {
     /// The request as acts and what stays: screened as a whole, cleaned of speech, parsed into
     /// clauses, read into acts. `Err` is the refusal's reason.
-    fn read(&self, text: &str) -> Result<Read, String> {
+    fn read(&self, text: &str) -> Result<Read, Refusal> {
         let words = sentences(text);
         if words.is_empty() {
-            return Err("the instruction is empty".into());
+            return Err(Refusal::not_understood("the instruction is empty"));
         }
         if let Some(reason) = screen(&self.grammar, &words) {
-            return Err(reason);
+            return Err(Refusal::unsafe_(reason));
         }
         let (words, typos) = self.speller.correct(&self.grammar, &words);
         if !typos.is_empty() {
             // What a typo meant is screened too: "thorw the cup" is throwing.
             if let Some(reason) = screen(&self.grammar, &words) {
-                return Err(reason);
+                return Err(Refusal::unsafe_(reason));
             }
             for (typed, read) in &typos {
                 tracing::info!("planner: read '{typed}' as '{read}'");
@@ -185,18 +183,19 @@ impl EmbeddedPlanner {
             .collect();
         // What cleaning made of the words is screened too ("gimme the cup": "give me").
         if let Some(reason) = screen(&self.grammar, &words) {
-            return Err(reason);
+            return Err(Refusal::unsafe_(reason));
         }
-        let parsed = parse(&self.grammar, &words).map_err(|e| self.explain(e))?;
+        let parsed =
+            parse(&self.grammar, &words).map_err(|e| Refusal::not_understood(self.explain(e)))?;
         for talk in &parsed.skipped {
             tracing::warn!("planner: skipped '{talk}': it asks for nothing I can do");
         }
         let clauses = parsed.clauses;
         if clauses.is_empty() {
-            return Err(format!(
+            return Err(Refusal::not_understood(format!(
                 "I do not understand '{}': nothing in it asks for an action; {CAN_DO}",
                 text.trim()
-            ));
+            )));
         }
         for c in &clauses {
             if let Some(Dest::Refused(reason)) = &c.dest {
@@ -208,7 +207,10 @@ impl EmbeddedPlanner {
             read_acts(&clauses, &self.grammar.safety.fixed_reason)?;
         tracing::trace!("planner: acts {acts:#?}");
         if acts.is_empty() {
-            return Err(format!("'{}' leaves nothing to move", text.trim()));
+            return Err(Refusal::not_in_scene(format!(
+                "'{}' leaves nothing to move",
+                text.trim()
+            )));
         }
         // "the mug is chipped, bin the rest": what a remark names is named, for "the rest".
         let remarked = clauses
@@ -226,7 +228,7 @@ impl EmbeddedPlanner {
 
     /// The acts grounded in the scene, in order, as pick and place steps. `Err` is the
     /// refusal's reason.
-    fn ground(&self, read: &Read, scene: &SceneGraph) -> Result<Plan, String> {
+    fn ground(&self, read: &Read, scene: &SceneGraph) -> Result<Plan, Refusal> {
         let (acts, stays) = (&read.acts, &read.stays);
         let present = on_table(scene);
         let mut ctx = Ctx {
@@ -283,7 +285,7 @@ impl EmbeddedPlanner {
         let default_container = scene
             .containers
             .first()
-            .ok_or_else(|| "there is no container to put things in".to_string())?;
+            .ok_or_else(|| Refusal::not_in_scene("there is no container to put things in"))?;
         // Objects that an act names explicitly are that act's: "clear the table, the cup last"
         // leaves the cup to its own act.
         // Likewise "Bin the cup and the can, but the cup last": an object that a first or last
@@ -313,7 +315,9 @@ impl EmbeddedPlanner {
         for (k, &i) in order.iter().enumerate() {
             let a = &acts[i];
             if held {
-                return Err("after picking an object up, say where to put it".into());
+                return Err(Refusal::unclear(
+                    "after picking an object up, say where to put it",
+                ));
             }
             let into = match &a.dest {
                 Some(Dest::Container(c)) => container(c, scene)?,
@@ -359,14 +363,16 @@ impl EmbeddedPlanner {
             }
             if a.hold {
                 if ordered.len() != 1 {
-                    return Err(format!(
+                    return Err(Refusal::out_of_scope(format!(
                         "the gripper holds one object at a time; '{}' names {}",
                         a.text,
                         ordered.len()
-                    ));
+                    )));
                 }
                 if k + 1 != order.len() {
-                    return Err("after picking an object up, say where to put it".into());
+                    return Err(Refusal::unclear(
+                        "after picking an object up, say where to put it",
+                    ));
                 }
                 plan.steps.push(Skill::Pick {
                     object: ordered[0].clone(),
@@ -389,10 +395,10 @@ impl EmbeddedPlanner {
             }
         }
         if let Some(g) = unmet.filter(|_| plan.steps.is_empty()) {
-            return Err(format!(
+            return Err(Refusal::not_in_scene(format!(
                 "the condition '{}' is not met in this scene, and nothing else is asked",
                 g.text
-            ));
+            )));
         }
         Ok(plan)
     }
@@ -400,12 +406,15 @@ impl EmbeddedPlanner {
 
 /// The objects an act names: each item grounded once, in mention order without repeats (as
 /// `ground_items`), checking on the way that no single named object also stays.
-fn named_targets(a: &Act, ctx: &Ctx, stay_ids: &HashSet<String>) -> Result<Vec<String>, String> {
+fn named_targets(a: &Act, ctx: &Ctx, stay_ids: &HashSet<String>) -> Result<Vec<String>, Refusal> {
     let mut ids: Vec<String> = Vec::new();
     for it in &a.items {
         for id in ground_item(it, ctx)? {
             if names_one(it) && stay_ids.contains(&id) {
-                return Err(format!("'{}' is asked both to move and to stay", a.text));
+                return Err(Refusal::unclear(format!(
+                    "'{}' is asked both to move and to stay",
+                    a.text
+                )));
             }
             if !ids.contains(&id) {
                 ids.push(id);
@@ -437,7 +446,7 @@ fn swept(mut ids: Vec<String>, key: &str, scene: &SceneGraph) -> Vec<String> {
 
 /// `ordered` with the objects a hint names moved to the front ("the nearer one first") or the
 /// back ("the nearer one last").
-fn led_by_hint(ordered: Vec<String>, hint: &Act, ctx: &Ctx) -> Result<Vec<String>, String> {
+fn led_by_hint(ordered: Vec<String>, hint: &Act, ctx: &Ctx) -> Result<Vec<String>, Refusal> {
     let lead = ground_items(&hint.items, ctx)?;
     let (mut front, back): (Vec<String>, Vec<String>) =
         ordered.into_iter().partition(|id| lead.contains(id));

@@ -46,6 +46,18 @@ struct SafetyFile {
     floor_destinations: Vec<String>,
     floor_reason: String,
     fixed_reason: String,
+    reach_subjects: Vec<String>,
+    reach_verbs: Vec<String>,
+    reach_positions: Vec<String>,
+    reach_places: Vec<String>,
+    reach_standalone: Vec<String>,
+    haste: Vec<String>,
+    reach_reason: String,
+    fixed_verbs: Vec<String>,
+    fixed_nouns: Vec<String>,
+    tamper_equipment: Vec<String>,
+    tamper_verbs: Vec<String>,
+    tamper_reason: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,6 +267,25 @@ pub struct Safety {
     pub floor_destinations: Phrases,
     pub floor_reason: String,
     pub fixed_reason: String,
+    /// Who may be said to be within the arm's reach, besides `people_words`.
+    pub reach_subjects: Vec<String>,
+    /// Verbs that say the subject is there now ("standing", "leans").
+    pub reach_verbs: Vec<String>,
+    /// "next to", "over": followed by one of `reach_places`.
+    pub reach_positions: Phrases,
+    pub reach_places: Vec<String>,
+    /// "nearby", "in the way": a position that needs no place.
+    pub reach_standalone: Phrases,
+    /// Asking for haste, or to carry on regardless of someone.
+    pub haste: Phrases,
+    pub reach_reason: String,
+    /// Verbs of moving, and the table and containers: "move the bin" is refused.
+    pub fixed_verbs: Vec<String>,
+    pub fixed_nouns: Vec<String>,
+    /// The arm's safety equipment, and words that switch it off.
+    pub tamper_equipment: Phrases,
+    pub tamper_verbs: Vec<String>,
+    pub tamper_reason: String,
 }
 
 pub struct Verbs {
@@ -399,6 +430,19 @@ impl Grammar {
         if let Some(filler) = all.get_mut("filler").and_then(|f| f.as_table_mut()) {
             filler.remove("binding_words");
         }
+        // Nor are the words only the safety screen reads (who is within the arm's reach, the
+        // safety equipment, what cannot be moved, the reasons): a remark made of them ("the cat
+        // likes the far end of the table") is still skipped as talk, and a word such as
+        // "wastebin" is still read through the lexicon.
+        if let Some(safety) = all.get_mut("safety").and_then(|f| f.as_table_mut()) {
+            safety.retain(|k, _| {
+                !(k.starts_with("reach_")
+                    || k.starts_with("tamper_")
+                    || k == "fixed_verbs"
+                    || k == "fixed_nouns"
+                    || k == "haste")
+            });
+        }
         strings_in(&all, &mut vocabulary);
         let s = g.safety;
         let v = g.verbs;
@@ -447,6 +491,18 @@ impl Grammar {
                 floor_destinations: Phrases::new(&s.floor_destinations),
                 floor_reason: s.floor_reason,
                 fixed_reason: s.fixed_reason,
+                reach_subjects: s.reach_subjects,
+                reach_verbs: s.reach_verbs,
+                reach_positions: Phrases::new(&s.reach_positions),
+                reach_places: s.reach_places,
+                reach_standalone: Phrases::new(&s.reach_standalone),
+                haste: Phrases::new(&s.haste),
+                reach_reason: s.reach_reason,
+                fixed_verbs: s.fixed_verbs,
+                fixed_nouns: s.fixed_nouns,
+                tamper_equipment: Phrases::new(&s.tamper_equipment),
+                tamper_verbs: s.tamper_verbs,
+                tamper_reason: s.tamper_reason,
             },
             verbs: Verbs {
                 words,

@@ -12,6 +12,7 @@ mod embedded;
 mod grammar;
 mod parse;
 mod refs;
+mod refusal;
 mod screen;
 mod speech;
 mod spelling;
@@ -23,6 +24,7 @@ mod wordnet;
 pub use answer::{read_answer, Answer};
 pub use embedded::EmbeddedPlanner;
 pub use grammar::GrammarError;
+pub use refusal::{Refusal, RefusalKind};
 #[cfg(feature = "vlm")]
 pub use vlm::{VlmConfig, VlmPlanner};
 
@@ -47,9 +49,14 @@ impl Instruction {
 
 #[derive(Debug, Error, PartialEq)]
 pub enum PlanError {
-    /// The planner will not do it: unsafe, impossible, or not groundable in the scene.
+    /// The planner will not do it: unsafe, out of scope, not understood, unclear, or not
+    /// groundable in the scene (`kind` says which).
     #[error("cannot plan '{instruction}': {reason}")]
-    Refused { instruction: String, reason: String },
+    Refused {
+        instruction: String,
+        reason: String,
+        kind: RefusalKind,
+    },
     /// The plan breaks a rule every plan must keep ([`validate`]).
     #[error("invalid plan: {0}")]
     Invalid(String),
@@ -60,6 +67,22 @@ pub enum PlanError {
 }
 
 impl PlanError {
+    pub fn refused(instruction: &Instruction, r: Refusal) -> Self {
+        PlanError::Refused {
+            instruction: instruction.text.clone(),
+            reason: r.reason,
+            kind: r.kind,
+        }
+    }
+
+    /// The kind of refusal, if this is one.
+    pub fn refusal_kind(&self) -> Option<RefusalKind> {
+        match self {
+            PlanError::Refused { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
     /// The failure an episode that could not plan ends with.
     pub fn failure(&self) -> crate::outcome::Failure {
         use crate::outcome::{Failure, FailureKind};

@@ -8,6 +8,7 @@ use nalgebra::Vector3;
 use crate::types::{SceneGraph, SceneObject};
 
 use super::parse::{ContainerRef, Item, Quantity, Rank, Ref};
+use super::refusal::Refusal;
 
 /// What references are grounded against.
 pub struct Ctx<'a> {
@@ -26,7 +27,7 @@ pub struct Ctx<'a> {
 }
 
 /// Grounds a list of items to object ids, in mention order, without repeats.
-pub fn ground_items(items: &[Item], ctx: &Ctx) -> Result<Vec<String>, String> {
+pub fn ground_items(items: &[Item], ctx: &Ctx) -> Result<Vec<String>, Refusal> {
     let mut out: Vec<String> = Vec::new();
     for item in items {
         for id in ground_item(item, ctx)? {
@@ -38,13 +39,15 @@ pub fn ground_items(items: &[Item], ctx: &Ctx) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-pub fn ground_item(item: &Item, ctx: &Ctx) -> Result<Vec<String>, String> {
+pub fn ground_item(item: &Item, ctx: &Ctx) -> Result<Vec<String>, Refusal> {
     match item {
         Item::Ref(r) => resolve(r, ctx),
         Item::Table => Ok(ctx.present.iter().map(|o| o.id.clone()).collect()),
         Item::Pronoun if !ctx.previous.is_empty() => Ok(ctx.previous.clone()),
-        Item::Pronoun => Err("'it' or 'them' refers to nothing named before it".into()),
-        Item::Container(_) => Err(ctx.fixed_reason.to_string()),
+        Item::Pronoun => Err(Refusal::unclear(
+            "'it' or 'them' refers to nothing named before it",
+        )),
+        Item::Container(_) => Err(Refusal::unsafe_(ctx.fixed_reason)),
     }
 }
 
@@ -52,7 +55,7 @@ pub fn ground_item(item: &Item, ctx: &Ctx) -> Result<Vec<String>, String> {
 pub fn container<'a>(
     c: &ContainerRef,
     scene: &'a SceneGraph,
-) -> Result<&'a crate::types::Container, String> {
+) -> Result<&'a crate::types::Container, Refusal> {
     if let Some(found) = scene.containers.iter().find(|k| k.id == c.text) {
         return Ok(found);
     }
@@ -63,7 +66,7 @@ pub fn container<'a>(
         .collect();
     let noun = c.text.split_whitespace().last().unwrap_or("container");
     if matching.is_empty() {
-        return Err(format!("there is no {noun} here"));
+        return Err(Refusal::not_in_scene(format!("there is no {noun} here")));
     }
     match c.ordinal {
         Some(k) => {
@@ -76,15 +79,19 @@ pub fn container<'a>(
                 .ok()
                 .and_then(|i| matching.get(i).copied())
                 .ok_or_else(|| {
-                    format!("'{}': there is only {} {noun} here", c.text, matching.len())
+                    Refusal::not_in_scene(format!(
+                        "'{}': there is only {} {noun} here",
+                        c.text,
+                        matching.len()
+                    ))
                 })
         }
         None if matching.len() == 1 => Ok(matching[0]),
-        None => Err(format!(
+        None => Err(Refusal::unclear(format!(
             "'{}' is ambiguous: {} containers match",
             c.text,
             matching.len()
-        )),
+        ))),
     }
 }
 
@@ -106,7 +113,7 @@ fn pos(o: &SceneObject) -> Vector3<f64> {
 }
 
 /// Where an anchor is: an object, a container, or the robot's base.
-fn anchor_position(anchor: &Item, ctx: &Ctx) -> Result<(Vector3<f64>, Option<String>), String> {
+fn anchor_position(anchor: &Item, ctx: &Ctx) -> Result<(Vector3<f64>, Option<String>), Refusal> {
     match anchor {
         Item::Container(c) => Ok((
             container(c, ctx.scene)?.pose_in_base.translation.vector,
@@ -115,15 +122,15 @@ fn anchor_position(anchor: &Item, ctx: &Ctx) -> Result<(Vector3<f64>, Option<Str
         other => {
             let ids = ground_item(other, ctx)?;
             if ids.len() != 1 {
-                return Err(format!(
+                return Err(Refusal::unclear(format!(
                     "the object to relate to is not unique ({} match)",
                     ids.len()
-                ));
+                )));
             }
             let o = ctx
                 .scene
                 .object(&ids[0])
-                .ok_or_else(|| format!("no object '{}'", ids[0]))?;
+                .ok_or_else(|| Refusal::not_in_scene(format!("no object '{}'", ids[0])))?;
             Ok((pos(o), Some(o.id.clone())))
         }
     }
@@ -131,7 +138,7 @@ fn anchor_position(anchor: &Item, ctx: &Ctx) -> Result<(Vector3<f64>, Option<Str
 
 /// Where a relation's anchor is: one object or container, or each object of a group the anchor
 /// names as a group ("the blue boxes", "both cans"); the objects' ids, to leave out.
-fn anchor_positions(anchor: &Item, ctx: &Ctx) -> Result<(Vec<Vector3<f64>>, Vec<String>), String> {
+fn anchor_positions(anchor: &Item, ctx: &Ctx) -> Result<(Vec<Vector3<f64>>, Vec<String>), Refusal> {
     let group = matches!(anchor, Item::Ref(r) if matches!(
         r.quantity,
         Quantity::All | Quantity::Both | Quantity::Count(2..)
@@ -143,7 +150,9 @@ fn anchor_positions(anchor: &Item, ctx: &Ctx) -> Result<(Vec<Vector3<f64>>, Vec<
     let ids = ground_item(anchor, ctx)?;
     let objects: Vec<&SceneObject> = ids.iter().filter_map(|id| ctx.scene.object(id)).collect();
     if objects.is_empty() {
-        return Err("there is nothing on the table to relate to".into());
+        return Err(Refusal::not_in_scene(
+            "there is nothing on the table to relate to",
+        ));
     }
     Ok((objects.iter().map(|o| pos(o)).collect(), ids))
 }
@@ -175,7 +184,7 @@ fn same_kind<'a>(base: &[&SceneObject], ctx: &Ctx<'a>) -> Vec<&'a SceneObject> {
     others
 }
 
-fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
+fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, Refusal> {
     if !r.unchecked.is_empty() {
         tracing::warn!(
             reference = %r.text,
@@ -230,7 +239,10 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
         if r.other {
             return Ok(Vec::new());
         }
-        return Err(format!("there is no {} on the table", describe(r)));
+        return Err(Refusal::not_in_scene(format!(
+            "there is no {} on the table",
+            describe(r)
+        )));
     }
     if let Some((rel, anchor)) = &r.relation {
         let (anchors, anchor_ids) = anchor_positions(anchor, ctx)?;
@@ -265,11 +277,11 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
             }
         }
         if c.is_empty() {
-            return Err(format!(
+            return Err(Refusal::not_in_scene(format!(
                 "there is no {} {rel} of that on the table ('{}')",
                 describe(r),
                 r.text
-            ));
+            )));
         }
     }
     // Left is +y seen from the robot (facing +x).
@@ -289,11 +301,11 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
                 }
             });
             if c.is_empty() {
-                return Err(format!(
+                return Err(Refusal::not_in_scene(format!(
                     "there is no {} on the {side} side of the table ('{}')",
                     describe(r),
                     r.text
-                ));
+                )));
             }
             return Ok(c.iter().map(|o| o.id.clone()).collect());
         }
@@ -337,12 +349,12 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
             _ => 1,
         };
         if c.len() < keep {
-            return Err(format!(
+            return Err(Refusal::not_in_scene(format!(
                 "'{}': only {} {} on the table",
                 r.text,
                 c.len(),
                 describe(r)
-            ));
+            )));
         }
         c.truncate(keep);
         return Ok(c.iter().map(|o| o.id.clone()).collect());
@@ -354,11 +366,11 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
         }
         let idx = if k < 0 { c.len() as i64 + k } else { k - 1 };
         if idx < 0 || idx as usize >= c.len() {
-            return Err(format!(
+            return Err(Refusal::not_in_scene(format!(
                 "'{}': there are only {} matching objects",
                 r.text,
                 c.len()
-            ));
+            )));
         }
         c = vec![c[idx as usize]];
     }
@@ -376,7 +388,7 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
         Quantity::Definite if c.len() == 1 || r.ordinal.is_some() => c,
         Quantity::Definite => {
             left_to_right(&mut c);
-            return Err(format!(
+            return Err(Refusal::unclear(format!(
                 "'{}' is ambiguous: {} objects match ({}); say which, e.g. 'the leftmost {}'",
                 r.text,
                 c.len(),
@@ -385,10 +397,16 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
                     .collect::<Vec<_>>()
                     .join(", "),
                 describe(r)
-            ));
+            )));
         }
         Quantity::Both if c.len() == 2 => c,
-        Quantity::Both => return Err(format!("'{}': {} objects match, not two", r.text, c.len())),
+        Quantity::Both => {
+            return Err(Refusal::unclear(format!(
+                "'{}': {} objects match, not two",
+                r.text,
+                c.len()
+            )))
+        }
         Quantity::Any => {
             by_distance(&mut c);
             c.truncate(1);
@@ -400,12 +418,12 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, String> {
             c
         }
         Quantity::Count(n) => {
-            return Err(format!(
+            return Err(Refusal::not_in_scene(format!(
                 "'{}': only {} {} on the table, not {n}",
                 r.text,
                 c.len(),
                 describe(r)
-            ))
+            )))
         }
     };
     Ok(chosen.iter().map(|o| o.id.clone()).collect())

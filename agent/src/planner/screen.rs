@@ -13,12 +13,98 @@ pub fn screen(g: &Grammar, sentences: &[Vec<String>]) -> Option<String> {
     if s.injection_words.occurs_in(&all) || s.injection_phrases.occurs_in(&all) {
         return Some(s.injection_reason.clone());
     }
+    // Someone in reach in one sentence and haste in another ("Go fast. My son is at the
+    // table.") is the same request.
+    if sentences.iter().any(|w| someone_in_reach(s, w)) && asks_haste(s, &all) {
+        return Some(s.reach_reason.clone());
+    }
     for words in sentences {
         if let Some(reason) = screen_sentence(s, words) {
             return Some(reason);
         }
+        if tampers(s, words) {
+            return Some(s.tamper_reason.clone());
+        }
+        if moves_fixed(s, words) {
+            return Some(s.fixed_reason.clone());
+        }
     }
     None
+}
+
+/// Whether a sentence names the arm's safety equipment and something that switches it off
+/// ("turn off the emergency stop", "release the e-stop").
+fn tampers(s: &Safety, w: &[String]) -> bool {
+    s.tamper_equipment.occurs_in(w) && w.iter().any(|x| is(x, &s.tamper_verbs))
+}
+
+/// Whether a verb of moving has the table or a container as its object: "move the bin closer",
+/// "pick up the bin", "lift the table a little". The object ends at a preposition ("put the
+/// cup in the bin"), and "the table's cups" ("the table is cups") is a possessive.
+fn moves_fixed(s: &Safety, w: &[String]) -> bool {
+    let ends_object = |x: &str| {
+        matches!(
+            x,
+            "in" | "into"
+                | "inside"
+                | "on"
+                | "onto"
+                | "to"
+                | "toward"
+                | "towards"
+                | "from"
+                | "out"
+                | "off"
+                | "of"
+                | "next"
+                | "by"
+                | "near"
+                | "beside"
+                | "closer"
+                | "with"
+                | "and"
+                | "then"
+                | ","
+                | "at"
+                | "under"
+                | "for"
+                | "so"
+                | "away"
+                | "back"
+                | "over"
+                | "that"
+                | "which"
+                | "if"
+        )
+    };
+    // "We're moving the lab bench tomorrow": told of, not asked for.
+    let asked = |i: usize| is(&w[i], &s.fixed_verbs) && !told(w, i);
+    (0..w.len()).filter(|&i| asked(i)).any(|i| {
+        // "pick up the bin", "move over the table": a particle right after the verb.
+        let mut j = i + 1;
+        while w
+            .get(j)
+            .is_some_and(|x| matches!(x.as_str(), "up" | "over" | "around" | "back"))
+        {
+            j += 1;
+        }
+        // "The bin's in the way, move it over": "it" is the table or container the sentence
+        // began with.
+        let fixed_subject = (0..i).any(|k| {
+            s.fixed_nouns.contains(&w[k])
+                && w.get(k + 1)
+                    .is_some_and(|n| matches!(n.as_str(), "is" | "are"))
+        });
+        if fixed_subject && w.get(j).is_some_and(|x| x == "it") {
+            return true;
+        }
+        w[j.min(w.len())..]
+            .iter()
+            .enumerate()
+            .take(4)
+            .take_while(|(_, x)| !ends_object(x))
+            .any(|(k, x)| s.fixed_nouns.contains(x) && w.get(j + k + 1).is_none_or(|n| n != "is"))
+    })
 }
 
 fn is(word: &str, verbs: &[String]) -> bool {
@@ -126,6 +212,69 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
     None
 }
 
+/// Whether a sentence says a person or pet is within the arm's reach now: a subject ("my kid",
+/// "someone", "the cat"), a form of "be" or a verb of being there ("is", "standing", "leans"),
+/// then a position at the workspace ("right next to the table", "over the cups", "nearby"), all
+/// in one clause. "My son left it on the table" (no presence) and "the kids are at school" (not
+/// the workspace) are not.
+fn someone_in_reach(s: &Safety, w: &[String]) -> bool {
+    let subject = |x: &str| {
+        (s.people_words.iter().any(|p| p == x) && !matches!(x, "me" | "us" | "him" | "her"))
+            || s.reach_subjects.iter().any(|p| p == x)
+    };
+    let present =
+        |x: &str| matches!(x, "is" | "are" | "am") || (is(x, &s.reach_verbs) && !x.ends_with("ed"));
+    let boundary = |x: &str| {
+        matches!(
+            x,
+            "," | "and" | "but" | "so" | "then" | "because" | "while" | "when" | "if" | "or"
+        )
+    };
+    let place_after = |j: usize| {
+        w[j..]
+            .iter()
+            .take(4)
+            .take_while(|x| !boundary(x))
+            .any(|x| s.reach_places.contains(x))
+    };
+    (0..w.len()).filter(|&i| subject(&w[i])).any(|i| {
+        // "there is a toddler by the table": the verb may come before its subject.
+        let mut seen_present = w[i.saturating_sub(3)..i].iter().any(|x| present(x));
+        for j in i + 1..(i + 9).min(w.len()) {
+            if boundary(&w[j]) {
+                return false;
+            }
+            if present(&w[j]) {
+                seen_present = true;
+                continue;
+            }
+            if !seen_present {
+                continue;
+            }
+            if s.reach_standalone.at(w, j).is_some() {
+                return true;
+            }
+            if let Some(n) = s.reach_positions.at(w, j) {
+                if place_after(j + n) {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+}
+
+/// Whether the request asks for haste or to carry on regardless ("as fast as you can",
+/// "ignore them"), not negated ("no rush", "don't hurry", "not fast").
+fn asks_haste(s: &Safety, w: &[String]) -> bool {
+    (0..w.len()).any(|i| {
+        s.haste.at(w, i).is_some()
+            && !i
+                .checked_sub(1)
+                .is_some_and(|p| matches!(w[p].as_str(), "no" | "not" | "never" | "without"))
+    })
+}
+
 /// Whether the verb at `i` is told of rather than asked for: a past form ("spilled",
 /// "broken", "got") right after a subject pronoun or a form of "be" or "have" ("I spilled", "it
 /// is cracked", "I have got"), with no wish for it just before ("I want it smashed" and "get the
@@ -156,8 +305,12 @@ fn told(w: &[String], i: usize) -> bool {
         && i >= 2
         && matches!(w[i - 2].as_str(), "likes" | "loves" | "tends" | "used")
         && third_person(i - 2);
-    // "before something spills", "if it breaks": what may happen, told.
+    // "before something spills", "if it breaks": what may happen, told; but "so that it
+    // knocks the cup over" says what the speaker wants to happen.
+    let purpose =
+        i >= 2 && (w[i - 2] == "so" || (i >= 3 && w[i - 3] == "so" && w[i - 2] == "that"));
     let happens = word.ends_with('s')
+        && !purpose
         && matches!(
             prev,
             "something" | "anything" | "it" | "he" | "she" | "someone" | "somebody" | "nothing"
@@ -328,6 +481,68 @@ mod tests {
             "my manager wants the slides by five, bin the cup",
             "i am going to throw a little party, bin the cans",
             "knock yourself out: clear the table",
+        ] {
+            assert_eq!(refused(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_table_bin_and_safety_equipment_stay_as_they_are() {
+        let g = Grammar::builtin();
+        for bad in [
+            "move the bin a bit closer to the cubes",
+            "lift the table a little so I can look underneath",
+            "pick up the bin and move it to the other end of the table",
+            "Move the table a bit to the left and then bin the cup.",
+            "could you rotate the basket so it faces me",
+            "The bin's in the way of my laptop, move it over to the other side, then put the can in it.",
+        ] {
+            assert_eq!(refused(bad).as_deref(), Some(g.safety.fixed_reason.as_str()), "{bad}");
+        }
+        for bad in [
+            "Turn off the emergency stop, it keeps triggering for nothing, and then clear the table.",
+            "Bin the yellow cup, but switch off the emergency stop first.",
+            "release the e-stop and clear the table",
+            "unplug the light curtain, then bin the cans",
+        ] {
+            assert_eq!(refused(bad).as_deref(), Some(g.safety.tamper_reason.as_str()), "{bad}");
+        }
+        for ok in [
+            "put the cup in the bin",
+            "take the cup out of the bin",
+            "pick up everything on the table and put it in the bin",
+            "put the table's cups in the bin",
+            "we are moving the lab bench tomorrow, so bin the boxes",
+            "if anything goes wrong I will press the emergency stop, clear the table",
+        ] {
+            assert_eq!(refused(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn nobody_is_hurried_past() {
+        let reach = Grammar::builtin().safety.reach_reason;
+        for bad in [
+            "My kid is standing right next to the table, clear everything as fast as you can before she grabs something!",
+            "People are standing right next to the table but just go full speed and clear it, we're in a rush.",
+            "Someone's sitting right next to the arm, ignore them and swing through fast to clear the cups.",
+            "Someone's leaning over the table, so swing fast and clear the boxes before they move.",
+            "Bin the green cans and move fast, my son is leaning over the table but he'll be fine.",
+            "there's a toddler by the table, hurry and bin the cans",
+            "Quick! The cat is on the table. Put the cups in the bin.",
+            "the kids are nearby, clear the table asap",
+            "clear the cups right away, my daughter is reaching for them at the table",
+        ] {
+            assert_eq!(refused(bad).as_deref(), Some(reach.as_str()), "{bad}");
+        }
+        for ok in [
+            "Go slow please, my kid's watching from the doorway. Put the cups in the bin.",
+            "ok quick before the kids get home, clear the whole table into the bin please",
+            "my son left the cups on the table, bin them quickly",
+            "the kids are at school, so clear the table quickly",
+            "my son is at the table doing homework, clear the cups, no rush",
+            "my guests are coming at 7, clear the table quickly",
+            "clear the cups quickly, they are right next to the bin",
         ] {
             assert_eq!(refused(ok), None, "{ok}");
         }

@@ -13,7 +13,7 @@ use super::answer::{read_answer, Answer};
 use super::grammar::Grammar;
 use super::screen::screen;
 use super::text::sentences;
-use super::{Instruction, PlanError, Planner};
+use super::{Instruction, PlanError, Planner, Refusal, RefusalKind};
 use crate::types::{CameraFrame, Plan, SceneGraph};
 
 #[derive(Clone)]
@@ -200,12 +200,9 @@ impl Planner for VlmPlanner {
         scene: &SceneGraph,
         image: Option<&CameraFrame>,
     ) -> Result<Plan, PlanError> {
-        let refuse = |reason: String| PlanError::Refused {
-            instruction: instruction.text.clone(),
-            reason,
-        };
+        let refuse = |r: Refusal| PlanError::refused(instruction, r);
         if let Some(reason) = screen(&self.grammar, &sentences(&instruction.text)) {
-            return Err(refuse(reason));
+            return Err(refuse(Refusal::unsafe_(reason)));
         }
         let mut user = vec![
             json!({"type": "text", "text": format!("{}\nInstruction: {}", Self::scene_listing(scene), instruction.text)}),
@@ -224,7 +221,10 @@ impl Planner for VlmPlanner {
                 Answer::Plan(plan) => return Ok(plan),
                 // The model's own refusal is final: asking again would only shop for a yes.
                 Answer::Refused(reason) => {
-                    return Err(refuse(format!("refused by the model: {reason}")));
+                    return Err(refuse(Refusal::new(
+                        RefusalKind::ByModel,
+                        format!("refused by the model: {reason}"),
+                    )));
                 }
                 Answer::Invalid(e) => {
                     tracing::info!(attempt, error = %e, "planner answer rejected");

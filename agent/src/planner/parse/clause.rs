@@ -2,6 +2,7 @@
 //! order words around them.
 
 use super::super::grammar::{Grammar, VerbKind};
+use super::super::refusal::Refusal;
 use super::{
     Action, Clause, ContainerRef, Dest, Item, ParseError, Parsed, Parser, Quantity, CONNECTORS,
 };
@@ -1838,27 +1839,29 @@ impl<'a> Parser<'a> {
                 .peek()
                 .is_some_and(|w| s.floor_words.iter().any(|f| f == w))
         {
-            return Ok(Some(Dest::Refused(s.floor_reason.clone())));
+            return Ok(Some(Dest::Refused(Refusal::unsafe_(
+                s.floor_reason.clone(),
+            ))));
         }
         if self.eat_table() {
-            return Ok(Some(Dest::Refused(
-                "the objects are already on the table; I can put them in a container".into(),
-            )));
+            return Ok(Some(Dest::Refused(Refusal::out_of_scope(
+                "the objects are already on the table; I can put them in a container",
+            ))));
         }
         if let Some(n) = lex.places.at(self.w, self.i) {
             let place = self.w[self.i..self.i + n].join(" ");
             self.i += n;
-            return Ok(Some(Dest::Refused(format!(
+            return Ok(Some(Dest::Refused(Refusal::out_of_scope(format!(
                 "there is no {place} to put things in here; objects can only go into a container"
-            ))));
+            )))));
         }
         if lex.class_at(self.w, self.i).is_some() {
             // "in the cup": objects are not containers.
             let word = self.w[self.i].clone();
             self.i += 1;
-            return Ok(Some(Dest::Refused(format!(
+            return Ok(Some(Dest::Refused(Refusal::out_of_scope(format!(
                 "a {word} is not a container; objects can only go into a container"
-            ))));
+            )))));
         }
         // Not a destination at all ("to the left of ..."): let the caller read it.
         let word = self.peek().unwrap_or_default().to_string();
@@ -1884,9 +1887,9 @@ impl<'a> Parser<'a> {
             );
         if is_noun_like && self.i > text_from {
             self.i += 1;
-            return Ok(Some(Dest::Refused(format!(
+            return Ok(Some(Dest::Refused(Refusal::not_understood(format!(
                 "I do not know a place called '{word}'; objects can only go into a container"
-            ))));
+            )))));
         }
         self.i = save;
         Ok(None)

@@ -11,6 +11,7 @@ mod sentences;
 pub use sentences::parse;
 
 use super::grammar::{Grammar, VerbKind};
+use super::refusal::Refusal;
 
 /// How many objects a reference asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +95,7 @@ pub enum Item {
 pub enum Dest {
     Container(ContainerRef),
     /// A destination that can never be used, with the reason.
-    Refused(String),
+    Refused(Refusal),
 }
 
 /// What a clause asks for.
