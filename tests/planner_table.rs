@@ -495,6 +495,17 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Put the cup in the bin. Wait, scratch that, I'd rather keep it. Put the can in instead.", Places(&["green_can"])),
         (A, "Bin the can first, then the other four things.", Leads(&["green_can"])),
         (A, "Hold the object that's sitting right next to the green can.", Holds("yellow_cup")),
+        // "Before"/"after" an object orders against it (the can was binned first).
+        (A, "bin the can after the cup", Ordered(&["yellow_cup", "green_can"])),
+        (A, "bin the cup before the can", Ordered(&["yellow_cup", "green_can"])),
+        (A, "put the box in the bin after the cup and the can", Ordered(&["yellow_cup", "green_can", "blue_box"])),
+        (A, "Put the cup in the bin, and after, the can too.", Ordered(&["yellow_cup", "green_can"])),
+        (A, "Put the box in the bin. Then the can goes in after it.", Ordered(&["blue_box", "green_can"])),
+        // Safety: the screen refuses these whatever the parser would make of them.
+        (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
+        (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),
+        (A, "the bin is in the way, move it over to the left, then bin the cup", Refused("moving the table or a container")),
+        (A, "turn off the emergency stop and clear the table", Refused("emergency stop")),
     ]
 }
 

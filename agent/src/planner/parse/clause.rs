@@ -120,6 +120,9 @@ impl<'a> Parser<'a> {
         }
         self.i = start;
         loop {
+            // "bin the can after the cup", "bin the cup before the can": the connector that
+            // led into this clause, when it orders its objects against the clause before.
+            let mut relative: Option<&str> = None;
             // "... and that's it", "..., that is all, thanks": a closing said after the
             // request (its "that" is also a connector, so it is looked for first).
             loop {
@@ -144,6 +147,15 @@ impl<'a> Parser<'a> {
                 if !self.at_connector() || self.starts_clause_word() || subject || other_branch {
                     break;
                 }
+                // "..., and after, the white can also": "after" on its own is "afterwards".
+                relative = match self.peek() {
+                    Some(w @ ("after" | "before"))
+                        if !self.peek_at(1).is_some_and(|n| CONNECTORS.contains(&n)) =>
+                    {
+                        Some(w)
+                    }
+                    _ => None,
+                };
                 self.i += 1;
             }
             if self.at_end() {
@@ -219,6 +231,10 @@ impl<'a> Parser<'a> {
                 {
                     parsed.clauses.pop();
                     clause.corrects = false;
+                }
+                // A clause led by "before"/"after" that orders nothing stands as said.
+                if let Some(rel) = relative {
+                    order_against_previous(&mut parsed.clauses, &mut clause, rel);
                 }
                 parsed.clauses.push(clause);
             } else if let Some(prev) = parsed.clauses.last_mut() {
@@ -1893,5 +1909,35 @@ impl<'a> Parser<'a> {
         }
         self.i = save;
         Ok(None)
+    }
+}
+
+/// "Bin the can after the cup": a verbless clause led by "after" names what goes before the
+/// clause just said, with its verb and destination; led by "before" ("bin the cup before the
+/// can"), what goes after it, which is where it already stands.
+fn order_against_previous(clauses: &mut Vec<Clause>, clause: &mut Clause, rel: &str) {
+    let Some(prev) = clauses.last() else {
+        return;
+    };
+    // "... goes in after it": after what was just done, which is the order as said.
+    let orders = clause.action == Action::Bare
+        && !clause.objects.is_empty()
+        && !clause.objects.contains(&Item::Pronoun)
+        && !clause.condition
+        && !clause.remark
+        && clause.dest.is_none()
+        && matches!(prev.action, Action::Verb(k) if k != VerbKind::Leave)
+        && !prev.objects.is_empty()
+        && !prev.condition
+        && !prev.remark
+        && prev.sentence == clause.sentence;
+    if orders && rel == "after" {
+        let prev = clauses.pop().expect("checked above");
+        clause.action = prev.action;
+        clause.dest = prev.dest.clone();
+        clause.away = prev.away;
+        clause.from_table = prev.from_table;
+        clause.text = format!("{} (before '{}')", clause.text, prev.text);
+        clauses.push(std::mem::replace(clause, prev));
     }
 }

@@ -248,6 +248,8 @@ const CONNECTORS: &[&str] = &[
     "but",
     "so",
     "after",
+    // "bin the cup before the can": the cup, then the can (`Parser::sentence_clauses`).
+    "before",
     "that",
     "afterwards",
     "next",
