@@ -501,6 +501,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "put the box in the bin after the cup and the can", Ordered(&["yellow_cup", "green_can", "blue_box"])),
         (A, "Put the cup in the bin, and after, the can too.", Ordered(&["yellow_cup", "green_can"])),
         (A, "Put the box in the bin. Then the can goes in after it.", Ordered(&["blue_box", "green_can"])),
+        // A time clause with no comma before the order is talk; waiting is still refused.
+        (A, "ok quick before the kids get home clear the whole table please", Places(&["red_cube", "blue_box", "green_can", "yellow_cup", "orange_cube"])),
+        (A, "before my guests arrive put the cup in the bin", Places(&["yellow_cup"])),
+        (A, "wait until my wife leaves, then clear the table", Refused("wait")),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

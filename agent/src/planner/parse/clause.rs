@@ -617,7 +617,10 @@ impl<'a> Parser<'a> {
             from = k;
         }
         let mut end = self.next_comma(from);
-        if !self.is_talk(from, end) {
+        let order = self.order_after_time_clause(from, end);
+        if let Some(k) = order {
+            end = k;
+        } else if !self.is_talk(from, end) {
             // "i dont really know how you work but i would like ...": talk up to a "but".
             match (from..end).find(|&k| self.w[k] == "but") {
                 Some(but) if but > from && self.is_talk(from, but) => end = but,
@@ -627,6 +630,47 @@ impl<'a> Parser<'a> {
         skipped.push(self.w[from..end].join(" "));
         self.i = end;
         true
+    }
+
+    /// "ok quick before the kids get home clear the whole table": a time clause with no comma
+    /// after it ends where an order follows it (a verb of the planner's, as an order: not
+    /// after "to", a subject or a modal). Where that order starts, when the time clause
+    /// before it is talk.
+    fn order_after_time_clause(&self, from: usize, end: usize) -> Option<usize> {
+        let subordinate = from > 0
+            && matches!(
+                self.w[from - 1].as_str(),
+                "before" | "until" | "while" | "when" | "once" | "because" | "since"
+            );
+        if !subordinate {
+            return None;
+        }
+        let order_at = |k: usize| {
+            self.g.verbs.words.contains_key(&self.w[k])
+                && !self.g.safety.people_words.contains(&self.w[k - 1])
+                && !matches!(
+                    self.w[k - 1].as_str(),
+                    "to" | "i"
+                        | "you"
+                        | "we"
+                        | "they"
+                        | "he"
+                        | "she"
+                        | "it"
+                        | "will"
+                        | "can"
+                        | "could"
+                        | "would"
+                        | "should"
+                        | "must"
+                        | "might"
+                        | "may"
+                        | "do"
+                        | "did"
+                        | "does"
+                )
+        };
+        (from + 2..end).find(|&k| order_at(k) && self.is_talk(from, k))
     }
 
     /// Connector words that can also open a clause ("then", "next", "finally", "first" ...)

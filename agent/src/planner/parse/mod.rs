@@ -490,9 +490,25 @@ impl<'a> Parser<'a> {
             .w
             .get(from + 1)
             .is_some_and(|w| g.safety.people_words.contains(w));
+        // "before the kids get home", "until she leaves": a time clause of someone else's
+        // doing; its verbs are theirs (an object named in it still keeps it from being talk).
+        // Not "wait until I leave": an order to wait, which the arm cannot keep.
+        let waits = from > 1
+            && matches!(
+                self.w[from - 2].as_str(),
+                "wait" | "pause" | "stop" | "hold" | "not" | "only" | "just"
+            );
+        let time_clause = from > 0
+            && matches!(
+                self.w[from - 1].as_str(),
+                "before" | "until" | "while" | "when" | "once"
+            )
+            && !waits
+            && (someone || matches!(first.as_str(), "he" | "she" | "they"));
         let narration = (matches!(first.as_str(), "i" | "we" | "he" | "she" | "they")
             && be_at(from + 1))
-            || (someone && be_at(from + 2));
+            || (someone && be_at(from + 2))
+            || time_clause;
         self.asks_nothing(from, to, narration)
     }
 
