@@ -505,6 +505,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "ok quick before the kids get home clear the whole table please", Places(&["red_cube", "blue_box", "green_can", "yellow_cup", "orange_cube"])),
         (A, "before my guests arrive put the cup in the bin", Places(&["yellow_cup"])),
         (A, "wait until my wife leaves, then clear the table", Refused("wait")),
+        // "The middle one": across the table, of an odd number.
+        (V, "bin the middle can", Places(&["white_can_2"])),
+        (V, "put the cup in the middle in the bin", Refused("none is in the middle")),
+        (V, "Bin the can furthest to the left and the can furthest to the right. The middle one can stay.", Places(&["white_can_1", "green_can_1"])),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

@@ -198,9 +198,11 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, Refusal> {
     let scene_objects: Vec<&SceneObject> = if r.bare_one && ctx.previous.len() >= 2 {
         // "the two cans, the nearer one first (then the other)": one of those.
         objects(&mut ctx.previous.iter())
-    } else if r.bare_one && (ctx.previous.len() == 1 || r.other) {
+    } else if r.bare_one && (ctx.previous.len() <= 1 || r.other) {
         // "the left white can, then the right one", "leave the other one": one more of the
-        // kind just named.
+        // kind just named. With nothing just named (what stays is grounded before the acts:
+        // "bin the left can and the right can. The middle one can stay."), of the kind named
+        // anywhere.
         let base = if ctx.previous.is_empty() {
             objects(&mut ctx.mentioned.iter())
         } else {
@@ -311,12 +313,27 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, Refusal> {
         }
     }
     if let Some(rank) = &r.rank {
+        let median_y = {
+            let mut ys: Vec<f64> = c.iter().map(|o| pos(o).y).collect();
+            ys.sort_by(f64::total_cmp);
+            ys.get(ys.len() / 2).copied().unwrap_or(0.0)
+        };
+        // "The middle one" of an even number has none in the middle.
+        if matches!(rank, Rank::Key(k) if k == "middle") && c.len() % 2 == 0 {
+            return Err(Refusal::unclear(format!(
+                "'{}': {} objects match, so none is in the middle; say which",
+                r.text,
+                c.len()
+            )));
+        }
         let keyed: Vec<(f64, &SceneObject)> = match rank {
             Rank::Key(k) => c
                 .iter()
                 .map(|o| {
                     let v = o.extents.x * o.extents.y * o.extents.z;
                     let key = match k.as_str() {
+                        // Left to right across the table, from the median of the candidates.
+                        "middle" => (pos(o).y - median_y).abs(),
                         "left" => -pos(o).y,
                         "right" => pos(o).y,
                         "near" => pos(o).xy().norm(),

@@ -857,6 +857,13 @@ impl<'a> Parser<'a> {
             || self.eat("toward");
         if prep || self.i > save {
             let _ = self.eat("the") || self.eat("your");
+            // "the can in the middle (of the table)": between the others, across the table.
+            if matches!(self.peek(), Some("middle" | "centre" | "center")) {
+                self.i += 1;
+                let _ = self.eat_of_table();
+                r.rank = Some(Rank::Key("middle".into()));
+                return Ok(true);
+            }
             if let Some((side, n)) = lex.sides.at(self.w, self.i) {
                 // "to the left of the cup" is a relation, read by the caller; "on the left
                 // (side) of the table", "on the left half of the table" is the table's side.
