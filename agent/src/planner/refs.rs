@@ -319,7 +319,7 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, Refusal> {
             ys.get(ys.len() / 2).copied().unwrap_or(0.0)
         };
         // "The middle one" of an even number has none in the middle.
-        if matches!(rank, Rank::Key(k) if k == "middle") && c.len() % 2 == 0 {
+        if matches!(rank, Rank::Key(k) if k == "middle") && c.len().is_multiple_of(2) {
             return Err(Refusal::unclear(format!(
                 "'{}': {} objects match, so none is in the middle; say which",
                 r.text,
