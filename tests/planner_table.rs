@@ -509,6 +509,9 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (V, "bin the middle can", Places(&["white_can_2"])),
         (V, "put the cup in the middle in the bin", Refused("none is in the middle")),
         (V, "Bin the can furthest to the left and the can furthest to the right. The middle one can stay.", Places(&["white_can_1", "green_can_1"])),
+        // A correction that takes back what was asked of "it" replaces that act.
+        (A, "Put the can in the bin - no wait, actually, just pick it up and hold on to it.", Holds("green_can")),
+        (A, "Put the box in the bin. No, sorry, hold it instead.", Holds("blue_box")),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

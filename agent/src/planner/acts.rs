@@ -216,6 +216,11 @@ impl<'a> Reading<'a> {
             }
         }
         mark_every_class(&mut items, c);
+        // "Put the white can in the bin - no wait, actually, just pick it up and hold on to
+        // it": a correction that takes back what was asked of "it" replaces that act's part
+        // for those objects.
+        let instead = c.corrects && c.text.split(' ').any(|w| w == "instead");
+        let retracted = ((c.cancels || instead) && from_pronoun).then(|| items.clone());
         if c.condition {
             self.condition = Some(Guard {
                 items: items.clone(),
@@ -234,9 +239,21 @@ impl<'a> Reading<'a> {
             self.acts.clear();
             self.bare_run.clear();
         }
+        if let Some(retracted) = retracted {
+            for k in (0..self.acts.len()).rev() {
+                let a = &mut self.acts[k];
+                if a.everything {
+                    continue;
+                }
+                a.items.retain(|it| !retracted.contains(it));
+                if a.items.is_empty() {
+                    self.remove_act(k);
+                }
+            }
+        }
         // "put the red cube in the bin, actually no, put the orange cube in instead": what a
         // correction asks instead replaces the object named last before it.
-        if c.corrects && c.text.split(' ').any(|w| w == "instead") && !from_pronoun {
+        if instead && !from_pronoun {
             if let Some(k) = self.acts.iter().rposition(|a| !a.items.is_empty()) {
                 self.acts[k].items.pop();
                 if self.acts[k].items.is_empty() && !self.acts[k].everything {
