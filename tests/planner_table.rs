@@ -512,6 +512,8 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         // A correction that takes back what was asked of "it" replaces that act.
         (A, "Put the can in the bin - no wait, actually, just pick it up and hold on to it.", Holds("green_can")),
         (A, "Put the box in the bin. No, sorry, hold it instead.", Holds("blue_box")),
+        // "It" inside a list is the item before it.
+        (A, "Bin the red cube and the object next to it.", Places(&["red_cube", "orange_cube"])),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

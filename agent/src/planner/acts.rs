@@ -4,7 +4,7 @@
 
 use super::embedded::CAN_DO;
 use super::grammar::VerbKind;
-use super::parse::{Action, Clause, ContainerRef, Dest, Item, Quantity, Ref};
+use super::parse::{Action, Clause, ContainerRef, Dest, Item, Quantity, Rank, Ref};
 use super::refusal::Refusal;
 
 /// What one clause comes to once the request is read as a whole.
@@ -216,6 +216,7 @@ impl<'a> Reading<'a> {
             }
         }
         mark_every_class(&mut items, c);
+        anchor_on_previous_item(&mut items);
         // "Put the white can in the bin - no wait, actually, just pick it up and hold on to
         // it": a correction that takes back what was asked of "it" replaces that act's part
         // for those objects.
@@ -794,5 +795,28 @@ pub(super) fn names_one(item: &Item) -> bool {
                 || (r.quantity == Quantity::All && r.rank.is_some() && !r.side_region)
         }
         _ => false,
+    }
+}
+
+/// "Bin the yellow cup and the box next to it": an "it" that a reference is related to, inside
+/// a list, is the item said just before it in that list.
+fn anchor_on_previous_item(items: &mut [Item]) {
+    for k in 1..items.len() {
+        let previous = items[k - 1].clone();
+        if matches!(previous, Item::Pronoun) {
+            continue;
+        }
+        if let Item::Ref(r) = &mut items[k] {
+            if let Some((_, anchor)) = &mut r.relation {
+                if **anchor == Item::Pronoun {
+                    **anchor = previous.clone();
+                }
+            }
+            if let Some(Rank::From { anchor, .. }) = &mut r.rank {
+                if **anchor == Item::Pronoun {
+                    **anchor = previous;
+                }
+            }
+        }
     }
 }
