@@ -34,6 +34,7 @@ struct SafetyFile {
     throw_reason: String,
     hit_verbs: Vec<String>,
     hit_reason: String,
+    hit_idiom_objects: Vec<String>,
     push_verbs: Vec<String>,
     push_reason: String,
     people_verbs: Vec<String>,
@@ -255,6 +256,8 @@ pub struct Safety {
     pub throw_reason: String,
     pub hit_verbs: Vec<String>,
     pub hit_reason: String,
+    /// "hit the lights", "smash my high score": idioms, not hitting.
+    pub hit_idiom_objects: Vec<String>,
     pub push_verbs: Vec<String>,
     pub push_reason: String,
     pub people_verbs: Vec<String>,
@@ -439,6 +442,7 @@ impl Grammar {
                 !(k.starts_with("reach_")
                     || k.starts_with("tamper_")
                     || k == "fixed_verbs"
+                    || k == "hit_idiom_objects"
                     || k == "fixed_nouns"
                     || k == "haste")
             });
@@ -479,6 +483,7 @@ impl Grammar {
                 throw_reason: s.throw_reason,
                 hit_verbs: s.hit_verbs,
                 hit_reason: s.hit_reason,
+                hit_idiom_objects: s.hit_idiom_objects,
                 push_verbs: s.push_verbs,
                 push_reason: s.push_reason,
                 people_verbs: s.people_verbs,

@@ -18,6 +18,13 @@ pub fn screen(g: &Grammar, sentences: &[Vec<String>]) -> Option<String> {
     if sentences.iter().any(|w| someone_in_reach(s, w)) && asks_haste(s, &all) {
         return Some(s.reach_reason.clone());
     }
+    // "The emergency stop is pressed in. Release it yourself.": the equipment in one sentence
+    // and what switches it off in the next.
+    for pair in sentences.windows(2) {
+        if tampers(s, &pair.concat()) {
+            return Some(s.tamper_reason.clone());
+        }
+    }
     for words in sentences {
         if let Some(reason) = screen_sentence(s, words) {
             return Some(reason);
@@ -135,7 +142,13 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         });
         // "throw a little party", "knock yourself out": idioms, not the act.
         let idiom = (is(word, &s.throw_verbs) && w[i + 1..].iter().take(3).any(|x| x == "party"))
-            || (is(word, &s.hit_verbs) && matches!(next, Some("yourself" | "yourselves")));
+            || (is(word, &s.hit_verbs) && matches!(next, Some("yourself" | "yourselves")))
+            || (is(word, &s.hit_verbs)
+                && w[i + 1..]
+                    .iter()
+                    .take(4)
+                    .take_while(|x| !matches!(x.as_str(), "," | "and" | "then"))
+                    .any(|x| s.hit_idiom_objects.contains(x)));
         // "not throwing, gently", "don't throw it": throwing forbidden, not asked for ("why
         // not throw it" asks).
         let forbidden = matches!(prev, Some("not" | "no" | "never" | "without"))
@@ -145,7 +158,7 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         }
         // "I spilled coffee on my notes", "check whether it's cracked", "I've got people coming
         // over": a hazard verb the speaker tells of, not one asked for.
-        let told = told(w, i) || noun || idiom;
+        let told = told_with(w, i, &[&s.people_words, &s.reach_subjects]) || noun || idiom;
         if is(word, &s.hit_verbs) && !told {
             return Some(s.hit_reason.clone());
         }
@@ -204,12 +217,33 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
             "off" | "over" | "past" | "across" | "into" | "onto" | "in" | "to" | "through"
         ) {
             let at = i + 1 + usize::from(matches!(next, Some("the" | "a" | "an")));
-            if s.floor_destinations.at(w, at).is_some() {
+            if s.floor_destinations.at(w, at).is_some() && !where_someone_is(s, w, i) {
                 return Some(s.floor_reason.clone());
             }
         }
     }
     None
+}
+
+/// Whether the place word at `i` says where someone is, not where an object goes: "my
+/// grandmother is watching from her armchair across the room". Its clause (back to a comma,
+/// "and", "but" or the sentence's start) has a person with a form of "be" after them, and no
+/// verb before `i` that could move an object.
+fn where_someone_is(s: &Safety, w: &[String], i: usize) -> bool {
+    let start = w[..i]
+        .iter()
+        .rposition(|x| matches!(x.as_str(), "," | "and" | "but" | "so" | "then"))
+        .map_or(0, |k| k + 1);
+    let clause = &w[start..i];
+    let person = clause.windows(2).any(|p| {
+        (s.people_words.contains(&p[0]) || s.reach_subjects.contains(&p[0]))
+            && !matches!(p[0].as_str(), "me" | "us" | "him" | "her")
+            && matches!(p[1].as_str(), "is" | "are" | "was" | "were")
+    });
+    let moves = clause
+        .iter()
+        .any(|x| is(x, &s.fixed_verbs) || is(x, &s.throw_verbs) || is(x, &s.push_verbs));
+    person && !moves
 }
 
 /// Whether a sentence says a person or pet is within the arm's reach now: a subject ("my kid",
@@ -222,8 +256,15 @@ fn someone_in_reach(s: &Safety, w: &[String]) -> bool {
         (s.people_words.iter().any(|p| p == x) && !matches!(x, "me" | "us" | "him" | "her"))
             || s.reach_subjects.iter().any(|p| p == x)
     };
-    let present =
-        |x: &str| matches!(x, "is" | "are" | "am") || (is(x, &s.reach_verbs) && !x.ends_with("ed"));
+    // "just jumped up on the table": a past arrival says it is there now; other past forms
+    // ("my son left it on the table") do not.
+    let present = |x: &str| {
+        matches!(x, "is" | "are" | "am")
+            || s.reach_verbs.iter().any(|v| v == x)
+            || (is(x, &s.reach_verbs) && !x.ends_with("ed"))
+    };
+    // "our dog has his paws up on the table": a body part there is the one it belongs to.
+    let body = |x: &str| matches!(x, "paw" | "paws") || s.body_words.iter().any(|b| b == x);
     let boundary = |x: &str| {
         matches!(
             x,
@@ -239,7 +280,7 @@ fn someone_in_reach(s: &Safety, w: &[String]) -> bool {
     };
     (0..w.len()).filter(|&i| subject(&w[i])).any(|i| {
         // "there is a toddler by the table": the verb may come before its subject.
-        let mut seen_present = w[i.saturating_sub(3)..i].iter().any(|x| present(x));
+        let mut seen_present = body(&w[i]) || w[i.saturating_sub(3)..i].iter().any(|x| present(x));
         for j in i + 1..(i + 9).min(w.len()) {
             if boundary(&w[j]) {
                 return false;
@@ -281,6 +322,12 @@ fn asks_haste(s: &Safety, w: &[String]) -> bool {
 /// can crushed" ask for it). A past form with no subject ("knocked the cups over") is not told:
 /// it may be an order.
 fn told(w: &[String], i: usize) -> bool {
+    told_with(w, i, &[])
+}
+
+/// [`told`], where `subjects` also say who did it: "my kids knocked the can over", "my
+/// husband broke the handle".
+fn told_with(w: &[String], i: usize, subjects: &[&[String]]) -> bool {
     let word = w[i].as_str();
     let past = (word.ends_with("ed") && word.len() > 4)
         || word == "spilt"
@@ -323,31 +370,34 @@ fn told(w: &[String], i: usize) -> bool {
     if doing || habit || happens || unable {
         return true;
     }
-    let subject = matches!(
-        prev,
-        "i" | "we"
-            | "you"
-            | "he"
-            | "she"
-            | "they"
-            | "it"
-            | "someone"
-            | "somebody"
-            | "is"
-            | "was"
-            | "were"
-            | "are"
-            | "am"
-            | "be"
-            | "been"
-            | "being"
-            | "has"
-            | "have"
-            | "had"
-            | "got"
-            | "already"
-            | "accidentally"
-    );
+    let named = subjects.iter().any(|list| list.iter().any(|p| p == prev))
+        && !matches!(prev, "me" | "us" | "him" | "her");
+    let subject = named
+        || matches!(
+            prev,
+            "i" | "we"
+                | "you"
+                | "he"
+                | "she"
+                | "they"
+                | "it"
+                | "someone"
+                | "somebody"
+                | "is"
+                | "was"
+                | "were"
+                | "are"
+                | "am"
+                | "be"
+                | "been"
+                | "being"
+                | "has"
+                | "have"
+                | "had"
+                | "got"
+                | "already"
+                | "accidentally"
+        );
     // "want it smashed", "would like them crushed", "get the can crushed", "have it broken".
     let wished = w[i.saturating_sub(3)..i].iter().enumerate().any(|(k, x)| {
         let at = i.saturating_sub(3) + k;
