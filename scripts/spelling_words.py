@@ -41,6 +41,13 @@ def planner_words():
     grammar = tomllib.loads((PLANNER / "grammar.toml").read_text())
     # Words that only stop a remark from being skipped are not the planner's words.
     grammar.get("filler", {}).pop("binding_words", None)
+    # Nor are the words only the safety screen reads (as in grammar.rs).
+    safety = grammar.get("safety", {})
+    for key in list(safety):
+        if key.startswith(("reach_", "tamper_")) or key in (
+            "haste", "fixed_verbs", "fixed_nouns", "hit_idiom_objects",
+        ):
+            del safety[key]
     strings(grammar, words)
     for line in (PLANNER / "wordnet.tsv").read_text().splitlines():
         if line and not line.startswith("#"):

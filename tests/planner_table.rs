@@ -514,6 +514,14 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Put the box in the bin. No, sorry, hold it instead.", Holds("blue_box")),
         // "It" inside a list is the item before it.
         (A, "Bin the red cube and the object next to it.", Places(&["red_cube", "orange_cube"])),
+        // Round 26's classes.
+        (A, "clear off the left side of the table, everything over there into the bin", Places(&["red_cube", "orange_cube"])),
+        (A, "put the red cube in the bin and whatever's right next to it as well", Places(&["red_cube", "orange_cube"])),
+        (A, "see the green can? put the thing right next to it in the bin, not the green can itself", Places(&["yellow_cup"])),
+        (A, "Put the box in the bin. Oh wait, leave it, I need it. Do the cup instead.", Places(&["yellow_cup"])),
+        (A, "Can you just clear the whole thing off? Thanks!", Places(&["red_cube", "blue_box", "green_can", "yellow_cup", "orange_cube"])),
+        (A, "is there a cup? if so it goes in the bin along with the can", Places(&["yellow_cup", "green_can"])),
+        (A, "I want to keep the cubes for tomorrow so clear everything but the cubes", Places(&["blue_box", "green_can", "yellow_cup"])),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

@@ -92,6 +92,7 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<ReadActs, Ref
             let orders = next.first || next.last || ordered_group;
             next.objects.iter().any(|o| {
                 *o == Item::Pronoun
+                    || related_to_pronoun(o)
                     || (!group.is_empty()
                         && !orders
                         && matches!(o, Item::Ref(r) if one_of_group(r)))
@@ -143,6 +144,9 @@ struct Reading<'a> {
     /// first act after it).
     condition: Option<Guard>,
     then_sentence: Option<usize>,
+    /// The destination of an act a correction took back ("put the white can in the bin. oh
+    /// wait, leave it"): where "do the red cube instead" goes.
+    dest_taken_back: Option<Dest>,
     /// Some clause has a verb other than "leave".
     has_verb: bool,
     /// Some clause clears (the table, or objects away): puts without a destination go to the
@@ -165,6 +169,7 @@ impl<'a> Reading<'a> {
             as_said_ahead: false,
             condition: None,
             then_sentence: None,
+            dest_taken_back: None,
             has_verb: clauses.iter().any(|c| {
                 matches!(c.action, Action::Verb(k) if k != VerbKind::Leave)
                     || c.action == Action::PutOrPick
@@ -217,6 +222,7 @@ impl<'a> Reading<'a> {
         }
         mark_every_class(&mut items, c);
         anchor_on_previous_item(&mut items);
+        drop_restated_place(&mut items);
         // "Put the white can in the bin - no wait, actually, just pick it up and hold on to
         // it": a correction that takes back what was asked of "it" replaces that act's part
         // for those objects.
@@ -234,6 +240,12 @@ impl<'a> Reading<'a> {
             return Ok(());
         };
         act.guard = self.guard_for(c);
+        if c.text.split(' ').any(|w| w == "instead") && act.dest.is_none() && !act.hold {
+            if let Some(d) = self.dest_taken_back.take() {
+                act.dest = Some(d);
+                act.own_dest = true;
+            }
+        }
         // "Bin the red thing. Scratch that, bin everything that isn't red.": the acts before
         // are taken back.
         if c.cancels && !from_pronoun {
@@ -287,7 +299,22 @@ impl<'a> Reading<'a> {
         let mut from_pronoun = false;
         for it in &c.objects {
             if *it != Item::Pronoun {
-                items.push(it.clone());
+                let mut it = it.clone();
+                // "See the orange cube? Put the thing right next to it in the bin.": the "it"
+                // a reference is related to is the one object named before.
+                if let ([antecedent], Item::Ref(r)) = (self.antecedent.as_slice(), &mut it) {
+                    if let Some((_, anchor)) = &mut r.relation {
+                        if **anchor == Item::Pronoun {
+                            **anchor = antecedent.clone();
+                        }
+                    }
+                    if let Some(Rank::From { anchor, .. }) = &mut r.rank {
+                        if **anchor == Item::Pronoun {
+                            **anchor = antecedent.clone();
+                        }
+                    }
+                }
+                items.push(it);
                 continue;
             }
             // "tidy this up", "clear it all": with nothing named before, the table.
@@ -378,6 +405,21 @@ impl<'a> Reading<'a> {
                 // from what was asked before.
                 if c.avoid {
                     self.avoid.extend(items.iter().cloned());
+                }
+                // "Put the white can in the bin. Oh wait, leave it": the very objects an act
+                // named are taken out of it (an act left with none is dropped).
+                for k in (0..self.acts.len()).rev() {
+                    let a = &mut self.acts[k];
+                    if a.everything || !a.items.iter().any(|it| items.contains(it)) {
+                        continue;
+                    }
+                    a.items.retain(|it| !items.contains(it));
+                    if a.items.is_empty() {
+                        if a.dest.is_some() {
+                            self.dest_taken_back = a.dest.clone();
+                        }
+                        self.remove_act(k);
+                    }
                 }
                 for a in &mut self.acts {
                     // "... the two white cans. Oh wait, I still need the closer one": a bare
@@ -819,4 +861,36 @@ fn anchor_on_previous_item(items: &mut [Item]) {
             }
         }
     }
+}
+
+/// "Clear off the right side of the table, everything over there into the bin": "everything
+/// (over) there" after an item of the same list says that item again, not the whole table.
+fn drop_restated_place(items: &mut Vec<Item>) {
+    let restates = |it: &Item| {
+        matches!(it, Item::Ref(r) if r.quantity == Quantity::All
+            && r.classes.is_none()
+            && r.colors.is_empty()
+            && r.rank.is_none()
+            && r.relation.is_none()
+            && r.text.split(' ').next_back() == Some("there"))
+    };
+    let mut k = 1;
+    while k < items.len() {
+        if restates(&items[k]) {
+            items.remove(k);
+        } else {
+            k += 1;
+        }
+    }
+}
+
+/// "the thing right next to it", "the can nearest to it": a reference whose anchor is "it".
+fn related_to_pronoun(item: &Item) -> bool {
+    let Item::Ref(r) = item else {
+        return false;
+    };
+    r.relation
+        .as_ref()
+        .is_some_and(|(_, anchor)| **anchor == Item::Pronoun)
+        || matches!(&r.rank, Some(Rank::From { anchor, .. }) if **anchor == Item::Pronoun)
 }

@@ -282,7 +282,10 @@ fn someone_in_reach(s: &Safety, w: &[String]) -> bool {
         // "there is a toddler by the table": the verb may come before its subject.
         let mut seen_present = body(&w[i]) || w[i.saturating_sub(3)..i].iter().any(|x| present(x));
         for j in i + 1..(i + 9).min(w.len()) {
-            if boundary(&w[j]) {
+            // "my cat just jumped up and is sitting next to the bin": "and" with the same
+            // subject going on.
+            let same_subject = w[j] == "and" && w.get(j + 1).is_some_and(|n| present(n));
+            if boundary(&w[j]) && !same_subject {
                 return false;
             }
             if present(&w[j]) {

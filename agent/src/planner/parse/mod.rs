@@ -473,6 +473,11 @@ impl<'a> Parser<'a> {
         {
             return false;
         }
+        // "... and whatever's right next to it": a free relative that picks something out is an
+        // object, not talk ("whatever, just clear it" is talk).
+        if matches!(first.as_str(), "whatever" | "whichever") && (from..end).any(picks_out) {
+            return false;
+        }
         // "I am tidying up before guests arrive", "we have been moving": the speaker telling.
         // So is "my kid is using it": someone else, named, doing something of their own.
         let be_at = |k: usize| {

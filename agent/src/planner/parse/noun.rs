@@ -303,8 +303,14 @@ impl<'a> Parser<'a> {
             let mut r = self.blank_ref(Quantity::All);
             let negative = self.eat("not");
             if !self.predicate(&mut r, negative)? {
-                self.i = start;
-                return Err(self.unknown(start));
+                // "whatever is right next to the can": the one thing the relation picks out.
+                self.eat_placement();
+                self.postmodifiers(&mut r)?;
+                if negative || r.relation.is_none() {
+                    self.i = start;
+                    return Err(self.unknown(start));
+                }
+                r.quantity = Quantity::Definite;
             }
             self.postmodifiers(&mut r)?;
             r.text = self.text(start);
