@@ -4,7 +4,7 @@
 
 use super::embedded::CAN_DO;
 use super::grammar::VerbKind;
-use super::parse::{Action, Clause, ContainerRef, Dest, Item, Quantity, Rank, Ref};
+use super::parse::{Action, Clause, ContainerRef, Dest, Item, Quantity, Ref};
 use super::refusal::Refusal;
 
 /// What one clause comes to once the request is read as a whole.
@@ -92,7 +92,7 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<ReadActs, Ref
             let orders = next.first || next.last || ordered_group;
             next.objects.iter().any(|o| {
                 *o == Item::Pronoun
-                    || related_to_pronoun(o)
+                    || matches!(o, Item::Ref(r) if r.anchored_on_pronoun())
                     || (!group.is_empty()
                         && !orders
                         && matches!(o, Item::Ref(r) if one_of_group(r)))
@@ -303,16 +303,7 @@ impl<'a> Reading<'a> {
                 // "See the orange cube? Put the thing right next to it in the bin.": the "it"
                 // a reference is related to is the one object named before.
                 if let ([antecedent], Item::Ref(r)) = (self.antecedent.as_slice(), &mut it) {
-                    if let Some((_, anchor)) = &mut r.relation {
-                        if **anchor == Item::Pronoun {
-                            **anchor = antecedent.clone();
-                        }
-                    }
-                    if let Some(Rank::From { anchor, .. }) = &mut r.rank {
-                        if **anchor == Item::Pronoun {
-                            **anchor = antecedent.clone();
-                        }
-                    }
+                    r.anchor_pronoun_on(antecedent);
                 }
                 items.push(it);
                 continue;
@@ -845,20 +836,8 @@ pub(super) fn names_one(item: &Item) -> bool {
 fn anchor_on_previous_item(items: &mut [Item]) {
     for k in 1..items.len() {
         let previous = items[k - 1].clone();
-        if matches!(previous, Item::Pronoun) {
-            continue;
-        }
-        if let Item::Ref(r) = &mut items[k] {
-            if let Some((_, anchor)) = &mut r.relation {
-                if **anchor == Item::Pronoun {
-                    **anchor = previous.clone();
-                }
-            }
-            if let Some(Rank::From { anchor, .. }) = &mut r.rank {
-                if **anchor == Item::Pronoun {
-                    **anchor = previous;
-                }
-            }
+        if let (false, Item::Ref(r)) = (previous == Item::Pronoun, &mut items[k]) {
+            r.anchor_pronoun_on(&previous);
         }
     }
 }
@@ -882,15 +861,4 @@ fn drop_restated_place(items: &mut Vec<Item>) {
             k += 1;
         }
     }
-}
-
-/// "the thing right next to it", "the can nearest to it": a reference whose anchor is "it".
-fn related_to_pronoun(item: &Item) -> bool {
-    let Item::Ref(r) = item else {
-        return false;
-    };
-    r.relation
-        .as_ref()
-        .is_some_and(|(_, anchor)| **anchor == Item::Pronoun)
-        || matches!(&r.rank, Some(Rank::From { anchor, .. }) if **anchor == Item::Pronoun)
 }

@@ -215,6 +215,29 @@ pub struct Parsed {
 }
 
 impl Ref {
+    /// Whether "it" is what this reference is placed against: "the thing right next to it",
+    /// "the can nearest to it".
+    pub fn anchored_on_pronoun(&self) -> bool {
+        self.relation
+            .as_ref()
+            .is_some_and(|(_, anchor)| **anchor == Item::Pronoun)
+            || matches!(&self.rank, Some(Rank::From { anchor, .. }) if **anchor == Item::Pronoun)
+    }
+
+    /// Reads the "it" this reference is placed against as `item`.
+    pub fn anchor_pronoun_on(&mut self, item: &Item) {
+        if let Some((_, anchor)) = &mut self.relation {
+            if **anchor == Item::Pronoun {
+                **anchor = item.clone();
+            }
+        }
+        if let Some(Rank::From { anchor, .. }) = &mut self.rank {
+            if **anchor == Item::Pronoun {
+                **anchor = item.clone();
+            }
+        }
+    }
+
     /// Whether the reference names a kind of object: a class, a colour, or a bare "one" (which
     /// takes the kind named before it); "the thing", "whatever is left" name none.
     pub fn names_kind(&self) -> bool {
