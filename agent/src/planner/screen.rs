@@ -158,7 +158,7 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         }
         // "I spilled coffee on my notes", "check whether it's cracked", "I've got people coming
         // over": a hazard verb the speaker tells of, not one asked for.
-        let told = told_with(w, i, &[&s.people_words, &s.reach_subjects]) || noun || idiom;
+        let told = told_with(w, i, Some(s)) || noun || idiom;
         if is(word, &s.hit_verbs) && !told {
             return Some(s.hit_reason.clone());
         }
@@ -225,6 +225,13 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
     None
 }
 
+/// Whether `x` names someone other than the speaker: a person ("my kid", "someone") or a pet,
+/// not "me", "us", or "him"/"her" as the object of a verb.
+fn someone(s: &Safety, x: &str) -> bool {
+    (s.people_words.iter().any(|p| p == x) && !matches!(x, "me" | "us" | "him" | "her"))
+        || s.reach_subjects.iter().any(|p| p == x)
+}
+
 /// Whether the place word at `i` says where someone is, not where an object goes: "my
 /// grandmother is watching from her armchair across the room". Its clause (back to a comma,
 /// "and", "but" or the sentence's start) has a person with a form of "be" after them, and no
@@ -235,11 +242,9 @@ fn where_someone_is(s: &Safety, w: &[String], i: usize) -> bool {
         .rposition(|x| matches!(x.as_str(), "," | "and" | "but" | "so" | "then"))
         .map_or(0, |k| k + 1);
     let clause = &w[start..i];
-    let person = clause.windows(2).any(|p| {
-        (s.people_words.contains(&p[0]) || s.reach_subjects.contains(&p[0]))
-            && !matches!(p[0].as_str(), "me" | "us" | "him" | "her")
-            && matches!(p[1].as_str(), "is" | "are" | "was" | "were")
-    });
+    let person = clause
+        .windows(2)
+        .any(|p| someone(s, &p[0]) && matches!(p[1].as_str(), "is" | "are" | "was" | "were"));
     let moves = clause
         .iter()
         .any(|x| is(x, &s.fixed_verbs) || is(x, &s.throw_verbs) || is(x, &s.push_verbs));
@@ -252,10 +257,6 @@ fn where_someone_is(s: &Safety, w: &[String], i: usize) -> bool {
 /// in one clause. "My son left it on the table" (no presence) and "the kids are at school" (not
 /// the workspace) are not.
 fn someone_in_reach(s: &Safety, w: &[String]) -> bool {
-    let subject = |x: &str| {
-        (s.people_words.iter().any(|p| p == x) && !matches!(x, "me" | "us" | "him" | "her"))
-            || s.reach_subjects.iter().any(|p| p == x)
-    };
     // "just jumped up on the table": a past arrival says it is there now; other past forms
     // ("my son left it on the table") do not.
     let present = |x: &str| {
@@ -278,7 +279,7 @@ fn someone_in_reach(s: &Safety, w: &[String]) -> bool {
             .take_while(|x| !boundary(x))
             .any(|x| s.reach_places.contains(x))
     };
-    (0..w.len()).filter(|&i| subject(&w[i])).any(|i| {
+    (0..w.len()).filter(|&i| someone(s, &w[i])).any(|i| {
         // "there is a toddler by the table": the verb may come before its subject.
         let mut seen_present = body(&w[i]) || w[i.saturating_sub(3)..i].iter().any(|x| present(x));
         for j in i + 1..(i + 9).min(w.len()) {
@@ -325,12 +326,12 @@ fn asks_haste(s: &Safety, w: &[String]) -> bool {
 /// can crushed" ask for it). A past form with no subject ("knocked the cups over") is not told:
 /// it may be an order.
 fn told(w: &[String], i: usize) -> bool {
-    told_with(w, i, &[])
+    told_with(w, i, None)
 }
 
-/// [`told`], where `subjects` also say who did it: "my kids knocked the can over", "my
-/// husband broke the handle".
-fn told_with(w: &[String], i: usize, subjects: &[&[String]]) -> bool {
+/// [`told`], where with the screen's words a person or pet named just before also says who
+/// did it: "my kids knocked the can over", "my husband broke the handle".
+fn told_with(w: &[String], i: usize, s: Option<&Safety>) -> bool {
     let word = w[i].as_str();
     let past = (word.ends_with("ed") && word.len() > 4)
         || word == "spilt"
@@ -373,8 +374,7 @@ fn told_with(w: &[String], i: usize, subjects: &[&[String]]) -> bool {
     if doing || habit || happens || unable {
         return true;
     }
-    let named = subjects.iter().any(|list| list.iter().any(|p| p == prev))
-        && !matches!(prev, "me" | "us" | "him" | "her");
+    let named = s.is_some_and(|s| someone(s, prev));
     let subject = named
         || matches!(
             prev,
