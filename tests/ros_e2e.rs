@@ -95,8 +95,14 @@ fn a_ur5e_clears_the_table_over_dds_with_its_drivers_names() {
         ),
         "",
     );
-    assert_eq!(deploy["ok"], true, "{all}");
-    assert_eq!(sim["success"], true, "{all}");
+    if deploy["ok"] != true || sim["success"] != true {
+        // Kept for a look afterwards: a lost grasp on the wall clock is not reproducible.
+        let kept = dir.keep();
+        panic!(
+            "the UR5e did not clear the table (deploy log kept in {}):\n{all}",
+            kept.display()
+        );
+    }
     assert_eq!(sim["rejected_trajectories"], 0, "{all}");
     assert!(all.contains("scaled_joint_trajectory_controller"), "{all}");
     assert!(
