@@ -522,6 +522,17 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Can you just clear the whole thing off? Thanks!", Places(&["red_cube", "blue_box", "green_can", "yellow_cup", "orange_cube"])),
         (A, "is there a cup? if so it goes in the bin along with the can", Places(&["yellow_cup", "green_can"])),
         (A, "I want to keep the cubes for tomorrow so clear everything but the cubes", Places(&["blue_box", "green_can", "yellow_cup"])),
+        // Round 27's classes: speech that restarts or repeats itself, clauses run together.
+        (A, "put the red no the orange cube in the bin", Places(&["orange_cube"])),
+        (C, "put the green can in the bin no wait the white can", Places(&["white_can"])),
+        (C, "the cans both cans go in the bin", Places(&["green_can_1", "white_can"])),
+        (C, "all the boxes go in the bin like all three of them", Places(&["blue_box_1", "blue_box_2", "purple_box"])),
+        (A, "um put everything in the bin except the cup and the can you know leave those two where they are", Places(&["red_cube", "blue_box", "orange_cube"])),
+        (A, "everything except the blue box", Places(&["red_cube", "green_can", "yellow_cup", "orange_cube"])),
+        (A, "put the box and the cup in the bin blue box first then the cup", Ordered(&["blue_box", "yellow_cup"])),
+        (A, "okay so like I've got people coming over so um can you put the cup in the bin", Places(&["yellow_cup"])),
+        (A, "the table's a mess so grab the can and put it in the bin", Places(&["green_can"])),
+        (A, "put the can in the bin wait no put it on the windowsill", Refused("anywhere but on the table")),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

@@ -13,6 +13,7 @@ mod grammar;
 mod parse;
 mod refs;
 mod refusal;
+mod restate;
 mod screen;
 mod speech;
 mod spelling;

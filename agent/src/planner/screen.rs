@@ -32,7 +32,7 @@ pub fn screen(g: &Grammar, sentences: &[Vec<String>]) -> Option<String> {
         if tampers(s, words) {
             return Some(s.tamper_reason.clone());
         }
-        if moves_fixed(s, words) {
+        if moves_fixed(g, words) {
             return Some(s.fixed_reason.clone());
         }
     }
@@ -48,7 +48,8 @@ fn tampers(s: &Safety, w: &[String]) -> bool {
 /// Whether a verb of moving has the table or a container as its object: "move the bin closer",
 /// "pick up the bin", "lift the table a little". The object ends at a preposition ("put the
 /// cup in the bin"), and "the table's cups" ("the table is cups") is a possessive.
-fn moves_fixed(s: &Safety, w: &[String]) -> bool {
+fn moves_fixed(g: &Grammar, w: &[String]) -> bool {
+    let s = &g.safety;
     let ends_object = |x: &str| {
         matches!(
             x,
@@ -97,11 +98,15 @@ fn moves_fixed(s: &Safety, w: &[String]) -> bool {
         }
         // "The bin's in the way, move it over": "it" is the table or container the sentence
         // began with.
-        let fixed_subject = (0..i).any(|k| {
+        // "the table is a mess so grab the white can and put it in the bin": an object named
+        // after that subject is what "it" is.
+        let subject = (0..i).rev().find(|&k| {
             s.fixed_nouns.contains(&w[k])
                 && w.get(k + 1)
                     .is_some_and(|n| matches!(n.as_str(), "is" | "are"))
         });
+        let fixed_subject =
+            subject.is_some_and(|k| !(k + 1..i).any(|o| g.lexicon.class_at(w, o).is_some()));
         if fixed_subject && w.get(j).is_some_and(|x| x == "it") {
             return true;
         }
@@ -401,13 +406,19 @@ fn told_with(w: &[String], i: usize, s: Option<&Safety>) -> bool {
                 | "already"
                 | "accidentally"
         );
-    // "want it smashed", "would like them crushed", "get the can crushed", "have it broken".
+    // "want it smashed", "would like them crushed", "get the can crushed", "have it broken";
+    // but not a wish word with a subject of its own after it ("like I have got people coming
+    // over": a filler, then the speaker telling).
     let wished = w[i.saturating_sub(3)..i].iter().enumerate().any(|(k, x)| {
         let at = i.saturating_sub(3) + k;
-        matches!(
+        let own_subject = w
+            .get(at + 1)
+            .is_some_and(|n| matches!(n.as_str(), "i" | "we" | "you" | "they" | "he" | "she"));
+        (matches!(
             x.as_str(),
             "want" | "wants" | "like" | "need" | "needs" | "wish" | "prefer" | "rather"
-        ) || (matches!(x.as_str(), "get" | "have" | "make") && at + 1 < i)
+        ) && !own_subject)
+            || (matches!(x.as_str(), "get" | "have" | "make") && at + 1 < i)
     });
     past && subject && !wished
 }
@@ -567,6 +578,8 @@ mod tests {
             "put the table's cups in the bin",
             "we are moving the lab bench tomorrow, so bin the boxes",
             "if anything goes wrong I will press the emergency stop, clear the table",
+            "the table's kind of a mess so first grab the white can and put it in the bin",
+            "okay so like I've got people coming over, put the cup in the bin",
         ] {
             assert_eq!(refused(ok), None, "{ok}");
         }

@@ -4,6 +4,7 @@
 //! nothing dropped here can hide an unsafe request.
 
 use super::grammar::Grammar;
+use super::restate;
 use super::text::phrase_at;
 
 const DETERMINERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "my"];
@@ -136,6 +137,17 @@ fn number_word(w: &str) -> Option<&'static str> {
     (1..=10).contains(&n).then(|| WORDS[n - 1])
 }
 
+/// The first word at or after `i` that is not a hesitation ("so um can you ...").
+fn after_hesitation(words: &[String], mut i: usize) -> usize {
+    while words
+        .get(i)
+        .is_some_and(|w| ALWAYS.contains(&w.as_str()) || w == "like")
+    {
+        i += 1;
+    }
+    i
+}
+
 /// Whether `w` opens an order: one of the planner's verbs, or what asks before one ("please",
 /// "do not", "just", "could you").
 fn opens_order(g: &Grammar, words: &[String], at: usize) -> bool {
@@ -149,6 +161,9 @@ fn opens_order(g: &Grammar, words: &[String], at: usize) -> bool {
             "please" | "just" | "kindly" | "could" | "can" | "would" | "will"
         )
         || (w == "do" && words.get(at + 1).is_some_and(|n| n == "not"))
+        // "so first grab the white can": an order word, then the order.
+        || (matches!(w.as_str(), "first" | "then" | "now" | "also")
+            && words.get(at + 1).is_some_and(|n| g.verb(n).is_some()))
 }
 
 /// "my son's red blocks", "grandma's cup": a person's, where "'s" (read as "is" when the
@@ -224,6 +239,26 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     let mut i = 0;
     while i < words.len() {
+        if let Some((keep, n)) = restate::restart_at(g, &out, words, i) {
+            out.truncate(keep);
+            i += n;
+            continue;
+        }
+        if let Some((said, n)) = restate::unpunctuated_take_back(&out, words, i) {
+            out.extend(said);
+            i += n;
+            continue;
+        }
+        if let Some(n) = restate::restatement_at(g, &out, words, i) {
+            i += n;
+            continue;
+        }
+        if restate::unmarked_clause_break(g, &out, words, i) {
+            out.push(",".into());
+        }
+        if restate::bare_everything_except(g, &out, words, i) {
+            out.push("clear".into());
+        }
         // "the red cube is part of his project so leave it alone": "so" before an order
         // starts a clause of its own, as after a comma.
         if words[i] == "so"
@@ -231,7 +266,7 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
             && out
                 .last()
                 .is_some_and(|p| !matches!(p.as_str(), "," | "and" | "or" | "if" | "not"))
-            && opens_order(g, words, i + 1)
+            && opens_order(g, words, after_hesitation(words, i + 1))
         {
             out.push(",".into());
         }
@@ -299,7 +334,8 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
             // (but "would like", "I'd like to").
             // Likewise before the request's politeness ("um so like could you grab ...").
             let before_verb = (words.get(i + n).is_some_and(|w| g.verb(w).is_some())
-                || g.fillers.at(words, i + n).is_some())
+                || g.fillers.at(words, i + n).is_some()
+                || (out.last().is_some_and(|p| p == "so") && opens_order(g, words, i + n)))
                 && out
                     .last()
                     .is_none_or(|p| !matches!(p.as_str(), "would" | "i" | "we" | "they"));
@@ -310,7 +346,36 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
                 && words
                     .get(i + n)
                     .is_some_and(|w| DETERMINERS.contains(&w.as_str()));
+            // "the pink cup you know in the bin": an aside anywhere, but not "do you know",
+            // "you know how ...", nor before a phrase it introduces ("the green can, you know,
+            // the farther one").
+            let aside = phrase_at(words, i, &["you", "know"])
+                && out.last().is_none_or(|p| {
+                    !matches!(p.as_str(), "do" | "does" | "did" | "if" | "whether" | "as")
+                })
+                && words.get(i + 2).is_none_or(|w| {
+                    !matches!(
+                        w.as_str(),
+                        "how"
+                            | "what"
+                            | "where"
+                            | "which"
+                            | "whether"
+                            | "if"
+                            | "that"
+                            | "who"
+                            | "why"
+                            | "when"
+                            | "the"
+                            | "a"
+                            | "an"
+                            | "this"
+                            | "those"
+                            | "these"
+                    )
+                });
             if (n == 1 && ALWAYS.contains(&words[i].as_str()))
+                || aside
                 || (edge_before && edge_after)
                 || before_verb
                 || in_list
