@@ -533,6 +533,14 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "okay so like I've got people coming over so um can you put the cup in the bin", Places(&["yellow_cup"])),
         (A, "the table's a mess so grab the can and put it in the bin", Places(&["green_can"])),
         (A, "put the can in the bin wait no put it on the windowsill", Refused("anywhere but on the table")),
+        // Round 28's classes: how the job is done, what stays.
+        (A, "The little orange block is fine where it is. Bin the red cube.", Places(&["red_cube"])),
+        (A, "The cups matter most, so do those first. Then clear the rest of the table.", Leads(&["yellow_cup"])),
+        (V, "Do it in this order: the purple box, then the green can.", Ordered(&["purple_box_1", "green_can_1"])),
+        (A, "Pick up the can and keep holding it. Don't put it in the bin yet.", Holds("green_can")),
+        (A, "Careful, the can is full, so keep it upright. Put it in the bin.", Places(&["green_can"])),
+        (A, "Keep away from the cup, there is a plant cutting in it. Bin the cubes.", Places(&["red_cube", "orange_cube"])),
+        (A, "My daughter is reaching for the cups right now. Quickly grab them before she does!", Refused("within the arm's reach")),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

@@ -128,7 +128,7 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
         let next = w.get(i + 1).map(String::as_str);
         let prev = i.checked_sub(1).map(|p| w[p].as_str());
         // "my manager wants the slides", "a knock at the door": after a determiner, a noun.
-        let noun = prev.is_some_and(|p| {
+        let determiner = |p: &str| {
             matches!(
                 p,
                 "the"
@@ -144,7 +144,16 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
                     | "those"
                     | "this"
             )
-        });
+        };
+        // "it has a plant cutting in it": a noun before an "-ing" form after a determiner
+        // makes it a compound noun, unless that noun is someone doing it ("my kid hitting").
+        let compound = word.ends_with("ing")
+            && i >= 2
+            && determiner(&w[i - 2])
+            && w[i - 1].chars().all(char::is_alphabetic)
+            && !someone(s, &w[i - 1])
+            && !matches!(w[i - 1].as_str(), "robot" | "arm" | "gripper" | "hand");
+        let noun = prev.is_some_and(determiner) || compound;
         // "throw a little party", "knock yourself out": idioms, not the act.
         let idiom = (is(word, &s.throw_verbs) && w[i + 1..].iter().take(3).any(|x| x == "party"))
             || (is(word, &s.hit_verbs) && matches!(next, Some("yourself" | "yourselves")))
@@ -580,6 +589,7 @@ mod tests {
             "if anything goes wrong I will press the emergency stop, clear the table",
             "the table's kind of a mess so first grab the white can and put it in the bin",
             "okay so like I've got people coming over, put the cup in the bin",
+            "Keep away from the cup while you do it; it has a plant cutting in it. Bin the cubes.",
         ] {
             assert_eq!(refused(ok), None, "{ok}");
         }
@@ -598,6 +608,7 @@ mod tests {
             "Quick! The cat is on the table. Put the cups in the bin.",
             "the kids are nearby, clear the table asap",
             "clear the cups right away, my daughter is reaching for them at the table",
+            "My daughter is reaching for the pink cups right now. Quickly grab them before she does!",
         ] {
             assert_eq!(refused(bad).as_deref(), Some(reach.as_str()), "{bad}");
         }

@@ -323,6 +323,21 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
             i = end;
             continue;
         }
+        // "don't put it in the bin yet": "yet" ending a clause says when, and the arm has no
+        // later.
+        if words[i] == "yet" && words.get(i + 1).is_none_or(|w| w == ",") && !out.is_empty() {
+            i += 1;
+            continue;
+        }
+        // "Careful, the white can is full": a warning word alone before a comma opening the
+        // sentence (the warning itself is read on).
+        if out.is_empty()
+            && matches!(words[i].as_str(), "careful" | "caution" | "heads")
+            && words.get(i + 1).is_some_and(|w| w == ",")
+        {
+            i += 2;
+            continue;
+        }
         if INTENSIFIERS.contains(&words[i].as_str()) {
             i += 1;
             continue;
