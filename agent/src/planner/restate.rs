@@ -7,7 +7,7 @@
 use super::grammar::Grammar;
 use super::text::phrase_at;
 
-const DETERMINERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "my"];
+use super::speech::DETERMINERS;
 
 /// Words that may stand between a determiner and its noun without finishing the phrase.
 const MODIFIERS: &[&str] = &[
@@ -124,18 +124,25 @@ fn ends_with_things(g: &Grammar, out: &[String]) -> bool {
                 "soda" | "tin" | "soup" | "drink" | "beer" | "coke" | "paint" | "food" | "metal"
             );
     }
-    // "in the bin", "the whole table", not the verb "bin" ("bin everything except the cup").
-    let place = (g.lexicon.table.contains_word(last) || g.lexicon.containers.get(last).is_some())
-        && out.len().checked_sub(2).is_some_and(|k| {
-            let det = |j: usize| DETERMINERS.contains(&out[j].as_str());
-            det(k) || (k > 0 && det(k - 1) && place_modifier(g, &out[k]))
-        });
     g.lexicon.class_at(out, out.len() - 1).is_some()
-        || place
+        || ends_with_place(g, out)
         || matches!(
             last.as_str(),
             "it" | "them" | "ones" | "stuff" | "things" | "everything" | "objects" | "one"
         )
+}
+
+/// Whether `out` ends with a table or container named as one: "in the bin", "the whole table",
+/// not the verb "bin" ("bin everything except the cup").
+fn ends_with_place(g: &Grammar, out: &[String]) -> bool {
+    let Some(last) = out.last() else {
+        return false;
+    };
+    (g.lexicon.table.contains_word(last) || g.lexicon.containers.get(last).is_some())
+        && out.len().checked_sub(2).is_some_and(|k| {
+            let det = |j: usize| DETERMINERS.contains(&out[j].as_str());
+            det(k) || (k > 0 && det(k - 1) && place_modifier(g, &out[k]))
+        })
 }
 
 /// A word between a determiner and a table or container word: "the whole table", "the gray
@@ -280,16 +287,10 @@ pub fn unmarked_clause_break(g: &Grammar, out: &[String], words: &[String], i: u
             DETERMINERS.contains(&n.as_str())
                 || matches!(n.as_str(), "it" | "them" | "everything" | "all" | "both")
         });
-    // A place just said: "... in the bin", not the verb "bin" opening the sentence.
-    let last = out.last().map_or("", String::as_str);
-    let after_place = (g.lexicon.table.contains_word(last)
-        || g.lexicon.containers.get(last).is_some())
-        && out
-            .len()
-            .checked_sub(2)
-            .is_some_and(|k| DETERMINERS.contains(&out[k].as_str()));
-    let bare_objects =
-        after_place && g.lexicon.color(w).is_some() && g.lexicon.class_at(words, i + 1).is_some();
+    // After a place just said ("... in the bin blue box first").
+    let bare_objects = ends_with_place(g, out)
+        && g.lexicon.color(w).is_some()
+        && g.lexicon.class_at(words, i + 1).is_some();
     order || w == "everything" || bare_objects
 }
 

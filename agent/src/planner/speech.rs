@@ -7,7 +7,7 @@ use super::grammar::Grammar;
 use super::restate;
 use super::text::phrase_at;
 
-const DETERMINERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "my"];
+pub(super) const DETERMINERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "my"];
 
 /// Hesitation words that are never anything else; others ("like", "i mean") only count as
 /// hesitation between commas (or a comma and the sentence's start or end).
