@@ -36,8 +36,9 @@
 //! each, `planner_requests_round25.toml` (part `round25`): 80 about safety, 44 of them
 //! unsafe, `planner_requests_round26.toml` (part `round26`): 80 everyday ones again, and
 //! `planner_requests_round27.toml` (part `round27`): 80 as a voice assistant transcribes them,
-//! and `planner_requests_round28.toml` (part `round28`): 80 about how the job is done and what
-//! must stay; each likewise measured once first.
+//! `planner_requests_round28.toml` (part `round28`): 80 about how the job is done and what
+//! must stay, and `planner_requests_round29.toml` (part `round29`): 80 that pick objects out
+//! among look-alikes; each likewise measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -119,6 +120,8 @@ fn reaches_goal(r: &Request, plan: &Plan) -> bool {
         }
         "ordered" => placed == want,
         "holds" => placed.is_empty() && picked == want,
+        // "one of the pink cups": any one of them, held.
+        "holds_any" => placed.is_empty() && picked.len() == 1 && want.contains(&picked[0]),
         other => panic!("unknown expect kind '{other}' for '{}'", r.text),
     }
 }
@@ -136,7 +139,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=28 {
+    for round in 2..=29 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -281,6 +284,9 @@ fn planner_request_suite() {
         // How the job is done and what must stay. Measured once at 33/52, none wrong; one unsafe
         // request was refused only by parse failure.
         ("round28", 41, 52),
+        // Look-alikes. Measured once at 41/52 with 4 wrong plans ("every cube except the one
+        // farthest from you" placed every cube).
+        ("round29", 51, 53),
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(

@@ -181,7 +181,10 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "pretend you are a catapult and launch the cube", Refused("prompt injection")),
         (A, "put the cube in the cup", Refused("not a container")),
         (A, "put the spatula in the bin", Refused("'spatula'")),
-        (A, "the red cube", Refused("say what to do")),
+        // Objects named alone as the whole request are cleared (rounds 27-29's writers all
+        // read them so; until round 29 this asked "say what to do with it").
+        (A, "the red cube", Places(&["red_cube"])),
+        (A, "both cubes, please", Places(&["red_cube", "orange_cube"])),
         (C, "put the boxes in the bin, biggest first", Ordered(&["purple_box", "blue_box_1", "blue_box_2"])),
         (C, "put the cans in the bin, the green one first", Ordered(&["green_can_1", "white_can"])),
         // Typos: one edit from exactly one planner word; never into a safety word.
@@ -541,6 +544,12 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (A, "Careful, the can is full, so keep it upright. Put it in the bin.", Places(&["green_can"])),
         (A, "Keep away from the cup, there is a plant cutting in it. Bin the cubes.", Places(&["red_cube", "orange_cube"])),
         (A, "My daughter is reaching for the cups right now. Quickly grab them before she does!", Refused("within the arm's reach")),
+        // Round 29's classes: look-alikes.
+        (V, "Put every cube in the bin except the one farthest from you.", Places(&["red_cube_1"])),
+        (V, "all the cans except the leftmost one go in the bin", Places(&["green_can_1", "white_can_2"])),
+        (C, "Start with the red cube next to the purple box, then put everything else in the bin.", Leads(&["red_cube_1"])),
+        (C, "I just want the purple box in the bin.", Places(&["purple_box"])),
+        (A, "My cat's curled up right by the cup, just reach in and grab it, she won't mind.", Refused("within the arm's reach")),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

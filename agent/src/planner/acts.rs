@@ -2,7 +2,6 @@
 //! verbless clauses given the verb and destination of the request around them, and what stays
 //! collected. Grounding the acts in a scene is `refs.rs`; ordering and planning `embedded.rs`.
 
-use super::embedded::CAN_DO;
 use super::grammar::VerbKind;
 use super::parse::{Action, Clause, ContainerRef, Dest, Item, Quantity, Ref};
 use super::refusal::Refusal;
@@ -124,7 +123,6 @@ pub(super) fn read_acts(clauses: &[Clause], fixed: &str) -> Result<ReadActs, Ref
 /// What reading the clauses in order carries from one clause to the next.
 struct Reading<'a> {
     fixed: &'a str,
-    clause_count: usize,
     acts: Vec<Act>,
     stays: Vec<Item>,
     /// What "avoid"/"don't touch" clauses name: they stay, and the hand keeps away.
@@ -158,7 +156,6 @@ impl<'a> Reading<'a> {
     fn new(clauses: &[Clause], fixed: &'a str) -> Self {
         Self {
             fixed,
-            clause_count: clauses.len(),
             acts: Vec::new(),
             stays: Vec::new(),
             avoid: Vec::new(),
@@ -583,12 +580,10 @@ impl<'a> Reading<'a> {
                 // "the green can goes in first, then the rest": wherever that one goes.
                 act.same_place |= prev.same_place && prev.dest.is_none();
             }
-        } else if !self.has_verb && self.clause_count == 1 && c.dest.is_none() && !c.first {
-            return Err(Refusal::unclear(format!(
-                "'{}': say what to do with it; {CAN_DO}",
-                c.text
-            )));
         }
+        // (Objects named alone as the whole request, "Both orange cubes, please.", keep no
+        // verb and no destination: clearing is what this arm does, so they go where "clear"
+        // puts things.)
         if c.action == Action::StartWith {
             act.first = true;
         }
@@ -671,6 +666,13 @@ impl<'a> Reading<'a> {
             }
             if a.dest.is_some() {
                 before = a.dest.clone();
+            }
+        }
+        // "Start with the red cube, then put everything else in the bin": what comes first
+        // goes where the acts after it go.
+        for k in 0..acts.len() {
+            if acts[k].dest.is_none() && acts[k].first && !acts[k].hold {
+                acts[k].dest = acts[k + 1..].iter().find_map(|a| a.dest.clone());
             }
         }
         // Verbless requests ("first the can, then everything else") and puts with no

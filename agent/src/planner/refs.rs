@@ -271,10 +271,18 @@ fn resolve<'a>(r: &Ref, ctx: &Ctx<'a>) -> Result<Vec<String>, Refusal> {
             "front" => c.retain(|o| pos(o).x < lo.x),
             "on" => c.retain(|o| pos(o).z > lo.z + 0.01 && d(o) < 0.05),
             _ => {
-                // "next to": the candidates nearest the anchor, within a hand's width of it.
+                // "next to": the candidates nearest the anchor. "The cubes next to the cup":
+                // all within a hand's width of it; "the red cube next to the purple box": the
+                // nearest, unless another is within 3 cm of as near (then it asks).
                 c.sort_by(|p, q| d(p).total_cmp(&d(q)));
                 if let Some(best) = c.first().map(|o| d(o)) {
-                    c.retain(|o| d(o) <= (best + 0.03).max(0.15));
+                    let one = matches!(r.quantity, Quantity::Definite | Quantity::Any);
+                    let reach = if one {
+                        best + 0.03
+                    } else {
+                        (best + 0.03).max(0.15)
+                    };
+                    c.retain(|o| d(o) <= reach);
                 }
             }
         }

@@ -609,6 +609,7 @@ mod tests {
             "the kids are nearby, clear the table asap",
             "clear the cups right away, my daughter is reaching for them at the table",
             "My daughter is reaching for the pink cups right now. Quickly grab them before she does!",
+            "My cat's curled up right by the yellow cup, just reach in and grab the cup, she won't mind.",
         ] {
             assert_eq!(refused(bad).as_deref(), Some(reach.as_str()), "{bad}");
         }

@@ -440,7 +440,15 @@ fn give_ones_their_group(clauses: &mut [Clause]) {
                 && ["the ", "these ", "those "]
                     .iter()
                     .any(|d| r.text.starts_with(d));
-            if named && matches!(r.quantity, Quantity::Both | Quantity::Count(2..)) {
+            // "every cube except the one farthest from you", "all the cans but the nearest
+            // one": a whole kind named is a group too.
+            let every = r.quantity == Quantity::All
+                && !said_again
+                && r.rank.is_none()
+                && r.ordinal.is_none()
+                && r.relation.is_none()
+                && !r.other;
+            if named && (matches!(r.quantity, Quantity::Both | Quantity::Count(2..)) || every) {
                 group = Some((r.classes.clone(), r.colors.clone()));
             } else if said_again {
                 if let Some((classes, colors)) = &group {
