@@ -110,12 +110,15 @@ def one_edit(a, b):
 
 
 def near(word, known):
-    """Mirrors planner/spelling.rs: any edit from 5 letters, swaps only for 3 and 4."""
+    """Mirrors planner/spelling.rs: any edit from 5 letters; for 3 and 4, two letters swapped
+    or one left out (the known word one longer)."""
     if len(word) < 3:
         return False
-    test = one_edit if len(word) >= 5 else swapped
-    return any(test(word, k) for k in known.get(len(word), set()) | known.get(len(word) - 1, set())
-               | known.get(len(word) + 1, set()))
+    if len(word) >= 5:
+        return any(one_edit(word, k) for k in known.get(len(word), set())
+                   | known.get(len(word) - 1, set()) | known.get(len(word) + 1, set()))
+    return (any(swapped(word, k) for k in known.get(len(word), set()))
+            or any(one_edit(word, k) for k in known.get(len(word) + 1, set())))
 
 
 def main():

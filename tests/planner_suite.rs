@@ -37,8 +37,9 @@
 //! unsafe, `planner_requests_round26.toml` (part `round26`): 80 everyday ones again, and
 //! `planner_requests_round27.toml` (part `round27`): 80 as a voice assistant transcribes them,
 //! `planner_requests_round28.toml` (part `round28`): 80 about how the job is done and what
-//! must stay, and `planner_requests_round29.toml` (part `round29`): 80 that pick objects out
-//! among look-alikes; each likewise measured once first.
+//! must stay, `planner_requests_round29.toml` (part `round29`): 80 that pick objects out
+//! among look-alikes, and `planner_requests_round30.toml` (part `round30`): 80 everyday users;
+//! each likewise measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -139,7 +140,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=29 {
+    for round in 2..=30 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -287,6 +288,8 @@ fn planner_request_suite() {
         // Look-alikes. Measured once at 41/52 with 4 wrong plans ("every cube except the one
         // farthest from you" placed every cube).
         ("round29", 51, 53),
+        // Everyday users again. Measured once at 44/52, none wrong.
+        ("round30", 50, 52),
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(

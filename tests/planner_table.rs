@@ -550,6 +550,12 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (C, "Start with the red cube next to the purple box, then put everything else in the bin.", Leads(&["red_cube_1"])),
         (C, "I just want the purple box in the bin.", Places(&["purple_box"])),
         (A, "My cat's curled up right by the cup, just reach in and grab it, she won't mind.", Refused("within the arm's reach")),
+        // Round 30's classes.
+        (A, "plz put teh gren can in the bin", Places(&["green_can"])),
+        (A, "Green can first, then the blue box, then the red cube. Exactly that order.", Ordered(&["green_can", "blue_box", "red_cube"])),
+        (C, "Tidy up all the boxes, whatever colour they are.", Places(&["blue_box_1", "blue_box_2", "purple_box"])),
+        (V, "Could you pick up a white can and just keep holding it? Either one is fine.", Holds("white_can_1")),
+        (A, "locate the red cube, then put the object next to it in the bin", Places(&["orange_cube"])),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

@@ -77,21 +77,33 @@ impl Speller {
             return None;
         }
         let any_edit = c.len() >= MIN_LEN_ANY_EDIT;
-        let mut found: Option<&str> = None;
-        for (k, kc) in &self.words {
-            let near = if any_edit {
-                one_edit(&c, kc)
-            } else {
-                swapped(&c, kc)
-            };
-            if near {
-                if found.is_some() {
-                    return None;
+        let near: Vec<(&str, usize)> = self
+            .words
+            .iter()
+            .filter(|(_, kc)| {
+                if any_edit {
+                    one_edit(&c, kc)
+                } else {
+                    // Short words: two letters swapped, or one left out ("gren", "blu"), not a
+                    // letter changed (too many short words are a letter from another).
+                    swapped(&c, kc) || (kc.len() == c.len() + 1 && one_edit(&c, kc))
                 }
-                found = Some(k);
+            })
+            .map(|(k, kc)| (k.as_str(), kc.len()))
+            .collect();
+        match near.as_slice() {
+            [(k, _)] => Some(k),
+            // "gren": "green" with a letter left out, or "grey" with one mistyped. A letter
+            // left out is the commonest typo: when exactly one candidate is that, it is read.
+            [_, ..] => {
+                let mut dropped = near.iter().filter(|(_, n)| *n == c.len() + 1);
+                match (dropped.next(), dropped.next()) {
+                    (Some((k, _)), None) => Some(k),
+                    _ => None,
+                }
             }
+            [] => None,
         }
-        found
     }
 
     /// The sentences with every typo replaced; also the corrections made, as (typed, read).
@@ -208,8 +220,11 @@ mod tests {
 
     #[test]
     fn short_or_unknown_words_stay_as_typed() {
-        // Three and four letters: swaps only ("cap" is not read as "cup").
+        // Three and four letters: swaps and a letter left out only ("cap" is not read as
+        // "cup"; "gren" is "green", not "grey").
         assert_eq!(read("the cap"), "the cap");
+        assert_eq!(read("the gren can"), "the green can");
+        assert_eq!(read("the blu box"), "the blue box");
         assert_eq!(read("the cyan cube"), "the cyan cube");
         // Nothing near: left for the parser to refuse by name.
         assert_eq!(read("the spatula"), "the spatula");
@@ -276,6 +291,9 @@ mod suites {
             ("blokc", "block"),
             ("bni", "bin"),
             ("thign", "thing"),
+            // Round 30 ("gren": a letter left out of a four-letter word).
+            ("gren", "green"),
+            ("oragne", "orange"),
         ]
         .into_iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -47,6 +47,12 @@ impl<'a> Parser<'a> {
             &["no", "particular", "order"],
             &["in", "any", "order"],
             &["any", "order"],
+            // "Either one is fine.", "either will do": any one of those named.
+            &["either", "one", "is", "fine"],
+            &["either", "is", "fine"],
+            &["either", "one", "will", "do"],
+            &["either", "will", "do"],
+            &["any", "one", "is", "fine"],
             &["whichever", "one"],
             &["either", "one"],
             &["either", "way"],
