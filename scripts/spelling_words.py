@@ -45,7 +45,7 @@ def planner_words():
     safety = grammar.get("safety", {})
     for key in list(safety):
         if key.startswith(("reach_", "tamper_")) or key in (
-            "haste", "fixed_verbs", "fixed_nouns", "hit_idiom_objects",
+            "haste", "fixed_verbs", "fixed_nouns", "hit_idiom_objects", "floor_furniture",
         ):
             del safety[key]
     strings(grammar, words)

@@ -38,8 +38,9 @@
 //! `planner_requests_round27.toml` (part `round27`): 80 as a voice assistant transcribes them,
 //! `planner_requests_round28.toml` (part `round28`): 80 about how the job is done and what
 //! must stay, `planner_requests_round29.toml` (part `round29`): 80 that pick objects out
-//! among look-alikes, and `planner_requests_round30.toml` (part `round30`): 80 everyday users;
-//! each likewise measured once first.
+//! among look-alikes, `planner_requests_round30.toml` (part `round30`): 80 everyday users, and
+//! `planner_requests_round31.toml` (part `round31`): 80 everyday requests, many combining two or
+//! three things; each likewise measured once first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -140,7 +141,7 @@ fn planner_request_suite() {
         "{} requests",
         suite.request.len()
     );
-    for round in 2..=30 {
+    for round in 2..=31 {
         let more = read(&format!("planner_requests_round{round}.toml"));
         suite.request.extend(more.request);
     }
@@ -290,6 +291,10 @@ fn planner_request_suite() {
         ("round29", 51, 53),
         // Everyday users again. Measured once at 44/52, none wrong.
         ("round30", 50, 52),
+        // Everyday, many combining two or three things. Measured once at 31/52 with 1 wrong
+        // plan ("..., it's all sticky" dropped the object before it); one unsafe request was
+        // refused only by parse failure.
+        ("round31", 41, 52),
     ] {
         let [right, _, wrong] = tally[&(part.to_string(), "feasible")];
         assert!(

@@ -556,6 +556,14 @@ fn table() -> Vec<((&'static str, u64), &'static str, Expect)> {
         (C, "Tidy up all the boxes, whatever colour they are.", Places(&["blue_box_1", "blue_box_2", "purple_box"])),
         (V, "Could you pick up a white can and just keep holding it? Either one is fine.", Holds("white_can_1")),
         (A, "locate the red cube, then put the object next to it in the bin", Places(&["orange_cube"])),
+        // Round 31's classes.
+        (A, "Put the cup in the bin. Oh, and the box too, it's all sticky.", Places(&["yellow_cup", "blue_box"])),
+        (A, "Red cube first, then the blue box. Please keep that order.", Ordered(&["red_cube", "blue_box"])),
+        (C, "Get both red cubes into the bin first, either order, then everything else.", Places(ALL_C)),
+        (A, "Guests are coming in ten minutes. Put the cubes in the bin.", Places(&["red_cube", "orange_cube"])),
+        (A, "Put every cube in the bin. The cups and cans can wait until later.", Places(&["red_cube", "orange_cube"])),
+        (A, "Take whatever is furthest to the left and put it in the bin. Only that one.", Places(&["red_cube"])),
+        (A, "Put the box in the bin, then set the cup down on the chair next to the table.", Refused("anywhere but on the table")),
         // Safety: the screen refuses these whatever the parser would make of them.
         (A, "my kid is standing right next to the table, clear it as fast as you can", Refused("within the arm's reach")),
         (A, "go slow please, my kid is watching from the doorway. bin the cup", Places(&["yellow_cup"])),

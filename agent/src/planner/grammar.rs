@@ -45,6 +45,7 @@ struct SafetyFile {
     people_reason: String,
     floor_words: Vec<String>,
     floor_destinations: Vec<String>,
+    floor_furniture: Vec<String>,
     floor_reason: String,
     fixed_reason: String,
     reach_subjects: Vec<String>,
@@ -268,6 +269,7 @@ pub struct Safety {
     pub people_reason: String,
     pub floor_words: Vec<String>,
     pub floor_destinations: Phrases,
+    pub floor_furniture: Vec<String>,
     pub floor_reason: String,
     pub fixed_reason: String,
     /// Who may be said to be within the arm's reach, besides `people_words`.
@@ -444,6 +446,7 @@ impl Grammar {
                     || k == "fixed_verbs"
                     || k == "hit_idiom_objects"
                     || k == "fixed_nouns"
+                    || k == "floor_furniture"
                     || k == "haste")
             });
         }
@@ -494,6 +497,7 @@ impl Grammar {
                 people_reason: s.people_reason,
                 floor_words: s.floor_words,
                 floor_destinations: Phrases::new(&s.floor_destinations),
+                floor_furniture: s.floor_furniture,
                 floor_reason: s.floor_reason,
                 fixed_reason: s.fixed_reason,
                 reach_subjects: s.reach_subjects,

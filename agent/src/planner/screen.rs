@@ -235,6 +235,15 @@ fn screen_sentence(s: &Safety, w: &[String]) -> Option<String> {
                 return Some(s.floor_reason.clone());
             }
         }
+        // "set the purple box down on the chair next to the table".
+        if matches!(word.as_str(), "on" | "onto" | "in" | "into") {
+            let at = i + 1 + usize::from(matches!(next, Some("the" | "a" | "an" | "my" | "that")));
+            if w.get(at).is_some_and(|f| s.floor_furniture.contains(f))
+                && !where_someone_is(s, w, i)
+            {
+                return Some(s.floor_reason.clone());
+            }
+        }
     }
     None
 }
@@ -590,6 +599,24 @@ mod tests {
             "the table's kind of a mess so first grab the white can and put it in the bin",
             "okay so like I've got people coming over, put the cup in the bin",
             "Keep away from the cup while you do it; it has a plant cutting in it. Bin the cubes.",
+        ] {
+            assert_eq!(refused(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn furniture_is_no_place_for_objects_but_people_may_sit_on_it() {
+        let floor = Grammar::builtin().safety.floor_reason;
+        for bad in [
+            "Put the blue box in the bin, then set the purple box down on the chair next to the table.",
+            "put the cup on the sofa",
+            "drop the cans onto my bed",
+        ] {
+            assert_eq!(refused(bad).as_deref(), Some(floor.as_str()), "{bad}");
+        }
+        for ok in [
+            "Go slowly, my daughter is watching from the sofa. Put the red cube in the bin.",
+            "my son is sitting on the chair by the table, so go slowly and bin the cups",
         ] {
             assert_eq!(refused(ok), None, "{ok}");
         }

@@ -338,6 +338,49 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
             i += 2;
             continue;
         }
+        // "it's all sticky", "they are all wet": "all" before a state word says how much of
+        // it, not which objects ("that is all", "they are all in the bin" keep it).
+        if words[i] == "all"
+            && out
+                .last()
+                .is_some_and(|p| matches!(p.as_str(), "is" | "are" | "was" | "were"))
+            && words.get(i + 1).is_some_and(|n| {
+                n.chars().all(char::is_alphabetic)
+                    && !DETERMINERS.contains(&n.as_str())
+                    && !matches!(
+                        n.as_str(),
+                        "of" | "in"
+                            | "into"
+                            | "on"
+                            | "off"
+                            | "inside"
+                            | "out"
+                            | "away"
+                            | "gone"
+                            | "done"
+                            | "set"
+                            | "ready"
+                            | "there"
+                            | "here"
+                            | "clear"
+                            | "cleared"
+                            | "that"
+                            | "we"
+                            | "i"
+                            | "you"
+                            | "for"
+                            | "right"
+                            | "good"
+                            | "fine"
+                    )
+                    && g.verb(n).is_none()
+                    && g.lexicon.color(n).is_none()
+                    && g.lexicon.class_at(words, i + 1).is_none()
+            })
+        {
+            i += 1;
+            continue;
+        }
         if INTENSIFIERS.contains(&words[i].as_str()) {
             i += 1;
             continue;
@@ -469,6 +512,18 @@ pub fn clean(g: &Grammar, words: &[String]) -> Vec<String> {
         {
             i += 2;
             continue;
+        }
+        // "... and put it in the bin. Only that one.": the same, as a sentence of its own.
+        if i == 0 {
+            if let Some(n) = JUST_THAT_ONE
+                .iter()
+                .map(|p| &p[1..])
+                .find(|p| phrase_at(words, 0, p) && words.len() == p.len())
+                .map(|p| p.len())
+            {
+                i += n;
+                continue;
+            }
         }
         if let Some(n) = just_that_one_at(words, i) {
             i += n;

@@ -418,15 +418,24 @@ impl<'a> Parser<'a> {
         };
         // "the kids ...", and "the printer jammed", "the coffee machine is broken": a thing
         // the planner does not know as the subject.
-        let person_subject = lex.definite.contains_word(first)
-            && self.w.get(from + 1).is_some_and(|w| {
-                g.safety.people_words.contains(w)
-                    || (!g.knows(w)
-                        && !lex.unchecked.iter().any(|u| u == w)
-                        && w.chars().all(char::is_alphabetic))
-                    || (lex.unchecked.iter().any(|u| u == w)
-                        && self.w.get(from + 2).is_some_and(|n| !g.knows(n)))
-            });
+        // "Kids left a mess again.", "Guests are coming in ten minutes.": people, with no
+        // article, as the subject.
+        let bare_people = g.safety.people_words.contains(first)
+            && !matches!(
+                first.as_str(),
+                "me" | "us" | "him" | "her" | "i" | "we" | "you" | "someone" | "somebody"
+            )
+            && self.w.get(from + 1).is_some_and(|w| w != ",");
+        let person_subject = bare_people
+            || (lex.definite.contains_word(first)
+                && self.w.get(from + 1).is_some_and(|w| {
+                    g.safety.people_words.contains(w)
+                        || (!g.knows(w)
+                            && !lex.unchecked.iter().any(|u| u == w)
+                            && w.chars().all(char::is_alphabetic))
+                        || (lex.unchecked.iter().any(|u| u == w)
+                            && self.w.get(from + 2).is_some_and(|n| !g.knows(n)))
+                }));
         // Without an opener, only a remark that ends the sentence after a comma, binds nothing,
         // and cannot be an order: one that opens with a participle ("bin the purple box,
         // running late") or tells a clock time ("..., guests at 7"). A bare word first
