@@ -171,7 +171,7 @@ fn place_modifier(g: &Grammar, w: &str) -> bool {
 
 /// "all of them", "all three of them", "both of them", "each of them", "all of it": the
 /// length of one at `i`.
-fn all_of_them_at(words: &[String], i: usize) -> Option<usize> {
+fn all_of_them_at(g: &Grammar, words: &[String], i: usize) -> Option<usize> {
     if !words
         .get(i)
         .is_some_and(|w| matches!(w.as_str(), "all" | "both" | "each" | "every"))
@@ -184,7 +184,7 @@ fn all_of_them_at(words: &[String], i: usize) -> Option<usize> {
             return None;
         }
         k += 1;
-    } else if words.get(k).is_some_and(|w| is_count(w)) {
+    } else if words.get(k).is_some_and(|w| is_count(g, w)) {
         k += 1;
     }
     let of_them = words.get(k).is_some_and(|w| w == "of")
@@ -201,11 +201,9 @@ fn all_of_them_at(words: &[String], i: usize) -> Option<usize> {
     (k > i + 1 && words[i] == "all" && ends).then_some(k - i)
 }
 
-fn is_count(w: &str) -> bool {
-    matches!(
-        w,
-        "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine" | "ten"
-    )
+/// A count of two or more, as the lexicon's numbers say ("three", "a couple").
+fn is_count(g: &Grammar, w: &str) -> bool {
+    g.lexicon.numbers.get(w).is_some_and(|&n| n >= 2)
 }
 
 /// The same things said again at `i`, right after the phrase that named them: "clear the whole
@@ -223,7 +221,7 @@ pub fn restatement_at(g: &Grammar, out: &[String], words: &[String], i: usize) -
     } else {
         0
     };
-    if let Some(n) = all_of_them_at(words, i + lead) {
+    if let Some(n) = all_of_them_at(g, words, i + lead) {
         return Some(lead + n);
     }
     if lead > 0 {
@@ -250,7 +248,7 @@ pub fn restatement_at(g: &Grammar, out: &[String], words: &[String], i: usize) -
         return None;
     }
     k += 1;
-    if words.get(k).is_some_and(|w| is_count(w)) {
+    if words.get(k).is_some_and(|w| is_count(g, w)) {
         k += 1;
     }
     if words.get(k).is_some_and(|w| w == "the") {
