@@ -100,16 +100,24 @@ fn each_skill_attempt_draws_its_own_noise_and_runs_repeat_exactly() {
     assert_eq!(first, attempts());
 }
 
-#[test]
-fn embody_run_uses_the_shipped_model_for_table_clearing_by_default() {
-    let r = common::embody_json(&[
+/// `embody run scenarios/table_clearing.toml --seed 0` with its default policy, logged to `log`.
+fn run_seed_0(log: &std::path::Path) -> serde_json::Value {
+    common::embody_json(&[
         "run",
         "scenarios/table_clearing.toml",
         "--seed",
         "0",
         "--json",
         "--quiet",
-    ]);
+        "--log",
+        log.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn embody_run_uses_the_shipped_model_for_table_clearing_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_seed_0(&dir.path().join("run.mcap"));
     let policy = r["policy"].as_str().unwrap();
     assert!(
         policy.starts_with("diffusion:") && policy.ends_with("policies/models/table_clearing.json"),
@@ -117,6 +125,44 @@ fn embody_run_uses_the_shipped_model_for_table_clearing_by_default() {
     );
     // Measured at 0.956 of objects over seeds 0-99; one seed must clear most of the table.
     assert!(r["objects_cleared_rate"].as_f64().unwrap() >= 0.6, "{r}");
+}
+
+/// A learned policy does not say when a skill is done; the loop must not end a place before
+/// the hand has left the bin, or the next pick starts from a state no demonstration has (the
+/// hand down in the bin) and catches the bin's wall on its way out. Every pick after a place
+/// must start with the hand above the rim by `place_clearance_m` (0.06 m), as the expert's do.
+#[test]
+fn a_learned_pick_after_a_place_starts_with_the_hand_out_of_the_bin() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.mcap");
+    let r = run_seed_0(&log);
+    assert!(
+        r["policy"].as_str().unwrap().starts_with("diffusion:"),
+        "{r}"
+    );
+    let samples: Vec<embody_agent::log::SampleRecord> = embody_agent::log::read_log(&log)
+        .unwrap()
+        .on(embody_agent::log::SAMPLE_TOPIC)
+        .map(|m| serde_json::from_slice(&m.data).unwrap())
+        .collect();
+    let mut checked = 0;
+    for w in samples.windows(2) {
+        let (Skill::Place { into, .. }, Skill::Pick { .. }) = (&w[0].skill, &w[1].skill) else {
+            continue;
+        };
+        let bin = w[1].scene.container(into).expect("the bin is seen");
+        let rim_z = bin.pose_in_base.translation.z + bin.inner_extents.z;
+        let above = w[1].ee_in_base.translation.z - rim_z;
+        assert!(
+            above >= 0.06 - 0.01,
+            "the pick of {:?} at t = {} s starts with the hand {above:.3} m above the rim",
+            w[1].skill,
+            w[1].t
+        );
+        checked += 1;
+    }
+    // Seed 0 clears all five objects: four hand-overs from a place to a pick.
+    assert!(checked >= 4, "{checked} place-to-pick hand-overs in {r}");
 }
 
 mod common;

@@ -40,6 +40,9 @@ pub struct EpisodeConfig {
     /// How high (m) a policy that does not mark completion must lift an object before its pick
     /// counts as done.
     pub carry_lift_m: f64,
+    /// How far (m) above the container's rim a policy that does not mark completion must have
+    /// withdrawn its hand before its place counts as done.
+    pub place_clearance_m: f64,
     /// Lockstep (simulation, deterministic) or wall clock (a robot, or the simulator in real
     /// time).
     pub pace: Pace,
@@ -592,9 +595,12 @@ impl Agent<'_, '_> {
             };
             if !self.policy.marks_completion() {
                 // A learned policy does not know when it is done: perception decides after each
-                // chunk, and the skill ends as soon as its goal holds.
+                // chunk, and the skill ends as soon as its goal holds and the hand is where the
+                // demonstrations end it.
                 let scene = self.perception.perceive(&obs);
-                if check_skill(skill, &obs, &scene).is_ok() && lifted_to_carry(skill, &scene, cfg) {
+                if check_skill(skill, &obs, &scene).is_ok()
+                    && ends_where_demonstrations_do(skill, &obs, &scene, cfg)
+                {
                     return Ok(Ok(()));
                 }
             }
@@ -658,15 +664,28 @@ fn in_fingers(obs: &Observation, o: &crate::types::SceneObject) -> bool {
     between_fingers(obs, o) && obs.gripper.width_m < o.extents.x.min(o.extents.y) + 0.01
 }
 
-/// A pick is over once the object is carried, not at its first centimetres off the table:
-/// a learned policy's next skill starts from where demonstrations start it.
-fn lifted_to_carry(skill: &Skill, scene: &SceneGraph, cfg: &EpisodeConfig) -> bool {
+/// Whether a learned policy's skill whose goal holds has also come to where the expert's
+/// demonstrations end that skill, so that the next skill starts from where demonstrations start
+/// it. A pick is over once the object is carried, not at its first centimetres off the table. A
+/// place is over once the hand has withdrawn above the container's rim, not the moment the
+/// object lies in it: a pick started with the hand still down in the bin went straight for the
+/// next object, caught the bin's wall and pushed against it until the skill timed out (what most
+/// skill timeouts of the generalist candidates were).
+fn ends_where_demonstrations_do(
+    skill: &Skill,
+    obs: &Observation,
+    scene: &SceneGraph,
+    cfg: &EpisodeConfig,
+) -> bool {
     match skill {
         Skill::Pick { object } => scene.object(object).is_some_and(|o| {
             o.pose_in_base.translation.z - scene.table_height_m
                 >= o.extents.z / 2.0 + cfg.carry_lift_m
         }),
-        Skill::Place { .. } => true,
+        Skill::Place { into, .. } => scene.container(into).is_some_and(|c| {
+            let rim_z = c.pose_in_base.translation.z + c.inner_extents.z;
+            obs.ee_in_base.translation.z - rim_z >= cfg.place_clearance_m
+        }),
     }
 }
 
@@ -792,6 +811,42 @@ mod tests {
         out.objects[0].pose_in_base = Isometry3::translation(0.5, 0.0, 0.025);
         let err = check_skill(&place, &at([0.35, -0.45, 0.3], 0.08), &out).unwrap_err();
         assert_eq!(err.kind, FailureKind::Dropped, "{err}");
+    }
+
+    #[test]
+    fn a_learned_place_ends_once_the_hand_is_out_of_the_bin() {
+        let place = Skill::Place {
+            object: "cube".into(),
+            into: "bin".into(),
+        };
+        let scene = cube_in_bin();
+        let cfg = EpisodeConfig {
+            instruction: Instruction::new("put the cube in the bin"),
+            time_limit_s: 60.0,
+            skill_timeout_s: 30.0,
+            max_attempts: 3,
+            max_replans: 1,
+            carry_lift_m: 0.12,
+            place_clearance_m: 0.06,
+            pace: Pace::Lockstep,
+        };
+        // The rim is at 0.01 + 0.1 m. Let go but still down in the bin, or level with the rim:
+        // the goal holds, the skill is not over (a pick from there catches the wall).
+        for z in [0.04, 0.11, 0.16] {
+            let obs = at([0.35, -0.45, z], 0.08);
+            assert!(check_skill(&place, &obs, &scene).is_ok());
+            assert!(
+                !ends_where_demonstrations_do(&place, &obs, &scene, &cfg),
+                "z = {z}"
+            );
+        }
+        // Withdrawn as the expert does (it ends about 0.1 m above the rim).
+        let obs = at([0.35, -0.45, 0.2], 0.08);
+        assert!(ends_where_demonstrations_do(&place, &obs, &scene, &cfg));
+        // A container perception no longer sees never counts as withdrawn from.
+        let mut gone = scene.clone();
+        gone.containers.clear();
+        assert!(!ends_where_demonstrations_do(&place, &obs, &gone, &cfg));
     }
 
     #[test]

@@ -261,6 +261,8 @@ pub fn run_sim_episode_watched(
         max_replans: opts.max_replans,
         // Demonstrations carry objects about 0.2 m above the table.
         carry_lift_m: 0.12,
+        // The expert's place withdraws to about 0.1 m above the rim.
+        place_clearance_m: 0.06,
         pace: opts.pace.clone(),
     };
     let mut tee;

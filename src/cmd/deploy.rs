@@ -435,6 +435,7 @@ fn run_table(
         max_attempts: 3,
         max_replans: 1,
         carry_lift_m: 0.12,
+        place_clearance_m: 0.06,
         pace: Pace::WallClock(WatchdogConfig {
             policy_deadline_s: a.policy_deadline_ms / 1e3,
             ..WatchdogConfig::default()
