@@ -156,7 +156,7 @@ fn eval_runs_several_families_against_a_baseline_on_the_same_seeds() {
         assert_eq!(results[i]["episodes"], 2);
     }
     // Drawn in Rust: no Python involved.
-    assert_eq!(png_size(&png), (1300, 460));
+    assert_eq!(png_size(&png), (1560, 460));
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn an_installed_binary_runs_the_learned_policy_from_any_folder() {
         "{v}"
     );
     assert!(cache.join("venv").is_dir());
-    assert_eq!(png_size(&work.join("eval.png")), (1300, 460));
+    assert_eq!(png_size(&work.join("eval.png")), (1560, 460));
     // Once installed it is found, not installed again.
     let second = run();
     let stderr = String::from_utf8_lossy(&second.stderr);

@@ -1,6 +1,7 @@
 //! Evaluation results as a PNG, drawn with `plotters` (no Python): success and objects
-//! cleared per scene family (beside the baseline's when there is one), and failed episodes and
-//! skill attempts by cause.
+//! cleared per scene family (beside the baseline's when there is one), objects disturbed per
+//! episode (the other half of the README's success: everything else left where it was), and
+//! failed episodes and skill attempts by cause.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,7 +29,7 @@ fn register_font() -> Result<()> {
 /// baseline policy, or empty).
 pub fn eval_png(png: &Path, summaries: &[Value], baselines: &[Value]) -> Result<()> {
     register_font()?;
-    let width = 1300u32;
+    let width = 1560u32;
     let height = 460u32;
     let root = BitMapBackend::new(png, (width, height)).into_drawing_area();
     let draw = || -> Result<()> {
@@ -62,10 +63,11 @@ pub fn eval_png(png: &Path, summaries: &[Value], baselines: &[Value]) -> Result<
                 .color(&BLACK)
                 .pos(Pos::new(HPos::Center, VPos::Center)),
         ))?;
-        let panels = body.split_horizontally(width * 2 / 5);
-        let (left, right) = panels;
-        let (middle, right) = right.split_horizontally(width * 3 / 10);
+        let (left, right) = body.split_horizontally(width / 3);
+        let (disturbance, right) = right.split_horizontally(width / 5);
+        let (middle, right) = right.split_horizontally((width - width / 3 - width / 5) / 2);
         rates_panel(&left, summaries, baselines)?;
+        disturbance_panel(&disturbance, summaries, baselines)?;
         kinds_panel(
             &middle,
             summaries,
@@ -112,11 +114,7 @@ where
         .x_label_formatter(&|x| {
             let i = x.floor() as usize;
             if (x - x.floor() - 0.5).abs() < 1e-6 && i < names.len() {
-                // `table_clearing_varied` reads `varied` under its bars.
-                match names[i].rsplit_once("table_clearing_") {
-                    Some((_, short)) if !short.is_empty() => short.to_string(),
-                    _ => names[i].clone(),
-                }
+                short_name(&names[i])
             } else {
                 String::new()
             }
@@ -185,6 +183,82 @@ where
     Ok(())
 }
 
+/// The family's short name under its bars: `table_clearing_varied` reads `varied`.
+fn short_name(name: &str) -> String {
+    match name.rsplit_once("table_clearing_") {
+        Some((_, short)) if !short.is_empty() => short.to_string(),
+        _ => name.to_string(),
+    }
+}
+
+/// Objects disturbed per episode, per family (the baseline's beside them).
+fn disturbance_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    summaries: &[Value],
+    baselines: &[Value],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let per_episode = |v: &Value| v["disturbed_objects_per_episode"].as_f64().unwrap_or(0.0);
+    let names: Vec<String> = summaries
+        .iter()
+        .map(|s| short_name(s["scenario"].as_str().unwrap_or_default()))
+        .collect();
+    let n = names.len().max(1) as f64;
+    let max = summaries
+        .iter()
+        .chain(baselines)
+        .map(per_episode)
+        .fold(0.0, f64::max);
+    // A scale that shows 0.1 as a small bar, not as the whole panel.
+    let top = (max * 1.25).max(0.5);
+    let mut chart = ChartBuilder::on(area)
+        .caption("objects disturbed per episode", (FAMILY, 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(36)
+        .build_cartesian_2d(0.0..n, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(names.len().max(1) * 2 + 1)
+        .x_label_formatter(&|x| {
+            let i = x.floor() as usize;
+            if (x - x.floor() - 0.5).abs() < 1e-6 && i < names.len() {
+                names[i].clone()
+            } else {
+                String::new()
+            }
+        })
+        // Few labels, two decimals: many labels at one decimal repeat themselves.
+        .y_labels(6)
+        .y_label_formatter(&|y| format!("{y:.2}"))
+        .label_style((FAMILY, 12))
+        .draw()?;
+    let width = if baselines.is_empty() { 0.6 } else { 0.35 };
+    for (i, s) in summaries.iter().enumerate() {
+        let mut bars = vec![(s, POLICY_RGB)];
+        if let Some(b) = baselines.get(i) {
+            bars.push((b, BASELINE_RGB));
+        }
+        for (k, (v, color)) in bars.iter().enumerate() {
+            let d = per_episode(v);
+            let xa = i as f64 + 0.15 + k as f64 * width;
+            chart.draw_series([Rectangle::new(
+                [(xa, 0.0), (xa + width * 0.9, d)],
+                color.filled(),
+            )])?;
+            chart.draw_series([Text::new(
+                format!("{d:.2}"),
+                (xa, d + top * 0.03),
+                (FAMILY, 11).into_font(),
+            )])?;
+        }
+    }
+    Ok(())
+}
+
 /// Counts by failure kind, added over the families, as horizontal bars.
 fn kinds_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
@@ -225,6 +299,8 @@ where
                 String::new()
             }
         })
+        // Whole counts only: with a small maximum, more labels than counts print repeats.
+        .x_labels((max as usize + 1).min(10))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style((FAMILY, 12))
         .draw()?;
