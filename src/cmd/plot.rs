@@ -99,6 +99,7 @@ where
         .iter()
         .map(|s| s["scenario"].as_str().unwrap_or_default().to_string())
         .collect();
+    let short_names: Vec<String> = names.iter().map(|n| short_name(n)).collect();
     let n = names.len().max(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption("success (solid) and objects cleared (light)", (FAMILY, 16))
@@ -111,14 +112,7 @@ where
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(names.len().max(1) * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 && i < names.len() {
-                short_name(&names[i])
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| centred_label(&short_names, *x))
         .label_style((FAMILY, 12))
         .draw()?;
     let with_baseline = !baselines.is_empty();
@@ -183,6 +177,17 @@ where
     Ok(())
 }
 
+/// The label of the unit-wide slot a tick sits in the middle of; the other ticks are blank
+/// (one bar group or one row per slot).
+fn centred_label(labels: &[String], v: f64) -> String {
+    let i = v.floor() as usize;
+    if (v - v.floor() - 0.5).abs() < 1e-6 && i < labels.len() {
+        labels[i].clone()
+    } else {
+        String::new()
+    }
+}
+
 /// The family's short name under its bars: `table_clearing_varied` reads `varied`.
 fn short_name(name: &str) -> String {
     match name.rsplit_once("table_clearing_") {
@@ -223,14 +228,7 @@ where
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(names.len().max(1) * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 && i < names.len() {
-                names[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| centred_label(&names, *x))
         // Few labels, two decimals: many labels at one decimal repeat themselves.
         .y_labels(6)
         .y_label_formatter(&|y| format!("{y:.2}"))
@@ -291,14 +289,7 @@ where
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(labels.len().max(1) * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = y.floor() as usize;
-            if (y - y.floor() - 0.5).abs() < 1e-6 && i < labels.len() {
-                labels[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y| centred_label(&labels, *y))
         // Whole counts only: with a small maximum, more labels than counts print repeats.
         .x_labels((max as usize + 1).min(10))
         .x_label_formatter(&|x| format!("{x:.0}"))
