@@ -48,6 +48,15 @@ pub struct EpisodeConfig {
     pub pace: Pace,
 }
 
+impl EpisodeConfig {
+    /// Where demonstrations hand a pick over to place: the object carried about 0.2 m above the
+    /// table, so 0.12 m counts as carried.
+    pub const DEMONSTRATED_CARRY_LIFT_M: f64 = 0.12;
+    /// Where the expert's place ends: the hand withdrawn about 0.1 m above the rim, so 0.06 m
+    /// counts as withdrawn.
+    pub const DEMONSTRATED_PLACE_CLEARANCE_M: f64 = 0.06;
+}
+
 #[derive(Debug, Error)]
 pub enum EpisodeError {
     #[error(transparent)]
@@ -826,8 +835,8 @@ mod tests {
             skill_timeout_s: 30.0,
             max_attempts: 3,
             max_replans: 1,
-            carry_lift_m: 0.12,
-            place_clearance_m: 0.06,
+            carry_lift_m: EpisodeConfig::DEMONSTRATED_CARRY_LIFT_M,
+            place_clearance_m: EpisodeConfig::DEMONSTRATED_PLACE_CLEARANCE_M,
             pace: Pace::Lockstep,
         };
         // The rim is at 0.01 + 0.1 m. Let go but still down in the bin, or level with the rim:

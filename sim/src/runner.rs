@@ -259,10 +259,8 @@ pub fn run_sim_episode_watched(
         skill_timeout_s: opts.skill_timeout_s,
         max_attempts: opts.max_attempts,
         max_replans: opts.max_replans,
-        // Demonstrations carry objects about 0.2 m above the table.
-        carry_lift_m: 0.12,
-        // The expert's place withdraws to about 0.1 m above the rim.
-        place_clearance_m: 0.06,
+        carry_lift_m: EpisodeConfig::DEMONSTRATED_CARRY_LIFT_M,
+        place_clearance_m: EpisodeConfig::DEMONSTRATED_PLACE_CLEARANCE_M,
         pace: opts.pace.clone(),
     };
     let mut tee;

@@ -434,8 +434,8 @@ fn run_table(
         skill_timeout_s: 30.0,
         max_attempts: 3,
         max_replans: 1,
-        carry_lift_m: 0.12,
-        place_clearance_m: 0.06,
+        carry_lift_m: EpisodeConfig::DEMONSTRATED_CARRY_LIFT_M,
+        place_clearance_m: EpisodeConfig::DEMONSTRATED_PLACE_CLEARANCE_M,
         pace: Pace::WallClock(WatchdogConfig {
             policy_deadline_s: a.policy_deadline_ms / 1e3,
             ..WatchdogConfig::default()

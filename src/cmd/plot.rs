@@ -95,11 +95,7 @@ fn rates_panel<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let names: Vec<String> = summaries
-        .iter()
-        .map(|s| s["scenario"].as_str().unwrap_or_default().to_string())
-        .collect();
-    let short_names: Vec<String> = names.iter().map(|n| short_name(n)).collect();
+    let names = family_labels(summaries);
     let n = names.len().max(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption("success (solid) and objects cleared (light)", (FAMILY, 16))
@@ -112,17 +108,14 @@ where
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(names.len().max(1) * 2 + 1)
-        .x_label_formatter(&|x| centred_label(&short_names, *x))
+        .x_label_formatter(&|x| centred_label(&names, *x))
         .label_style((FAMILY, 12))
         .draw()?;
     let with_baseline = !baselines.is_empty();
     let width = if with_baseline { 0.2 } else { 0.35 };
     for (i, s) in summaries.iter().enumerate() {
         let x0 = i as f64 + 0.1;
-        let mut bars = vec![(s, POLICY_RGB)];
-        if let Some(b) = baselines.get(i) {
-            bars.push((b, BASELINE_RGB));
-        }
+        let bars = policy_and_baseline(s, baselines.get(i));
         for (k, (v, color)) in bars.iter().enumerate() {
             let success = v["success_rate"].as_f64().unwrap_or(0.0);
             let cleared = v["objects_cleared_rate"].as_f64().unwrap_or(0.0);
@@ -188,12 +181,28 @@ fn centred_label(labels: &[String], v: f64) -> String {
     }
 }
 
-/// The family's short name under its bars: `table_clearing_varied` reads `varied`.
-fn short_name(name: &str) -> String {
-    match name.rsplit_once("table_clearing_") {
-        Some((_, short)) if !short.is_empty() => short.to_string(),
-        _ => name.to_string(),
-    }
+/// Each family's short name under its bars: `table_clearing_varied` reads `varied`.
+fn family_labels(summaries: &[Value]) -> Vec<String> {
+    summaries
+        .iter()
+        .map(|s| {
+            let name = s["scenario"].as_str().unwrap_or_default();
+            match name.rsplit_once("table_clearing_") {
+                Some((_, short)) if !short.is_empty() => short.to_string(),
+                _ => name.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// A family's bars: the policy's, then the baseline's when there is one.
+fn policy_and_baseline<'a>(
+    s: &'a Value,
+    baseline: Option<&'a Value>,
+) -> Vec<(&'a Value, RGBColor)> {
+    std::iter::once((s, POLICY_RGB))
+        .chain(baseline.map(|b| (b, BASELINE_RGB)))
+        .collect()
 }
 
 /// Objects disturbed per episode, per family (the baseline's beside them).
@@ -206,10 +215,7 @@ where
     DB::ErrorType: 'static,
 {
     let per_episode = |v: &Value| v["disturbed_objects_per_episode"].as_f64().unwrap_or(0.0);
-    let names: Vec<String> = summaries
-        .iter()
-        .map(|s| short_name(s["scenario"].as_str().unwrap_or_default()))
-        .collect();
+    let names = family_labels(summaries);
     let n = names.len().max(1) as f64;
     let max = summaries
         .iter()
@@ -236,10 +242,7 @@ where
         .draw()?;
     let width = if baselines.is_empty() { 0.6 } else { 0.35 };
     for (i, s) in summaries.iter().enumerate() {
-        let mut bars = vec![(s, POLICY_RGB)];
-        if let Some(b) = baselines.get(i) {
-            bars.push((b, BASELINE_RGB));
-        }
+        let bars = policy_and_baseline(s, baselines.get(i));
         for (k, (v, color)) in bars.iter().enumerate() {
             let d = per_episode(v);
             let xa = i as f64 + 0.15 + k as f64 * width;
