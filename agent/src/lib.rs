@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod perception;
 pub mod planner;
 pub mod policy;
+pub mod recovery;
 pub mod robot;
 pub mod ros_msgs;
 pub mod rotation;

@@ -80,17 +80,58 @@ impl Perception for SimulatedPerception {
             };
             let n = self.noise();
             let pose_in_base: Isometry3<f64> = Translation3::from(n) * pose.pose_in_base;
+            let (pose_in_base, extents) = match info.shape {
+                ShapeKind::Box => resting_box(&pose_in_base, &info.extents),
+                _ => (pose_in_base, info.extents),
+            };
             scene.objects.push(SceneObject {
                 id: info.id,
                 class: info.class,
                 color: info.color,
                 shape: info.shape,
                 pose_in_base,
-                extents: info.extents,
+                extents,
             });
         }
         scene
     }
+}
+
+/// A box as it rests: the same box, with its frame's axes renamed so that its z axis is the one
+/// nearest the base's up and its extents follow. A box that tipped over (dropped on the way to
+/// the bin, knocked over) then reads as an upright box of another shape, with its real height,
+/// top and sides; described in its catalogue frame, grasping and every learned policy took its
+/// long side for its height and closed on air beside it, again and again.
+pub fn resting_box(
+    pose: &Isometry3<f64>,
+    extents: &Vector3<f64>,
+) -> (Isometry3<f64>, Vector3<f64>) {
+    let r = pose.rotation.to_rotation_matrix();
+    let axes = [
+        r.matrix().column(0),
+        r.matrix().column(1),
+        r.matrix().column(2),
+    ];
+    let up = (0..3)
+        .max_by(|&a, &b| axes[a].z.abs().total_cmp(&axes[b].z.abs()))
+        .unwrap_or(2);
+    if up == 2 && axes[2].z > 0.0 {
+        return (*pose, *extents);
+    }
+    // The other two, in cyclic order after `up`, keep the frame right-handed.
+    let (i, j) = ((up + 1) % 3, (up + 2) % 3);
+    let sign = axes[up].z.signum();
+    let z = axes[up] * sign;
+    let x = axes[i] * sign;
+    let y = z.cross(&x);
+    let m = nalgebra::Matrix3::from_columns(&[x, y, z]);
+    let rotation = nalgebra::UnitQuaternion::from_rotation_matrix(
+        &nalgebra::Rotation3::from_matrix_unchecked(m),
+    );
+    (
+        Isometry3::from_parts(pose.translation, rotation),
+        Vector3::new(extents[i], extents[j], extents[up]),
+    )
 }
 
 /// Perception from a camera: instance segmentation and depth, back-projected through the
@@ -189,5 +230,62 @@ impl Perception for CameraPerception {
             }
         }
         scene
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::UnitQuaternion;
+
+    /// The eight corners of a box, in the base frame.
+    fn corners(pose: &Isometry3<f64>, e: &Vector3<f64>) -> Vec<Vector3<f64>> {
+        let mut out = Vec::new();
+        for k in 0..8 {
+            let s = |b: usize| if k >> b & 1 == 1 { 0.5 } else { -0.5 };
+            let local = nalgebra::Point3::new(s(0) * e.x, s(1) * e.y, s(2) * e.z);
+            out.push((pose * local).coords);
+        }
+        out.sort_by(|a, b| a.as_slice().partial_cmp(b.as_slice()).unwrap());
+        out
+    }
+
+    #[test]
+    fn a_tipped_box_reads_as_the_same_box_standing_on_its_side() {
+        let e = Vector3::new(0.035, 0.055, 0.06);
+        let upright = Isometry3::from_parts(
+            Translation3::new(0.5, 0.1, 0.03),
+            UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.3),
+        );
+        // Upright: unchanged.
+        assert_eq!(resting_box(&upright, &e), (upright, e));
+        // Tipped about its x, about its y, upside down, and a bit askew.
+        for tip in [
+            UnitQuaternion::from_axis_angle(&Vector3::x_axis(), 1.5),
+            UnitQuaternion::from_axis_angle(&Vector3::y_axis(), -1.6),
+            UnitQuaternion::from_axis_angle(&Vector3::x_axis(), 3.1),
+            UnitQuaternion::from_euler_angles(1.4, 0.2, 0.7),
+        ] {
+            let pose = Isometry3::from_parts(upright.translation, upright.rotation * tip);
+            let (p, r) = resting_box(&pose, &e);
+            // The same solid: same centre, same corners.
+            assert_eq!(p.translation, pose.translation);
+            for (a, b) in corners(&p, &r).iter().zip(corners(&pose, &e)) {
+                assert!((a - b).norm() < 1e-9, "{tip:?}: {a} vs {b}");
+            }
+            // Its z axis now points up, and its height is the side that points up.
+            let z = p.rotation * Vector3::z();
+            assert!(z.z > 0.7, "{tip:?}: z axis {z}");
+            let mut sorted = [r.x, r.y, r.z];
+            sorted.sort_by(f64::total_cmp);
+            assert_eq!(sorted, [0.035, 0.055, 0.06]);
+        }
+        // Lying on its long side after tipping about x: 0.055 is its height now.
+        let lying = Isometry3::from_parts(
+            upright.translation,
+            upright.rotation
+                * UnitQuaternion::from_axis_angle(&Vector3::x_axis(), std::f64::consts::FRAC_PI_2),
+        );
+        assert!((resting_box(&lying, &e).1.z - 0.055).abs() < 1e-12);
     }
 }

@@ -36,6 +36,11 @@ pub struct SafetyConfig {
     /// not exactly feasible. A position jump beyond this multiple of the limit is a fault and
     /// the arm stops.
     pub max_overspeed: f64,
+    /// A target outside the workspace box by at most this much (m) is pulled back onto the box
+    /// (an intervention, like slowing): a learned policy reaching for an object near the table's
+    /// edge overshoots it by a few centimetres, and stopping the whole episode for that cost
+    /// every object still on the table. A target farther out is a fault and the arm stops.
+    pub max_workspace_excursion_m: f64,
 }
 
 impl SafetyConfig {
@@ -64,6 +69,7 @@ impl SafetyConfig {
             tracking_slack_m: 0.03,
             tracking_slack_rad: 0.1,
             max_overspeed: 3.0,
+            max_workspace_excursion_m: 0.1,
         }
     }
 }
@@ -181,13 +187,28 @@ impl SafetyFilter {
                     p.z, self.cfg.floor_z
                 ));
             }
+            let mut inside = p;
             for i in 0..3 {
-                if p[i] < self.cfg.workspace_min[i] || p[i] > self.cfg.workspace_max[i] {
-                    return stop(format!(
-                        "target {k} at ({:.3}, {:.3}, {:.3}) m leaves the workspace",
+                inside[i] = p[i].clamp(self.cfg.workspace_min[i], self.cfg.workspace_max[i]);
+            }
+            let excursion = (p - inside).norm();
+            if excursion > self.cfg.max_workspace_excursion_m {
+                return stop(format!(
+                    "target {k} at ({:.3}, {:.3}, {:.3}) m leaves the workspace by {excursion:.3} m \
+                     (at most {:.3} m is pulled back)",
+                    p.x, p.y, p.z, self.cfg.max_workspace_excursion_m
+                ));
+            }
+            if excursion > 0.0 {
+                // The box is convex and the previous target lies in it, so pulling the target
+                // onto it never lengthens the step the speed limit just allowed.
+                a.ee_target_in_base.translation.vector = inside;
+                interventions.push(Intervention {
+                    reason: format!(
+                        "target {k} at ({:.3}, {:.3}, {:.3}) m pulled {excursion:.3} m back into the workspace",
                         p.x, p.y, p.z
-                    ));
-                }
+                    ),
+                });
             }
             let w = a.gripper_width_m.clamp(0.0, self.cfg.max_gripper_width_m);
             if w != a.gripper_width_m {
@@ -374,6 +395,33 @@ mod tests {
             .unwrap_err()
             .reason
             .contains("jumps"));
+    }
+
+    #[test]
+    fn targets_just_outside_the_workspace_are_pulled_back_and_far_ones_stop() {
+        // The test filter's workspace is the cube [-1, 1] m.
+        let f = filter();
+        let from = chunk_to(&[(0.9, 0.0)]).actions[0].ee_target_in_base;
+        let mut c = chunk_to(&[(0.95, 0.0), (1.04, 0.0), (1.0, 0.0)]);
+        let interventions = f.check_chunk(&mut c, &from).unwrap();
+        assert_eq!(interventions.len(), 1, "{interventions:?}");
+        assert!(
+            interventions[0].reason.contains("pulled 0.040 m back"),
+            "{interventions:?}"
+        );
+        let x: Vec<f64> = c
+            .actions
+            .iter()
+            .map(|a| a.ee_target_in_base.translation.x)
+            .collect();
+        assert_eq!(x, vec![0.95, 1.0, 1.0]);
+        // 0.15 m out is no overshoot but a fault.
+        let mut c = chunk_to(&[(1.0, 0.0), (1.15, 0.0)]);
+        let stop = f.check_chunk(&mut c, &from).unwrap_err();
+        assert!(
+            stop.reason.contains("leaves the workspace by 0.150 m"),
+            "{stop:?}"
+        );
     }
 
     #[test]

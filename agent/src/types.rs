@@ -249,6 +249,9 @@ pub enum ChunkSource {
     #[default]
     Policy,
     Correction,
+    /// The agent's own withdrawal after a failed attempt (`recovery`): neither the policy's
+    /// action nor a demonstration.
+    Recovery,
 }
 
 impl ChunkSource {

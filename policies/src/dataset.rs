@@ -121,6 +121,10 @@ fn add_episode(
     let mut used = false;
     let attempts = attempt_starts(&samples);
     for segment in segments(&samples) {
+        // The agent's withdrawal after a failed attempt is no one's demonstration.
+        if samples[segment.start].source == ChunkSource::Recovery {
+            continue;
+        }
         if corrections {
             let first = &samples[segment.start];
             let last = &samples[segment.end - 1];
